@@ -1,0 +1,67 @@
+/**
+ * Reading the environment, in one place. Every tunable has a named default
+ * here or in the module that owns it; nothing else reads process.env.
+ */
+
+/** A required variable, or its fallback. Throws a clear error when neither exists. */
+export function env(name: string, fallback?: string): string {
+  const value = process.env[name];
+  if (value !== undefined && value !== '') return value;
+  if (fallback !== undefined) return fallback;
+  throw new Error(`environment variable ${name} is required`);
+}
+
+/** An optional variable: undefined when unset or empty. */
+export function optionalEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function envInt(name: string, fallback: number): number {
+  const raw = optionalEnv(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw new Error(`environment variable ${name} must be an integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * Parses `node1=127.0.0.1:7101,node2=127.0.0.1:7102` into a map from LiteFS
+ * hostname to gRPC address.
+ */
+export function parsePeers(value: string): Map<string, string> {
+  const peers = new Map<string, string>();
+  for (const part of value.split(',')) {
+    const trimmed = part.trim();
+    if (trimmed === '') continue;
+    const eq = trimmed.indexOf('=');
+    if (eq <= 0 || eq === trimmed.length - 1) throw new Error(`bad peer entry ${JSON.stringify(trimmed)}: expected name=host:port`);
+    peers.set(trimmed.slice(0, eq), trimmed.slice(eq + 1));
+  }
+  return peers;
+}
+
+export type WriteMode = 'batch' | 'single';
+
+/** What every service process on a node needs to know about the node. */
+export interface NodeConfig {
+  /** LiteFS hostname of this node (node1 .. node3). */
+  nodeName: string;
+  /** The node's LiteFS FUSE mount. */
+  mountDir: string;
+  /** The node's LiteFS HTTP API, e.g. http://127.0.0.1:20201. */
+  litefsApi: string;
+  /** How the primary commits writes: group commit (batch) or one transaction each. */
+  writeMode: WriteMode;
+}
+
+export function loadNodeConfig(): NodeConfig {
+  const writeMode = env('WRITE_MODE', 'batch');
+  if (writeMode !== 'batch' && writeMode !== 'single') throw new Error(`WRITE_MODE must be batch or single, got ${writeMode}`);
+  return {
+    nodeName: env('NODE_NAME'),
+    mountDir: env('LITEFS_MOUNT'),
+    litefsApi: env('LITEFS_API'),
+    writeMode,
+  };
+}

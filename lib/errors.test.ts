@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { test } from 'node:test';
+import { Status, invalidArgument, toGrpcStatus } from './errors.js';
+
+test('an AppError keeps its code and client message', () => {
+  assert.deepEqual(toGrpcStatus(invalidArgument('username', 'must not be empty')), {
+    code: Status.INVALID_ARGUMENT,
+    details: 'username: must not be empty',
+  });
+});
+
+test('SQLite errors map to statuses without leaking SQL', () => {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (name TEXT UNIQUE)');
+  db.prepare('INSERT INTO t VALUES (?)').run('x');
+  let caught: unknown;
+  try {
+    db.prepare('INSERT INTO t VALUES (?)').run('x');
+  } catch (err) {
+    caught = err;
+  }
+  const status = toGrpcStatus(caught);
+  assert.equal(status.code, Status.ALREADY_EXISTS);
+  assert.doesNotMatch(status.details, /INSERT|UNIQUE|t\.name/);
+});
+
+test('unknown errors become INTERNAL with a generic message', () => {
+  const status = toGrpcStatus(new Error('SELECT secret FROM keys failed at /srv/app.js:12'));
+  assert.deepEqual(status, { code: Status.INTERNAL, details: 'internal error' });
+});

@@ -1,0 +1,219 @@
+/**
+ * The one wrapper every unary RPC goes through. Each method is declared a
+ * `read` or a `write`; the wrapper then takes care of, in order:
+ *
+ * - a request id and a child logger bound once (method, request id);
+ * - writes on a replica: forwarding to the primary, then waiting (bounded)
+ *   until this node has replicated the primary's commit, so the caller can
+ *   read its own write here at once;
+ * - reads carrying `x-min-txid`: waiting (bounded) until this node has that
+ *   TXID, else a retryable UNAVAILABLE;
+ * - the TXID of a write in the response metadata (`x-txid`);
+ * - mapping any thrown value to a status exactly once (lib/errors.ts) and one
+ *   log line per request (status, duration), never with secrets.
+ *
+ * Handlers see a CallContext, never the transport.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import { AppError, Status, toGrpcStatus, unauthenticated, unavailable } from '../errors.js';
+import type { LiteFsNode } from '../litefs.js';
+import type { Logger } from '../log.js';
+import type { ReadableDb, WritableDb } from '../sqlite.js';
+import type { Writer } from '../writer.js';
+import { FORWARDED_HEADER, Forwarder, TXID_HEADER, parseTxid } from './forward.js';
+import type { Identity, TokenVerifier } from './identity.js';
+
+/** Request metadata: the TXID a read must see. */
+export const MIN_TXID_HEADER = 'x-min-txid';
+/** How long a forwarded write waits for its commit to replicate to this node. */
+export const DefaultReadYourWritesTimeoutMs = 5_000;
+/** How long a read waits for `x-min-txid`. */
+export const DefaultMinTxidTimeoutMs = 2_000;
+
+export interface CallContext {
+  readonly method: string;
+  readonly requestId: string;
+  readonly log: Logger;
+  readonly metadata: grpc.Metadata;
+  /** The client's address as Envoy saw it (last x-forwarded-for entry), else the peer. */
+  readonly clientIp: string;
+  /** This node's database: read-only on a replica. */
+  readonly db: ReadableDb;
+  /** The verified caller; UNAUTHENTICATED when there is no valid bearer token. */
+  identity(): Promise<Identity>;
+  /** The verified caller if a token was sent; a present but invalid token is still UNAUTHENTICATED. */
+  optionalIdentity(): Promise<Identity | undefined>;
+  /** Runs `fn` in a write transaction on the primary; the commit's TXID goes into the response. */
+  write<T>(fn: (db: WritableDb) => T): Promise<T>;
+}
+
+export type HandlerFn<Req, Res> = (ctx: CallContext, req: Req) => Promise<Res>;
+
+export interface MethodImpl<Req = any, Res = any> {
+  kind: 'read' | 'write';
+  fn: HandlerFn<Req, Res>;
+}
+
+export function read<Req, Res>(fn: HandlerFn<Req, Res>): MethodImpl<Req, Res> {
+  return { kind: 'read', fn };
+}
+
+export function write<Req, Res>(fn: HandlerFn<Req, Res>): MethodImpl<Req, Res> {
+  return { kind: 'write', fn };
+}
+
+/** What the wrapper needs from the running service. */
+export interface Runtime {
+  node: LiteFsNode;
+  dbName: string;
+  db: ReadableDb;
+  /** Only on the primary. */
+  writer?: Writer;
+  forwarder: Forwarder;
+  verifier: TokenVerifier;
+  log: Logger;
+}
+
+function firstValue(md: grpc.Metadata, key: string): string | undefined {
+  const v = md.get(key)[0];
+  return v === undefined ? undefined : String(v);
+}
+
+function clientIpOf(md: grpc.Metadata, peer: string): string {
+  const xff = firstValue(md, 'x-forwarded-for');
+  if (xff) {
+    const parts = xff.split(',').map((s) => s.trim()).filter(Boolean);
+    const last = parts[parts.length - 1];
+    if (last) return last;
+  }
+  // grpc-js peers look like "ipv4:127.0.0.1:5432" or "ipv6:[::1]:5432".
+  const m = /^ipv[46]:\[?([^\]]+?)\]?:\d+$/.exec(peer);
+  return m ? m[1]! : peer;
+}
+
+class Context implements CallContext {
+  txid?: bigint;
+  private verified?: Promise<Identity | undefined>;
+
+  constructor(
+    readonly method: string,
+    readonly requestId: string,
+    readonly log: Logger,
+    readonly metadata: grpc.Metadata,
+    readonly clientIp: string,
+    private readonly runtime: Runtime,
+  ) {}
+
+  get db(): ReadableDb {
+    return this.runtime.db;
+  }
+
+  optionalIdentity(): Promise<Identity | undefined> {
+    if (!this.verified) {
+      const header = firstValue(this.metadata, 'authorization');
+      if (header === undefined) {
+        this.verified = Promise.resolve(undefined);
+      } else {
+        const m = /^Bearer\s+(\S+)$/i.exec(header);
+        this.verified = m ? this.runtime.verifier.verify(m[1]!) : Promise.reject(unauthenticated('authorization must be "Bearer <token>"'));
+      }
+    }
+    return this.verified;
+  }
+
+  async identity(): Promise<Identity> {
+    const who = await this.optionalIdentity();
+    if (!who) throw unauthenticated('a bearer token is required');
+    return who;
+  }
+
+  async write<T>(fn: (db: WritableDb) => T): Promise<T> {
+    const writer = this.runtime.writer;
+    if (!writer) throw unavailable('this node is not the primary: retry');
+    const { value, txid } = await writer.run(fn);
+    if (this.txid === undefined || txid > this.txid) this.txid = txid;
+    return value;
+  }
+}
+
+/**
+ * Builds the grpc-js implementation of a service from its method table.
+ * Every method of the service definition must have an implementation.
+ */
+export function bindService(
+  runtime: Runtime,
+  definition: grpc.ServiceDefinition,
+  impls: Record<string, MethodImpl>,
+): grpc.UntypedServiceImplementation {
+  const out: grpc.UntypedServiceImplementation = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const impl = impls[name];
+    if (!impl) throw new Error(`no implementation for ${method.path}`);
+    out[name] = unaryHandler(runtime, method as grpc.MethodDefinition<unknown, unknown>, impl);
+  }
+  return out;
+}
+
+function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, unknown>, impl: MethodImpl): grpc.handleUnaryCall<unknown, unknown> {
+  const methodName = method.path;
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const md = call.metadata;
+    const requestId = firstValue(md, 'x-request-id') ?? randomUUID();
+    const log = runtime.log.child({ rid: requestId, method: methodName });
+    const ctx = new Context(methodName, requestId, log, md, clientIpOf(md, call.getPeer()), runtime);
+    let forwarded = false;
+
+    const finish = (err: unknown, response?: unknown, txid?: bigint) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (err !== undefined) {
+        const status = toGrpcStatus(err);
+        const line = { code: Status[status.code], ms: Math.round(ms * 100) / 100, forwarded };
+        if (status.code === Status.INTERNAL) log.error({ ...line, err }, 'request failed');
+        else log.info({ ...line, details: status.details }, 'request refused');
+        callback({ code: status.code, details: status.details });
+        return;
+      }
+      if (txid !== undefined) {
+        const out = new grpc.Metadata();
+        out.set(TXID_HEADER, txid.toString());
+        call.sendMetadata(out);
+      }
+      log.info({ code: 'OK', ms: Math.round(ms * 100) / 100, forwarded, txid: txid?.toString() }, 'request done');
+      callback(null, response);
+    };
+
+    const run = async (): Promise<void> => {
+      if (impl.kind === 'write' && !runtime.writer) {
+        // A write on a replica: the primary does it, we wait to have it too.
+        if (md.get(FORWARDED_HEADER).length > 0) {
+          throw unavailable('a forwarded write reached a replica: the primary has moved, retry');
+        }
+        forwarded = true;
+        const info = await runtime.node.describe();
+        const { response, txid } = await runtime.forwarder.forward(info.primaryHostname, method, call.request, md, call.getDeadline());
+        if (txid !== undefined) {
+          const reached = await runtime.node.waitForTxid(runtime.dbName, txid, DefaultReadYourWritesTimeoutMs);
+          if (!reached) log.warn({ txid: txid.toString() }, 'write committed on the primary but not yet replicated here');
+        }
+        return finish(undefined, response, txid);
+      }
+      if (impl.kind === 'read') await waitForMinTxid(runtime, md);
+      const response = await impl.fn(ctx, call.request);
+      finish(undefined, response, ctx.txid);
+    };
+
+    run().catch((err: unknown) => finish(err instanceof Error || err instanceof AppError ? err : new Error(String(err))));
+  };
+}
+
+async function waitForMinTxid(runtime: Runtime, md: grpc.Metadata): Promise<void> {
+  const raw = firstValue(md, MIN_TXID_HEADER);
+  if (raw === undefined) return;
+  const wanted = parseTxid(raw.trim());
+  if (wanted === undefined) throw new AppError(Status.INVALID_ARGUMENT, `${MIN_TXID_HEADER}: must be a decimal TXID`);
+  if (await runtime.node.waitForTxid(runtime.dbName, wanted, DefaultMinTxidTimeoutMs)) return;
+  const at = runtime.node.position(runtime.dbName);
+  throw unavailable(`this node has not yet replicated TXID ${wanted} (it is at ${at}): retry, or read from another node`);
+}

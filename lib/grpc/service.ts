@@ -1,0 +1,139 @@
+/**
+ * The composition every service's main shares: node config, logger, LiteFS
+ * role, database (migrated on the primary, awaited on a replica), writer,
+ * forwarding, the gRPC server with health and reflection, and a clean
+ * shutdown on SIGINT/SIGTERM.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { env, loadNodeConfig, parsePeers, type NodeConfig } from '../config.js';
+import { LiteFsNode } from '../litefs.js';
+import { createLogger, type Logger } from '../log.js';
+import { openDatabase, type OpenedDb } from '../sqlite.js';
+import { createWriter, type Writer } from '../writer.js';
+import { Forwarder } from './forward.js';
+import { bindService, type MethodImpl, type Runtime } from './handler.js';
+import type { TokenVerifier } from './identity.js';
+import { loadProto, serviceClient } from './proto.js';
+
+/** Largest request a service accepts (Envoy caps HTTP bodies lower still). */
+export const MaxMessageBytes = 256 * 1024;
+/** How long shutdown waits for in-flight calls before cutting them. */
+export const ShutdownGraceMs = 5_000;
+
+export interface ServiceSpec {
+  /** Short name for logs: "auth", "enroll". */
+  name: string;
+  /** Proto file under proto/. */
+  protoFile: string;
+  /** The database file in the LiteFS mount. */
+  dbName: string;
+  migrations: readonly string[];
+  /** Environment variable names of the listen address and the peers map. */
+  addrEnv: string;
+  peersEnv: string;
+}
+
+export interface StartedService {
+  config: NodeConfig;
+  log: Logger;
+  node: LiteFsNode;
+  db: OpenedDb;
+  writer?: Writer;
+  isPrimary: boolean;
+  server: grpc.Server;
+  health: HealthImplementation;
+  grpcObject: grpc.GrpcObject;
+  /** Registers a service of the loaded proto (dotted name) with its method table. */
+  addService(dotted: string, impls: Record<string, MethodImpl>, verifier: TokenVerifier): void;
+  /** Binds the port and marks every added service SERVING. */
+  listen(): Promise<number>;
+  /** Runs `fn` on SIGINT/SIGTERM before the server and database close. */
+  onShutdown(fn: () => void | Promise<void>): void;
+}
+
+export async function startService(spec: ServiceSpec): Promise<StartedService> {
+  const config = loadNodeConfig();
+  const log = createLogger(spec.name, config.nodeName);
+  const node = new LiteFsNode(config.mountDir, config.litefsApi);
+  const isPrimary = await waitForRole(node, log);
+  log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode }, 'starting');
+
+  const db = await openDatabase({ mountDir: config.mountDir, name: spec.dbName, migrations: spec.migrations, isPrimary, log });
+  const writer = db.write ? createWriter(db.write, { mode: config.writeMode, position: () => node.position(spec.dbName) }) : undefined;
+  const forwarder = new Forwarder(config.nodeName, parsePeers(env(spec.peersEnv)));
+
+  const { packageDefinition, grpcObject } = loadProto(spec.protoFile);
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MaxMessageBytes,
+  });
+  const health = new HealthImplementation({ '': 'NOT_SERVING' });
+  health.addToServer(server);
+  new ReflectionService(packageDefinition).addToServer(server);
+
+  const serviceNames: string[] = [];
+  const shutdownHooks: Array<() => void | Promise<void>> = [];
+
+  const started: StartedService = {
+    config, log, node, db, writer, isPrimary, server, health, grpcObject,
+    addService(dotted, impls, verifier) {
+      const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log };
+      const ctor = serviceClient(grpcObject, dotted);
+      server.addService(ctor.service, bindService(runtime, ctor.service, impls));
+      serviceNames.push(dotted);
+    },
+    async listen() {
+      const addr = env(spec.addrEnv);
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      );
+      for (const name of ['', ...serviceNames]) health.setStatus(name, 'SERVING');
+      log.info({ addr, services: serviceNames }, 'listening');
+      return port;
+    },
+    onShutdown(fn) {
+      shutdownHooks.push(fn);
+    },
+  };
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
+    for (const hook of shutdownHooks) await hook();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, ShutdownGraceMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    forwarder.close();
+    db.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  return started;
+}
+
+/** LiteFS starts us only once the node is ready, but its API may lag a moment. */
+async function waitForRole(node: LiteFsNode, log: Logger): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await node.isPrimary();
+    } catch (err) {
+      if (attempt === 50) throw err;
+      if (attempt === 0) log.info('waiting for the LiteFS API');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

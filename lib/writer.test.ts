@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { AppError, Status, failedPrecondition } from './errors.js';
+import { openWritable, type WritableDb } from './sqlite.js';
+import { createWriter } from './writer.js';
+
+const MIGRATIONS = ['CREATE TABLE seats (id INTEGER PRIMARY KEY, taken_by TEXT)'];
+const dir = mkdtempSync(join(tmpdir(), 'writer-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+function fresh(): WritableDb {
+  return openWritable(join(dir, `db${n++}.sqlite`), MIGRATIONS);
+}
+
+function takeSeat(db: WritableDb, who: string): number {
+  const free = db.prepare('SELECT count(*) AS c FROM seats').get() as { c: number };
+  if (free.c >= 2) throw failedPrecondition('full');
+  return Number(db.prepare('INSERT INTO seats (taken_by) VALUES (?)').run(who).lastInsertRowid);
+}
+
+for (const mode of ['single', 'batch'] as const) {
+  describe(`writer in ${mode} mode`, () => {
+    test('a failing request rolls back only its own work, and the others commit', async () => {
+      const db = fresh();
+      const writer = createWriter(db, { mode, position: () => 0n });
+      const results = await Promise.allSettled([
+        writer.run((w) => takeSeat(w, 'a')),
+        writer.run((w) => {
+          w.prepare('INSERT INTO seats (taken_by) VALUES (?)').run('half-done');
+          throw failedPrecondition('changed my mind');
+        }),
+        writer.run((w) => takeSeat(w, 'b')),
+        writer.run((w) => takeSeat(w, 'c')),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+      const rejected = results[3] as PromiseRejectedResult;
+      assert.ok(rejected.reason instanceof AppError);
+      assert.equal(rejected.reason.code, Status.FAILED_PRECONDITION);
+      const rows = db.prepare('SELECT taken_by FROM seats ORDER BY id').all() as Array<{ taken_by: string }>;
+      assert.deepEqual(rows.map((r) => r.taken_by), ['a', 'b']);
+      db.close();
+    });
+
+    test('every answer carries the TXID read after its commit', async () => {
+      const db = fresh();
+      let commits = 0n;
+      // Stand-in for LiteFS's -pos file: counts the commits.
+      const writer = createWriter(db, { mode, position: () => ++commits });
+      const [a, b] = await Promise.all([writer.run((w) => takeSeat(w, 'a')), writer.run((w) => takeSeat(w, 'b'))]);
+      if (mode === 'batch') assert.equal(a.txid, b.txid, 'one group commit for concurrent requests');
+      else assert.notEqual(a.txid, b.txid, 'one commit per request');
+      db.close();
+    });
+  });
+}
+
+test('batch mode closes a batch at maxBatch', async () => {
+  const db = fresh();
+  let commits = 0n;
+  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, maxBatch: 3 });
+  const out = await Promise.all(
+    Array.from({ length: 7 }, (_, i) => writer.run((w) => Number(w.prepare('INSERT INTO seats (taken_by) VALUES (?)').run(`s${i}`).lastInsertRowid))),
+  );
+  assert.deepEqual(out.map((r) => r.txid), [1n, 1n, 1n, 2n, 2n, 2n, 3n]);
+  assert.equal((db.prepare('SELECT count(*) AS c FROM seats').get() as { c: number }).c, 7);
+  db.close();
+});
