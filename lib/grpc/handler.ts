@@ -15,6 +15,7 @@
  * Handlers see a CallContext, never the transport.
  */
 import * as grpc from '@grpc/grpc-js';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { AppError, Status, toGrpcStatus, unauthenticated, unavailable } from '../errors.js';
 import type { LiteFsNode } from '../litefs.js';
@@ -46,6 +47,15 @@ export interface CallContext {
   optionalIdentity(): Promise<Identity | undefined>;
   /** Runs `fn` in a write transaction on the primary; the commit's TXID goes into the response. */
   write<T>(fn: (db: WritableDb) => T): Promise<T>;
+  /** Adds a response header (initial metadata), e.g. cache-control. */
+  setHeader(key: string, value: string): void;
+}
+
+/** The call being served, so a domain's injected write function can find it. */
+const callStore = new AsyncLocalStorage<CallContext>();
+
+export function currentCall(): CallContext | undefined {
+  return callStore.getStore();
 }
 
 export type HandlerFn<Req, Res> = (ctx: CallContext, req: Req) => Promise<Res>;
@@ -94,6 +104,7 @@ function clientIpOf(md: grpc.Metadata, peer: string): string {
 
 class Context implements CallContext {
   txid?: bigint;
+  readonly headers = new grpc.Metadata();
   private verified?: Promise<Identity | undefined>;
 
   constructor(
@@ -126,6 +137,10 @@ class Context implements CallContext {
     const who = await this.optionalIdentity();
     if (!who) throw unauthenticated('a bearer token is required');
     return who;
+  }
+
+  setHeader(key: string, value: string): void {
+    this.headers.set(key, value);
   }
 
   async write<T>(fn: (db: WritableDb) => T): Promise<T> {
@@ -165,7 +180,7 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
     const ctx = new Context(methodName, requestId, log, md, clientIpOf(md, call.getPeer()), runtime);
     let forwarded = false;
 
-    const finish = (err: unknown, response?: unknown, txid?: bigint) => {
+    const finish = (err: unknown, response?: unknown, txid?: bigint, headers?: grpc.Metadata) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (err !== undefined) {
         const status = toGrpcStatus(err);
@@ -175,11 +190,9 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
         callback({ code: status.code, details: status.details });
         return;
       }
-      if (txid !== undefined) {
-        const out = new grpc.Metadata();
-        out.set(TXID_HEADER, txid.toString());
-        call.sendMetadata(out);
-      }
+      const out = headers ?? new grpc.Metadata();
+      if (txid !== undefined) out.set(TXID_HEADER, txid.toString());
+      call.sendMetadata(out);
       log.info({ code: 'OK', ms: Math.round(ms * 100) / 100, forwarded, txid: txid?.toString() }, 'request done');
       callback(null, response);
     };
@@ -200,8 +213,8 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
         return finish(undefined, response, txid);
       }
       if (impl.kind === 'read') await waitForMinTxid(runtime, md);
-      const response = await impl.fn(ctx, call.request);
-      finish(undefined, response, ctx.txid);
+      const response = await callStore.run(ctx, () => impl.fn(ctx, call.request));
+      finish(undefined, response, ctx.txid, ctx.headers);
     };
 
     run().catch((err: unknown) => finish(err instanceof Error || err instanceof AppError ? err : new Error(String(err))));

@@ -13,7 +13,9 @@ import { createLogger, type Logger } from '../log.js';
 import { openDatabase, type OpenedDb } from '../sqlite.js';
 import { createWriter, type Writer } from '../writer.js';
 import { Forwarder } from './forward.js';
-import { bindService, type MethodImpl, type Runtime } from './handler.js';
+import { unavailable } from '../errors.js';
+import type { WritableDb } from '../sqlite.js';
+import { bindService, currentCall, type MethodImpl, type Runtime } from './handler.js';
 import type { TokenVerifier } from './identity.js';
 import { loadProto, serviceClient } from './proto.js';
 
@@ -49,6 +51,12 @@ export interface StartedService {
   addService(dotted: string, impls: Record<string, MethodImpl>, verifier: TokenVerifier): void;
   /** Binds the port and marks every added service SERVING. */
   listen(): Promise<number>;
+  /**
+   * The write function to inject into a domain: inside an RPC it goes through
+   * the call (so the response carries the TXID); outside one (start-up and
+   * background work on the primary) straight to the writer.
+   */
+  write<T>(fn: (db: WritableDb) => T): Promise<T>;
   /** Runs `fn` on SIGINT/SIGTERM before the server and database close. */
   onShutdown(fn: () => void | Promise<void>): void;
 }
@@ -94,6 +102,12 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     },
     onShutdown(fn) {
       shutdownHooks.push(fn);
+    },
+    async write<T>(fn: (db: WritableDb) => T): Promise<T> {
+      const call = currentCall();
+      if (call) return call.write(fn);
+      if (!writer) throw unavailable('this node is not the primary: retry');
+      return (await writer.run(fn)).value;
     },
   };
 
