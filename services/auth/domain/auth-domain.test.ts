@@ -1,0 +1,225 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { AppError, Status } from '../../../lib/errors.js';
+import type { AuthDomain } from './auth-domain.js';
+import { argon2Params } from './passwords.js';
+import { TestClock, newDomain, openTestDb } from './testkit.js';
+import type { TestDb } from './testkit.js';
+
+let t: TestDb;
+let clock: TestClock;
+let domain: AuthDomain;
+
+before(async () => {
+  t = openTestDb();
+  clock = new TestClock();
+  ({ domain } = newDomain(t, clock));
+  await domain.ensureSigningKeys();
+});
+after(() => t.close());
+
+/** Asserts that `promise` rejects with an AppError of `code` (and `field`, when given). */
+async function rejectsWith(promise: Promise<unknown>, code: Status, field?: string): Promise<AppError> {
+  let caught: unknown;
+  await assert.rejects(promise, (err) => {
+    caught = err;
+    return true;
+  });
+  assert.ok(caught instanceof AppError, `expected an AppError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  if (field !== undefined) assert.equal(caught.field, field);
+  return caught;
+}
+
+const logs = () =>
+  t.read.prepare('SELECT request_ip, user_id, outcome, method, username FROM auth_logs ORDER BY id').all() as {
+    request_ip: string;
+    user_id: number | null;
+    outcome: string;
+    method: string;
+    username: string | null;
+  }[];
+
+const lastLog = () => logs().at(-1)!;
+
+describe('register', () => {
+  test('validation names the field', async () => {
+    const ok = { username: 'valid.user', email: 'valid@example.edu', password: 'long enough' };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...ok, username: '' }, 'username'],
+      [{ ...ok, username: 'ab' }, 'username'],
+      [{ ...ok, username: 'x'.repeat(65) }, 'username'],
+      [{ ...ok, username: 'has space' }, 'username'],
+      [{ ...ok, username: 'semi;colon' }, 'username'],
+      [{ ...ok, email: '' }, 'email'],
+      [{ ...ok, email: 'no-at-sign' }, 'email'],
+      [{ ...ok, email: 'a@nodot' }, 'email'],
+      [{ ...ok, email: `${'a'.repeat(64)}@${'b'.repeat(186)}.edu` }, 'email'],
+      [{ ...ok, first_name: 'x'.repeat(101) }, 'first_name'],
+      [{ ...ok, last_name: 'bad\u0000name' }, 'last_name'],
+      [{ ...ok, password: 'short' }, 'password'],
+      [{ ...ok, password: 'p'.repeat(129) }, 'password'],
+      [{ ...ok, roles: ['admin'] }, 'roles'],
+    ];
+    for (const [input, field] of cases) {
+      await rejectsWith(domain.register(input), Status.INVALID_ARGUMENT, field);
+    }
+    assert.equal(t.read.prepare('SELECT count(*) AS n FROM users').pluck().get(), 0);
+  });
+
+  test('a generated password is returned once, stored as argon2id, and logs in', async () => {
+    const res = await domain.register({ username: 'gen.user', email: 'gen@example.edu', first_name: 'Gen', last_name: 'User' });
+    assert.equal(res.username, 'gen.user');
+    assert.deepEqual(res.roles, ['student']);
+    assert.match(res.password, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const hash = t.read.prepare('SELECT password_hash FROM users WHERE id = ?').pluck().get(res.user_id) as string;
+    assert.ok(!hash.includes(res.password));
+    assert.deepEqual(argon2Params(hash), { algorithm: 'argon2id', version: 19, m: 19456, t: 2, p: 1 });
+    // The profile never shows it again.
+    const me = domain.me(res.user_id);
+    assert.ok(!JSON.stringify(me).includes(res.password));
+    assert.equal(me.first_name, 'Gen');
+    const login = await domain.login({ username: 'gen.user', password: res.password }, { ip: '10.0.0.9', method: 'login' });
+    assert.ok(login.access_token.length > 0);
+  });
+
+  test('a chosen password is not echoed back', async () => {
+    const res = await domain.register({ username: 'chooser', email: 'chooser@example.edu', password: 'my own password' });
+    assert.equal(res.password, '');
+  });
+
+  test('duplicate username or email (any case) is ALREADY_EXISTS', async () => {
+    await domain.register({ username: 'dupe', email: 'dupe@example.edu', password: 'password1' });
+    const a = await rejectsWith(domain.register({ username: 'DUPE', email: 'other@example.edu', password: 'password1' }), Status.ALREADY_EXISTS);
+    assert.match(a.message, /username/);
+    const b = await rejectsWith(domain.register({ username: 'other', email: 'Dupe@Example.edu', password: 'password1' }), Status.ALREADY_EXISTS);
+    assert.match(b.message, /email/);
+  });
+
+  test('instructor and registrar roles need a registrar caller', async () => {
+    const input = { username: 'prof', email: 'prof@example.edu', password: 'password1', roles: ['instructor'] };
+    await rejectsWith(domain.register(input), Status.PERMISSION_DENIED);
+    await rejectsWith(domain.register(input, { userId: 1, roles: ['student', 'instructor'] }), Status.PERMISSION_DENIED);
+    await rejectsWith(domain.register({ ...input, roles: ['student', 'registrar'] }), Status.PERMISSION_DENIED);
+
+    const registrar = await domain.ensureRegistrar('head.registrar', 'registrar-secret');
+    assert.equal(registrar.created, true);
+    assert.deepEqual(await domain.ensureRegistrar('head.registrar', 'registrar-secret'), { user_id: registrar.user_id, created: false });
+    const token = await domain.login({ username: 'head.registrar', password: 'registrar-secret' }, { ip: '10.0.0.2', method: 'login' });
+    const caller = await domain.verifyAccessToken(token.access_token);
+    assert.deepEqual(caller.roles, ['registrar']);
+    const res = await domain.register({ ...input, roles: ['instructor', 'instructor'] }, caller);
+    assert.deepEqual(res.roles, ['instructor']);
+    assert.deepEqual(domain.me(res.user_id).roles, ['instructor']);
+  });
+});
+
+describe('login', () => {
+  const PASSWORD = 'login-test-password';
+  let userId: number;
+  before(async () => {
+    ({ user_id: userId } = await domain.register({ username: 'lena', email: 'lena@example.edu', password: PASSWORD }));
+  });
+
+  test('unknown user and wrong password fail the same way and are logged', async () => {
+    assert.equal(domain.me(userId).last_login, '');
+    const unknown = await rejectsWith(domain.login({ username: 'nobody', password: PASSWORD }, { ip: '10.1.1.1', method: 'login' }), Status.UNAUTHENTICATED);
+    assert.deepEqual(lastLog(), { request_ip: '10.1.1.1', user_id: null, outcome: 'bad_credentials', method: 'login', username: 'nobody' });
+    const wrong = await rejectsWith(domain.login({ username: 'lena', password: 'not-the-password' }, { ip: '10.1.1.2', method: 'auth' }), Status.UNAUTHENTICATED);
+    assert.deepEqual(lastLog(), { request_ip: '10.1.1.2', user_id: userId, outcome: 'bad_credentials', method: 'auth', username: 'lena' });
+    assert.equal(unknown.message, 'invalid username or password');
+    assert.equal(wrong.message, unknown.message);
+    assert.equal(domain.me(userId).last_login, '');
+    await rejectsWith(domain.login({ username: '', password: 'x' }, { ip: '10.1.1.3', method: 'login' }), Status.INVALID_ARGUMENT, 'username');
+  });
+
+  test('an unknown user costs about as much time as a wrong password', async () => {
+    const time = async (username: string) => {
+      const samples: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const start = performance.now();
+        await domain.login({ username, password: 'wrong-password' }, { ip: '10.1.1.4', method: 'login' }).catch(() => undefined);
+        samples.push(performance.now() - start);
+      }
+      return samples.sort((a, b) => a - b)[1]!;
+    };
+    const unknown = await time('no-such-user');
+    const known = await time('lena');
+    assert.ok(unknown > known * 0.5, `unknown user ${unknown.toFixed(1)} ms vs wrong password ${known.toFixed(1)} ms`);
+  });
+
+  test('success sets last_login, logs the attempt and returns both tokens', async () => {
+    clock.advance(60);
+    const res = await domain.login({ username: 'LENA', password: PASSWORD }, { ip: '10.1.1.5', method: 'login' });
+    assert.deepEqual(lastLog(), { request_ip: '10.1.1.5', user_id: userId, outcome: 'ok', method: 'login', username: 'LENA' });
+    assert.equal(domain.me(userId).last_login, clock.now().toISOString().slice(0, 19) + 'Z');
+    assert.match(domain.me(userId).date_registered, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    assert.match(res.refresh_token, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(res.refresh_expires_in, 7 * 24 * 3600);
+    assert.equal(
+      t.read.prepare('SELECT count(*) FROM refresh_tokens WHERE token_hash = ?').pluck().get(res.refresh_token),
+      0,
+      'the refresh token is stored only hashed',
+    );
+    const expired = await domain.login({ username: 'lena', password: PASSWORD }, { ip: '10.1.1.6', method: 'auth', expired: true });
+    assert.ok(expired.expires_in < 0);
+    assert.equal(lastLog().outcome, 'expired_key');
+  });
+});
+
+describe('refresh', () => {
+  const PASSWORD = 'refresh-test-password';
+  let rickId: number;
+  before(async () => {
+    ({ user_id: rickId } = await domain.register({ username: 'rick', email: 'rick@example.edu', password: PASSWORD }));
+  });
+  const login = () => domain.login({ username: 'rick', password: PASSWORD }, { ip: '10.2.0.1', method: 'login' });
+
+  test('rotation issues a new pair; reusing a retired token revokes the whole family', async () => {
+    const first = await login();
+    const other = await login(); // another family (another device)
+    clock.advance(30);
+    const second = await domain.refresh({ refresh_token: first.refresh_token }, { ip: '10.2.0.2' });
+    assert.notEqual(second.refresh_token, first.refresh_token);
+    assert.equal((await domain.verifyAccessToken(second.access_token)).username, 'rick');
+    assert.deepEqual(lastLog(), { request_ip: '10.2.0.2', user_id: rickId, outcome: 'refresh_ok', method: 'token', username: 'rick' });
+
+    const third = await domain.refresh({ refresh_token: second.refresh_token }, { ip: '10.2.0.2' });
+    // The first token again: reuse. The audit row commits although the call fails.
+    await rejectsWith(domain.refresh({ refresh_token: first.refresh_token }, { ip: '10.6.6.6' }), Status.UNAUTHENTICATED);
+    assert.deepEqual(lastLog(), { request_ip: '10.6.6.6', user_id: rickId, outcome: 'refresh_reuse', method: 'token', username: 'rick' });
+    // The newest token of that family is now dead too.
+    await rejectsWith(domain.refresh({ refresh_token: third.refresh_token }, { ip: '10.2.0.2' }), Status.UNAUTHENTICATED);
+    assert.equal(lastLog().outcome, 'refresh_reuse');
+    // Another family is untouched.
+    assert.ok((await domain.refresh({ refresh_token: other.refresh_token }, { ip: '10.2.0.3' })).access_token);
+  });
+
+  test('unknown and expired refresh tokens are UNAUTHENTICATED', async () => {
+    await rejectsWith(domain.refresh({ refresh_token: 'x'.repeat(43) }, { ip: '10.2.0.4' }), Status.UNAUTHENTICATED);
+    assert.equal(lastLog().outcome, 'refresh_invalid');
+    await rejectsWith(domain.refresh({ refresh_token: '' }, { ip: '10.2.0.4' }), Status.INVALID_ARGUMENT, 'refresh_token');
+    const res = await login();
+    clock.advance(7 * 24 * 3600);
+    await domain.ensureSigningKeys(); // a week later the schedule has moved on
+    await rejectsWith(domain.refresh({ refresh_token: res.refresh_token }, { ip: '10.2.0.5' }), Status.UNAUTHENTICATED);
+    assert.equal(lastLog().outcome, 'refresh_expired');
+  });
+});
+
+describe('profile and directory', () => {
+  test('me() of an unknown user is NOT_FOUND', () => {
+    assert.throws(() => domain.me(999_999), { code: Status.NOT_FOUND });
+  });
+
+  test('listUsersAfter pages in id order without password hashes', () => {
+    const all = domain.listUsersAfter(0, 0);
+    assert.ok(all.length >= 5);
+    assert.deepEqual(all.map((u) => u.user_id), [...all.map((u) => u.user_id)].sort((a, b) => a - b));
+    const page = domain.listUsersAfter(all[1]!.user_id, 2);
+    assert.deepEqual(page.map((u) => u.user_id), [all[2]!.user_id, all[3]!.user_id]);
+    assert.ok(!JSON.stringify(all).includes('$argon2'));
+    assert.throws(() => domain.listUsersAfter(-1, 10), { code: Status.INVALID_ARGUMENT, field: 'after_id' });
+  });
+});

@@ -1,0 +1,371 @@
+/**
+ * The auth service's use cases, free of transport: registration, login,
+ * refresh-token rotation, profile, JWKS, and keeping the signing keys filled.
+ *
+ * Reads go to the read handle; every change is one `write` (a synchronous
+ * function run in one transaction on the primary). Slow work (argon2, RSA key
+ * generation, JWT signing) happens outside writes. Failed logins and refreshes
+ * are audited in their own write before the error is thrown, so the audit row
+ * commits.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { Jwks__Output } from '../../../gen/ts/auth/v1/Jwks.js';
+import type { RegisterResponse__Output } from '../../../gen/ts/auth/v1/RegisterResponse.js';
+import type { TokenResponse__Output } from '../../../gen/ts/auth/v1/TokenResponse.js';
+import type { User__Output } from '../../../gen/ts/auth/v1/User.js';
+import { alreadyExists, invalidArgument, notFound, permissionDenied, unauthenticated, unavailable } from '../../../lib/errors.js';
+import { createAuthStore } from '../store/auth-store.js';
+import type { AuthStore, PublicUserRow } from '../store/auth-store.js';
+import { KeyRing } from './keyring.js';
+import type { EnsureResult, SigningKey, WriteFn } from './keyring.js';
+import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './passwords.js';
+import { rotationPolicy, toSeconds } from './rotation.js';
+import type { RotationPolicy } from './rotation.js';
+import { DEFAULT_REFRESH_TTL, hashRefreshToken, newRefreshToken, signAccessToken, verifyAccessToken } from './tokens.js';
+import type { Identity } from './tokens.js';
+import { SELF_SERVICE_ROLES, checkEmail, checkName, checkPassword, checkRoles, checkUsername, parseRoles } from './validation.js';
+
+export type { Identity } from './tokens.js';
+export type { WriteFn } from './keyring.js';
+
+export interface AuthDomainOptions {
+  /** The read handle (a replica's, or the primary's read connection). */
+  db: Database;
+  /** One write transaction on the primary; `fn` is synchronous. */
+  write: WriteFn;
+  /** 32 bytes; encrypts the signing keys at rest. */
+  keyEncryptionKey: Buffer;
+  issuer: string;
+  audience: string;
+  policy?: Partial<RotationPolicy>;
+  /** Refresh-token lifetime in seconds (default 7 days). */
+  refreshTtl?: number;
+  clock?: () => Date;
+}
+
+export interface RegisterInput {
+  username?: string;
+  email?: string;
+  first_name?: string;
+  last_name?: string;
+  password?: string;
+  roles?: readonly string[];
+}
+
+/** The verified identity of whoever calls, when there is one. */
+export interface Caller {
+  userId: number;
+  roles: readonly string[];
+}
+
+export type AuthOutcome =
+  | 'ok'
+  | 'bad_credentials'
+  | 'expired_key'
+  | 'refresh_ok'
+  | 'refresh_reuse'
+  | 'refresh_invalid'
+  | 'refresh_expired';
+
+export interface LoginMeta {
+  ip: string;
+  method: 'login' | 'auth';
+  /** Sign with an expired key and a past exp (POST /auth?expired). */
+  expired?: boolean;
+}
+
+export interface RequestMeta {
+  ip: string;
+}
+
+const BAD_CREDENTIALS = 'invalid username or password';
+const BAD_REFRESH = 'invalid refresh token';
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
+
+/** SQLite's CURRENT_TIMESTAMP format, UTC: `YYYY-MM-DD HH:MM:SS`. */
+export function sqliteTimestamp(at: Date): string {
+  return at.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** `YYYY-MM-DD HH:MM:SS` (UTC) to RFC 3339; empty for NULL. */
+export function rfc3339(timestamp: string | null): string {
+  if (timestamp === null || timestamp === '') return '';
+  return /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(timestamp) ? `${timestamp.replace(' ', 'T')}Z` : timestamp;
+}
+
+function toUser(row: PublicUserRow): User__Output {
+  return {
+    user_id: row.id,
+    username: row.username,
+    email: row.email ?? '',
+    first_name: row.first_name,
+    last_name: row.last_name,
+    roles: parseRoles(row.roles),
+    date_registered: rfc3339(row.date_registered),
+    last_login: rfc3339(row.last_login),
+  };
+}
+
+function assertAvailable(store: AuthStore, username: string, email: string | null): void {
+  if (store.userByUsername(username) !== undefined) throw alreadyExists('username already exists');
+  if (email !== null && store.userIdByEmail(email) !== undefined) throw alreadyExists('email already exists');
+}
+
+export class AuthDomain {
+  readonly #db: Database;
+  readonly #write: WriteFn;
+  readonly #keys: KeyRing;
+  readonly #settings: { issuer: string; audience: string };
+  readonly #policy: RotationPolicy;
+  readonly #refreshTtl: number;
+  readonly #clock: () => Date;
+
+  constructor(options: AuthDomainOptions) {
+    if (!options.issuer) throw invalidArgument('issuer', 'required');
+    if (!options.audience) throw invalidArgument('audience', 'required');
+    this.#db = options.db;
+    this.#write = options.write;
+    this.#policy = rotationPolicy(options.policy);
+    this.#keys = new KeyRing({ db: options.db, write: options.write, keyEncryptionKey: options.keyEncryptionKey, policy: this.#policy });
+    this.#settings = { issuer: options.issuer, audience: options.audience };
+    this.#refreshTtl = options.refreshTtl ?? DEFAULT_REFRESH_TTL;
+    this.#clock = options.clock ?? (() => new Date());
+  }
+
+  get keys(): KeyRing {
+    return this.#keys;
+  }
+
+  get #read(): AuthStore {
+    return createAuthStore(this.#db);
+  }
+
+  /**
+   * Creates an account. Anyone may register as a student; other roles need a
+   * registrar caller. Without a password one is generated and returned (only here).
+   */
+  async register(input: RegisterInput, caller?: Caller): Promise<RegisterResponse__Output> {
+    const username = checkUsername(input.username);
+    const email = checkEmail(input.email);
+    const firstName = checkName('first_name', input.first_name);
+    const lastName = checkName('last_name', input.last_name);
+    const given = checkPassword(input.password);
+    const roles = checkRoles(input.roles);
+    if (roles.some((r) => !SELF_SERVICE_ROLES.includes(r)) && !caller?.roles.includes('registrar')) {
+      throw permissionDenied('only a registrar may grant the roles instructor and registrar');
+    }
+    // Cheap early answer before the expensive hash; the write checks again.
+    assertAvailable(this.#read, username, email);
+
+    const password = given ?? generatePassword();
+    const passwordHash = await hashPassword(password);
+    const registeredAt = sqliteTimestamp(this.#clock());
+    const userId = await this.#write((db) => {
+      const store = createAuthStore(db);
+      assertAvailable(store, username, email);
+      return store.insertUser({
+        username,
+        password_hash: passwordHash,
+        email,
+        first_name: firstName,
+        last_name: lastName,
+        roles: JSON.stringify(roles),
+        date_registered: registeredAt,
+      });
+    });
+    return { user_id: userId, username, roles, password: given === undefined ? password : '' };
+  }
+
+  /**
+   * Checks a username and password and issues tokens. An unknown username and
+   * a wrong password take the same time and give the same error. Every attempt
+   * is written to auth_logs.
+   */
+  async login(input: { username?: string; password?: string }, meta: LoginMeta): Promise<TokenResponse__Output> {
+    const username = input.username ?? '';
+    const password = input.password ?? '';
+    if (username === '') throw invalidArgument('username', 'required');
+    if (password === '') throw invalidArgument('password', 'required');
+
+    const user = this.#read.userByUsername(username);
+    const matches = await verifyPassword(user?.password_hash ?? DUMMY_HASH, password);
+    const now = this.#clock();
+    const log = {
+      request_ip: meta.ip,
+      request_timestamp: sqliteTimestamp(now),
+      user_id: user?.id ?? null,
+      method: meta.method,
+      username,
+    };
+    if (user === undefined || !matches) {
+      await this.#write((db) => createAuthStore(db).insertAuthLog({ ...log, outcome: 'bad_credentials' }));
+      throw unauthenticated(BAD_CREDENTIALS);
+    }
+
+    const expired = meta.expired === true;
+    const key = await this.#signingKey(now, expired);
+    const refresh = expired ? undefined : newRefreshToken();
+    const t = toSeconds(now);
+    await this.#write((db) => {
+      const store = createAuthStore(db);
+      store.setLastLogin(user.id, log.request_timestamp);
+      store.insertAuthLog({ ...log, outcome: expired ? 'expired_key' : 'ok' });
+      if (refresh) {
+        store.insertRefresh({
+          token_hash: refresh.hash,
+          user_id: user.id,
+          family_id: randomUUID(),
+          created_at: t,
+          expires_at: t + this.#refreshTtl,
+        });
+      }
+    });
+    return this.#tokens(key, { userId: user.id, username: user.username, roles: parseRoles(user.roles) }, now, expired, refresh?.token);
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. The presented token is retired;
+   * presenting a retired (or revoked) token again revokes its whole family.
+   */
+  async refresh(input: { refresh_token?: string }, meta: RequestMeta): Promise<TokenResponse__Output> {
+    const presented = input.refresh_token ?? '';
+    if (presented === '') throw invalidArgument('refresh_token', 'required');
+    const now = this.#clock();
+    const t = toSeconds(now);
+    const hash = hashRefreshToken(presented);
+    const next = newRefreshToken();
+    // Before the write, so a missing key does not consume the token.
+    const key = await this.#signingKey(now, false);
+
+    const user = await this.#write((db) => {
+      const store = createAuthStore(db);
+      const row = store.refreshByHash(hash);
+      const audit = (outcome: AuthOutcome, userId: number | null, username: string | null) =>
+        store.insertAuthLog({
+          request_ip: meta.ip,
+          request_timestamp: sqliteTimestamp(now),
+          user_id: userId,
+          outcome,
+          method: 'token',
+          username,
+        });
+      if (row === undefined) {
+        audit('refresh_invalid', null, null);
+        return undefined;
+      }
+      const owner = store.userById(row.user_id);
+      if (row.revoked !== 0 || row.used_at !== null) {
+        store.revokeFamily(row.family_id);
+        audit('refresh_reuse', row.user_id, owner?.username ?? null);
+        return undefined;
+      }
+      if (row.expires_at <= t || owner === undefined) {
+        audit('refresh_expired', row.user_id, owner?.username ?? null);
+        return undefined;
+      }
+      const nextId = store.insertRefresh({
+        token_hash: next.hash,
+        user_id: row.user_id,
+        family_id: row.family_id,
+        created_at: t,
+        expires_at: t + this.#refreshTtl,
+      });
+      store.markRefreshUsed(row.id, t, nextId);
+      audit('refresh_ok', row.user_id, owner.username);
+      return owner;
+    });
+    if (user === undefined) throw unauthenticated(BAD_REFRESH);
+    return this.#tokens(key, { userId: user.id, username: user.username, roles: parseRoles(user.roles) }, now, false, next.token);
+  }
+
+  /** The profile of `userId`. */
+  me(userId: number): User__Output {
+    const row = this.#read.userById(userId);
+    if (row === undefined) throw notFound('user');
+    return toUser(row);
+  }
+
+  /** Users with id > afterId in id order (the internal UserDirectory). */
+  listUsersAfter(afterId: number, pageSize: number): User__Output[] {
+    if (!Number.isInteger(afterId) || afterId < 0) throw invalidArgument('after_id', 'must be a non-negative integer');
+    if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument('page_size', 'must be a non-negative integer');
+    const limit = pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
+    return this.#read.usersAfter(afterId, limit).map(toUser);
+  }
+
+  /** The public keys of every unexpired signing key. */
+  jwks(now: Date = this.#clock()): Jwks__Output {
+    return { keys: this.#keys.publicJwks(now) };
+  }
+
+  /** Verifies an access token against the published keys. */
+  verifyAccessToken(token: string): Promise<Identity> {
+    return verifyAccessToken(token, this.#clock(), (kid, at) => this.#keys.publicKey(kid, at), this.#settings);
+  }
+
+  /** Keeps the signing-key schedule filled; the primary calls this periodically. */
+  ensureSigningKeys(): Promise<EnsureResult> {
+    return this.#keys.ensureSigningKeys(this.#clock());
+  }
+
+  /** Creates the first registrar unless a user of that name exists (which is left as is). */
+  async ensureRegistrar(username: string, password: string): Promise<{ user_id: number; created: boolean }> {
+    checkUsername(username);
+    if (checkPassword(password) === undefined) throw invalidArgument('password', 'required');
+    const existing = this.#read.userByUsername(username);
+    if (existing !== undefined) return { user_id: existing.id, created: false };
+    const passwordHash = await hashPassword(password);
+    const registeredAt = sqliteTimestamp(this.#clock());
+    return this.#write((db) => {
+      const store = createAuthStore(db);
+      const found = store.userByUsername(username);
+      if (found !== undefined) return { user_id: found.id, created: false };
+      const id = store.insertUser({
+        username,
+        password_hash: passwordHash,
+        email: null,
+        first_name: '',
+        last_name: '',
+        roles: JSON.stringify(['registrar']),
+        date_registered: registeredAt,
+      });
+      return { user_id: id, created: true };
+    });
+  }
+
+  /** The key to sign with; creates the schedule on first use if the primary has not yet. */
+  async #signingKey(now: Date, expired: boolean): Promise<SigningKey> {
+    const pick = () => (expired ? this.#keys.expiredKey(now) : this.#keys.currentSigningKey(now));
+    let key = pick();
+    if (key === undefined) {
+      await this.#keys.ensureSigningKeys(now);
+      key = pick();
+    }
+    if (key === undefined) throw unavailable('no signing key available, retry');
+    return key;
+  }
+
+  async #tokens(
+    key: SigningKey,
+    who: Identity,
+    now: Date,
+    expired: boolean,
+    refreshToken: string | undefined,
+  ): Promise<TokenResponse__Output> {
+    const t = toSeconds(now);
+    const ttl = this.#policy.tokenTtl;
+    // An expired token: issued two lifetimes ago, expired one lifetime ago.
+    const exp = expired ? t - ttl : t + ttl;
+    const jwt = await signAccessToken(key, who, { iat: exp - ttl, exp }, this.#settings);
+    return {
+      access_token: jwt,
+      token: jwt,
+      token_type: 'Bearer',
+      expires_in: exp - t,
+      refresh_token: refreshToken ?? '',
+      refresh_expires_in: refreshToken === undefined ? 0 : this.#refreshTtl,
+    };
+  }
+}

@@ -1,0 +1,12 @@
+/** The auth domain's public surface. */
+export { AuthDomain, rfc3339, sqliteTimestamp } from './auth-domain.js';
+export type { AuthDomainOptions, AuthOutcome, Caller, Identity, LoginMeta, RegisterInput, RequestMeta, WriteFn } from './auth-domain.js';
+export { KeyRing } from './keyring.js';
+export type { EnsureResult, SigningKey } from './keyring.js';
+export { generateSigningKey, loadPrivateKey, openPrivateKey, sealPrivateKey } from './keys.js';
+export { ARGON2_PARAMS, DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './passwords.js';
+export { DEFAULT_ROTATION_POLICY, planFromKeys, planRotation, rotationPolicy } from './rotation.js';
+export type { RotationPlan, RotationPolicy } from './rotation.js';
+export { DEFAULT_REFRESH_TTL, hashRefreshToken, newRefreshToken, signAccessToken, verifyAccessToken } from './tokens.js';
+export { ROLES } from './validation.js';
+export type { Role } from './validation.js';

@@ -1,0 +1,124 @@
+/**
+ * The signing keys as the rest of the domain sees them: which key signs now,
+ * the expired key, the published JWKS, and keeping the schedule filled.
+ * Decrypted private keys and parsed public keys are cached in memory by kid.
+ */
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { Jwk__Output } from '../../../gen/ts/auth/v1/Jwk.js';
+import { createAuthStore } from '../store/auth-store.js';
+import type { KeyRow } from '../store/auth-store.js';
+import { assertKek, generateSigningKey, loadPrivateKey } from './keys.js';
+import type { GeneratedKey, RsaPublicJwk } from './keys.js';
+import { planRotation, toSeconds } from './rotation.js';
+import type { RotationPolicy } from './rotation.js';
+
+/** Runs `fn` in one write transaction on the primary; `fn` is synchronous. */
+export type WriteFn = <T>(fn: (db: Database) => T) => Promise<T>;
+
+export interface SigningKey {
+  /** The JWT header `kid`. */
+  keyId: string;
+  privateKey: KeyObject;
+  signFrom: number;
+  signUntil: number;
+  exp: number;
+}
+
+export interface EnsureResult {
+  created: number;
+  deleted: number;
+  extended: boolean;
+}
+
+export class KeyRing {
+  readonly #db: Database;
+  readonly #write: WriteFn;
+  readonly #kek: Buffer;
+  readonly #policy: RotationPolicy;
+  readonly #privateKeys = new Map<string, KeyObject>();
+  readonly #publicKeys = new Map<string, KeyObject>();
+
+  constructor(options: { db: Database; write: WriteFn; keyEncryptionKey: Buffer; policy: RotationPolicy }) {
+    assertKek(options.keyEncryptionKey);
+    this.#db = options.db;
+    this.#write = options.write;
+    this.#kek = Buffer.from(options.keyEncryptionKey); // our own copy
+    this.#policy = options.policy;
+  }
+
+  get policy(): RotationPolicy {
+    return this.#policy;
+  }
+
+  /**
+   * Makes sure a key signs at `now`, that a successor is published ahead of
+   * the current key's end, and that one expired key exists. Keys are generated
+   * outside the write; the plan is recomputed inside it, so concurrent callers
+   * do not create duplicates. For the primary to call at start and periodically.
+   */
+  async ensureSigningKeys(now: Date): Promise<EnsureResult> {
+    const needed = planRotation(this.#db, now, this.#policy);
+    if (needed.insert.length === 0 && needed.delete.length === 0 && needed.extend === undefined) {
+      return { created: 0, deleted: 0, extended: false };
+    }
+    const generated: GeneratedKey[] = await Promise.all(needed.insert.map(() => generateSigningKey(this.#kek)));
+    return this.#write((wdb) => {
+      const plan = planRotation(wdb, now, this.#policy);
+      const store = createAuthStore(wdb);
+      if (plan.extend) store.extendKey(plan.extend.kid, plan.extend.sign_until, plan.extend.exp);
+      const inserts = plan.insert.slice(0, generated.length);
+      inserts.forEach((times, i) => {
+        const g = generated[i]!;
+        store.insertKey({ ...times, key: g.sealed, key_id: g.keyId, public_jwk: JSON.stringify(g.publicJwk) });
+      });
+      for (const kid of plan.delete) store.deleteKey(kid);
+      return { created: inserts.length, deleted: plan.delete.length, extended: plan.extend !== undefined };
+    });
+  }
+
+  /** The newest key with sign_from <= now < sign_until, if any. */
+  currentSigningKey(now: Date): SigningKey | undefined {
+    const row = createAuthStore(this.#db).signingKey(toSeconds(now));
+    return row && this.#signingKey(row);
+  }
+
+  /** The newest key whose exp has passed (not in the JWKS), if any. */
+  expiredKey(now: Date): SigningKey | undefined {
+    const row = createAuthStore(this.#db).newestExpiredKey(toSeconds(now));
+    return row && this.#signingKey(row);
+  }
+
+  /** Every key with exp > now, as public JWKs. */
+  publicJwks(now: Date): Jwk__Output[] {
+    return createAuthStore(this.#db)
+      .publishedKeys(toSeconds(now))
+      .map((row) => {
+        const jwk = JSON.parse(row.public_jwk) as RsaPublicJwk;
+        return { kty: jwk.kty, use: 'sig', alg: 'RS256', kid: row.key_id, n: jwk.n, e: jwk.e };
+      });
+  }
+
+  /** The public key for a JWT `kid` if that key is published at `now`. */
+  publicKey(keyId: string, now: Date): KeyObject | undefined {
+    const row = createAuthStore(this.#db).keyByKeyId(keyId);
+    if (row === undefined || row.exp <= toSeconds(now)) return undefined;
+    let key = this.#publicKeys.get(keyId);
+    if (key === undefined) {
+      const jwk = JSON.parse(row.public_jwk) as RsaPublicJwk;
+      key = createPublicKey({ key: { kty: jwk.kty, n: jwk.n, e: jwk.e }, format: 'jwk' });
+      this.#publicKeys.set(keyId, key);
+    }
+    return key;
+  }
+
+  #signingKey(row: KeyRow): SigningKey {
+    let privateKey = this.#privateKeys.get(row.key_id);
+    if (privateKey === undefined) {
+      privateKey = loadPrivateKey(row.key, this.#kek, row.key_id);
+      this.#privateKeys.set(row.key_id, privateKey);
+    }
+    return { keyId: row.key_id, privateKey, signFrom: row.sign_from, signUntil: row.sign_until, exp: row.exp };
+  }
+}

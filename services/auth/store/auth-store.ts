@@ -1,0 +1,176 @@
+/**
+ * Prepared statements of the auth database, as closures. Statements are
+ * prepared once per connection (cached in a WeakMap keyed by the Database), so
+ * the read handle and the write handle each get their own set.
+ *
+ * The store does no validation and no policy: that is the domain's job. It
+ * never returns password hashes except from `userByUsername`, which login needs.
+ */
+import type { Database } from 'better-sqlite3';
+
+export interface UserRow {
+  id: number;
+  username: string;
+  password_hash: string;
+  email: string | null;
+  first_name: string;
+  last_name: string;
+  /** JSON array text */
+  roles: string;
+  date_registered: string | null;
+  last_login: string | null;
+}
+
+export type PublicUserRow = Omit<UserRow, 'password_hash'>;
+
+export interface KeyRow {
+  kid: number;
+  key: Buffer;
+  exp: number;
+  key_id: string;
+  public_jwk: string;
+  created_at: number;
+  sign_from: number;
+  sign_until: number;
+}
+
+/** A key's schedule without its material. */
+export type KeyTimesRow = Omit<KeyRow, 'key' | 'public_jwk'>;
+
+export interface NewKey {
+  key: Buffer;
+  key_id: string;
+  public_jwk: string;
+  created_at: number;
+  sign_from: number;
+  sign_until: number;
+  exp: number;
+}
+
+export interface NewUser {
+  username: string;
+  password_hash: string;
+  email: string | null;
+  first_name: string;
+  last_name: string;
+  roles: string;
+  date_registered: string;
+}
+
+export interface AuthLogEntry {
+  request_ip: string;
+  request_timestamp: string;
+  user_id: number | null;
+  outcome: string;
+  method: string;
+  username: string | null;
+}
+
+export interface RefreshTokenRow {
+  id: number;
+  token_hash: string;
+  user_id: number;
+  family_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  replaced_by: number | null;
+  revoked: number;
+}
+
+export type NewRefreshToken = Pick<RefreshTokenRow, 'token_hash' | 'user_id' | 'family_id' | 'created_at' | 'expires_at'>;
+
+const USER_COLUMNS = 'id, username, email, first_name, last_name, roles, date_registered, last_login';
+
+function build(db: Database) {
+  const userByUsername = db.prepare<[string], UserRow>(
+    `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE username = ?`,
+  );
+  const userById = db.prepare<[number], PublicUserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`);
+  const userIdByEmail = db.prepare<[string], { id: number }>('SELECT id FROM users WHERE email = ?');
+  const usersAfter = db.prepare<[number, number], PublicUserRow>(
+    `SELECT ${USER_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ?`,
+  );
+  const insertUser = db.prepare<[NewUser]>(
+    `INSERT INTO users (username, password_hash, email, first_name, last_name, roles, date_registered)
+     VALUES (@username, @password_hash, @email, @first_name, @last_name, @roles, @date_registered)`,
+  );
+  const setLastLogin = db.prepare<[string, number]>('UPDATE users SET last_login = ? WHERE id = ?');
+
+  const insertAuthLog = db.prepare<[AuthLogEntry]>(
+    `INSERT INTO auth_logs (request_ip, request_timestamp, user_id, outcome, method, username)
+     VALUES (@request_ip, @request_timestamp, @user_id, @outcome, @method, @username)`,
+  );
+
+  const keyTimes = db.prepare<[], KeyTimesRow>(
+    'SELECT kid, exp, key_id, created_at, sign_from, sign_until FROM keys ORDER BY kid',
+  );
+  const keyByKeyId = db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE key_id = ?');
+  const signingKey = db.prepare<[number, number], KeyRow>(
+    'SELECT * FROM keys WHERE sign_from <= ? AND ? < sign_until ORDER BY sign_from DESC, kid DESC LIMIT 1',
+  );
+  const newestExpiredKey = db.prepare<[number], KeyRow>(
+    'SELECT * FROM keys WHERE exp <= ? ORDER BY exp DESC, kid DESC LIMIT 1',
+  );
+  const publishedKeys = db.prepare<[number], Pick<KeyRow, 'key_id' | 'public_jwk'>>(
+    'SELECT key_id, public_jwk FROM keys WHERE exp > ? ORDER BY kid',
+  );
+  const insertKey = db.prepare<[NewKey]>(
+    `INSERT INTO keys (key, exp, key_id, public_jwk, created_at, sign_from, sign_until)
+     VALUES (@key, @exp, @key_id, @public_jwk, @created_at, @sign_from, @sign_until)`,
+  );
+  const extendKey = db.prepare<[number, number, number]>('UPDATE keys SET sign_until = ?, exp = ? WHERE kid = ?');
+  const deleteKey = db.prepare<[number]>('DELETE FROM keys WHERE kid = ?');
+
+  const refreshByHash = db.prepare<[string], RefreshTokenRow>('SELECT * FROM refresh_tokens WHERE token_hash = ?');
+  const insertRefresh = db.prepare<[NewRefreshToken]>(
+    `INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at)
+     VALUES (@token_hash, @user_id, @family_id, @created_at, @expires_at)`,
+  );
+  const markRefreshUsed = db.prepare<[number, number, number]>(
+    'UPDATE refresh_tokens SET used_at = ?, replaced_by = ? WHERE id = ?',
+  );
+  const revokeFamily = db.prepare<[string]>('UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ? AND revoked = 0');
+
+  return {
+    userByUsername: (username: string): UserRow | undefined => userByUsername.get(username),
+    userById: (id: number): PublicUserRow | undefined => userById.get(id),
+    userIdByEmail: (email: string): number | undefined => userIdByEmail.get(email)?.id,
+    usersAfter: (afterId: number, limit: number): PublicUserRow[] => usersAfter.all(afterId, limit),
+    insertUser: (user: NewUser): number => Number(insertUser.run(user).lastInsertRowid),
+    setLastLogin: (id: number, at: string): void => void setLastLogin.run(at, id),
+
+    insertAuthLog: (entry: AuthLogEntry): void => void insertAuthLog.run(entry),
+
+    keyTimes: (): KeyTimesRow[] => keyTimes.all(),
+    keyByKeyId: (keyId: string): KeyRow | undefined => keyByKeyId.get(keyId),
+    /** The newest key with sign_from <= now < sign_until. */
+    signingKey: (now: number): KeyRow | undefined => signingKey.get(now, now),
+    /** The newest key with exp <= now. */
+    newestExpiredKey: (now: number): KeyRow | undefined => newestExpiredKey.get(now),
+    publishedKeys: (now: number) => publishedKeys.all(now),
+    insertKey: (key: NewKey): number => Number(insertKey.run(key).lastInsertRowid),
+    extendKey: (kid: number, signUntil: number, exp: number): void => void extendKey.run(signUntil, exp, kid),
+    deleteKey: (kid: number): void => void deleteKey.run(kid),
+
+    refreshByHash: (hash: string): RefreshTokenRow | undefined => refreshByHash.get(hash),
+    insertRefresh: (row: NewRefreshToken): number => Number(insertRefresh.run(row).lastInsertRowid),
+    markRefreshUsed: (id: number, usedAt: number, replacedBy: number): void =>
+      void markRefreshUsed.run(usedAt, replacedBy, id),
+    revokeFamily: (familyId: string): number => revokeFamily.run(familyId).changes,
+  };
+}
+
+export type AuthStore = ReturnType<typeof build>;
+
+const stores = new WeakMap<Database, AuthStore>();
+
+/** The statements for `db`, prepared on first use and reused afterwards. */
+export function createAuthStore(db: Database): AuthStore {
+  let store = stores.get(db);
+  if (store === undefined) {
+    store = build(db);
+    stores.set(db, store);
+  }
+  return store;
+}
