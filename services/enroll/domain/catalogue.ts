@@ -1,0 +1,70 @@
+/** Departments and courses: anyone reads, the registrar creates. */
+import { alreadyExists, notFound } from '../../../lib/errors.js';
+import type { Course__Output } from '../../../gen/ts/enroll/v1/Course.js';
+import type { CreateCourseRequest } from '../../../gen/ts/enroll/v1/CreateCourseRequest.js';
+import type { CreateDepartmentRequest } from '../../../gen/ts/enroll/v1/CreateDepartmentRequest.js';
+import type { Department__Output } from '../../../gen/ts/enroll/v1/Department.js';
+import type { GetCourseRequest } from '../../../gen/ts/enroll/v1/GetCourseRequest.js';
+import type { ListCoursesRequest } from '../../../gen/ts/enroll/v1/ListCoursesRequest.js';
+import type { ListCoursesResponse__Output } from '../../../gen/ts/enroll/v1/ListCoursesResponse.js';
+import type { ListDepartmentsRequest } from '../../../gen/ts/enroll/v1/ListDepartmentsRequest.js';
+import type { ListDepartmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListDepartmentsResponse.js';
+import { requireRegistrar, type Actor } from './actor.js';
+import type { DomainContext } from './context.js';
+import { toCourse, toDepartment } from './convert.js';
+import { requireCourse } from './lookups.js';
+import { readPage, toPage } from './pagination.js';
+import { LIMITS, optionalId, requireId, requireText } from './validate.js';
+
+export async function listDepartments(
+  ctx: DomainContext,
+  _actor: Actor,
+  req: ListDepartmentsRequest,
+): Promise<ListDepartmentsResponse__Output> {
+  const cursor = readPage('dept', 1, req);
+  const rows = ctx.read().catalogue.listDepartments(cursor.after?.[0] ?? 0, cursor.size + 1);
+  const page = toPage('dept', cursor, rows, (r) => [r.id]);
+  return { departments: page.rows.map(toDepartment), next_page_token: page.next_page_token };
+}
+
+export async function createDepartment(
+  ctx: DomainContext,
+  actor: Actor,
+  req: CreateDepartmentRequest,
+): Promise<Department__Output> {
+  requireRegistrar(actor);
+  const name = requireText('name', req.name, LIMITS.departmentName);
+  return ctx.write((store) => {
+    if (store.catalogue.getDepartmentByName(name)) throw alreadyExists(`department "${name}" already exists`);
+    return toDepartment(store.catalogue.getDepartment(store.catalogue.insertDepartment(name))!);
+  });
+}
+
+export async function listCourses(
+  ctx: DomainContext,
+  _actor: Actor,
+  req: ListCoursesRequest,
+): Promise<ListCoursesResponse__Output> {
+  const departmentId = optionalId('department_id', req.department_id);
+  const cursor = readPage('course', 1, req);
+  const rows = ctx.read().catalogue.listCourses(cursor.after?.[0] ?? 0, departmentId, cursor.size + 1);
+  const page = toPage('course', cursor, rows, (r) => [r.id]);
+  return { courses: page.rows.map(toCourse), next_page_token: page.next_page_token };
+}
+
+export async function createCourse(ctx: DomainContext, actor: Actor, req: CreateCourseRequest): Promise<Course__Output> {
+  requireRegistrar(actor);
+  const code = requireText('code', req.code, LIMITS.courseCode);
+  const name = requireText('name', req.name, LIMITS.courseName);
+  const departmentId = requireId('department_id', req.department_id);
+  return ctx.write((store) => {
+    if (!store.catalogue.getDepartment(departmentId)) throw notFound(`department ${departmentId}`);
+    if (store.catalogue.getCourseByCode(code)) throw alreadyExists(`course code "${code}" already exists`);
+    return toCourse(store.catalogue.getCourse(store.catalogue.insertCourse(code, name, departmentId))!);
+  });
+}
+
+export async function getCourse(ctx: DomainContext, _actor: Actor, req: GetCourseRequest): Promise<Course__Output> {
+  const courseId = requireId('course_id', req.course_id);
+  return toCourse(requireCourse(ctx.read(), courseId));
+}

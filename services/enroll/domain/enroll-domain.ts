@@ -1,0 +1,163 @@
+/**
+ * The enrollment service's business rules, one async method per RPC of
+ * enroll.v1.EnrollService. No transport here: handlers pass the caller and
+ * the request message, and get the response message or an AppError.
+ *
+ * Reads go to the read handle; every write does its reading, checking and
+ * writing in one synchronous callback of `write`, so rules hold under
+ * concurrency (the transaction takes the write lock up front).
+ */
+import type { Course__Output } from '../../../gen/ts/enroll/v1/Course.js';
+import type { CreateCourseRequest } from '../../../gen/ts/enroll/v1/CreateCourseRequest.js';
+import type { CreateDepartmentRequest } from '../../../gen/ts/enroll/v1/CreateDepartmentRequest.js';
+import type { CreateEnrollmentRequest } from '../../../gen/ts/enroll/v1/CreateEnrollmentRequest.js';
+import type { CreateEnrollmentResponse__Output } from '../../../gen/ts/enroll/v1/CreateEnrollmentResponse.js';
+import type { CreateSectionRequest } from '../../../gen/ts/enroll/v1/CreateSectionRequest.js';
+import type { DeleteSectionRequest } from '../../../gen/ts/enroll/v1/DeleteSectionRequest.js';
+import type { Department__Output } from '../../../gen/ts/enroll/v1/Department.js';
+import type { DropResponse__Output } from '../../../gen/ts/enroll/v1/DropResponse.js';
+import type { DropSectionEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropSectionEnrollmentRequest.js';
+import type { DropUserEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropUserEnrollmentRequest.js';
+import type { DropUserWaitlistRequest } from '../../../gen/ts/enroll/v1/DropUserWaitlistRequest.js';
+import type { GetCourseRequest } from '../../../gen/ts/enroll/v1/GetCourseRequest.js';
+import type { GetSectionRequest } from '../../../gen/ts/enroll/v1/GetSectionRequest.js';
+import type { GetUserRequest } from '../../../gen/ts/enroll/v1/GetUserRequest.js';
+import type { ListCourseWaitlistRequest } from '../../../gen/ts/enroll/v1/ListCourseWaitlistRequest.js';
+import type { ListCoursesRequest } from '../../../gen/ts/enroll/v1/ListCoursesRequest.js';
+import type { ListCoursesResponse__Output } from '../../../gen/ts/enroll/v1/ListCoursesResponse.js';
+import type { ListDepartmentsRequest } from '../../../gen/ts/enroll/v1/ListDepartmentsRequest.js';
+import type { ListDepartmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListDepartmentsResponse.js';
+import type { ListEnrollmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListEnrollmentsResponse.js';
+import type { ListSectionEnrollmentsRequest } from '../../../gen/ts/enroll/v1/ListSectionEnrollmentsRequest.js';
+import type { ListSectionWaitlistRequest } from '../../../gen/ts/enroll/v1/ListSectionWaitlistRequest.js';
+import type { ListSectionsRequest } from '../../../gen/ts/enroll/v1/ListSectionsRequest.js';
+import type { ListSectionsResponse__Output } from '../../../gen/ts/enroll/v1/ListSectionsResponse.js';
+import type { ListUserEnrollmentsRequest } from '../../../gen/ts/enroll/v1/ListUserEnrollmentsRequest.js';
+import type { ListUserSectionsRequest } from '../../../gen/ts/enroll/v1/ListUserSectionsRequest.js';
+import type { ListUserWaitlistRequest } from '../../../gen/ts/enroll/v1/ListUserWaitlistRequest.js';
+import type { ListUsersRequest } from '../../../gen/ts/enroll/v1/ListUsersRequest.js';
+import type { ListUsersResponse__Output } from '../../../gen/ts/enroll/v1/ListUsersResponse.js';
+import type { ListWaitlistResponse__Output } from '../../../gen/ts/enroll/v1/ListWaitlistResponse.js';
+import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
+import type { UpdateSectionRequest } from '../../../gen/ts/enroll/v1/UpdateSectionRequest.js';
+import type { User__Output } from '../../../gen/ts/enroll/v1/User.js';
+import type { Actor } from './actor.js';
+import * as catalogue from './catalogue.js';
+import { DomainContext, type EnrollDomainDeps } from './context.js';
+import * as enrollments from './enrollments.js';
+import * as sections from './sections.js';
+import * as users from './users.js';
+import * as waitlists from './waitlists.js';
+
+export type { Actor } from './actor.js';
+export type { EnrollDomainDeps } from './context.js';
+export type { DirectoryUser, UserDirectory } from './user-sync.js';
+
+export class EnrollDomain {
+  private readonly ctx: DomainContext;
+
+  constructor(deps: EnrollDomainDeps) {
+    this.ctx = new DomainContext(deps);
+  }
+
+  /**
+   * Copies users newer than the newest local one from the directory, in one
+   * write. Returns how many were added.
+   */
+  syncUsers(): Promise<number> {
+    return this.ctx.syncUsers();
+  }
+
+  // --- catalogue: anyone reads, the registrar creates -----------------------
+
+  listDepartments(actor: Actor, req: ListDepartmentsRequest): Promise<ListDepartmentsResponse__Output> {
+    return catalogue.listDepartments(this.ctx, actor, req);
+  }
+  /** Registrar only. Names are unique, case-insensitively. */
+  createDepartment(actor: Actor, req: CreateDepartmentRequest): Promise<Department__Output> {
+    return catalogue.createDepartment(this.ctx, actor, req);
+  }
+  listCourses(actor: Actor, req: ListCoursesRequest): Promise<ListCoursesResponse__Output> {
+    return catalogue.listCourses(this.ctx, actor, req);
+  }
+  /** Registrar only. Codes are unique, case-insensitively. */
+  createCourse(actor: Actor, req: CreateCourseRequest): Promise<Course__Output> {
+    return catalogue.createCourse(this.ctx, actor, req);
+  }
+  getCourse(actor: Actor, req: GetCourseRequest): Promise<Course__Output> {
+    return catalogue.getCourse(this.ctx, actor, req);
+  }
+  /** Registrar: every section's entries; instructor: the sections they teach. */
+  listCourseWaitlist(actor: Actor, req: ListCourseWaitlistRequest): Promise<ListWaitlistResponse__Output> {
+    return waitlists.listCourseWaitlist(this.ctx, actor, req);
+  }
+
+  // --- sections ---------------------------------------------------------------
+
+  listSections(actor: Actor, req: ListSectionsRequest): Promise<ListSectionsResponse__Output> {
+    return sections.listSections(this.ctx, actor, req);
+  }
+  /** Registrar only. */
+  createSection(actor: Actor, req: CreateSectionRequest): Promise<Section__Output> {
+    return sections.createSection(this.ctx, actor, req);
+  }
+  /** Deleted sections are NOT_FOUND. */
+  getSection(actor: Actor, req: GetSectionRequest): Promise<Section__Output> {
+    return sections.getSection(this.ctx, actor, req);
+  }
+  /** Registrar only. Raising capacity or unfreezing promotes from the waitlist. */
+  updateSection(actor: Actor, req: UpdateSectionRequest): Promise<Section__Output> {
+    return sections.updateSection(this.ctx, actor, req);
+  }
+  /** Registrar only. Kept as deleted; students dropped, waitlist cleared. */
+  deleteSection(actor: Actor, req: DeleteSectionRequest): Promise<Section__Output> {
+    return sections.deleteSection(this.ctx, actor, req);
+  }
+  /** The section's instructor or the registrar. */
+  listSectionEnrollments(actor: Actor, req: ListSectionEnrollmentsRequest): Promise<ListEnrollmentsResponse__Output> {
+    return enrollments.listSectionEnrollments(this.ctx, actor, req);
+  }
+  /** The section's instructor or the registrar. */
+  listSectionWaitlist(actor: Actor, req: ListSectionWaitlistRequest): Promise<ListWaitlistResponse__Output> {
+    return waitlists.listSectionWaitlist(this.ctx, actor, req);
+  }
+  /** The section's instructor or the registrar. Promotes from the waitlist. */
+  dropSectionEnrollment(actor: Actor, req: DropSectionEnrollmentRequest): Promise<DropResponse__Output> {
+    return enrollments.dropSectionEnrollment(this.ctx, actor, req);
+  }
+
+  // --- users ------------------------------------------------------------------
+
+  /** Registrar only. */
+  listUsers(actor: Actor, req: ListUsersRequest): Promise<ListUsersResponse__Output> {
+    return users.listUsers(this.ctx, actor, req);
+  }
+  /** The user themself or the registrar. */
+  getUser(actor: Actor, req: GetUserRequest): Promise<User__Output> {
+    return users.getUser(this.ctx, actor, req);
+  }
+  /** The user themself or the registrar. */
+  listUserEnrollments(actor: Actor, req: ListUserEnrollmentsRequest): Promise<ListEnrollmentsResponse__Output> {
+    return enrollments.listUserEnrollments(this.ctx, actor, req);
+  }
+  /** A student enrolling themself, or the registrar enrolling a student. */
+  createEnrollment(actor: Actor, req: CreateEnrollmentRequest): Promise<CreateEnrollmentResponse__Output> {
+    return enrollments.createEnrollment(this.ctx, actor, req);
+  }
+  /** The user themself or the registrar. Promotes from the waitlist. */
+  dropUserEnrollment(actor: Actor, req: DropUserEnrollmentRequest): Promise<DropResponse__Output> {
+    return enrollments.dropUserEnrollment(this.ctx, actor, req);
+  }
+  /** The user themself or the registrar. type "enrolled" (default) or "instructing". */
+  listUserSections(actor: Actor, req: ListUserSectionsRequest): Promise<ListSectionsResponse__Output> {
+    return users.listUserSections(this.ctx, actor, req);
+  }
+  /** The user themself or the registrar. */
+  listUserWaitlist(actor: Actor, req: ListUserWaitlistRequest): Promise<ListWaitlistResponse__Output> {
+    return waitlists.listUserWaitlist(this.ctx, actor, req);
+  }
+  /** The user themself or the registrar. */
+  dropUserWaitlist(actor: Actor, req: DropUserWaitlistRequest): Promise<DropResponse__Output> {
+    return waitlists.dropUserWaitlist(this.ctx, actor, req);
+  }
+}

@@ -1,0 +1,155 @@
+/** Enrolling, dropping, and the enrollment rosters of sections and users. */
+import { alreadyExists, failedPrecondition, notFound, permissionDenied } from '../../../lib/errors.js';
+import type { CreateEnrollmentRequest } from '../../../gen/ts/enroll/v1/CreateEnrollmentRequest.js';
+import type { CreateEnrollmentResponse__Output } from '../../../gen/ts/enroll/v1/CreateEnrollmentResponse.js';
+import type { DropResponse__Output } from '../../../gen/ts/enroll/v1/DropResponse.js';
+import type { DropSectionEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropSectionEnrollmentRequest.js';
+import type { DropUserEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropUserEnrollmentRequest.js';
+import type { ListEnrollmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListEnrollmentsResponse.js';
+import type { ListSectionEnrollmentsRequest } from '../../../gen/ts/enroll/v1/ListSectionEnrollmentsRequest.js';
+import type { ListUserEnrollmentsRequest } from '../../../gen/ts/enroll/v1/ListUserEnrollmentsRequest.js';
+import type { SectionRow } from '../store/rows.js';
+import type { EnrollStore } from '../store/store.js';
+import {
+  couldBeSectionStaff,
+  hasRole,
+  isRegistrar,
+  requireSectionStaff,
+  requireSelfOrRegistrar,
+  STUDENT,
+  type Actor,
+} from './actor.js';
+import type { DomainContext } from './context.js';
+import { parseRoles, toEnrollment } from './convert.js';
+import { requireListedUser, requireSection, requireUser } from './lookups.js';
+import { readPage, toPage } from './pagination.js';
+import { promoteFromWaitlist } from './promotion.js';
+import { requireId, statusFilter } from './validate.js';
+
+/** How many waitlists (of live sections) one student may be on at once. */
+export const MAX_WAITLISTS_PER_STUDENT = 3;
+
+/**
+ * Enrolls a student, or puts them on the waitlist when the section is full.
+ * Allowed for the student themself or the registrar on a student's behalf.
+ */
+export async function createEnrollment(
+  ctx: DomainContext,
+  actor: Actor,
+  req: CreateEnrollmentRequest,
+): Promise<CreateEnrollmentResponse__Output> {
+  const userId = requireId('user_id', req.user_id);
+  const sectionId = requireId('section_id', req.section_id);
+  const self = actor.userId === userId && hasRole(actor, STUDENT);
+  if (!self && !isRegistrar(actor)) throw permissionDenied('a student enrolls themself, or the registrar enrolls a student');
+
+  await ctx.ensureUsersKnown(userId);
+  return ctx.write((store) => {
+    const user = requireUser(store, userId);
+    if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${userId} is not a student`);
+    const section = requireSection(store, sectionId);
+    if (store.enrollments.getEnrollment(userId, sectionId)?.status === 'enrolled') {
+      throw alreadyExists(`user ${userId} is already enrolled in section ${sectionId}`);
+    }
+    if (store.waitlist.getWaitlistEntry(userId, sectionId)) {
+      throw alreadyExists(`user ${userId} is already on the waitlist of section ${sectionId}`);
+    }
+    if (section.frozen === 1) throw failedPrecondition(`section ${sectionId} is frozen`);
+    // Checked for the waitlist too: a promotion would otherwise be impossible.
+    const conflict = store.sections.findConflict(userId, sectionId);
+    if (conflict !== undefined) throw failedPrecondition(`schedule conflict with section ${conflict}`);
+
+    if (section.enrolled_count < section.capacity) {
+      store.enrollments.enroll(userId, sectionId);
+      return { user_id: userId, section_id: sectionId, status: 'enrolled', position: 0 };
+    }
+    if (section.waitlist_count >= section.waitlist_capacity) {
+      throw failedPrecondition(`section ${sectionId} is full and its waitlist is full`);
+    }
+    if (store.waitlist.countUserWaitlists(userId) >= MAX_WAITLISTS_PER_STUDENT) {
+      throw failedPrecondition(`section ${sectionId} is full and the waitlist limit of ${MAX_WAITLISTS_PER_STUDENT} is reached`);
+    }
+    const position = store.waitlist.append(userId, sectionId);
+    return { user_id: userId, section_id: sectionId, status: 'waitlisted', position };
+  });
+}
+
+/**
+ * Drops an active enrollment and, unless the section is frozen, promotes from
+ * the waitlist into the freed seat, all in the caller's transaction.
+ */
+function dropEnrollment(
+  store: EnrollStore,
+  userId: number,
+  sectionId: number,
+  authorize: (section: SectionRow) => void,
+): DropResponse__Output {
+  const section = requireSection(store, sectionId);
+  authorize(section);
+  if (!store.enrollments.drop(userId, sectionId)) {
+    // A dropped enrollment is history, not something to drop again.
+    throw notFound(`enrollment of user ${userId} in section ${sectionId}`);
+  }
+  return { user_id: userId, section_id: sectionId, promoted_user_ids: promoteFromWaitlist(store, sectionId) };
+}
+
+/** The student themself or the registrar. */
+export async function dropUserEnrollment(
+  ctx: DomainContext,
+  actor: Actor,
+  req: DropUserEnrollmentRequest,
+): Promise<DropResponse__Output> {
+  const userId = requireId('user_id', req.user_id);
+  const sectionId = requireId('section_id', req.section_id);
+  requireSelfOrRegistrar(actor, userId);
+  return ctx.write((store) => dropEnrollment(store, userId, sectionId, () => {}));
+}
+
+/** The section's instructor or the registrar. */
+export async function dropSectionEnrollment(
+  ctx: DomainContext,
+  actor: Actor,
+  req: DropSectionEnrollmentRequest,
+): Promise<DropResponse__Output> {
+  const sectionId = requireId('section_id', req.section_id);
+  const userId = requireId('user_id', req.user_id);
+  couldBeSectionStaff(actor);
+  return ctx.write((store) =>
+    dropEnrollment(store, userId, sectionId, (section) => requireSectionStaff(actor, section.instructor_id)),
+  );
+}
+
+/** The section's instructor or the registrar; ordered by user id. */
+export async function listSectionEnrollments(
+  ctx: DomainContext,
+  actor: Actor,
+  req: ListSectionEnrollmentsRequest,
+): Promise<ListEnrollmentsResponse__Output> {
+  const sectionId = requireId('section_id', req.section_id);
+  const status = statusFilter(req.status);
+  const cursor = readPage('section-enrollments', 1, req);
+  couldBeSectionStaff(actor);
+  const store = ctx.read();
+  requireSectionStaff(actor, requireSection(store, sectionId).instructor_id);
+  const rows = store.enrollments.listSectionEnrollments(sectionId, status, cursor.after?.[0] ?? 0, cursor.size + 1);
+  const page = toPage('section-enrollments', cursor, rows, (r) => [r.user_id]);
+  return { enrollments: page.rows.map(toEnrollment), next_page_token: page.next_page_token };
+}
+
+/** The user themself or the registrar; ordered by section id. */
+export async function listUserEnrollments(
+  ctx: DomainContext,
+  actor: Actor,
+  req: ListUserEnrollmentsRequest,
+): Promise<ListEnrollmentsResponse__Output> {
+  const userId = requireId('user_id', req.user_id);
+  const status = statusFilter(req.status);
+  const cursor = readPage('user-enrollments', 1, req);
+  requireSelfOrRegistrar(actor, userId);
+  const store = ctx.read();
+  requireListedUser(actor, store, userId);
+  const rows = store.enrollments.listUserEnrollments(userId, status, cursor.after?.[0] ?? 0, cursor.size + 1);
+  const page = toPage('user-enrollments', cursor, rows, (r) => [r.section_id]);
+  return { enrollments: page.rows.map(toEnrollment), next_page_token: page.next_page_token };
+}
+

@@ -1,0 +1,33 @@
+/** Loading the rows an operation is about, NOT_FOUND when absent. */
+import { notFound } from '../../../lib/errors.js';
+import type { CourseRow, SectionRow, UserRow } from '../store/rows.js';
+import type { EnrollStore } from '../store/store.js';
+import type { Actor } from './actor.js';
+
+/** A live section: a deleted one is gone as far as the API is concerned. */
+export function requireSection(store: EnrollStore, id: number): SectionRow {
+  const section = store.sections.getSection(id);
+  if (!section || section.deleted === 1) throw notFound(`section ${id}`);
+  return section;
+}
+
+export function requireCourse(store: EnrollStore, id: number): CourseRow {
+  const course = store.catalogue.getCourse(id);
+  if (!course) throw notFound(`course ${id}`);
+  return course;
+}
+
+export function requireUser(store: EnrollStore, id: number): UserRow {
+  const user = store.users.getUser(id);
+  if (!user) throw notFound(`user ${id}`);
+  return user;
+}
+
+/**
+ * For listings about a user: NOT_FOUND for another user unknown here. A caller
+ * asking about themself exists (they hold a token) even if our copy has not
+ * caught up yet, so they get empty lists instead.
+ */
+export function requireListedUser(actor: Actor, store: EnrollStore, userId: number): void {
+  if (actor.userId !== userId) requireUser(store, userId);
+}

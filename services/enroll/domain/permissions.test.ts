@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Status } from '../../../lib/errors.js';
+import type { Actor } from './actor.js';
+import { EnrollDomain } from './enroll-domain.js';
+import { enrollAll, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejectsWith, setup, student, type Fixture } from './fixture.js';
+
+const ACTORS = {
+  registrar: REGISTRAR,
+  /** Teaches section `s`. */
+  instructor: INSTRUCTOR,
+  /** Teaches section `w` only. */
+  otherInstructor: OTHER_INSTRUCTOR,
+  /** Student 10: enrolled in `s`, waitlisted in `w`; the target user of the per-user methods. */
+  self: student(10),
+  otherStudent: student(11),
+  /** Authenticated, but with no role at all. */
+  noRole: { userId: 12, username: 's12', roles: [] } as Actor,
+};
+type Who = keyof typeof ACTORS;
+const ALL = Object.keys(ACTORS) as Who[];
+
+interface World {
+  f: Fixture;
+  s: number;
+  w: number;
+  /** A section with free seats that nobody is in. */
+  free: number;
+}
+
+async function world(): Promise<World> {
+  const f = await setup();
+  const s = await f.section({ capacity: 1 });
+  const w = await f.section({ capacity: 1, day: 'Tuesday', instructor_id: OTHER_INSTRUCTOR.userId });
+  await enrollAll(f, s, [10, 13]);
+  await enrollAll(f, w, [14, 10]);
+  const free = await f.section({ day: 'Sunday' });
+  return { f, s, w, free };
+}
+
+const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> = [
+  ['listDepartments', ALL, (x, a) => x.f.domain.listDepartments(a, {})],
+  ['listCourses', ALL, (x, a) => x.f.domain.listCourses(a, {})],
+  ['getCourse', ALL, (x, a) => x.f.domain.getCourse(a, { course_id: x.f.courseId })],
+  ['listSections', ALL, (x, a) => x.f.domain.listSections(a, {})],
+  ['getSection', ALL, (x, a) => x.f.domain.getSection(a, { section_id: x.s })],
+  ['createDepartment', ['registrar'], (x, a) => x.f.domain.createDepartment(a, { name: 'Physics' })],
+  ['createCourse', ['registrar'], (x, a) => x.f.domain.createCourse(a, { code: 'PHYS 1', name: 'Mechanics', department_id: 1 })],
+  [
+    'createSection',
+    ['registrar'],
+    (x, a) =>
+      x.f.domain.createSection(a, {
+        course_id: x.f.courseId,
+        classroom: 'A',
+        capacity: 5,
+        day: 'Friday',
+        begin_time: '08:00',
+        end_time: '09:00',
+        instructor_id: INSTRUCTOR.userId,
+      }),
+  ],
+  ['updateSection', ['registrar'], (x, a) => x.f.domain.updateSection(a, { section_id: x.s, capacity: 5 })],
+  ['deleteSection', ['registrar'], (x, a) => x.f.domain.deleteSection(a, { section_id: x.s })],
+  ['listUsers', ['registrar'], (x, a) => x.f.domain.listUsers(a, {})],
+  ['listCourseWaitlist', ['registrar', 'instructor', 'otherInstructor'], (x, a) => x.f.domain.listCourseWaitlist(a, { course_id: x.f.courseId })],
+  ['listSectionEnrollments', ['registrar', 'instructor'], (x, a) => x.f.domain.listSectionEnrollments(a, { section_id: x.s })],
+  ['listSectionWaitlist', ['registrar', 'instructor'], (x, a) => x.f.domain.listSectionWaitlist(a, { section_id: x.s })],
+  ['dropSectionEnrollment', ['registrar', 'instructor'], (x, a) => x.f.domain.dropSectionEnrollment(a, { section_id: x.s, user_id: 10 })],
+  ['getUser', ['registrar', 'self'], (x, a) => x.f.domain.getUser(a, { user_id: 10 })],
+  ['listUserEnrollments', ['registrar', 'self'], (x, a) => x.f.domain.listUserEnrollments(a, { user_id: 10 })],
+  ['listUserSections', ['registrar', 'self'], (x, a) => x.f.domain.listUserSections(a, { user_id: 10 })],
+  ['listUserWaitlist', ['registrar', 'self'], (x, a) => x.f.domain.listUserWaitlist(a, { user_id: 10 })],
+  ['dropUserEnrollment', ['registrar', 'self'], (x, a) => x.f.domain.dropUserEnrollment(a, { user_id: 10, section_id: x.s })],
+  ['dropUserWaitlist', ['registrar', 'self'], (x, a) => x.f.domain.dropUserWaitlist(a, { user_id: 10, section_id: x.w })],
+  ['createEnrollment', ['registrar', 'self'], (x, a) => x.f.domain.createEnrollment(a, { user_id: 10, section_id: x.free })],
+];
+
+test('the permission matrix covers every RPC', () => {
+  const rpcs = Object.getOwnPropertyNames(EnrollDomain.prototype).filter((n) => n !== 'constructor' && n !== 'syncUsers');
+  assert.equal(rpcs.length, 22);
+  assert.deepEqual(MATRIX.map(([name]) => name).sort(), rpcs.sort());
+});
+
+for (const [method, allowed, call] of MATRIX) {
+  test(`permissions: ${method} allows ${allowed.join(', ')} only; a refusal changes nothing`, async () => {
+    for (const who of ALL) {
+      const x = await world();
+      if (allowed.includes(who)) {
+        await call(x, ACTORS[who]);
+      } else {
+        const before = x.f.snapshot();
+        await rejectsWith(call(x, ACTORS[who]), Status.PERMISSION_DENIED);
+        assert.equal(x.f.snapshot(), before, `${method} by ${who} changed the database`);
+      }
+      x.f.close();
+    }
+  });
+}
+
+test('createEnrollment: a user with the id but without the student role is refused', async () => {
+  const x = await world();
+  const impostor: Actor = { userId: 10, username: 's10', roles: ['instructor'] };
+  await rejectsWith(x.f.domain.createEnrollment(impostor, { user_id: 10, section_id: x.w }), Status.PERMISSION_DENIED);
+  x.f.close();
+});
+
+test('listCourseWaitlist: an instructor sees only the sections they teach', async () => {
+  const x = await world();
+  const mine = await x.f.domain.listCourseWaitlist(INSTRUCTOR, { course_id: x.f.courseId });
+  assert.deepEqual(mine.entries.map((e) => [e.section_id, e.user_id, e.position]), [[x.s, 13, 1]]);
+  const theirs = await x.f.domain.listCourseWaitlist(OTHER_INSTRUCTOR, { course_id: x.f.courseId });
+  assert.deepEqual(theirs.entries.map((e) => [e.section_id, e.user_id]), [[x.w, 10]]);
+  const all = await x.f.domain.listCourseWaitlist(REGISTRAR, { course_id: x.f.courseId });
+  assert.deepEqual(all.entries.map((e) => [e.section_id, e.user_id, e.username]), [[x.s, 13, 's13'], [x.w, 10, 's10']]);
+  await rejectsWith(x.f.domain.listCourseWaitlist(REGISTRAR, { course_id: 999 }), Status.NOT_FOUND);
+  x.f.close();
+});
+
+test('the instructor of one section cannot read the rosters of another', async () => {
+  const x = await world();
+  await rejectsWith(x.f.domain.listSectionEnrollments(INSTRUCTOR, { section_id: x.w }), Status.PERMISSION_DENIED);
+  await rejectsWith(x.f.domain.listSectionWaitlist(INSTRUCTOR, { section_id: x.w }), Status.PERMISSION_DENIED);
+  const roster = await x.f.domain.listSectionWaitlist(OTHER_INSTRUCTOR, { section_id: x.w });
+  assert.deepEqual(roster.entries.map((e) => e.user_id), [10]);
+  x.f.close();
+});

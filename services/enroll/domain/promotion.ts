@@ -1,0 +1,30 @@
+/**
+ * Filling free seats from the waitlist. Runs inside the caller's write
+ * transaction, so the drop or update that freed the seats and the promotions
+ * commit together.
+ */
+import type { EnrollStore } from '../store/store.js';
+
+/**
+ * Walks the section's waitlist in position order and enrolls each student who
+ * has no schedule conflict, while seats are free. Promoted students leave the
+ * waitlist (positions close up); skipped students keep their place. A frozen
+ * or deleted section promotes no one. Returns the promoted user ids in order.
+ */
+export function promoteFromWaitlist(store: EnrollStore, sectionId: number): number[] {
+  const section = store.sections.getSection(sectionId);
+  if (!section || section.frozen === 1 || section.deleted === 1) return [];
+  let free = section.capacity - section.enrolled_count;
+  const promoted: number[] = [];
+  // A snapshot is enough: removing an entry only shifts positions behind it,
+  // and the walk goes by user, not by position.
+  for (const entry of store.waitlist.sectionWaitlistInOrder(sectionId)) {
+    if (free <= 0) break;
+    if (store.sections.findConflict(entry.user_id, sectionId) !== undefined) continue;
+    store.enrollments.enroll(entry.user_id, sectionId);
+    store.waitlist.remove(entry.user_id, sectionId);
+    promoted.push(entry.user_id);
+    free--;
+  }
+  return promoted;
+}

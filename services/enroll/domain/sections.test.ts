@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Status } from '../../../lib/errors.js';
+import { enrollAll, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf } from './fixture.js';
+
+const valid = (courseId: number) => ({
+  course_id: courseId,
+  classroom: 'CS102',
+  capacity: 30,
+  day: 'Tuesday',
+  begin_time: '19:00',
+  end_time: '21:45',
+  instructor_id: INSTRUCTOR.userId,
+});
+
+test('a created section is normalised and carries its course code and counts', async () => {
+  const f = await setup();
+  const s = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), day: 'tUESday', classroom: '  CS102 ' });
+  assert.deepEqual(s, {
+    id: s.id,
+    course_id: f.courseId,
+    course_code: 'CPSC 449',
+    classroom: 'CS102',
+    capacity: 30,
+    waitlist_capacity: 15,
+    day: 'Tuesday',
+    begin_time: '19:00',
+    end_time: '21:45',
+    instructor_id: INSTRUCTOR.userId,
+    frozen: false,
+    deleted: false,
+    enrolled_count: 0,
+    waitlist_count: 0,
+  });
+  const explicit = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), waitlist_capacity: 0 });
+  assert.equal(explicit.waitlist_capacity, 0);
+  f.close();
+});
+
+test('section fields are validated, naming the field', async () => {
+  const f = await setup();
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ course_id: 0 }, 'course_id'],
+    [{ classroom: ' ' }, 'classroom'],
+    [{ classroom: 'x'.repeat(51) }, 'classroom'],
+    [{ capacity: 0 }, 'capacity'],
+    [{ capacity: 10_001 }, 'capacity'],
+    [{ waitlist_capacity: -1 }, 'waitlist_capacity'],
+    [{ waitlist_capacity: 1001 }, 'waitlist_capacity'],
+    [{ day: 'Funday' }, 'day'],
+    [{ begin_time: '7pm' }, 'begin_time'],
+    [{ begin_time: '24:00' }, 'begin_time'],
+    [{ end_time: '9:45' }, 'end_time'],
+    [{ begin_time: '10:00', end_time: '10:00' }, 'end_time'],
+    [{ instructor_id: -2 }, 'instructor_id'],
+  ];
+  for (const [patch, field] of cases) {
+    await rejectsWith(f.domain.createSection(REGISTRAR, { ...valid(f.courseId), ...patch }), Status.INVALID_ARGUMENT, { field });
+  }
+  f.close();
+});
+
+test('a section needs an existing course and an instructor', async () => {
+  const f = await setup();
+  await rejectsWith(f.domain.createSection(REGISTRAR, { ...valid(999) }), Status.NOT_FOUND);
+  await rejectsWith(f.domain.createSection(REGISTRAR, { ...valid(f.courseId), instructor_id: 10 }), Status.FAILED_PRECONDITION, {
+    message: /instructor_id: user 10 is not an instructor/,
+  });
+  await rejectsWith(f.domain.createSection(REGISTRAR, { ...valid(f.courseId), instructor_id: 555 }), Status.FAILED_PRECONDITION, {
+    message: /instructor_id/,
+  });
+  f.close();
+});
+
+test('departments and courses: validated, unique, and course codes case-insensitively', async () => {
+  const f = await setup();
+  await rejectsWith(f.domain.createDepartment(REGISTRAR, { name: '' }), Status.INVALID_ARGUMENT, { field: 'name' });
+  await rejectsWith(f.domain.createDepartment(REGISTRAR, { name: 'computer science' }), Status.ALREADY_EXISTS);
+  const math = await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
+  await rejectsWith(f.domain.createCourse(REGISTRAR, { code: 'cpsc 449', name: 'Again', department_id: math.id }), Status.ALREADY_EXISTS);
+  await rejectsWith(f.domain.createCourse(REGISTRAR, { code: 'MATH 150A', name: 'Calc', department_id: 999 }), Status.NOT_FOUND);
+  await rejectsWith(f.domain.createCourse(REGISTRAR, { code: 'x'.repeat(21), name: 'Calc', department_id: math.id }), Status.INVALID_ARGUMENT, {
+    field: 'code',
+  });
+  await rejectsWith(f.domain.createCourse(REGISTRAR, { code: 'MATH 150A', name: '', department_id: math.id }), Status.INVALID_ARGUMENT, {
+    field: 'name',
+  });
+  const c = await f.domain.createCourse(REGISTRAR, { code: 'MATH 150A', name: 'Calculus I', department_id: math.id });
+  assert.deepEqual(c, { id: c.id, code: 'MATH 150A', name: 'Calculus I', department_id: math.id, department_name: 'Mathematics' });
+  assert.deepEqual(await f.domain.getCourse(student(10), { course_id: c.id }), c);
+  await rejectsWith(f.domain.getCourse(student(10), { course_id: 999 }), Status.NOT_FOUND);
+  f.close();
+});
+
+test('updating changes only the present fields', async () => {
+  const f = await setup();
+  const s = await f.section({ capacity: 2 });
+  const updated = await f.domain.updateSection(REGISTRAR, { section_id: s, classroom: 'EC 101', instructor_id: OTHER_INSTRUCTOR.userId });
+  assert.equal(updated.classroom, 'EC 101');
+  assert.equal(updated.instructor_id, OTHER_INSTRUCTOR.userId);
+  assert.equal(updated.capacity, 2);
+  assert.equal(updated.frozen, false);
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: s, instructor_id: 10 }), Status.FAILED_PRECONDITION);
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: s, capacity: 0 }), Status.INVALID_ARGUMENT, { field: 'capacity' });
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: 999, capacity: 3 }), Status.NOT_FOUND);
+  f.close();
+});
+
+test('capacity cannot go below the enrolled count, nor waitlist capacity below the waitlist', async () => {
+  const f = await setup();
+  const s = await f.section({ capacity: 2 });
+  await enrollAll(f, s, [10, 11, 12, 13]);
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: s, capacity: 1 }), Status.FAILED_PRECONDITION);
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: s, waitlist_capacity: 1 }), Status.FAILED_PRECONDITION);
+  const ok = await f.domain.updateSection(REGISTRAR, { section_id: s, capacity: 2, waitlist_capacity: 2 });
+  assert.equal(ok.waitlist_capacity, 2);
+  f.close();
+});
+
+test('deleting a section drops its students, clears its waitlist and hides it', async () => {
+  const f = await setup();
+  const s = await f.section({ capacity: 1 });
+  const other = await f.section({ day: 'Friday' });
+  await enrollAll(f, s, [10, 11]);
+  const deleted = await f.domain.deleteSection(REGISTRAR, { section_id: s });
+  assert.equal(deleted.deleted, true);
+  assert.equal(deleted.enrolled_count, 0);
+  assert.equal(deleted.waitlist_count, 0);
+  assert.equal(statusOf(f, 10, s), 'dropped');
+  assert.deepEqual(waitlistOf(f, s), []);
+  await rejectsWith(f.domain.getSection(student(10), { section_id: s }), Status.NOT_FOUND);
+  await rejectsWith(f.domain.deleteSection(REGISTRAR, { section_id: s }), Status.NOT_FOUND);
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: s, capacity: 5 }), Status.NOT_FOUND);
+  await rejectsWith(f.domain.listSectionEnrollments(REGISTRAR, { section_id: s }), Status.NOT_FOUND);
+  const listed = await f.domain.listSections(student(10), {});
+  assert.deepEqual(listed.sections.map((x) => x.id), [other]);
+  const mine = await f.domain.listUserSections(student(10), { user_id: 10 });
+  assert.deepEqual(mine.sections, []);
+  const history = await f.domain.listUserEnrollments(student(10), { user_id: 10 });
+  assert.deepEqual(history.enrollments, []);
+  f.close();
+});
+
+test('listSections filters by course', async () => {
+  const f = await setup();
+  const a = await f.section();
+  const dept = await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
+  const c = await f.domain.createCourse(REGISTRAR, { code: 'MATH 150A', name: 'Calculus I', department_id: dept.id });
+  const b = await f.domain.createSection(REGISTRAR, { ...valid(c.id) });
+  assert.deepEqual((await f.domain.listSections(student(10), { course_id: f.courseId })).sections.map((x) => x.id), [a]);
+  assert.deepEqual((await f.domain.listSections(student(10), { course_id: c.id })).sections.map((x) => x.id), [b.id]);
+  const courses = await f.domain.listCourses(student(10), { department_id: dept.id });
+  assert.deepEqual(courses.courses.map((x) => x.code), ['MATH 150A']);
+  await rejectsWith(f.domain.listSections(student(10), { course_id: -1 }), Status.INVALID_ARGUMENT, { field: 'course_id' });
+  f.close();
+});

@@ -1,0 +1,136 @@
+/** Sections: anyone reads, the registrar creates, edits and deletes. */
+import { failedPrecondition, invalidArgument } from '../../../lib/errors.js';
+import type { CreateSectionRequest } from '../../../gen/ts/enroll/v1/CreateSectionRequest.js';
+import type { DeleteSectionRequest } from '../../../gen/ts/enroll/v1/DeleteSectionRequest.js';
+import type { GetSectionRequest } from '../../../gen/ts/enroll/v1/GetSectionRequest.js';
+import type { ListSectionsRequest } from '../../../gen/ts/enroll/v1/ListSectionsRequest.js';
+import type { ListSectionsResponse__Output } from '../../../gen/ts/enroll/v1/ListSectionsResponse.js';
+import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
+import type { UpdateSectionRequest } from '../../../gen/ts/enroll/v1/UpdateSectionRequest.js';
+import type { EnrollStore } from '../store/store.js';
+import { INSTRUCTOR, requireRegistrar, type Actor } from './actor.js';
+import type { DomainContext } from './context.js';
+import { parseRoles, toSection } from './convert.js';
+import { requireCourse, requireSection } from './lookups.js';
+import { readPage, toPage } from './pagination.js';
+import { promoteFromWaitlist } from './promotion.js';
+import {
+  DEFAULT_WAITLIST_CAPACITY,
+  LIMITS,
+  optionalId,
+  requireDay,
+  requireId,
+  requireIntIn,
+  requireText,
+  requireTime,
+} from './validate.js';
+
+export async function listSections(
+  ctx: DomainContext,
+  _actor: Actor,
+  req: ListSectionsRequest,
+): Promise<ListSectionsResponse__Output> {
+  const courseId = optionalId('course_id', req.course_id);
+  const cursor = readPage('section', 1, req);
+  const rows = ctx.read().sections.listSections(cursor.after?.[0] ?? 0, courseId, cursor.size + 1);
+  const page = toPage('section', cursor, rows, (r) => [r.id]);
+  return { sections: page.rows.map(toSection), next_page_token: page.next_page_token };
+}
+
+export async function getSection(ctx: DomainContext, _actor: Actor, req: GetSectionRequest): Promise<Section__Output> {
+  return toSection(requireSection(ctx.read(), requireId('section_id', req.section_id)));
+}
+
+/** The instructor_id of a section must name a known user with the instructor role. */
+function requireInstructor(store: EnrollStore, id: number): void {
+  const user = store.users.getUser(id);
+  // A reference inside the body, not the resource addressed: FAILED_PRECONDITION.
+  if (!user) throw failedPrecondition(`instructor_id: user ${id} does not exist`);
+  if (!parseRoles(user.roles).includes(INSTRUCTOR)) throw failedPrecondition(`instructor_id: user ${id} is not an instructor`);
+}
+
+export async function createSection(ctx: DomainContext, actor: Actor, req: CreateSectionRequest): Promise<Section__Output> {
+  requireRegistrar(actor);
+  const courseId = requireId('course_id', req.course_id);
+  const classroom = requireText('classroom', req.classroom, LIMITS.classroom);
+  const capacity = requireIntIn('capacity', req.capacity, LIMITS.capacity);
+  const waitlistCapacity =
+    req.waitlist_capacity === undefined || req.waitlist_capacity === null
+      ? DEFAULT_WAITLIST_CAPACITY
+      : requireIntIn('waitlist_capacity', req.waitlist_capacity, LIMITS.waitlistCapacity);
+  const day = requireDay('day', req.day);
+  const beginTime = requireTime('begin_time', req.begin_time);
+  const endTime = requireTime('end_time', req.end_time);
+  if (beginTime >= endTime) throw invalidArgument('end_time', 'must be after begin_time');
+  const instructorId = requireId('instructor_id', req.instructor_id);
+
+  await ctx.ensureUsersKnown(instructorId);
+  return ctx.write((store) => {
+    requireCourse(store, courseId);
+    requireInstructor(store, instructorId);
+    const id = store.sections.insertSection({
+      course_id: courseId,
+      classroom,
+      capacity,
+      waitlist_capacity: waitlistCapacity,
+      day,
+      begin_time: beginTime,
+      end_time: endTime,
+      instructor_id: instructorId,
+    });
+    return toSection(store.sections.getSection(id)!);
+  });
+}
+
+const present = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
+
+/**
+ * Changes only the fields present. Raising the capacity or unfreezing fills
+ * free seats from the waitlist in the same transaction.
+ */
+export async function updateSection(ctx: DomainContext, actor: Actor, req: UpdateSectionRequest): Promise<Section__Output> {
+  requireRegistrar(actor);
+  const sectionId = requireId('section_id', req.section_id);
+  const instructorId = present(req.instructor_id) ? requireId('instructor_id', req.instructor_id) : undefined;
+  const capacity = present(req.capacity) ? requireIntIn('capacity', req.capacity, LIMITS.capacity) : undefined;
+  const waitlistCapacity = present(req.waitlist_capacity)
+    ? requireIntIn('waitlist_capacity', req.waitlist_capacity, LIMITS.waitlistCapacity)
+    : undefined;
+  const classroom = present(req.classroom) ? requireText('classroom', req.classroom, LIMITS.classroom) : undefined;
+  const frozen = present(req.frozen) ? req.frozen : undefined;
+
+  if (instructorId !== undefined) await ctx.ensureUsersKnown(instructorId);
+  return ctx.write((store) => {
+    const section = requireSection(store, sectionId);
+    if (instructorId !== undefined) requireInstructor(store, instructorId);
+    if (capacity !== undefined && capacity < section.enrolled_count) {
+      throw failedPrecondition(`capacity ${capacity} is below the ${section.enrolled_count} students enrolled`);
+    }
+    if (waitlistCapacity !== undefined && waitlistCapacity < section.waitlist_count) {
+      throw failedPrecondition(`waitlist_capacity ${waitlistCapacity} is below the ${section.waitlist_count} students waitlisted`);
+    }
+    store.sections.updateSection(sectionId, {
+      instructor_id: instructorId ?? section.instructor_id,
+      capacity: capacity ?? section.capacity,
+      waitlist_capacity: waitlistCapacity ?? section.waitlist_capacity,
+      classroom: classroom ?? section.classroom,
+      frozen: frozen === undefined ? section.frozen : frozen ? 1 : 0,
+    });
+    // Whatever changed, seats that are free and unfrozen are offered now.
+    promoteFromWaitlist(store, sectionId);
+    return toSection(store.sections.getSection(sectionId)!);
+  });
+}
+
+/** Keeps the section as deleted, drops its students and clears its waitlist. */
+export async function deleteSection(ctx: DomainContext, actor: Actor, req: DeleteSectionRequest): Promise<Section__Output> {
+  requireRegistrar(actor);
+  const sectionId = requireId('section_id', req.section_id);
+  return ctx.write((store) => {
+    requireSection(store, sectionId);
+    store.sections.markSectionDeleted(sectionId);
+    store.enrollments.dropAllInSection(sectionId);
+    store.waitlist.clearSection(sectionId);
+    return toSection(store.sections.getSection(sectionId)!);
+  });
+}

@@ -1,0 +1,69 @@
+/** Request field checks. Each failure is INVALID_ARGUMENT naming the field. */
+import { invalidArgument } from '../../../lib/errors.js';
+import type { EnrollmentStatus } from '../store/rows.js';
+
+export const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
+
+export const LIMITS = {
+  departmentName: 100,
+  courseCode: 20,
+  courseName: 200,
+  classroom: 50,
+  capacity: { min: 1, max: 10_000 },
+  waitlistCapacity: { min: 0, max: 1000 },
+} as const;
+
+export const DEFAULT_WAITLIST_CAPACITY = 15;
+
+/** A required id: a positive integer. */
+export function requireId(field: string, value: number | undefined | null): number {
+  if (value === undefined || value === null || !Number.isInteger(value) || value <= 0) {
+    throw invalidArgument(field, 'must be a positive integer');
+  }
+  return value;
+}
+
+/** An optional id filter: 0 or absent means none. */
+export function optionalId(field: string, value: number | undefined | null): number | null {
+  if (value === undefined || value === null || value === 0) return null;
+  return requireId(field, value);
+}
+
+/** Trimmed, non-empty, at most `max` characters. */
+export function requireText(field: string, value: string | undefined | null, max: number): string {
+  const text = (value ?? '').trim();
+  if (text === '') throw invalidArgument(field, 'must not be empty');
+  if (text.length > max) throw invalidArgument(field, `must be at most ${max} characters`);
+  return text;
+}
+
+export function requireIntIn(field: string, value: number | undefined | null, range: { min: number; max: number }): number {
+  if (value === undefined || value === null || !Number.isInteger(value) || value < range.min || value > range.max) {
+    throw invalidArgument(field, `must be an integer from ${range.min} to ${range.max}`);
+  }
+  return value;
+}
+
+/** A weekday in any case, returned capitalised ("monday" → "Monday"). */
+export function requireDay(field: string, value: string | undefined | null): string {
+  const lower = (value ?? '').trim().toLowerCase();
+  const day = DAYS.find((d) => d.toLowerCase() === lower);
+  if (!day) throw invalidArgument(field, `must be one of ${DAYS.join(', ')}`);
+  return day;
+}
+
+const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/** "HH:MM", 24-hour clock, zero-padded (so that text order is time order). */
+export function requireTime(field: string, value: string | undefined | null): string {
+  const time = (value ?? '').trim();
+  if (!TIME.test(time)) throw invalidArgument(field, 'must be HH:MM (24-hour)');
+  return time;
+}
+
+/** The optional enrollment status filter: '' means both. */
+export function statusFilter(value: string | undefined | null): EnrollmentStatus | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (value === 'enrolled' || value === 'dropped') return value;
+  throw invalidArgument('status', 'must be "enrolled", "dropped" or empty');
+}

@@ -1,0 +1,42 @@
+import type Database from 'better-sqlite3';
+import type { CourseRow, DepartmentRow } from './rows.js';
+
+const COURSE_SELECT = `
+  SELECT c.id, c.code, c.name, c.department_id, d.name AS department_name
+  FROM courses c JOIN departments d ON d.id = c.department_id`;
+
+/** Statements on departments and courses. */
+export function catalogueStatements(db: Database.Database) {
+  const getDept = db.prepare<[number], DepartmentRow>('SELECT id, name FROM departments WHERE id = ?');
+  const deptByName = db.prepare<[string], DepartmentRow>('SELECT id, name FROM departments WHERE name = ?');
+  const listDepts = db.prepare<[number, number], DepartmentRow>(
+    'SELECT id, name FROM departments WHERE id > ? ORDER BY id LIMIT ?',
+  );
+  const insertDept = db.prepare<[string]>('INSERT INTO departments (name) VALUES (?)');
+
+  const getCourse = db.prepare<[number], CourseRow>(`${COURSE_SELECT} WHERE c.id = ?`);
+  const courseByCode = db.prepare<[string], CourseRow>(`${COURSE_SELECT} WHERE c.code = ?`);
+  // department_id NULL means no filter.
+  const listCourses = db.prepare<[number, number | null, number | null, number], CourseRow>(
+    `${COURSE_SELECT} WHERE c.id > ? AND (? IS NULL OR c.department_id = ?) ORDER BY c.id LIMIT ?`,
+  );
+  const insertCourse = db.prepare<[string, string, number]>(
+    'INSERT INTO courses (code, name, department_id) VALUES (?, ?, ?)',
+  );
+
+  return {
+    getDepartment: (id: number): DepartmentRow | undefined => getDept.get(id),
+    /** Case-insensitive (the column is NOCASE). */
+    getDepartmentByName: (name: string): DepartmentRow | undefined => deptByName.get(name),
+    listDepartments: (afterId: number, limit: number): DepartmentRow[] => listDepts.all(afterId, limit),
+    insertDepartment: (name: string): number => Number(insertDept.run(name).lastInsertRowid),
+
+    getCourse: (id: number): CourseRow | undefined => getCourse.get(id),
+    /** Case-insensitive (the column is NOCASE). */
+    getCourseByCode: (code: string): CourseRow | undefined => courseByCode.get(code),
+    listCourses: (afterId: number, departmentId: number | null, limit: number): CourseRow[] =>
+      listCourses.all(afterId, departmentId, departmentId, limit),
+    insertCourse: (code: string, name: string, departmentId: number): number =>
+      Number(insertCourse.run(code, name, departmentId).lastInsertRowid),
+  };
+}

@@ -1,0 +1,48 @@
+import type Database from 'better-sqlite3';
+import type { EnrollmentRow, EnrollmentStatus } from './rows.js';
+
+const ENROLLMENT_SELECT = `
+  SELECT e.user_id, e.section_id, e.status, e.grade, e.date, u.username, s.course_id, c.code AS course_code
+  FROM enrollments e
+  JOIN users u ON u.id = e.user_id
+  JOIN sections s ON s.id = e.section_id
+  JOIN courses c ON c.id = s.course_id`;
+
+/** Statements on enrollments. Listings leave deleted sections out. */
+export function enrollmentStatements(db: Database.Database) {
+  const get = db.prepare<[number, number], EnrollmentRow>(`${ENROLLMENT_SELECT} WHERE e.user_id = ? AND e.section_id = ?`);
+  // status NULL means both.
+  const bySection = db.prepare<[number, EnrollmentStatus | null, EnrollmentStatus | null, number, number], EnrollmentRow>(
+    `${ENROLLMENT_SELECT}
+     WHERE e.section_id = ? AND (? IS NULL OR e.status = ?) AND e.user_id > ? AND s.deleted = 0
+     ORDER BY e.user_id LIMIT ?`,
+  );
+  const byUser = db.prepare<[number, EnrollmentStatus | null, EnrollmentStatus | null, number, number], EnrollmentRow>(
+    `${ENROLLMENT_SELECT}
+     WHERE e.user_id = ? AND (? IS NULL OR e.status = ?) AND e.section_id > ? AND s.deleted = 0
+     ORDER BY e.section_id LIMIT ?`,
+  );
+  // A dropped enrollment is re-activated in place: the key is (user, section).
+  const enroll = db.prepare<[number, number]>(
+    `INSERT INTO enrollments (user_id, section_id, status) VALUES (?, ?, 'enrolled')
+     ON CONFLICT (user_id, section_id) DO UPDATE SET status = 'enrolled', grade = NULL, date = excluded.date`,
+  );
+  const drop = db.prepare<[number, number]>(
+    `UPDATE enrollments SET status = 'dropped' WHERE user_id = ? AND section_id = ? AND status = 'enrolled'`,
+  );
+  const dropAll = db.prepare<[number]>(
+    `UPDATE enrollments SET status = 'dropped' WHERE section_id = ? AND status = 'enrolled'`,
+  );
+
+  return {
+    getEnrollment: (userId: number, sectionId: number): EnrollmentRow | undefined => get.get(userId, sectionId),
+    listSectionEnrollments: (sectionId: number, status: EnrollmentStatus | null, afterUserId: number, limit: number) =>
+      bySection.all(sectionId, status, status, afterUserId, limit),
+    listUserEnrollments: (userId: number, status: EnrollmentStatus | null, afterSectionId: number, limit: number) =>
+      byUser.all(userId, status, status, afterSectionId, limit),
+    enroll: (userId: number, sectionId: number): void => void enroll.run(userId, sectionId),
+    /** Returns whether an active enrollment was dropped. */
+    drop: (userId: number, sectionId: number): boolean => drop.run(userId, sectionId).changes === 1,
+    dropAllInSection: (sectionId: number): number => dropAll.run(sectionId).changes,
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The enrollment database schema as versioned SQL.
+ *
+ * `ENROLL_MIGRATIONS[i]` brings the schema to version `i + 1` (tracked in
+ * `PRAGMA user_version` by the migration runner, which applies each entry in
+ * its own transaction on the LiteFS primary). Entries are append-only: never
+ * edit a released one, add a new one.
+ */
+export const ENROLL_MIGRATIONS: readonly string[] = [
+  // 1: the seed's tables, tightened with STRICT typing and CHECK constraints.
+  `
+  -- A copy of the auth service's users, pulled on demand (see syncUsers).
+  -- Same ids as the auth service, so no AUTOINCREMENT: ids are assigned there.
+  CREATE TABLE users (
+    id         INTEGER PRIMARY KEY CHECK (id > 0),
+    username   TEXT NOT NULL,
+    first_name TEXT NOT NULL DEFAULT '',
+    last_name  TEXT NOT NULL DEFAULT '',
+    roles      TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(roles) AND json_type(roles) = 'array')
+  ) STRICT;
+
+  CREATE TABLE departments (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(name) BETWEEN 1 AND 100)
+  ) STRICT;
+
+  CREATE TABLE courses (
+    id            INTEGER PRIMARY KEY,
+    code          TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(code) BETWEEN 1 AND 20),
+    name          TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    department_id INTEGER NOT NULL REFERENCES departments (id)
+  ) STRICT;
+  CREATE INDEX courses_department ON courses (department_id, id);
+
+  CREATE TABLE sections (
+    id                INTEGER PRIMARY KEY,
+    course_id         INTEGER NOT NULL REFERENCES courses (id),
+    classroom         TEXT NOT NULL CHECK (length(classroom) BETWEEN 1 AND 50),
+    capacity          INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 10000),
+    waitlist_capacity INTEGER NOT NULL DEFAULT 15 CHECK (waitlist_capacity BETWEEN 0 AND 1000),
+    day               TEXT NOT NULL CHECK (day IN ('Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday')),
+    -- 'HH:MM' zero-padded, so that text comparison is time comparison.
+    begin_time        TEXT NOT NULL CHECK (begin_time GLOB '[0-2][0-9]:[0-5][0-9]' AND begin_time < '24:00'),
+    end_time          TEXT NOT NULL CHECK (end_time GLOB '[0-2][0-9]:[0-5][0-9]' AND end_time < '24:00'),
+    instructor_id     INTEGER NOT NULL REFERENCES users (id),
+    frozen            INTEGER NOT NULL DEFAULT 0 CHECK (frozen IN (0, 1)),
+    deleted           INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+    CHECK (begin_time < end_time)
+  ) STRICT;
+  CREATE INDEX sections_course ON sections (course_id, id);
+  CREATE INDEX sections_instructor ON sections (instructor_id, id);
+
+  CREATE TABLE enrollments (
+    user_id    INTEGER NOT NULL REFERENCES users (id),
+    section_id INTEGER NOT NULL REFERENCES sections (id),
+    status     TEXT NOT NULL CHECK (status IN ('enrolled', 'dropped')),
+    grade      TEXT,
+    -- RFC 3339, UTC.
+    date       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (user_id, section_id)
+  ) STRICT, WITHOUT ROWID;
+  -- Rosters and seat counts per section.
+  CREATE INDEX enrollments_section ON enrollments (section_id, status, user_id);
+
+  CREATE TABLE waitlist (
+    user_id    INTEGER NOT NULL REFERENCES users (id),
+    section_id INTEGER NOT NULL REFERENCES sections (id),
+    -- 1..n in order of joining; the store closes gaps (see closeGap).
+    position   INTEGER NOT NULL CHECK (position >= 1),
+    date       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (user_id, section_id),
+    UNIQUE (section_id, position)
+  ) STRICT, WITHOUT ROWID;
+  `,
+];

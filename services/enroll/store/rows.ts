@@ -1,0 +1,85 @@
+/** Row shapes as the store's statements return them (SQLite types, snake_case). */
+
+export interface UserRow {
+  id: number;
+  username: string;
+  first_name: string;
+  last_name: string;
+  /** JSON array of role names. */
+  roles: string;
+}
+
+export interface DepartmentRow {
+  id: number;
+  name: string;
+}
+
+/** A course joined with its department's name. */
+export interface CourseRow {
+  id: number;
+  code: string;
+  name: string;
+  department_id: number;
+  department_name: string;
+}
+
+/** A section joined with its course code and its seat and waitlist counts. */
+export interface SectionRow {
+  id: number;
+  course_id: number;
+  course_code: string;
+  classroom: string;
+  capacity: number;
+  waitlist_capacity: number;
+  day: string;
+  begin_time: string;
+  end_time: string;
+  instructor_id: number;
+  frozen: 0 | 1;
+  deleted: 0 | 1;
+  enrolled_count: number;
+  waitlist_count: number;
+}
+
+export type EnrollmentStatus = 'enrolled' | 'dropped';
+
+/** An enrollment joined with the student's username and the section's course. */
+export interface EnrollmentRow {
+  user_id: number;
+  section_id: number;
+  status: EnrollmentStatus;
+  grade: string | null;
+  date: string;
+  username: string;
+  course_id: number;
+  course_code: string;
+}
+
+/** A waitlist entry joined with the student's username. */
+export interface WaitlistRow {
+  user_id: number;
+  section_id: number;
+  position: number;
+  date: string;
+  username: string;
+}
+
+/** What the section editor may change; the store writes all of it at once. */
+export interface SectionUpdate {
+  instructor_id: number;
+  capacity: number;
+  waitlist_capacity: number;
+  classroom: string;
+  frozen: 0 | 1;
+}
+
+export interface NewSection {
+  course_id: number;
+  classroom: string;
+  capacity: number;
+  waitlist_capacity: number;
+  day: string;
+  begin_time: string;
+  end_time: string;
+  instructor_id: number;
+}

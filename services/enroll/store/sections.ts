@@ -1,0 +1,62 @@
+import type Database from 'better-sqlite3';
+import type { NewSection, SectionRow, SectionUpdate } from './rows.js';
+
+// Counts as correlated subqueries: each is an index lookup
+// (enrollments_section, the waitlist's UNIQUE (section_id, position)).
+const SECTION_SELECT = `
+  SELECT s.id, s.course_id, c.code AS course_code, s.classroom, s.capacity, s.waitlist_capacity,
+         s.day, s.begin_time, s.end_time, s.instructor_id, s.frozen, s.deleted,
+         (SELECT count(*) FROM enrollments e WHERE e.section_id = s.id AND e.status = 'enrolled') AS enrolled_count,
+         (SELECT count(*) FROM waitlist w WHERE w.section_id = s.id) AS waitlist_count
+  FROM sections s JOIN courses c ON c.id = s.course_id`;
+
+/** Statements on sections. Listings leave deleted sections out; getSection does not. */
+export function sectionStatements(db: Database.Database) {
+  const get = db.prepare<[number], SectionRow>(`${SECTION_SELECT} WHERE s.id = ?`);
+  const list = db.prepare<[number, number | null, number | null, number], SectionRow>(
+    `${SECTION_SELECT} WHERE s.deleted = 0 AND s.id > ? AND (? IS NULL OR s.course_id = ?) ORDER BY s.id LIMIT ?`,
+  );
+  const listInstructing = db.prepare<[number, number, number], SectionRow>(
+    `${SECTION_SELECT} WHERE s.deleted = 0 AND s.instructor_id = ? AND s.id > ? ORDER BY s.id LIMIT ?`,
+  );
+  const listEnrolled = db.prepare<[number, number, number], SectionRow>(
+    `${SECTION_SELECT}
+     JOIN enrollments me ON me.section_id = s.id AND me.user_id = ? AND me.status = 'enrolled'
+     WHERE s.deleted = 0 AND s.id > ? ORDER BY s.id LIMIT ?`,
+  );
+  const insert = db.prepare<[NewSection]>(
+    `INSERT INTO sections (course_id, classroom, capacity, waitlist_capacity, day, begin_time, end_time, instructor_id)
+     VALUES (@course_id, @classroom, @capacity, @waitlist_capacity, @day, @begin_time, @end_time, @instructor_id)`,
+  );
+  const update = db.prepare<[SectionUpdate & { id: number }]>(
+    `UPDATE sections SET instructor_id = @instructor_id, capacity = @capacity,
+       waitlist_capacity = @waitlist_capacity, classroom = @classroom, frozen = @frozen
+     WHERE id = @id`,
+  );
+  const markDeleted = db.prepare<[number]>('UPDATE sections SET deleted = 1 WHERE id = ?');
+  // The first of the student's current sections that meets on the same day
+  // as the target and overlaps it: [begin, end) intervals, compared as text.
+  const conflict = db.prepare<[number, number], { id: number }>(
+    `SELECT o.id FROM sections t
+     JOIN enrollments e ON e.user_id = ? AND e.status = 'enrolled'
+     JOIN sections o ON o.id = e.section_id
+     WHERE t.id = ? AND o.id <> t.id AND o.deleted = 0 AND o.day = t.day
+       AND o.begin_time < t.end_time AND t.begin_time < o.end_time
+     ORDER BY o.id LIMIT 1`,
+  );
+
+  return {
+    getSection: (id: number): SectionRow | undefined => get.get(id),
+    listSections: (afterId: number, courseId: number | null, limit: number): SectionRow[] =>
+      list.all(afterId, courseId, courseId, limit),
+    listInstructorSections: (instructorId: number, afterId: number, limit: number): SectionRow[] =>
+      listInstructing.all(instructorId, afterId, limit),
+    listStudentSections: (userId: number, afterId: number, limit: number): SectionRow[] =>
+      listEnrolled.all(userId, afterId, limit),
+    insertSection: (row: NewSection): number => Number(insert.run(row).lastInsertRowid),
+    updateSection: (id: number, row: SectionUpdate): void => void update.run({ ...row, id }),
+    markSectionDeleted: (id: number): void => void markDeleted.run(id),
+    /** Id of a section the student is enrolled in that clashes with `sectionId`, if any. */
+    findConflict: (userId: number, sectionId: number): number | undefined => conflict.get(userId, sectionId)?.id,
+  };
+}

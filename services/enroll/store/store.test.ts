@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { ENROLL_MIGRATIONS } from './migrations.js';
+import { createEnrollStore } from './store.js';
+
+function migrated() {
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  for (const [i, sql] of ENROLL_MIGRATIONS.entries()) {
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${i + 1}`);
+    }).immediate();
+  }
+  db.exec(`
+    INSERT INTO users (id, username, roles) VALUES (1, 'ian', '["instructor"]');
+    INSERT INTO departments (name) VALUES ('CS');
+    INSERT INTO courses (code, name, department_id) VALUES ('CPSC 449', 'Web', 1);
+  `);
+  for (let id = 10; id < 20; id++) db.prepare(`INSERT INTO users (id, username) VALUES (?, ?)`).run(id, `s${id}`);
+  const store = createEnrollStore(db);
+  const section = store.sections.insertSection({
+    course_id: 1,
+    classroom: 'CS102',
+    capacity: 2,
+    waitlist_capacity: 15,
+    day: 'Monday',
+    begin_time: '09:00',
+    end_time: '10:00',
+    instructor_id: 1,
+  });
+  return { db, store, section };
+}
+
+test('migrations apply cleanly and set the schema version', () => {
+  const { db } = migrated();
+  assert.equal(db.pragma('user_version', { simple: true }), ENROLL_MIGRATIONS.length);
+  const tables = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all();
+  assert.deepEqual(tables.map((t) => t.name), ['courses', 'departments', 'enrollments', 'sections', 'users', 'waitlist']);
+});
+
+test('CHECK constraints refuse invalid rows', () => {
+  const { db, section } = migrated();
+  const insert = (day: string, begin: string, end: string, capacity = 5, waitlist = 15) =>
+    db
+      .prepare(
+        `INSERT INTO sections (course_id, classroom, capacity, waitlist_capacity, day, begin_time, end_time, instructor_id)
+         VALUES (1, 'A', ?, ?, ?, ?, ?, 1)`,
+      )
+      .run(capacity, waitlist, day, begin, end);
+  assert.throws(() => insert('monday', '09:00', '10:00'), /CHECK/);
+  assert.throws(() => insert('Monday', '10:00', '09:00'), /CHECK/);
+  assert.throws(() => insert('Monday', '9:00', '10:00'), /CHECK/);
+  assert.throws(() => insert('Monday', '09:00', '24:30'), /CHECK/);
+  assert.throws(() => insert('Monday', '09:00', '10:00', 0), /CHECK/);
+  assert.throws(() => insert('Monday', '09:00', '10:00', 5, 1001), /CHECK/);
+  assert.doesNotThrow(() => insert('Monday', '09:00', '10:00'));
+  assert.throws(() => db.prepare(`INSERT INTO enrollments (user_id, section_id, status) VALUES (10, ?, 'waitlisted')`).run(section), /CHECK/);
+  assert.throws(() => db.prepare(`INSERT INTO users (id, username, roles) VALUES (30, 'x', '"student"')`).run(), /CHECK/);
+  assert.throws(() => db.prepare(`INSERT INTO waitlist (user_id, section_id, position) VALUES (10, ?, 0)`).run(section), /CHECK/);
+  // STRICT: a text where an integer belongs is refused rather than stored.
+  assert.throws(() => insert('Monday', '09:00', '10:00', 'many' as unknown as number), /cannot store TEXT/);
+  // Foreign keys: an enrollment of an unknown user.
+  assert.throws(() => db.prepare(`INSERT INTO enrollments (user_id, section_id, status) VALUES (999, ?, 'enrolled')`).run(section), /FOREIGN KEY/);
+});
+
+test('removing from a waitlist closes the gap under UNIQUE (section_id, position)', () => {
+  const { store, section } = migrated();
+  // Join in descending user id order: SQLite then visits rows in an order in
+  // which a naive "position = position - 1" collides with a neighbour.
+  for (let id = 19; id >= 10; id--) assert.equal(store.waitlist.append(id, section), 20 - id);
+  assert.equal(store.waitlist.remove(16, section), true);
+  assert.equal(store.waitlist.remove(19, section), true);
+  assert.equal(store.waitlist.remove(10, section), true);
+  assert.equal(store.waitlist.remove(10, section), false);
+  const order = store.waitlist.sectionWaitlistInOrder(section).map((e) => [e.user_id, e.position]);
+  assert.deepEqual(order, [[18, 1], [17, 2], [15, 3], [14, 4], [13, 5], [12, 6], [11, 7]]);
+  assert.equal(store.waitlist.append(10, section), 8);
+});
+
+test('a dropped enrollment is re-activated in place; the conflict query ignores it', () => {
+  const { store, section } = migrated();
+  const other = store.sections.insertSection({
+    course_id: 1,
+    classroom: 'B',
+    capacity: 2,
+    waitlist_capacity: 0,
+    day: 'Monday',
+    begin_time: '09:59',
+    end_time: '11:00',
+    instructor_id: 1,
+  });
+  store.enrollments.enroll(10, section);
+  assert.equal(store.sections.findConflict(10, other), section);
+  assert.equal(store.enrollments.drop(10, section), true);
+  assert.equal(store.enrollments.drop(10, section), false);
+  assert.equal(store.sections.findConflict(10, other), undefined);
+  store.enrollments.enroll(10, section);
+  assert.equal(store.enrollments.getEnrollment(10, section)?.status, 'enrolled');
+  assert.equal(store.sections.getSection(section)?.enrolled_count, 1);
+});
