@@ -1,0 +1,48 @@
+/**
+ * The auth service's RPCs: one short handler each, translating the call into
+ * a domain operation. Writes (register, the token endpoints) run on the
+ * primary; a replica forwards them (lib/grpc/handler.ts).
+ */
+import type { AuthRequest__Output } from '../../gen/ts/auth/v1/AuthRequest.js';
+import type { ListUsersRequest__Output } from '../../gen/ts/auth/v1/ListUsersRequest.js';
+import type { LoginRequest__Output } from '../../gen/ts/auth/v1/LoginRequest.js';
+import type { RefreshRequest__Output } from '../../gen/ts/auth/v1/RefreshRequest.js';
+import type { RegisterRequest__Output } from '../../gen/ts/auth/v1/RegisterRequest.js';
+import { read, write, type MethodImpl } from '../../lib/grpc/handler.js';
+import type { AuthDomain } from './domain/index.js';
+
+/** How long clients and Envoy may cache the JWKS (Envoy's own cache_duration is set in envoy.yaml). */
+export const JwksMaxAgeSeconds = 300;
+
+/** `?expired`, `?expired=true`, `?expired=1` ask for an expired token; absent, "false" or "0" do not. */
+export function wantsExpired(req: AuthRequest__Output): boolean {
+  if (req.expired === undefined || req.expired === null) return false;
+  const value = req.expired.trim().toLowerCase();
+  return value !== 'false' && value !== '0';
+}
+
+export function authServiceHandlers(domain: AuthDomain): Record<string, MethodImpl> {
+  return {
+    Register: write(async (ctx, req: RegisterRequest__Output) => {
+      const caller = await ctx.optionalIdentity();
+      return domain.register(req, caller);
+    }),
+    Login: write((ctx, req: LoginRequest__Output) => domain.login(req, { ip: ctx.clientIp, method: 'login' })),
+    Auth: write((ctx, req: AuthRequest__Output) =>
+      domain.login(req.credentials ?? {}, { ip: ctx.clientIp, method: 'auth', expired: wantsExpired(req) }),
+    ),
+    Token: write((ctx, req: RefreshRequest__Output) => domain.refresh(req, { ip: ctx.clientIp })),
+    Me: read(async (ctx) => domain.me((await ctx.identity()).userId)),
+    GetJwks: read(async (ctx) => {
+      ctx.setHeader('cache-control', `public, max-age=${JwksMaxAgeSeconds}`);
+      return domain.jwks();
+    }),
+  };
+}
+
+/** Node-to-node: the enrollment service mirrors users from here. Not routed by Envoy. */
+export function userDirectoryHandlers(domain: AuthDomain): Record<string, MethodImpl> {
+  return {
+    ListUsers: read(async (_ctx, req: ListUsersRequest__Output) => ({ users: domain.listUsersAfter(req.after_id, req.page_size) })),
+  };
+}

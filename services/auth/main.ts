@@ -1,0 +1,69 @@
+/**
+ * The auth service on one node: composition root. Reads its configuration,
+ * opens auth.db in the node's LiteFS mount, and on the primary keeps the
+ * signing-key schedule filled and creates the first registrar.
+ */
+import { readFileSync } from 'node:fs';
+import { env, optionalEnv } from '../../lib/config.js';
+import { startService } from '../../lib/grpc/service.js';
+import { AuthDomain } from './domain/index.js';
+import { authServiceHandlers, userDirectoryHandlers } from './handlers.js';
+import { startJwksServer } from './jwks-http.js';
+import { AUTH_MIGRATIONS } from './store/migrations.js';
+
+/** How often the primary checks the signing-key schedule. */
+const KeyCheckIntervalMs = 60_000;
+
+/** The 32-byte key that encrypts signing keys at rest: hex, from the environment or a file. */
+function loadKeyEncryptionKey(): Buffer {
+  const inline = optionalEnv('AUTH_KEY_ENCRYPTION_KEY');
+  const hex = (inline ?? readFileSync(env('AUTH_KEY_ENCRYPTION_KEY_FILE'), 'utf8')).trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error('the key-encryption key must be 32 bytes written as 64 hex digits');
+  return Buffer.from(hex, 'hex');
+}
+
+const svc = await startService({
+  name: 'auth',
+  protoFile: 'auth/v1/auth.proto',
+  dbName: 'auth.db',
+  migrations: AUTH_MIGRATIONS,
+  addrEnv: 'AUTH_GRPC_ADDR',
+  peersEnv: 'AUTH_PEERS',
+});
+
+const domain = new AuthDomain({
+  db: svc.db.read,
+  write: (fn) => svc.write(fn),
+  keyEncryptionKey: loadKeyEncryptionKey(),
+  issuer: env('JWT_ISSUER'),
+  audience: env('JWT_AUDIENCE'),
+});
+
+if (svc.isPrimary) {
+  const result = await domain.ensureSigningKeys();
+  svc.log.info(result, 'signing keys checked');
+  const timer = setInterval(() => {
+    domain.ensureSigningKeys().then(
+      (r) => r.created + r.deleted > 0 && svc.log.info(r, 'signing keys rotated'),
+      (err: unknown) => svc.log.error({ err }, 'signing key rotation failed'),
+    );
+  }, KeyCheckIntervalMs);
+  timer.unref();
+  svc.onShutdown(() => clearInterval(timer));
+
+  const username = optionalEnv('REGISTRAR_USERNAME');
+  const password = optionalEnv('REGISTRAR_PASSWORD');
+  if (username && password) {
+    const { created, user_id } = await domain.ensureRegistrar(username, password);
+    svc.log.info({ user_id, created }, created ? 'first registrar created' : 'registrar exists');
+  } else {
+    svc.log.warn('REGISTRAR_USERNAME/REGISTRAR_PASSWORD not set: no registrar is created');
+  }
+}
+
+const verifier = { verify: (token: string) => domain.verifyAccessToken(token) };
+svc.addService('auth.v1.AuthService', authServiceHandlers(domain), verifier);
+svc.addService('auth.v1.UserDirectory', userDirectoryHandlers(domain), verifier);
+const jwks = await startJwksServer(domain, env('AUTH_JWKS_ADDR'), svc.log);
+svc.onShutdown(() => new Promise<void>((resolve) => jwks.close(() => resolve())));
+await svc.listen();
