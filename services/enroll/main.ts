@@ -1,0 +1,44 @@
+/**
+ * The enrollment service on one node: composition root. Opens enroll.db in
+ * the node's LiteFS mount, verifies tokens against the auth service's JWKS on
+ * the same node, and on the primary mirrors new users from the auth service.
+ */
+import { env } from '../../lib/config.js';
+import { remoteVerifier } from '../../lib/grpc/identity.js';
+import { startService } from '../../lib/grpc/service.js';
+import { directoryClient } from './directory-client.js';
+import { EnrollDomain } from './domain/enroll-domain.js';
+import { enrollServiceHandlers } from './handlers.js';
+import { ENROLL_MIGRATIONS } from './store/migrations.js';
+
+/** How often the primary copies newly registered users from the auth service. */
+const UserSyncIntervalMs = 2_000;
+
+const svc = await startService({
+  name: 'enroll',
+  protoFile: 'enroll/v1/enroll.proto',
+  dbName: 'enroll.db',
+  migrations: ENROLL_MIGRATIONS,
+  addrEnv: 'ENROLL_GRPC_ADDR',
+  peersEnv: 'ENROLL_PEERS',
+});
+
+const directory = directoryClient(env('AUTH_GRPC_ADDR'));
+const domain = new EnrollDomain({ db: svc.db.read, write: (fn) => svc.write(fn), directory });
+
+if (svc.isPrimary) {
+  const sync = () =>
+    domain.syncUsers().then(
+      (added) => added > 0 && svc.log.info({ added }, 'users mirrored from the auth service'),
+      (err: unknown) => svc.log.warn({ err: String(err) }, 'user sync failed; will retry'),
+    );
+  void sync();
+  const timer = setInterval(sync, UserSyncIntervalMs);
+  timer.unref();
+  svc.onShutdown(() => clearInterval(timer));
+}
+svc.onShutdown(() => directory.close());
+
+const verifier = remoteVerifier(`http://${env('AUTH_JWKS_ADDR')}/.well-known/jwks.json`, env('JWT_ISSUER'), env('JWT_AUDIENCE'));
+svc.addService('enroll.v1.EnrollService', enrollServiceHandlers(domain), verifier);
+await svc.listen();

@@ -1,0 +1,101 @@
+/**
+ * Clients the end-to-end tests use: plain HTTP/JSON (what curl users do) and
+ * native gRPC (what grpc-js users do), both through Envoy or straight to a
+ * node's port.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { loadProto, serviceClient } from '../../lib/grpc/proto.js';
+
+export const ENVOY_HTTP = 'http://127.0.0.1:8080';
+export const ENVOY_GRPC = '127.0.0.1:8080';
+
+export interface HttpAnswer<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** One HTTP request; `body` is JSON-encoded unless it is already a string. */
+export async function http<T = any>(
+  method: string,
+  path: string,
+  opts: { body?: unknown; token?: string; headers?: Record<string, string>; base?: string } = {},
+): Promise<HttpAnswer<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(`${opts.base ?? ENVOY_HTTP}${path}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
+}
+
+const protos = new Map<string, grpc.GrpcObject>();
+function proto(file: string): grpc.GrpcObject {
+  let obj = protos.get(file);
+  if (!obj) protos.set(file, (obj = loadProto(file).grpcObject));
+  return obj;
+}
+
+export type UnaryClient = grpc.Client & Record<string, any>;
+
+export function authClient(address = ENVOY_GRPC): UnaryClient {
+  return new (serviceClient(proto('auth/v1/auth.proto'), 'auth.v1.AuthService'))(address, grpc.credentials.createInsecure()) as UnaryClient;
+}
+
+export function directoryClient(address: string): UnaryClient {
+  return new (serviceClient(proto('auth/v1/auth.proto'), 'auth.v1.UserDirectory'))(address, grpc.credentials.createInsecure()) as UnaryClient;
+}
+
+export function enrollClient(address = ENVOY_GRPC): UnaryClient {
+  return new (serviceClient(proto('enroll/v1/enroll.proto'), 'enroll.v1.EnrollService'))(address, grpc.credentials.createInsecure()) as UnaryClient;
+}
+
+export interface GrpcAnswer<T = any> {
+  response?: T;
+  error?: grpc.ServiceError;
+  headers: grpc.Metadata;
+}
+
+/** Calls a unary method and never throws: the answer holds the response or the error, and the response headers. */
+export function call<T = any>(
+  client: UnaryClient,
+  method: string,
+  request: unknown,
+  opts: { token?: string; metadata?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<GrpcAnswer<T>> {
+  const md = new grpc.Metadata();
+  if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
+  for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);
+  return new Promise((resolve) => {
+    let headers = new grpc.Metadata();
+    const c = client[method](request, md, { deadline: Date.now() + (opts.timeoutMs ?? 30_000) }, (error: grpc.ServiceError | null, response: T) => {
+      resolve(error ? { error, headers } : { response, headers });
+    });
+    c.on('metadata', (m: grpc.Metadata) => {
+      headers = m;
+    });
+  });
+}
+
+export function txidOf(headers: grpc.Metadata | Headers): string | undefined {
+  const v = headers instanceof Headers ? headers.get('x-txid') : headers.get('x-txid')[0];
+  return v === null || v === undefined ? undefined : String(v);
+}
+
+let counter = 0;
+/** A username nobody has used in this run. */
+export function uniqueName(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}${process.pid}x${Date.now().toString(36)}x${counter}`;
+}
