@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# scripts/envoy.sh — the front proxy (the Procfile's envoy line): 127.0.0.1:8080 for
+# HTTP/JSON and gRPC (h2c), admin on 127.0.0.1:9901.
+# --base-id keeps its hot-restart shared memory apart from any other Envoy on the machine.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/cluster-env.sh"
+cd "$REPO_DIR"
+
+command -v envoy >/dev/null || { echo "envoy.sh: envoy not found: run scripts/setup.sh" >&2; exit 1; }
+[ -f deploy/envoy/envoy.yaml ] || { echo "envoy.sh: deploy/envoy/envoy.yaml is missing" >&2; exit 1; }
+[ -f gen/api.pb ] || { echo "envoy.sh: gen/api.pb is missing: run scripts/setup.sh (or npm run gen)" >&2; exit 1; }
+exec envoy -c deploy/envoy/envoy.yaml --base-id 17 --log-level warn

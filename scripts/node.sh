@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scripts/node.sh N — one cluster node (the Procfile's nodeN line): LiteFS mounts
+# $CLUSTER_DIR/nodeN/mnt and, once the node is ready, execs dist/services/node/main.js
+# (auth + enroll) with this environment. SIGINT/SIGTERM: LiteFS stops the services, then
+# unmounts.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/cluster-env.sh"
+
+n="${1:-}"
+case "$n" in
+  1 | 2 | 3) ;;
+  *) echo "usage: scripts/node.sh 1|2|3" >&2; exit 2 ;;
+esac
+
+ensure_secrets
+load_secrets
+
+export NODE_NAME="node$n"
+export LITEFS_MOUNT="$CLUSTER_DIR/node$n/mnt"
+lp="LITEFS_PORT_$n" ag="AUTH_GRPC_PORT_$n" aj="AUTH_JWKS_PORT_$n" eg="ENROLL_GRPC_PORT_$n"
+export LITEFS_API="http://127.0.0.1:${!lp}"
+export AUTH_GRPC_ADDR="127.0.0.1:${!ag}"
+export AUTH_JWKS_ADDR="127.0.0.1:${!aj}"
+export ENROLL_GRPC_ADDR="127.0.0.1:${!eg}"
+
+if port_in_use "${!lp}"; then
+  echo "node.sh: $NODE_NAME: port ${!lp} (LiteFS API) is in use: is this node already running?" >&2
+  exit 1
+fi
+
+# A mount left behind by a killed LiteFS ("Transport endpoint is not connected"); it must
+# go before anything touches the directory.
+if grep -qs " $LITEFS_MOUNT fuse" /proc/self/mounts; then
+  echo "node.sh: $NODE_NAME: unmounting a stale mount at $LITEFS_MOUNT"
+  fusermount3 -uz "$LITEFS_MOUNT" || true
+fi
+mkdir -p "$LITEFS_MOUNT" "$CLUSTER_DIR/node$n/data"
+
+command -v litefs >/dev/null || { echo "node.sh: litefs not found: run scripts/setup.sh" >&2; exit 1; }
+cd "$REPO_DIR"
+exec litefs mount -config "deploy/litefs/node$n.yml"
