@@ -176,8 +176,10 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
     const started = process.hrtime.bigint();
     const md = call.metadata;
     const requestId = firstValue(md, 'x-request-id') ?? randomUUID();
-    const log = runtime.log.child({ rid: requestId, method: methodName });
-    const ctx = new Context(methodName, requestId, log, md, clientIpOf(md, call.getPeer()), runtime);
+    const clientIp = clientIpOf(md, call.getPeer());
+    const log = runtime.log.child({ rid: requestId, method: methodName, ip: clientIp });
+    const ctx = new Context(methodName, requestId, log, md, clientIp, runtime);
+    log.debug({ xff: firstValue(md, 'x-forwarded-for'), original: firstValue(md, 'x-envoy-original-path'), keys: Object.keys(md.getMap()) }, 'request received');
     let forwarded = false;
 
     const finish = (err: unknown, response?: unknown, txid?: bigint, headers?: grpc.Metadata) => {

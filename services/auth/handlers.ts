@@ -14,11 +14,20 @@ import type { AuthDomain } from './domain/index.js';
 /** How long clients and Envoy may cache the JWKS (Envoy's own cache_duration is set in envoy.yaml). */
 export const JwksMaxAgeSeconds = 300;
 
-/** `?expired`, `?expired=true`, `?expired=1` ask for an expired token; absent, "false" or "0" do not. */
-export function wantsExpired(req: AuthRequest__Output): boolean {
-  if (req.expired === undefined || req.expired === null) return false;
-  const value = req.expired.trim().toLowerCase();
-  return value !== 'false' && value !== '0';
+/**
+ * `?expired`, `?expired=true`, `?expired=1` ask for an expired token; absent,
+ * "false" or "0" do not. Envoy's transcoder drops a query parameter without a
+ * value, so a bare `?expired` is read from the original path it passes on
+ * (x-envoy-original-path); all that header can change is this flag.
+ */
+export function wantsExpired(req: AuthRequest__Output, originalPath?: string): boolean {
+  let value: string | null | undefined = req.expired;
+  if ((value === undefined || value === null) && originalPath?.includes('?')) {
+    value = new URLSearchParams(originalPath.slice(originalPath.indexOf('?') + 1)).get('expired');
+  }
+  if (value === undefined || value === null) return false;
+  const normalised = value.trim().toLowerCase();
+  return normalised !== 'false' && normalised !== '0';
 }
 
 export function authServiceHandlers(domain: AuthDomain): Record<string, MethodImpl> {
@@ -29,7 +38,11 @@ export function authServiceHandlers(domain: AuthDomain): Record<string, MethodIm
     }),
     Login: write((ctx, req: LoginRequest__Output) => domain.login(req, { ip: ctx.clientIp, method: 'login' })),
     Auth: write((ctx, req: AuthRequest__Output) =>
-      domain.login(req.credentials ?? {}, { ip: ctx.clientIp, method: 'auth', expired: wantsExpired(req) }),
+      domain.login(req.credentials ?? {}, {
+        ip: ctx.clientIp,
+        method: 'auth',
+        expired: wantsExpired(req, ctx.metadata.get('x-envoy-original-path')[0]?.toString()),
+      }),
     ),
     Token: write((ctx, req: RefreshRequest__Output) => domain.refresh(req, { ip: ctx.clientIp })),
     Me: read(async (ctx) => domain.me((await ctx.identity()).userId)),

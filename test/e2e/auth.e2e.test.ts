@@ -1,0 +1,294 @@
+/**
+ * The auth service end to end on the real cluster: three LiteFS nodes, the
+ * real services, Envoy in front, started the way `npm start` starts them.
+ * HTTP/JSON clients and native gRPC clients, through Envoy.
+ */
+import assert from 'node:assert/strict';
+import { createPublicKey, createHmac, generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import { Status } from '../../lib/errors.js';
+import { loadPrivateKey } from '../../services/auth/domain/keys.js';
+import { useCluster } from '../harness/cluster.js';
+import { authClient, call, http, uniqueName } from '../support/clients.js';
+
+const ISSUER = 'course-registration-auth';
+const AUDIENCE = 'course-registration';
+
+describe('the auth service on the real cluster', () => {
+  const env = useCluster();
+
+  async function registerAndLogin(prefix: string): Promise<{ username: string; password: string; userId: number; token: string; refresh: string }> {
+    const username = uniqueName(prefix);
+    const password = 'correct horse battery';
+    const reg = await http('POST', '/register', { body: { username, email: `${username}@example.edu`, password } });
+    assert.equal(reg.status, 200, reg.text);
+    const login = await http('POST', '/login', { body: { username, password } });
+    assert.equal(login.status, 200, login.text);
+    return { username, password, userId: reg.body.user_id, token: login.body.access_token, refresh: login.body.refresh_token };
+  }
+
+  function base64url(value: object | string): string {
+    return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  }
+
+  describe('auth over HTTP/JSON through Envoy', () => {
+    test('register, login, and a protected call with the token', async () => {
+      const username = uniqueName('http');
+      const reg = await http('POST', '/register', { body: { username, email: `${username}@example.edu`, first_name: 'Ada', last_name: 'Lovelace' } });
+      assert.equal(reg.status, 200, reg.text);
+      assert.deepEqual(reg.body.roles, ['student']);
+      assert.match(reg.body.password, /^[0-9a-f-]{36}$/, 'a generated UUIDv4 password is returned once');
+
+      const login = await http('POST', '/login', { body: { username, password: reg.body.password } });
+      assert.equal(login.status, 200, login.text);
+      assert.equal(login.body.token_type, 'Bearer');
+      assert.ok(login.body.refresh_token);
+      const header = decodeProtectedHeader(login.body.access_token);
+      const claims = decodeJwt(login.body.access_token);
+      assert.equal(header.alg, 'RS256');
+      assert.ok(header.kid);
+      assert.equal(claims.sub, String(reg.body.user_id));
+      assert.equal(claims.username, username);
+      assert.deepEqual(claims.roles, ['student']);
+      assert.equal(claims.iss, ISSUER);
+      assert.equal(claims.aud, AUDIENCE);
+      assert.ok(claims.jti && claims.iat && claims.exp && claims.exp > claims.iat);
+
+      const me = await http('GET', '/me', { token: login.body.access_token });
+      assert.equal(me.status, 200, me.text);
+      assert.equal(me.body.username, username);
+      assert.equal(me.body.first_name, 'Ada');
+      assert.equal(me.body.email, `${username}@example.edu`);
+      assert.notEqual(me.body.last_login, '', 'last_login is recorded');
+      assert.notEqual(me.body.date_registered, '');
+    });
+
+    test('wrong username and wrong password are the same 401', async () => {
+      const u = await registerAndLogin('pw');
+      const wrongPassword = await http('POST', '/login', { body: { username: u.username, password: 'not the password' } });
+      const wrongUser = await http('POST', '/login', { body: { username: uniqueName('ghost'), password: 'not the password' } });
+      assert.equal(wrongPassword.status, 401);
+      assert.equal(wrongUser.status, 401);
+      assert.equal(wrongPassword.body.message, wrongUser.body.message);
+    });
+
+    test('refresh tokens rotate, and reuse is refused', async () => {
+      const u = await registerAndLogin('refresh');
+      const next = await http('POST', '/token', { body: { refresh_token: u.refresh } });
+      assert.equal(next.status, 200, next.text);
+      assert.notEqual(next.body.refresh_token, u.refresh);
+      const reuse = await http('POST', '/token', { body: { refresh_token: u.refresh } });
+      assert.equal(reuse.status, 401);
+      const chainRevoked = await http('POST', '/token', { body: { refresh_token: next.body.refresh_token } });
+      assert.equal(chainRevoked.status, 401, 'reuse revokes the whole chain');
+    });
+
+    test('POST /auth answers with a token field; ?expired gives a past exp signed by a key not in the JWKS', async () => {
+      const u = await registerAndLogin('auth');
+      const ok = await http('POST', '/auth', { body: { username: u.username, password: u.password } });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(ok.body.token, ok.body.access_token);
+
+      const expired = await http('POST', '/auth?expired=true', { body: { username: u.username, password: u.password } });
+      assert.equal(expired.status, 200, expired.text);
+      const claims = decodeJwt(expired.body.token);
+      assert.ok(claims.exp! < Date.now() / 1000, 'exp is in the past');
+      const jwks = await http('GET', '/.well-known/jwks.json');
+      const kids = jwks.body.keys.map((k: { kid: string }) => k.kid);
+      assert.ok(!kids.includes(decodeProtectedHeader(expired.body.token).kid), 'the expired key is not published');
+
+      const bare = await http('POST', '/auth?expired', { body: { username: u.username, password: u.password } });
+      assert.equal(bare.status, 200, bare.text);
+      assert.ok(decodeJwt(bare.body.token).exp! < Date.now() / 1000, 'a bare ?expired counts too');
+
+      const rejected = await http('GET', '/me', { token: expired.body.token });
+      assert.equal(rejected.status, 401, 'Envoy refuses the expired token');
+    });
+
+    test('the JWKS lists RS256 public keys with a cache lifetime, and no private parts', async () => {
+      const jwks = await http('GET', '/.well-known/jwks.json');
+      assert.equal(jwks.status, 200);
+      assert.match(jwks.headers.get('cache-control') ?? '', /max-age=\d+/);
+      assert.ok(jwks.body.keys.length >= 1);
+      for (const key of jwks.body.keys) {
+        assert.equal(key.kty, 'RSA');
+        assert.equal(key.alg, 'RS256');
+        assert.ok(key.n && key.e && key.kid);
+        assert.equal(key.d, undefined);
+      }
+    });
+
+    test('every token request is in auth_logs with the client IP and the outcome', async () => {
+      const u = await registerAndLogin('audit');
+      await http('POST', '/login', { body: { username: u.username, password: 'wrong password!' } });
+      // Read the primary's auth.db straight from its LiteFS mount (read-only).
+      const db = new Database(join(env.cluster.node(1).mount, 'auth.db'), { readonly: true, fileMustExist: true });
+      try {
+        const rows = db
+          .prepare('SELECT request_ip, user_id, outcome FROM auth_logs WHERE user_id = ? ORDER BY id')
+          .all(u.userId) as Array<{ request_ip: string; user_id: number; outcome: string }>;
+        assert.deepEqual(rows.map((r) => r.outcome), ['ok', 'bad_credentials']);
+        // Envoy appends the client address to x-forwarded-for; for a client on
+        // loopback it writes this host's own address instead.
+        const hostAddresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+        for (const row of rows) assert.ok(isIP(row.request_ip) && hostAddresses.includes(row.request_ip), `request_ip ${row.request_ip} is this host`);
+      } finally {
+        db.close();
+      }
+    });
+
+    test('roles above student need a registrar token', async () => {
+      const u = await registerAndLogin('climber');
+      const name = uniqueName('inst');
+      const asStudent = await http('POST', '/register', { token: u.token, body: { username: name, email: `${name}@example.edu`, roles: ['instructor'] } });
+      assert.equal(asStudent.status, 403, asStudent.text);
+      const anonymous = await http('POST', '/register', { body: { username: name, email: `${name}@example.edu`, roles: ['registrar'] } });
+      assert.equal(anonymous.status, 403, anonymous.text);
+
+      const registrar = await http('POST', '/login', { body: env.cluster.registrar });
+      assert.equal(registrar.status, 200, registrar.text);
+      const asRegistrar = await http('POST', '/register', { token: registrar.body.access_token, body: { username: name, email: `${name}@example.edu`, roles: ['instructor'] } });
+      assert.equal(asRegistrar.status, 200, asRegistrar.text);
+      assert.deepEqual(asRegistrar.body.roles, ['instructor']);
+    });
+  });
+
+  describe('auth over native gRPC through Envoy', () => {
+    test('register, login and Me', async () => {
+      const client = authClient();
+      try {
+        const username = uniqueName('grpc');
+        const reg = await call(client, 'Register', { username, email: `${username}@example.edu`, password: 'a long enough password' });
+        assert.equal(reg.error, undefined, reg.error?.details);
+        const login = await call(client, 'Login', { username, password: 'a long enough password' });
+        assert.equal(login.error, undefined, login.error?.details);
+        const me = await call(client, 'Me', {}, { token: login.response.access_token });
+        assert.equal(me.error, undefined, me.error?.details);
+        assert.equal(me.response.username, username);
+
+        const noToken = await call(client, 'Me', {});
+        assert.equal(noToken.error?.code, Status.UNAUTHENTICATED);
+        const dup = await call(client, 'Register', { username, email: `other-${username}@example.edu` });
+        assert.equal(dup.error?.code, Status.ALREADY_EXISTS);
+        const bad = await call(client, 'Register', { username: 'x', email: 'nope' });
+        assert.equal(bad.error?.code, Status.INVALID_ARGUMENT);
+      } finally {
+        client.close();
+      }
+    });
+  });
+
+  describe('Envoy refuses bad tokens before they reach a service', () => {
+    test('missing, malformed, forged, alg:none, HS256-with-the-public-key, wrong issuer and wrong audience', async () => {
+      const u = await registerAndLogin('victim');
+      const realKid = decodeProtectedHeader(u.token).kid!;
+      const claims = decodeJwt(u.token);
+      const jwks = await http('GET', '/.well-known/jwks.json');
+      const published = jwks.body.keys.find((k: { kid: string }) => k.kid === realKid);
+      assert.ok(published, 'the signing key is published');
+
+      const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: realKid, typ: 'JWT' }).sign(attacker.privateKey);
+      const none = `${base64url({ alg: 'none', typ: 'JWT', kid: realKid })}.${base64url(claims)}.`;
+      const publicPem = createPublicKey({ key: published, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+      const hsInput = `${base64url({ alg: 'HS256', typ: 'JWT', kid: realKid })}.${base64url(claims)}`;
+      const hs256 = `${hsInput}.${createHmac('sha256', publicPem).update(hsInput).digest('base64url')}`;
+
+      // Tokens signed with the real key but naming another issuer or audience.
+      const node1 = env.cluster.node(1);
+      const kek = Buffer.from(readFileSync(join(env.cluster.dir, 'secrets/kek.hex'), 'utf8').trim(), 'hex');
+      const db = new Database(join(node1.mount, 'auth.db'), { readonly: true, fileMustExist: true });
+      const row = db.prepare('SELECT key FROM keys WHERE key_id = ?').get(realKid) as { key: Buffer };
+      db.close();
+      const realKey = loadPrivateKey(row.key, kek, realKid);
+      const sign = (overrides: Record<string, unknown>) =>
+        new SignJWT({ ...claims, ...overrides }).setProtectedHeader({ alg: 'RS256', kid: realKid, typ: 'JWT' }).sign(realKey);
+      const wrongIssuer = await sign({ iss: 'someone-else' });
+      const wrongAudience = await sign({ aud: 'another-app' });
+      const control = await sign({});
+
+      assert.equal((await http('GET', '/me', { token: control })).status, 200, 'the control token, signed the same way, passes');
+      for (const [name, token] of Object.entries({ forged, none, hs256, wrongIssuer, garbage: 'not-a-jwt' })) {
+        const res = await http('GET', '/me', { token });
+        assert.equal(res.status, 401, `${name} must be refused`);
+      }
+      // Envoy answers a valid signature for another audience with 403 (JwtAudienceNotAllowed).
+      assert.equal((await http('GET', '/me', { token: wrongAudience })).status, 403, 'wrong audience must be refused');
+      assert.equal((await http('GET', '/me')).status, 401, 'no token');
+      assert.equal((await http('GET', '/me', { headers: { authorization: 'Basic abc' } })).status, 401, 'not a bearer token');
+    });
+
+    test('a client cannot smuggle the node-to-node hop marker', async () => {
+      // A replica that saw this header on a write would refuse it; Envoy strips it.
+      for (let i = 0; i < 6; i++) {
+        const username = uniqueName('hop');
+        const res = await http('POST', '/register', { headers: { 'x-forwarded-write': 'node9' }, body: { username, email: `${username}@example.edu` } });
+        assert.equal(res.status, 200, res.text);
+      }
+    });
+  });
+
+  describe('HTTP semantics and bad input', () => {
+    test('known path with the wrong method is 405, unknown path 404', async () => {
+      assert.equal((await http('GET', '/auth')).status, 405);
+      assert.equal((await http('POST', '/.well-known/jwks.json')).status, 405);
+      assert.equal((await http('GET', '/login')).status, 405);
+      assert.equal((await http('GET', '/no/such/thing')).status, 404);
+      assert.equal((await http('POST', '/nope', { body: {} })).status, 404);
+    });
+
+    test('malformed bodies, wrong types, empty and huge fields get a clear 4xx, never a 5xx', async () => {
+      const name = uniqueName('bad');
+      const cases: Array<[string, unknown, number]> = [
+        ['malformed JSON', '{"username": ', 400],
+        ['wrong type', { username: 42, email: ['x'] }, 400],
+        ['empty username', { username: '', email: `${name}@example.edu` }, 400],
+        ['bad email', { username: name, email: 'not-an-email' }, 400],
+        ['huge username', { username: 'a'.repeat(10_000), email: `${name}@example.edu` }, 400],
+        ['password too short', { username: name, email: `${name}@example.edu`, password: 'short' }, 400],
+      ];
+      for (const [what, body, expected] of cases) {
+        const res = await http('POST', '/register', { body });
+        assert.equal(res.status, expected, `${what}: ${res.status} ${res.text}`);
+        assert.doesNotMatch(res.text, /SQLITE|at .*\.js:\d+|INSERT|SELECT/i, `${what}: no internals leak`);
+      }
+      const tooBig = await http('POST', '/register', { body: { username: name, email: `${name}@example.edu`, first_name: 'x'.repeat(200_000) } });
+      assert.ok(tooBig.status >= 400 && tooBig.status < 500, `a 200 KB body is refused with a 4xx, got ${tooBig.status}`);
+
+      const field = await http('POST', '/register', { body: { username: name, email: 'not-an-email' } });
+      assert.match(field.body.message, /email/, 'the error names the field');
+
+      // Nothing stored was harmed: the name is still free and registers fine.
+      const ok = await http('POST', '/register', { body: { username: name, email: `${name}@example.edu` } });
+      assert.equal(ok.status, 200, ok.text);
+      const dup = await http('POST', '/register', { body: { username: name.toUpperCase(), email: `x${name}@example.edu` } });
+      assert.equal(dup.status, 409, 'usernames are unique regardless of case');
+    });
+  });
+
+  describe('rate limiting of the token endpoints', () => {
+    test('a burst of logins gets 429 over HTTP and RESOURCE_EXHAUSTED over gRPC', async () => {
+      const burst = await Promise.all(
+        Array.from({ length: 80 }, () => http('POST', '/login', { body: { username: 'nobody-at-all', password: 'whatever123' } })),
+      );
+      const statuses = burst.map((r) => r.status);
+      assert.ok(statuses.includes(429), `expected some 429 in ${JSON.stringify(statuses)}`);
+      assert.ok(statuses.every((s) => s === 429 || s === 401), `only 401 or 429, got ${JSON.stringify([...new Set(statuses)])}`);
+
+      const client = authClient();
+      try {
+        const answers = await Promise.all(Array.from({ length: 80 }, () => call(client, 'Login', { username: 'nobody-at-all', password: 'whatever123' })));
+        const codes = answers.map((a) => a.error?.code);
+        assert.ok(codes.includes(Status.RESOURCE_EXHAUSTED), `expected RESOURCE_EXHAUSTED in ${JSON.stringify(codes)}`);
+      } finally {
+        client.close();
+      }
+    });
+  });
+});

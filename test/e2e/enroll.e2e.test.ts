@@ -1,0 +1,298 @@
+/**
+ * The enrollment service end to end on the real cluster, through Envoy: every
+ * rule over HTTP/JSON, the main paths over native gRPC, and the permission
+ * matrix for a student, another student, the section's instructor, another
+ * instructor and the registrar.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { Status } from '../../lib/errors.js';
+import { useCluster } from '../harness/cluster.js';
+import { call, enrollClient, http, type HttpAnswer } from '../support/clients.js';
+import { createSchool, enroll, person, section, type Person, type School } from '../support/school.js';
+
+describe('the enrollment service on the real cluster', () => {
+  const env = useCluster();
+  let school: School;
+
+  before(async () => {
+    school = await createSchool(env.cluster.registrar);
+  });
+
+  async function waitlistOf(sectionId: number): Promise<Array<{ user_id: number; position: number }>> {
+    const res = await http('GET', `/sections/${sectionId}/waitlist`, { token: school.registrar.token });
+    assert.equal(res.status, 200, res.text);
+    return res.body.entries;
+  }
+
+  async function enrolledOf(sectionId: number): Promise<number[]> {
+    const res = await http('GET', `/sections/${sectionId}/enrollments?status=enrolled`, { token: school.registrar.token });
+    assert.equal(res.status, 200, res.text);
+    return res.body.enrollments.map((e: { user_id: number }) => e.user_id).sort((a: number, b: number) => a - b);
+  }
+
+  async function students(n: number): Promise<Person[]> {
+    return Promise.all(Array.from({ length: n }, () => person('student', school.registrar.token)));
+  }
+
+  describe('enrollment rules over HTTP/JSON', () => {
+    test('a free seat enrolls; a full section waitlists with a position; a full waitlist refuses', async () => {
+      const sid = await section(school, { capacity: 1, waitlist_capacity: 1 });
+      const [a, b, c] = await students(3);
+      const first = await enroll(a!, a!.id, sid);
+      assert.equal(first.status, 200, first.text);
+      assert.deepEqual({ status: first.body.status, position: first.body.position }, { status: 'enrolled', position: 0 });
+      const second = await enroll(b!, b!.id, sid);
+      assert.deepEqual({ status: second.body.status, position: second.body.position }, { status: 'waitlisted', position: 1 });
+      const third = await enroll(c!, c!.id, sid);
+      assert.equal(third.status, 400, third.text);
+      assert.match(third.body.message, /full/i);
+      const again = await enroll(a!, a!.id, sid);
+      assert.equal(again.status, 409, 'already enrolled');
+      const againWaitlisted = await enroll(b!, b!.id, sid);
+      assert.equal(againWaitlisted.status, 409, 'already waitlisted');
+    });
+
+    test('no student is on more than 3 waitlists', async () => {
+      const [holder, s] = await students(2);
+      const full = [];
+      for (let i = 0; i < 4; i++) {
+        const sid = await section(school, { capacity: 1 });
+        assert.equal((await enroll(holder!, holder!.id, sid)).status, 200);
+        full.push(sid);
+      }
+      for (const sid of full.slice(0, 3)) assert.equal((await enroll(s!, s!.id, sid)).body.status, 'waitlisted');
+      const fourth = await enroll(s!, s!.id, full[3]!);
+      assert.equal(fourth.status, 400);
+      assert.match(fourth.body.message, /waitlist/i);
+    });
+
+    test('overlapping meeting times on the same day are refused, naming the section', async () => {
+      const [s] = await students(1);
+      const a = await section(school, { day: 'Friday', begin_time: '23:00', end_time: '23:50' });
+      const b = await section(school, { day: 'Friday', begin_time: '23:30', end_time: '23:59' });
+      const c = await section(school, { day: 'Saturday', begin_time: '23:30', end_time: '23:59' });
+      assert.equal((await enroll(s!, s!.id, a)).status, 200);
+      const clash = await enroll(s!, s!.id, b);
+      assert.equal(clash.status, 400);
+      assert.match(clash.body.message, new RegExp(String(a)));
+      assert.equal((await enroll(s!, s!.id, c)).status, 200, 'another day is fine');
+    });
+
+    test('a frozen section refuses enrollment; dropping from it promotes nobody until it thaws', async () => {
+      const sid = await section(school, { capacity: 1 });
+      const [a, b, c] = await students(3);
+      await enroll(a!, a!.id, sid);
+      await enroll(b!, b!.id, sid);
+      const freeze = await http('PATCH', `/sections/${sid}`, { token: school.registrar.token, body: { frozen: true } });
+      assert.equal(freeze.status, 200, freeze.text);
+      assert.equal(freeze.body.frozen, true);
+      const refused = await enroll(c!, c!.id, sid);
+      assert.equal(refused.status, 400);
+      assert.match(refused.body.message, /frozen/i);
+      const drop = await http('DELETE', `/users/${a!.id}/enrollments/${sid}`, { token: a!.token });
+      assert.equal(drop.status, 200, drop.text);
+      assert.deepEqual(drop.body.promoted_user_ids, []);
+      assert.deepEqual(await enrolledOf(sid), []);
+      const thaw = await http('PATCH', `/sections/${sid}`, { token: school.registrar.token, body: { frozen: false } });
+      assert.equal(thaw.status, 200);
+      assert.deepEqual(await enrolledOf(sid), [b!.id], 'unfreezing promotes');
+    });
+
+    test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {
+      const sid = await section(school, { capacity: 1, day: 'Sunday', begin_time: '08:00', end_time: '09:00' });
+      const clashing = await section(school, { day: 'Sunday', begin_time: '08:30', end_time: '09:30' });
+      const [holder, busy, free] = await students(3);
+      await enroll(holder!, holder!.id, sid);
+      assert.equal((await enroll(busy!, busy!.id, sid)).body.position, 1);
+      assert.equal((await enroll(free!, free!.id, sid)).body.position, 2);
+      // Busy now takes a section that clashes with sid (allowed: waitlists do not hold seats).
+      const other = await enroll(busy!, busy!.id, clashing);
+      assert.equal(other.status, 200, other.text);
+      const drop = await http('DELETE', `/sections/${sid}/enrollments/${holder!.id}`, { token: school.instructor.token });
+      assert.equal(drop.status, 200, drop.text);
+      assert.deepEqual(drop.body.promoted_user_ids, [free!.id]);
+      assert.deepEqual(await enrolledOf(sid), [free!.id]);
+      assert.deepEqual((await waitlistOf(sid)).map((e) => [e.user_id, e.position]), [[busy!.id, 1]]);
+    });
+
+    test('leaving a waitlist closes up the positions behind', async () => {
+      const sid = await section(school, { capacity: 1 });
+      const [holder, a, b, c] = await students(4);
+      await enroll(holder!, holder!.id, sid);
+      for (const s of [a, b, c]) await enroll(s!, s!.id, sid);
+      const leave = await http('DELETE', `/users/${a!.id}/waitlist/${sid}`, { token: a!.token });
+      assert.equal(leave.status, 200, leave.text);
+      assert.deepEqual((await waitlistOf(sid)).map((e) => [e.user_id, e.position]), [[b!.id, 1], [c!.id, 2]]);
+      const mine = await http('GET', `/users/${c!.id}/waitlist`, { token: c!.token });
+      assert.equal(mine.body.entries[0].position, 2);
+    });
+
+    test('capacity: raising promotes, lowering below enrollment is refused', async () => {
+      const sid = await section(school, { capacity: 1 });
+      const [a, b, c] = await students(3);
+      for (const s of [a, b, c]) await enroll(s!, s!.id, sid);
+      const lower = await http('PATCH', `/sections/${sid}`, { token: school.registrar.token, body: { capacity: 0 } });
+      assert.equal(lower.status, 400, lower.text);
+      const raise = await http('PATCH', `/sections/${sid}`, { token: school.registrar.token, body: { capacity: 3 } });
+      assert.equal(raise.status, 200, raise.text);
+      assert.equal(raise.body.enrolled_count, 3);
+      assert.deepEqual(await enrolledOf(sid), [a!.id, b!.id, c!.id].sort((x, y) => x - y));
+      const below = await http('PATCH', `/sections/${sid}`, { token: school.registrar.token, body: { capacity: 2 } });
+      assert.equal(below.status, 400, 'cannot lower below current enrollment');
+    });
+
+    test('the registrar changes the instructor; deleting a section drops its students and hides it', async () => {
+      const sid = await section(school, { capacity: 1 });
+      const [a, b] = await students(2);
+      await enroll(a!, a!.id, sid);
+      await enroll(b!, b!.id, sid);
+      const change = await http('PATCH', `/sections/${sid}`, { token: school.registrar.token, body: { instructor_id: school.otherInstructor.id } });
+      assert.equal(change.body.instructor_id, school.otherInstructor.id);
+      const notInstructor = await http('PATCH', `/sections/${sid}`, { token: school.registrar.token, body: { instructor_id: a!.id } });
+      assert.equal(notInstructor.status, 400, 'a student cannot teach');
+
+      const del = await http('DELETE', `/sections/${sid}`, { token: school.registrar.token });
+      assert.equal(del.status, 200, del.text);
+      assert.equal((await http('GET', `/sections/${sid}`, { token: a!.token })).status, 404);
+      const listed = await http('GET', `/sections?course_id=${school.courseId}&page_size=500`, { token: a!.token });
+      assert.ok(!listed.body.sections.some((s: { id: number }) => s.id === sid), 'deleted sections leave listings');
+      const mine = await http('GET', `/users/${a!.id}/enrollments?status=enrolled`, { token: a!.token });
+      assert.ok(!mine.body.enrollments.some((e: { section_id: number }) => e.section_id === sid));
+      const waiting = await http('GET', `/users/${b!.id}/waitlist`, { token: b!.token });
+      assert.deepEqual(waiting.body.entries, []);
+    });
+
+    test('unknown ids are 404, malformed input is 400 naming the field, times are validated', async () => {
+      const [s] = await students(1);
+      const t = school.registrar.token;
+      assert.equal((await http('GET', '/courses/999999', { token: t })).status, 404);
+      assert.equal((await http('GET', '/sections/999999', { token: t })).status, 404);
+      assert.equal((await enroll(s!, s!.id, 999999)).status, 404);
+      const cases: Array<[string, Record<string, unknown>]> = [
+        ['day', { day: 'Funday' }],
+        ['begin_time', { begin_time: '25:00' }],
+        ['end_time', { begin_time: '10:00', end_time: '09:00' }],
+        ['capacity', { capacity: -1 }],
+      ];
+      for (const [field, patch] of cases) {
+        const body = { course_id: school.courseId, classroom: 'X', capacity: 10, day: 'Monday', begin_time: '10:00', end_time: '11:00', instructor_id: school.instructor.id, ...patch };
+        const res = await http('POST', '/sections', { token: t, body });
+        assert.equal(res.status, 400, `${field}: ${res.text}`);
+        assert.match(res.body.message, new RegExp(field.replace('_time', '')), `the error names ${field}`);
+      }
+      assert.equal((await http('GET', '/sections?course_id=abc', { token: t })).status, 400);
+      assert.equal((await http('GET', '/sections?page_token=garbage!', { token: t })).status, 400);
+      assert.equal((await http('GET', `/users/${s!.id}/sections?type=teaching`, { token: s!.token })).status, 400);
+    });
+
+    test('lists are paginated with a stable order', async () => {
+      const seen: number[] = [];
+      let token = '';
+      do {
+        const page = await http('GET', `/sections?course_id=${school.courseId}&page_size=2${token ? `&page_token=${token}` : ''}`, { token: school.student.token });
+        assert.equal(page.status, 200, page.text);
+        assert.ok(page.body.sections.length <= 2);
+        seen.push(...page.body.sections.map((s: { id: number }) => s.id));
+        token = page.body.next_page_token;
+      } while (token);
+      assert.ok(seen.length >= 3);
+      assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+      assert.equal(new Set(seen).size, seen.length);
+    });
+  });
+
+  describe('the main paths over native gRPC through Envoy', () => {
+    test('create a section, enroll, see it, drop', async () => {
+      const client = enrollClient();
+      try {
+        const created = await call(client, 'CreateSection', { course_id: school.courseId, classroom: 'G1', capacity: 1, day: 'Monday', begin_time: '05:00', end_time: '05:30', instructor_id: school.instructor.id }, { token: school.registrar.token });
+        assert.equal(created.error, undefined, created.error?.details);
+        assert.ok(created.headers.get('x-txid')[0], 'writes carry their TXID');
+        const sid = created.response.id;
+        const [a, b] = await students(2);
+        const e1 = await call(client, 'CreateEnrollment', { user_id: a!.id, section_id: sid }, { token: a!.token });
+        assert.equal(e1.response?.status, 'enrolled', e1.error?.details);
+        const e2 = await call(client, 'CreateEnrollment', { user_id: b!.id, section_id: sid }, { token: b!.token });
+        assert.equal(e2.response?.status, 'waitlisted');
+        const denied = await call(client, 'CreateEnrollment', { user_id: a!.id, section_id: sid }, { token: b!.token });
+        assert.equal(denied.error?.code, Status.PERMISSION_DENIED);
+        const mine = await call(client, 'ListUserSections', { user_id: a!.id }, { token: a!.token });
+        assert.deepEqual(mine.response.sections.map((s: { id: number }) => s.id), [sid]);
+        const drop = await call(client, 'DropUserEnrollment', { user_id: a!.id, section_id: sid }, { token: a!.token });
+        assert.deepEqual(drop.response?.promoted_user_ids, [b!.id]);
+        const missing = await call(client, 'GetSection', { section_id: 987654 }, { token: a!.token });
+        assert.equal(missing.error?.code, Status.NOT_FOUND);
+      } finally {
+        client.close();
+      }
+    });
+  });
+
+  type Actor = 'student' | 'otherStudent' | 'instructor' | 'otherInstructor' | 'registrar';
+  const ACTORS: Actor[] = ['student', 'otherStudent', 'instructor', 'otherInstructor', 'registrar'];
+
+  describe('the permission matrix', () => {
+    let sid: number;
+    before(async () => {
+      sid = await section(school, { capacity: 1 });
+    });
+
+    /** The student is enrolled in sid and otherStudent waits for it, before each call. */
+    async function reset(): Promise<void> {
+      const t = school.registrar.token;
+      await http('DELETE', `/users/${school.student.id}/enrollments/${sid}`, { token: t });
+      await http('DELETE', `/users/${school.otherStudent.id}/enrollments/${sid}`, { token: t });
+      await http('DELETE', `/users/${school.otherStudent.id}/waitlist/${sid}`, { token: t });
+      const a = await enroll(school.student, school.student.id, sid);
+      assert.equal(a.body?.status, 'enrolled', a.text);
+      const b = await enroll(school.otherStudent, school.otherStudent.id, sid);
+      assert.equal(b.body?.status, 'waitlisted', b.text);
+    }
+
+    const stu = () => school.student.id;
+    const routes: Array<{ name: string; allowed: Actor[]; mutates?: boolean; request: () => [string, string, unknown?] | Promise<[string, string, unknown?]> }> = [
+      { name: 'GET /departments', allowed: ACTORS, request: () => ['GET', '/departments'] },
+      { name: 'POST /departments', allowed: ['registrar'], mutates: true, request: () => ['POST', '/departments', { name: `D-${Math.random()}` }] },
+      { name: 'GET /courses', allowed: ACTORS, request: () => ['GET', '/courses'] },
+      { name: 'POST /courses', allowed: ['registrar'], mutates: true, request: () => ['POST', '/courses', { code: `C-${Math.random()}`, name: 'x', department_id: school.departmentId }] },
+      { name: 'GET /courses/{id}', allowed: ACTORS, request: () => ['GET', `/courses/${school.courseId}`] },
+      { name: 'GET /courses/{id}/waitlist', allowed: ['instructor', 'otherInstructor', 'registrar'], request: () => ['GET', `/courses/${school.courseId}/waitlist`] },
+      { name: 'GET /sections', allowed: ACTORS, request: () => ['GET', '/sections'] },
+      { name: 'POST /sections', allowed: ['registrar'], mutates: true, request: () => ['POST', '/sections', { course_id: school.courseId, classroom: 'M', capacity: 5, day: 'Monday', begin_time: '01:00', end_time: '01:10', instructor_id: school.instructor.id }] },
+      { name: 'GET /sections/{id}', allowed: ACTORS, request: () => ['GET', `/sections/${sid}`] },
+      { name: 'PATCH /sections/{id}', allowed: ['registrar'], mutates: true, request: () => ['PATCH', `/sections/${sid}`, { classroom: 'CS102' }] },
+      { name: 'DELETE /sections/{id}', allowed: ['registrar'], mutates: true, request: async () => ['DELETE', `/sections/${await section(school)}`] },
+      { name: 'GET /sections/{id}/enrollments', allowed: ['instructor', 'registrar'], request: () => ['GET', `/sections/${sid}/enrollments`] },
+      { name: 'GET /sections/{id}/waitlist', allowed: ['instructor', 'registrar'], request: () => ['GET', `/sections/${sid}/waitlist`] },
+      { name: 'DELETE /sections/{id}/enrollments/{uid}', allowed: ['instructor', 'registrar'], mutates: true, request: () => ['DELETE', `/sections/${sid}/enrollments/${stu()}`] },
+      { name: 'GET /users', allowed: ['registrar'], request: () => ['GET', '/users'] },
+      { name: 'GET /users/{id}', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}`] },
+      { name: 'GET /users/{id}/enrollments', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/enrollments`] },
+      { name: 'POST /users/{id}/enrollments', allowed: ['student', 'registrar'], mutates: true, request: async () => ['POST', `/users/${stu()}/enrollments`, { section_id: await section(school) }] },
+      { name: 'DELETE /users/{id}/enrollments/{sid}', allowed: ['student', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${stu()}/enrollments/${sid}`] },
+      { name: 'GET /users/{id}/sections', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/sections`] },
+      { name: 'GET /users/{id}/waitlist', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/waitlist`] },
+      { name: 'DELETE /users/{id}/waitlist/{sid}', allowed: ['otherStudent', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${school.otherStudent.id}/waitlist/${sid}`] },
+    ];
+
+    for (const route of routes) {
+      test(route.name, async () => {
+        const outcomes: Record<string, number> = {};
+        for (const actor of ACTORS) {
+          if (route.mutates) await reset();
+          const before = route.mutates ? [await enrolledOf(sid), await waitlistOf(sid)] : undefined;
+          const [method, path, body] = await route.request();
+          const res: HttpAnswer = await http(method, path, { token: school[actor].token, body });
+          outcomes[actor] = res.status;
+          if (route.allowed.includes(actor)) {
+            assert.equal(res.status, 200, `${actor} may ${route.name}: ${res.status} ${res.text}`);
+          } else {
+            assert.equal(res.status, 403, `${actor} may not ${route.name}: ${res.status} ${res.text}`);
+            if (before) assert.deepEqual([await enrolledOf(sid), await waitlistOf(sid)], before, `a denied ${route.name} changes nothing`);
+          }
+        }
+      });
+    }
+  });
+});

@@ -1,0 +1,17 @@
+/**
+ * The registration rush with WRITE_MODE=batch (group commit):
+ * 200 students at once, one small section, all three nodes. The invariants
+ * are checked inside runRush on every node.
+ */
+import { describe, test } from 'node:test';
+import { useCluster } from '../harness/cluster.js';
+import { runRush } from '../support/rush.js';
+
+describe('registration rush (batch writes)', () => {
+  const env = useCluster({ env: { WRITE_MODE: 'batch' } });
+
+  test('a registration rush keeps every rule on every node (batch writes)', async (t) => {
+    const report = await runRush(env.cluster, { students: 200, capacity: 10, waitlistCapacity: 15 });
+    t.diagnostic(`rush (batch): ${JSON.stringify(report)}`);
+  });
+});
