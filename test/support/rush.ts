@@ -102,14 +102,14 @@ export async function runRush(cluster: Cluster, opts: RushOptions): Promise<Rush
         const answer = { student, via: via.name, ...(await via.enroll(student, sid)) };
         answers.push(answer);
         seen(answer.txid);
-        if (answer.code === 'OK' && answer.status === 'enrolled' && i % 5 === 0) {
+        if (answer.code === 'OK' && answer.status === 'enrolled' && i % 3 === 0) {
           const d = await via.drop(student, sid);
           assert.equal(d.code, 'OK', `drop by ${student.username}`);
           seen(d.txid);
           dropped.add(student.id);
           promoted.push(...d.promoted);
         }
-        if (answer.code === 'OK' && answer.status === 'waitlisted' && i % 7 === 0) {
+        if (answer.code === 'OK' && answer.status === 'waitlisted' && i % 4 === 0) {
           const l = await via.leave(student, sid);
           seen(l.txid);
           // NOT_FOUND: promoted to a seat before the leave arrived.
