@@ -174,6 +174,7 @@ describe('the auth service on the real cluster', () => {
 
         const noToken = await call(client, 'Me', {});
         assert.equal(noToken.error?.code, Status.UNAUTHENTICATED);
+        assert.doesNotMatch(noToken.error!.details, /^\{/, 'gRPC callers get a plain grpc-message');
         const dup = await call(client, 'Register', { username, email: `other-${username}@example.edu` });
         assert.equal(dup.error?.code, Status.ALREADY_EXISTS);
         const bad = await call(client, 'Register', { username: 'x', email: 'nope' });
@@ -220,7 +221,10 @@ describe('the auth service on the real cluster', () => {
       }
       // Envoy answers a valid signature for another audience with 403 (JwtAudienceNotAllowed).
       assert.equal((await http('GET', '/me', { token: wrongAudience })).status, 403, 'wrong audience must be refused');
-      assert.equal((await http('GET', '/me')).status, 401, 'no token');
+      const missing = await http('GET', '/me');
+      assert.equal(missing.status, 401, 'no token');
+      assert.deepEqual(Object.keys(missing.body ?? {}).sort(), ['code', 'message'], 'Envoy refusals are JSON like service errors');
+      assert.equal(missing.body.code, Status.UNAUTHENTICATED);
       assert.equal((await http('GET', '/me', { headers: { authorization: 'Basic abc' } })).status, 401, 'not a bearer token');
     });
 

@@ -1,0 +1,105 @@
+/**
+ * `npm start` exactly as the README gives it: foreman brings up three LiteFS
+ * nodes and Envoy from the Procfile, the cluster answers through Envoy, and
+ * Ctrl-C (SIGINT to foreman) stops everything and unmounts every node.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { REPO_DIR, waitUntil } from '../harness/cluster.js';
+import { http } from '../support/clients.js';
+
+const clusterDir = join(REPO_DIR, 'var/test-runs', `npm-start-${process.pid}`);
+const registrar = { username: 'registrar', password: `pw-${process.pid}-${Date.now()}` };
+
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((mount) => mount.startsWith(dir));
+}
+
+/** Processes started for this cluster: they inherit CLUSTER_DIR from npm start. */
+function clusterProcesses(): number[] {
+  const mark = `CLUSTER_DIR=${clusterDir}\0`;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(mark)) pids.push(Number(entry));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not stop within ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+describe('npm start', () => {
+  let child: ChildProcess | undefined;
+
+  after(() => {
+    // Whatever happened above: no process group and no mount outlives the test.
+    if (child?.pid && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    for (const pid of clusterProcesses()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    for (const mount of mountsUnder(clusterDir)) spawnSync('fusermount3', ['-uz', mount]);
+  });
+
+  test('brings the cluster up through foreman, and Ctrl-C takes it down cleanly', async () => {
+    mkdirSync(clusterDir, { recursive: true });
+    const log = openSync(join(clusterDir, 'npm-start.log'), 'a');
+    child = spawn('npm', ['start'], {
+      cwd: REPO_DIR,
+      detached: true, // its own process group, like a terminal's foreground job
+      stdio: ['ignore', log, log],
+      env: { ...process.env, CLUSTER_DIR: clusterDir, REGISTRAR_USERNAME: registrar.username, REGISTRAR_PASSWORD: registrar.password },
+    });
+
+    const token = await waitUntil(
+      async () => {
+        if (child!.exitCode !== null) throw new Error(`npm start exited with ${child!.exitCode}: ${readFileSync(join(clusterDir, 'npm-start.log'), 'utf8').slice(-2000)}`);
+        const login = await http('POST', '/login', { body: registrar });
+        if (login.status !== 200) return undefined;
+        // Envoy fetches the JWKS in the background and retries each second until the
+        // auth service publishes its first key: until then tokens are refused.
+        const probe = await http('GET', '/departments', { token: login.body.access_token });
+        return probe.status === 200 ? (login.body.access_token as string) : undefined;
+      },
+      120_000,
+      { what: 'the registrar to log in and call a protected method through Envoy', intervalMs: 500 },
+    );
+    assert.equal(mountsUnder(clusterDir).length, 3, 'three LiteFS mounts');
+    const dept = await http('POST', '/departments', { token, body: { name: 'Procfile Studies' } });
+    assert.equal(dept.status, 200, dept.text);
+    await waitUntil(async () => (await http('GET', '/departments', { token })).body?.departments?.length === 1, 10_000, { what: 'the write on every node' });
+
+    process.kill(-child.pid!, 'SIGINT');
+    await exited(child, 60_000);
+    await waitUntil(() => mountsUnder(clusterDir).length === 0, 10_000, { what: 'the mounts to go' });
+    await waitUntil(() => clusterProcesses().length === 0, 10_000, { what: 'every process of the cluster to exit' });
+  });
+});
