@@ -4,8 +4,12 @@
  * HTTP/JSON clients and native gRPC clients, through Envoy.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createPublicKey, createHmac, generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProto } from 'grpc-health-check';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +22,19 @@ import { useCluster } from '../harness/cluster.js';
 import { authClient, call, http, uniqueName } from '../support/clients.js';
 
 const ISSUER = 'course-registration-auth';
+
+/** Lists a server's services through gRPC server reflection (a child process keeps the client simple). */
+const REFLECTION_LIST = `
+const grpc = require('@grpc/grpc-js');
+const loader = require('@grpc/proto-loader');
+const path = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
+const pkg = grpc.loadPackageDefinition(loader.loadSync(path, { keepCase: true }));
+const client = new pkg.grpc.reflection.v1.ServerReflection(process.argv[1], grpc.credentials.createInsecure());
+const call = client.ServerReflectionInfo();
+call.on('data', (m) => { console.log(m.list_services_response.service.map((s) => s.name).join(' ')); call.end(); client.close(); });
+call.on('error', (e) => { console.error(e.message); process.exit(1); });
+call.write({ list_services: '' });
+`;
 const AUDIENCE = 'course-registration';
 
 describe('the auth service on the real cluster', () => {
@@ -293,6 +310,42 @@ describe('the auth service on the real cluster', () => {
       } finally {
         client.close();
       }
+    });
+  });
+
+  describe('operability', () => {
+    test('every node serves the standard health service and server reflection', async () => {
+      const health = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { enums: String })) as any;
+      for (const node of env.cluster.nodes) {
+        for (const [addr, service] of [[node.authGrpc, 'auth.v1.AuthService'], [node.enrollGrpc, 'enroll.v1.EnrollService']] as const) {
+          const client = new health.grpc.health.v1.Health(addr, grpc.credentials.createInsecure());
+          const status = await new Promise<string>((resolve, reject) =>
+            client.Check({ service: '' }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))),
+          );
+          client.close();
+          assert.equal(status, 'SERVING', `${node.name} ${service}`);
+          const listed = spawnSync(process.execPath, ['-e', REFLECTION_LIST, addr], { encoding: 'utf8' });
+          assert.match(listed.stdout, new RegExp(service.replace(/\./g, '\\.')), `${node.name} reflection lists ${service}: ${listed.stderr}`);
+        }
+      }
+    });
+
+    test('logs are JSON lines with request id, method, status and duration, and never hold secrets', async () => {
+      const u = await registerAndLogin('logs');
+      await http('POST', '/token', { body: { refresh_token: u.refresh } });
+      const lines = readdirSync(env.cluster.logsDir)
+        .filter((f) => f.startsWith('node'))
+        .flatMap((f) => readFileSync(join(env.cluster.logsDir, f), 'utf8').split('\n'));
+      const requests = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((j) => j.msg === 'request done' || j.msg === 'request refused');
+      assert.ok(requests.length > 10);
+      for (const r of requests) {
+        assert.ok(r.rid && r.method && r.code && typeof r.ms === 'number', `a request line has rid, method, code, ms: ${JSON.stringify(r)}`);
+      }
+      const all = lines.join('\n');
+      for (const secret of [u.password, u.token, u.refresh, env.cluster.registrar.password]) {
+        assert.ok(!all.includes(secret), 'a password or token appears in the logs');
+      }
+      assert.doesNotMatch(all, /BEGIN (RSA )?PRIVATE KEY|\$argon2id\$/, 'no key or password hash in the logs');
     });
   });
 });
