@@ -113,10 +113,13 @@ async function main(): Promise<void> {
   const password = process.env.SEED_PASSWORD ?? randomUUID();
 
   const ids = new Map<string, number>();
+  let registered = 0;
   for (const [username, first_name, last_name, role] of USERS) {
     const r = await api('POST', '/register', token, { username, email: `${username}@example.edu`, first_name, last_name, password, roles: [role] });
-    if (r.status === 200) ids.set(username, r.body.user_id);
-    else if (r.status !== 409) must(r, `register ${username}`);
+    if (r.status === 200) {
+      ids.set(username, r.body.user_id);
+      registered += 1;
+    } else if (r.status !== 409) must(r, `register ${username}`);
   }
   if (ids.size < USERS.length) {
     for (const u of await listAll('/users', 'users', token)) ids.set(u.username, u.id);
@@ -161,8 +164,8 @@ async function main(): Promise<void> {
       console.log(`seed: ${USERS[user - 1]![0]} dropped section ${sectionIds[section - 1]}; promoted: ${JSON.stringify(r.promoted_user_ids)}`);
     }
   }
-  console.log(`seed: ${ids.size} users, ${departments.size} departments, ${courses.size} courses, ${sectionIds.length} sections`);
-  if (process.env.SEED_PASSWORD === undefined) console.log(`seed: newly registered sample users have the password ${password}`);
+  console.log(`seed: ${registered} users registered now; ${departments.size} departments, ${courses.size} courses, ${sectionIds.length} sections`);
+  if (registered > 0 && process.env.SEED_PASSWORD === undefined) console.log(`seed: the users registered now have the password ${password}`);
 }
 
 main().catch((err: unknown) => {
