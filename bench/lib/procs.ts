@@ -1,0 +1,135 @@
+/**
+ * The processes of a running cluster, found in /proc: every process whose
+ * environment names the cluster's CLUSTER_DIR, labelled from NODE_NAME and
+ * its command line (litefs, the node supervisor, auth, enroll, envoy). Gives
+ * peak memory (VmHWM) and CPU time (utime+stime) per process.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+
+export interface Proc {
+  pid: number;
+  /** e.g. "enroll@node1", "litefs@node2", "envoy", "loadgen". */
+  name: string;
+}
+
+export interface Memory {
+  name: string;
+  pid: number;
+  vmhwm_mb: number;
+  vmrss_mb: number;
+}
+
+const CLK_TCK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(r.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The labelled processes of the cluster whose CLUSTER_DIR is `clusterDir` (shells left out). */
+export function clusterProcesses(clusterDir: string): Proc[] {
+  const out: Proc[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const environ = read(`/proc/${entry}/environ`);
+    if (!environ) continue;
+    const env = environ.split('\0');
+    if (!env.includes(`CLUSTER_DIR=${clusterDir}`)) continue;
+    const argv = (read(`/proc/${entry}/cmdline`) ?? '').split('\0').filter(Boolean);
+    const comm = (read(`/proc/${entry}/comm`) ?? '').trim();
+    const node = env.find((e) => e.startsWith('NODE_NAME='))?.slice('NODE_NAME='.length);
+    const args = argv.join(' ');
+    let role: string | undefined;
+    if (comm === 'envoy' || /(^|\/)envoy$/.test(argv[0] ?? '')) role = 'envoy';
+    else if (comm === 'litefs' || /(^|\/)litefs$/.test(argv[0] ?? '')) role = 'litefs';
+    else if (args.includes('services/node/main.js')) role = 'supervisor';
+    else if (args.includes('services/auth/main.js')) role = 'auth';
+    else if (args.includes('services/enroll/main.js')) role = 'enroll';
+    if (!role) continue; // bash wrappers, fusermount, …
+    out.push({ pid: Number(entry), name: role === 'envoy' ? 'envoy' : `${role}@${node ?? '?'}` });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** VmHWM (peak resident set) and VmRSS of a process, in MiB; undefined once it is gone. */
+export function memoryOf(p: Proc): Memory | undefined {
+  const status = read(`/proc/${p.pid}/status`);
+  if (!status) return undefined;
+  const kb = (key: string) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+)`, 'm'))?.[1] ?? Number.NaN);
+  return { name: p.name, pid: p.pid, vmhwm_mb: Math.round(kb('VmHWM') / 102.4) / 10, vmrss_mb: Math.round(kb('VmRSS') / 102.4) / 10 };
+}
+
+/** CPU seconds (user+system) a process has used, including its reaped children's, or undefined. */
+function cpuSeconds(pid: number): number | undefined {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return undefined;
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after "pid (comm) ": state=0 … utime=11 stime=12
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineTicks(): { busy: number; total: number } {
+  const line = (read('/proc/stat') ?? '').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = line.reduce((a, b) => a + b, 0);
+  const idle = (line[3] ?? 0) + (line[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+export interface CpuReport {
+  seconds: number;
+  /** Cores used on average by each process (name → cores). */
+  cores: Record<string, number>;
+  /** Cores busy on the whole machine on average (everything, this generator included). */
+  machineBusy: number;
+  machineCores: number;
+}
+
+/** Starts measuring CPU of `procs` plus this process ("loadgen"); call the result to stop. */
+export function cpuMeter(procs: Proc[]): () => CpuReport {
+  const all = [...procs, { pid: process.pid, name: 'loadgen' }];
+  const before = new Map(all.map((p) => [p.pid, cpuSeconds(p.pid)]));
+  const m0 = machineTicks();
+  const t0 = process.hrtime.bigint();
+  return () => {
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const m1 = machineTicks();
+    const cores: Record<string, number> = {};
+    for (const p of all) {
+      const a = before.get(p.pid);
+      const b = cpuSeconds(p.pid);
+      if (a === undefined || b === undefined) continue;
+      cores[p.name] = (cores[p.name] ?? 0) + (b - a) / seconds;
+    }
+    const n = cpus().length;
+    return { seconds, cores, machineBusy: ((m1.busy - m0.busy) / Math.max(m1.total - m0.total, 1)) * n, machineCores: n };
+  };
+}
+
+/** "envoy 0.61, enroll@node1 0.83, … ; machine 1.97/2 cores" — the top users first. */
+export function formatCpu(r: CpuReport, top = 5): string {
+  const parts = Object.entries(r.cores)
+    .filter(([, c]) => c >= 0.02)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([n, c]) => `${n} ${c.toFixed(2)}`);
+  return `cpu cores: ${parts.join(', ')}; machine ${r.machineBusy.toFixed(2)}/${r.machineCores}`;
+}
+
+/** CPU milliseconds per request by process, from a CPU report and a request count. */
+export function cpuMsPerRequest(r: CpuReport, requests: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (requests <= 0) return out;
+  for (const [n, c] of Object.entries(r.cores)) out[n] = Math.round(((c * r.seconds * 1000) / requests) * 1000) / 1000;
+  out.machine = Math.round(((r.machineBusy * r.seconds * 1000) / requests) * 1000) / 1000;
+  return out;
+}

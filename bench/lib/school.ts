@@ -1,0 +1,59 @@
+/**
+ * Data the scenarios need, made through the product's own API before any
+ * timing starts: a school (registrar, an instructor, a department, a course),
+ * sections at distinct time slots, and students with fresh access tokens. People
+ * are registered and logged in straight on node1's auth gRPC port (Envoy
+ * rate-limits the token endpoints, as it should for real users).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Cluster } from '../../test/harness/cluster.js';
+import { authClient, enrollClient } from '../../test/support/clients.js';
+import { manyStudents, section, type Person, type School } from '../../test/support/school.js';
+import { mapBounded } from './load.js';
+import { unary } from './rpc.js';
+
+export type { Person, School };
+
+const PASSWORD = 'registration-day-2026';
+let made = 0;
+/** Short unique names: course codes allow at most 20 characters. */
+function shortName(prefix: string): string {
+  made += 1;
+  return `${prefix}${randomBytes(3).toString('hex')}${made}`;
+}
+
+/**
+ * The registrar logged in, one instructor, a department and a course. (Not
+ * test/support's createSchool: its course codes outgrow the 20-character limit
+ * after many calls in one process.)
+ */
+export async function school(cluster: Cluster): Promise<School> {
+  const auth = authClient(cluster.node(1).authGrpc);
+  const enroll = enrollClient(cluster.node(1).enrollGrpc);
+  try {
+    const login = async (username: string, password: string) =>
+      (await unary(auth, 'Login', { username, password })).response.access_token as string;
+    const regToken = await login(cluster.registrar.username, cluster.registrar.password);
+    const registrar: Person = { id: 0, username: cluster.registrar.username, password: cluster.registrar.password, token: regToken };
+    const profName = shortName('prof');
+    const prof = await unary(auth, 'Register', { username: profName, email: `${profName}@example.edu`, first_name: 'Prof', last_name: 'Bench', password: PASSWORD, roles: ['instructor'] }, { token: regToken });
+    const instructor: Person = { id: prof.response.user_id, username: profName, password: PASSWORD, token: await login(profName, PASSWORD) };
+    const dept = await unary(enroll, 'CreateDepartment', { name: shortName('Bench Dept ') }, { token: regToken });
+    const course = await unary(enroll, 'CreateCourse', { code: shortName('BN'), name: 'Benchmarking 101', department_id: dept.response.id }, { token: regToken });
+    return { registrar, instructor, otherInstructor: instructor, student: instructor, otherStudent: instructor, departmentId: dept.response.id, courseId: course.response.id };
+  } finally {
+    auth.close();
+    enroll.close();
+  }
+}
+
+/** `count` students with tokens; argon2 hashing + verifying bounds this (about 80 ops/s on 2 cores). */
+export function students(cluster: Cluster, count: number, concurrency = 4): Promise<Person[]> {
+  return manyStudents(count, cluster.node(1).authGrpc, concurrency);
+}
+
+/** `count` sections of the school's course, each at its own day/time slot (at most 112 distinct). */
+export function sections(s: School, count: number, opts: { capacity: number; waitlist_capacity: number }): Promise<number[]> {
+  if (count > 112) throw new Error('at most 112 sections get distinct time slots');
+  return mapBounded(Array.from({ length: count }), 4, () => section(s, opts));
+}

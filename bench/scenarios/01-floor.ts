@@ -1,0 +1,106 @@
+/**
+ * The floor of this machine: a bare grpc-js unary echo (server in its own
+ * process, no proto decoding, no middleware) and raw SQLite commits with the
+ * product's pragmas (WAL, synchronous=FULL) on the same disk, without LiteFS.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { REPO_DIR } from '../../test/harness/cluster.js';
+import { ECHO_SERVICE } from '../lib/echo-server.js';
+import type { LoadResult } from '../lib/load.js';
+import { cpuMeter } from '../lib/procs.js';
+import { percentile, sorted } from '../lib/stats.js';
+import type { Context, Row } from '../lib/types.js';
+
+export const name = '01-floor';
+export const title = 'bare grpc-js echo and raw SQLite commits (no LiteFS)';
+
+/** The concurrency every request/response scenario uses, so rates compare. */
+export const CONCURRENCY = 32;
+
+async function startEcho(): Promise<{ port: number; pid: number; stop(): void }> {
+  const script = fileURLToPath(new URL('../lib/echo-server.js', import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = buf.match(/PORT (\d+)/);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));
+  });
+  return { port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
+}
+
+/** Commits on a plain file: `perCommit` inserts per transaction, for durationMs. */
+function sqliteCommits(file: string, perCommit: number, durationMs: number): LoadResult {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, user_id INTEGER, section_id INTEGER, status TEXT)');
+  const insert = db.prepare('INSERT INTO t (user_id, section_id, status) VALUES (?, ?, ?)');
+  const tx = db.transaction((n: number) => {
+    for (let i = 0; i < n; i++) insert.run(i, i % 50, 'enrolled');
+  });
+  const lat: number[] = [];
+  const t0 = process.hrtime.bigint();
+  const end = Date.now() + durationMs;
+  while (Date.now() < end) {
+    const s = process.hrtime.bigint();
+    tx.immediate(perCommit);
+    lat.push(Number(process.hrtime.bigint() - s) / 1e6);
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  db.close();
+  const s = sorted(lat);
+  return {
+    requests: lat.length * perCommit, errors: 0, seconds, throughput: (lat.length * perCommit) / seconds,
+    p50_ms: percentile(s, 50), p99_ms: percentile(s, 99), max_ms: s[s.length - 1] ?? NaN, errorSamples: [],
+  };
+}
+
+export async function run(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  const duration = ctx.pick(10_000, 2_000);
+  const warmupMs = ctx.pick(1_000, 300);
+  ctx.setting('concurrency', CONCURRENCY);
+  ctx.setting('duration_ms', duration);
+  ctx.setting('warmup_ms', warmupMs);
+
+  const echo = await startEcho();
+  const client = new grpc.Client(`127.0.0.1:${echo.port}`, grpc.credentials.createInsecure());
+  const payload = Buffer.from('{"user_id":1234,"section_id":56}');
+  const def = ECHO_SERVICE.Echo!;
+  const op = () =>
+    new Promise<void>((resolve, reject) => {
+      client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, payload, (err) => (err ? reject(err) : resolve()));
+    });
+  try {
+    const procs = [{ pid: echo.pid, name: 'echo-server' }];
+    rows.push(await ctx.measure({ variant: `grpc-js unary echo, ${CONCURRENCY} in flight`, baseline: true, concurrency: CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));
+    rows.push(await ctx.measure({ variant: 'grpc-js unary echo, 1 in flight', concurrency: 1, durationMs: Math.min(duration, 5_000), procs, notes: 'latency floor of one call' }, op));
+  } finally {
+    client.close();
+    echo.stop();
+  }
+
+  const dir = join(REPO_DIR, 'var', 'bench-sqlite');
+  for (const perCommit of [1, CONCURRENCY]) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const meter = cpuMeter([]);
+    const r = sqliteCommits(join(dir, 'raw.db'), perCommit, Math.min(duration, 5_000));
+    const cpu = meter();
+    const spec = { variant: `raw SQLite (WAL, synchronous=FULL), ${perCommit} insert${perCommit > 1 ? 's' : ''} per commit`, concurrency: 1, baseline: perCommit === 1,
+      notes: `plain ext4/virtual disk under var/, no LiteFS; ops = inserts; ${Math.round(r.throughput / perCommit)} commits/s; p50/p99 per commit` };
+    rows.push(ctx.row(spec, r, cpu));
+    ctx.log(`${spec.variant}: ${Math.round(r.throughput)} inserts/s, p50 ${r.p50_ms.toFixed(3)} ms per commit`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return rows;
+}

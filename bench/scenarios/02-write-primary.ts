@@ -1,0 +1,75 @@
+/**
+ * Enrollment writes sent straight to the primary's gRPC port (node1:7201):
+ * each request is one write (CreateEnrollment or DropUserEnrollment). Under
+ * WRITE_MODE=single each is its own transaction; under batch, concurrent ones
+ * share a group commit. Baseline: raw SQLite commits on node1's LiteFS mount
+ * (a separate bench.db, no service), i.e. what one FUSE commit costs.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { LoadResult } from '../lib/load.js';
+import { cpuMeter } from '../lib/procs.js';
+import { percentile, sorted } from '../lib/stats.js';
+import type { Check, Context, Row } from '../lib/types.js';
+import { grpcVia } from '../lib/vias.js';
+import { enrollDropOp, writers } from '../lib/writes.js';
+import { CONCURRENCY } from './01-floor.js';
+
+export const name = '02-write-primary';
+export const title = 'enrollment writes straight to the primary (gRPC)';
+export const modes = ['batch', 'single'] as const;
+
+function fuseCommits(mount: string, durationMs: number): LoadResult {
+  const db = new Database(join(mount, 'bench.db'));
+  db.pragma('busy_timeout = 5000');
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, user_id INTEGER, section_id INTEGER)');
+  const insert = db.prepare('INSERT INTO t (user_id, section_id) VALUES (?, ?)');
+  const tx = db.transaction(() => insert.run(1, 2));
+  const lat: number[] = [];
+  const t0 = process.hrtime.bigint();
+  const end = Date.now() + durationMs;
+  while (Date.now() < end) {
+    const s = process.hrtime.bigint();
+    tx.immediate();
+    lat.push(Number(process.hrtime.bigint() - s) / 1e6);
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  db.close();
+  const s = sorted(lat);
+  return { requests: lat.length, errors: 0, seconds, throughput: lat.length / seconds, p50_ms: percentile(s, 50), p99_ms: percentile(s, 99), max_ms: s[s.length - 1] ?? NaN, errorSamples: [] };
+}
+
+export async function run(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  const duration = ctx.pick(10_000, 2_000);
+  const ws = await writers(ctx.cluster, CONCURRENCY);
+
+  const meter = cpuMeter(ctx.procs());
+  const r = fuseCommits(ctx.cluster.node(1).mount, ctx.pick(4_000, 1_000));
+  rows.push(ctx.row({ variant: 'raw SQLite commit on node1\'s LiteFS mount (1 insert/commit, no service)', baseline: true, concurrency: 1,
+    notes: 'separate bench.db beside enroll.db; WAL, synchronous=FULL; the FUSE commit cost' }, r, meter()));
+  ctx.log(`raw FUSE commits: ${Math.round(r.throughput)}/s, p50 ${r.p50_ms.toFixed(2)} ms`);
+
+  const via = grpcVia('node1', ctx.cluster.node(1).enrollGrpc);
+  try {
+    rows.push(await ctx.measure({
+      variant: `primary gRPC node1:7201, ${ctx.mode === 'single' ? 'one transaction per request' : 'group commit'}`,
+      concurrency: CONCURRENCY, durationMs: duration, warmupMs: ctx.pick(1_000, 300),
+      notes: 'CreateEnrollment/DropUserEnrollment pairs, one student per worker',
+    }, enrollDropOp(ws, via)));
+  } finally {
+    via.close();
+  }
+  return rows;
+}
+
+/** The primary-direct write row of a mode (used by other scenarios' checks). */
+export function primaryRow(rows: Row[], mode: 'batch' | 'single'): Row | undefined {
+  return rows.find((r) => r.scenario === name && r.mode === mode && !r.baseline);
+}
+
+export function checks(_rows: Row[]): Check[] {
+  return [];
+}

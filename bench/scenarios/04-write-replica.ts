@@ -1,0 +1,49 @@
+/**
+ * The same writes sent to a replica's gRPC port (node2:7202): the replica
+ * forwards each to the primary, then answers only once its own TXID has reached
+ * the write's (read-your-writes), so the figure includes that wait.
+ * Target: ≥ 0.7 × writes sent to the primary (02-write-primary, same mode).
+ */
+import type { Check, Context, Row } from '../lib/types.js';
+import { grpcVia } from '../lib/vias.js';
+import { enrollDropOp, writers } from '../lib/writes.js';
+import { CONCURRENCY } from './01-floor.js';
+import { primaryRow } from './02-write-primary.js';
+
+export const name = '04-write-replica';
+export const title = 'enrollment writes sent to a replica (forwarded, read-your-writes)';
+export const modes = ['batch', 'single'] as const;
+
+export async function run(ctx: Context): Promise<Row[]> {
+  const ws = await writers(ctx.cluster, CONCURRENCY);
+  const via = grpcVia('node2', ctx.cluster.node(2).enrollGrpc);
+  try {
+    return [await ctx.measure({
+      variant: 'replica gRPC node2:7202 (forwarded to node1, waits for replication)',
+      concurrency: CONCURRENCY, durationMs: ctx.pick(10_000, 2_000), warmupMs: ctx.pick(1_000, 300),
+      notes: 'answered once node2 has the write\'s TXID',
+    }, enrollDropOp(ws, via))];
+  } finally {
+    via.close();
+  }
+}
+
+export function checks(rows: Row[]): Check[] {
+  const out: Check[] = [];
+  for (const mode of ['batch', 'single'] as const) {
+    const primary = primaryRow(rows, mode);
+    const replica = rows.find((r) => r.scenario === name && r.mode === mode);
+    if (!primary || !replica) continue;
+    const ratio = replica.throughput / primary.throughput;
+    out.push({
+      target: `writes forwarded from a replica ≥ 0.7 × writes to the primary (WRITE_MODE=${mode})`,
+      measured: `${replica.throughput} / ${primary.throughput} ops/s`,
+      ratio,
+      goal: '>= 0.7',
+      met: ratio >= 0.7,
+      bound: ratio >= 0.7 ? undefined
+        : `forwarding adds a hop and the replication wait: p50 ${replica.p50_ms} ms vs ${primary.p50_ms} ms on the primary; CPU ${replica.cpu_ms_per_request?.machine ?? '?'} vs ${primary.cpu_ms_per_request?.machine ?? '?'} ms/request, machine ${replica.cpu_cores?.machine ?? '?'}/2 cores busy`,
+    });
+  }
+  return out;
+}

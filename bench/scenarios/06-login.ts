@@ -1,0 +1,67 @@
+/**
+ * Login throughput (Login RPC straight to node1's auth gRPC port: no Envoy
+ * rate limit) against the raw argon2id verify rate in this process at the
+ * same concurrency, with the product's ARGON2_PARAMS. Both run argon2 on
+ * libuv's threadpool (UV_THREADPOOL_SIZE, default 4) on the same 2 cores.
+ * Target: login ≥ 0.8 × raw verify.
+ */
+import argon2 from 'argon2';
+import { ARGON2_PARAMS } from '../../services/auth/domain/passwords.js';
+import { authClient } from '../../test/support/clients.js';
+import { unary } from '../lib/rpc.js';
+import { students } from '../lib/school.js';
+import type { Check, Context, Row } from '../lib/types.js';
+
+export const name = '06-login';
+export const title = 'login vs raw argon2id verify at the same concurrency';
+export const modes = ['batch'] as const;
+
+const PASSWORD = 'registration-day-2026'; // what test/support/school.ts registers students with
+
+export const LOGIN_CONCURRENCY = [1, 8];
+
+export async function run(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  const people = await students(ctx.cluster, Math.max(...LOGIN_CONCURRENCY));
+  const hash = await argon2.hash(PASSWORD, ARGON2_PARAMS);
+  const client = authClient(ctx.cluster.node(1).authGrpc);
+  const duration = ctx.pick(8_000, 2_000);
+  ctx.setting('argon2', { m: ARGON2_PARAMS.memoryCost, t: ARGON2_PARAMS.timeCost, p: ARGON2_PARAMS.parallelism });
+  try {
+    for (const c of LOGIN_CONCURRENCY) {
+      rows.push(await ctx.measure({
+        variant: `raw argon2id verify in-process, ${c} in flight`, baseline: true, concurrency: c, durationMs: duration, warmupMs: 300,
+        notes: `m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}`,
+      }, async () => {
+        if (!(await argon2.verify(hash, PASSWORD))) throw new Error('verify failed');
+      }));
+      rows.push(await ctx.measure({
+        variant: `Login RPC to node1:7101, ${c} in flight`, concurrency: c, durationMs: duration, warmupMs: 300,
+        notes: 'argon2 verify + RS256 signing + refresh token write',
+      }, async (w) => {
+        const p = people[w % people.length]!;
+        await unary(client, 'Login', { username: p.username, password: PASSWORD });
+      }));
+    }
+  } finally {
+    client.close();
+  }
+  return rows;
+}
+
+export function checks(rows: Row[]): Check[] {
+  const c = Math.max(...LOGIN_CONCURRENCY);
+  const raw = rows.find((r) => r.scenario === name && r.baseline && r.concurrency === c);
+  const login = rows.find((r) => r.scenario === name && !r.baseline && r.concurrency === c);
+  if (!raw || !login) return [];
+  const ratio = login.throughput / raw.throughput;
+  return [{
+    target: `login ≥ 0.8 × raw argon2id verify rate (${c} in flight)`,
+    measured: `${login.throughput} / ${raw.throughput} per s`,
+    ratio,
+    goal: '>= 0.8',
+    met: ratio >= 0.8,
+    bound: ratio >= 0.8 ? undefined
+      : `CPU per login ${login.cpu_ms_per_request?.machine ?? '?'} ms vs ${raw.cpu_ms_per_request?.machine ?? '?'} ms per raw verify; cores busy ${login.cpu_cores?.machine ?? '?'} vs ${raw.cpu_cores?.machine ?? '?'}`,
+  }];
+}

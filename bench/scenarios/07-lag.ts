@@ -1,0 +1,105 @@
+/**
+ * Replication lag: a worker thread polls the enroll.db position of all three
+ * nodes (<mount>/enroll.db-pos) every 0.5 ms on one clock. For every write the
+ * primary acknowledged (its x-txid), lag = first time a replica's position
+ * reached that TXID − first time the primary's did (its commit), so both ends
+ * are measured the same way (resolution about one poll, 0.5–1 ms).
+ * Baseline: isolated writes (one at a time, 20 ms apart) on an idle cluster.
+ */
+import { join } from 'node:path';
+import { sleep } from '../lib/load.js';
+import { firstReach, watchPositions } from '../lib/positions.js';
+import { cpuMeter, formatCpu } from '../lib/procs.js';
+import { round, summarize } from '../lib/stats.js';
+import type { Context, Row } from '../lib/types.js';
+import { grpcVia } from '../lib/vias.js';
+import { enrollDropOp, writers } from '../lib/writes.js';
+import { CONCURRENCY } from './01-floor.js';
+
+export const name = '07-lag';
+export const title = 'replication lag, commit on the primary until visible on each replica';
+export const modes = ['batch'] as const;
+
+export async function run(ctx: Context): Promise<Row[]> {
+  const cluster = ctx.cluster;
+  const ws = await writers(cluster, CONCURRENCY);
+  const via = grpcVia('node1', cluster.node(1).enrollGrpc);
+  const files = ([1, 2, 3] as const).map((n) => join(cluster.node(n).mount, 'enroll.db-pos'));
+  const rows: Row[] = [];
+  try {
+    for (const phase of ['idle', 'load'] as const) {
+      const txids: number[] = [];
+      const onWrite = (txid: bigint | undefined) => {
+        if (txid !== undefined) txids.push(Number(txid));
+      };
+      const op = enrollDropOp(ws, via, onWrite);
+      let writes = 0;
+      let errors = 0;
+      const wlat: number[] = [];
+      const timed = async (w: number) => {
+        const s = performance.now();
+        try {
+          await op(w, writes);
+          writes += 1;
+          wlat.push(performance.now() - s);
+        } catch {
+          errors += 1;
+        }
+      };
+      const watcher = watchPositions(files);
+      await sleep(50);
+      const meter = cpuMeter(ctx.procs());
+      const t0 = performance.now();
+      if (phase === 'idle') {
+        const count = ctx.pick(300, 50);
+        for (let i = 0; i < count; i++) {
+          await timed(0);
+          await sleep(20);
+        }
+      } else {
+        const end = Date.now() + ctx.pick(10_000, 2_000);
+        await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
+          while (Date.now() < end) await timed(w);
+        }));
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = meter();
+      await sleep(1_000); // let the replicas catch up before the watcher stops
+      const [primary, ...replicas] = await watcher.stop();
+      const w = summarize(wlat);
+      replicas.forEach((timeline, k) => {
+        const n = k + 2;
+        const lags: number[] = [];
+        let unseen = 0;
+        for (const txid of new Set(txids)) {
+          const tp = firstReach(primary!, txid);
+          const tr = firstReach(timeline, txid);
+          if (tp === undefined || tr === undefined) unseen += 1;
+          else lags.push(Math.max(tr - tp, 0));
+        }
+        const l = summarize(lags);
+        rows.push({
+          scenario: name,
+          variant: `node${n} lag, ${phase === 'idle' ? 'isolated writes (1 in flight, 20 ms apart)' : `under load (${CONCURRENCY} writers on node1)`}`,
+          ...(phase === 'idle' ? { baseline: true } : {}),
+          mode: ctx.mode,
+          concurrency: phase === 'idle' ? 1 : CONCURRENCY,
+          requests: writes + errors,
+          seconds: round(seconds),
+          throughput: round(writes / seconds),
+          p50_ms: round(l.p50),
+          p99_ms: round(l.p99),
+          max_ms: round(l.max),
+          errors,
+          notes: `ops/s = acknowledged writes/s; p50/p99 = lag, commit seen on node1 → seen on node${n} (0.5 ms polling); ` +
+            `lag max ${round(l.max)} ms over ${l.count} commits${unseen ? ` (${unseen} not observed)` : ''}; write latency p50 ${round(w.p50)} ms, p99 ${round(w.p99)} ms; ${formatCpu(cpu)}`,
+          extra: { lag_max_ms: round(l.max), commits: l.count, unseen, write_p50_ms: round(w.p50), write_p99_ms: round(w.p99) },
+        });
+        ctx.log(`${phase} node${n}: lag p50 ${round(l.p50)} p99 ${round(l.p99)} max ${round(l.max)} ms over ${l.count} commits (${round(writes / seconds)} writes/s)`);
+      });
+    }
+  } finally {
+    via.close();
+  }
+  return rows;
+}
