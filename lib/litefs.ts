@@ -8,6 +8,10 @@
  * - `<mount>/<db>-pos` holds `%016x/%016x\n` (TXID/checksum); on the primary it
  *   is updated before COMMIT returns, so reading it right after a commit names
  *   that commit.
+ * - `GET /events` streams newline-delimited JSON; `{"type":"tx","db":"enroll.db",
+ *   "data":{"txID":"…"}}` arrives as a replica applies each transaction. Waiters
+ *   are woken by those events (no busy polling of the FUSE file); a slow poll
+ *   stays as a safety net for a dropped stream.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +19,10 @@ import { unavailable } from './errors.js';
 
 /** How long a cached /info answer is trusted. The lease is static, so rarely changes. */
 export const DefaultInfoTtlMs = 1000;
-/** How often waiters re-read the position file while waiting. */
-export const DefaultPollIntervalMs = 2;
+/** How often waiters re-read the position file when no event has woken them. */
+export const DefaultPollIntervalMs = 25;
+/** Pause before reconnecting to the LiteFS event stream. */
+export const EventReconnectMs = 250;
 
 interface Info {
   isPrimary: boolean;
@@ -33,12 +39,19 @@ export class LiteFsNode {
   private info?: { value: Info; at: number };
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly pollers = new Map<string, NodeJS.Timeout>();
+  private events?: AbortController;
+
+  private readonly infoTtlMs: number;
+  private readonly pollIntervalMs: number;
 
   constructor(
     readonly mountDir: string,
     readonly apiUrl: string,
-    private readonly infoTtlMs = DefaultInfoTtlMs,
-  ) {}
+    opts: { infoTtlMs?: number; pollIntervalMs?: number } = {},
+  ) {
+    this.infoTtlMs = opts.infoTtlMs ?? DefaultInfoTtlMs;
+    this.pollIntervalMs = opts.pollIntervalMs ?? DefaultPollIntervalMs;
+  }
 
   /** The node's role and the primary's hostname, from the LiteFS API (cached briefly). */
   async describe(): Promise<Info> {
@@ -99,7 +112,31 @@ export class LiteFsNode {
     });
   }
 
+  /** Stops the event subscription (at shutdown). */
+  close(): void {
+    this.events?.abort();
+  }
+
+  /** Resolves the waiters of `dbName` that the current position satisfies. */
+  private wake(dbName: string): void {
+    const set = this.waiters.get(dbName);
+    if (!set || set.size === 0) return;
+    const pos = this.position(dbName);
+    for (const w of set) {
+      if (pos >= w.txid) {
+        clearTimeout(w.timer);
+        set.delete(w);
+        w.resolve(true);
+      }
+    }
+    if (set.size === 0) {
+      clearTimeout(this.pollers.get(dbName));
+      this.pollers.delete(dbName);
+    }
+  }
+
   private ensurePolling(dbName: string): void {
+    this.subscribe();
     if (this.pollers.has(dbName)) return;
     const tick = () => {
       const set = this.waiters.get(dbName);
@@ -107,16 +144,46 @@ export class LiteFsNode {
         this.pollers.delete(dbName);
         return;
       }
-      const pos = this.position(dbName);
-      for (const w of set) {
-        if (pos >= w.txid) {
-          clearTimeout(w.timer);
-          set.delete(w);
-          w.resolve(true);
-        }
-      }
-      this.pollers.set(dbName, setTimeout(tick, DefaultPollIntervalMs));
+      this.wake(dbName);
+      if (this.pollers.has(dbName)) this.pollers.set(dbName, setTimeout(tick, this.pollIntervalMs).unref());
     };
-    this.pollers.set(dbName, setTimeout(tick, DefaultPollIntervalMs));
+    this.pollers.set(dbName, setTimeout(tick, this.pollIntervalMs).unref());
+  }
+
+  /** Follows the LiteFS event stream for as long as this node lives, reconnecting when it drops. */
+  private subscribe(): void {
+    if (this.events) return;
+    const controller = (this.events = new AbortController());
+    const follow = async () => {
+      while (!controller.signal.aborted) {
+        try {
+          const res = await fetch(`${this.apiUrl}/events`, { signal: controller.signal });
+          if (!res.ok || !res.body) throw new Error(`LiteFS /events answered ${res.status}`);
+          let buffered = '';
+          for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
+            buffered += chunk;
+            for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+              const line = buffered.slice(0, nl);
+              buffered = buffered.slice(nl + 1);
+              this.onEvent(line);
+            }
+          }
+        } catch {
+          // Dropped or refused: the slow poll covers the gap until we reconnect.
+        }
+        if (!controller.signal.aborted) await new Promise((r) => setTimeout(r, EventReconnectMs).unref());
+      }
+    };
+    void follow();
+  }
+
+  private onEvent(line: string): void {
+    let event: { type?: unknown; db?: unknown };
+    try {
+      event = JSON.parse(line) as typeof event;
+    } catch {
+      return;
+    }
+    if (event.type === 'tx' && typeof event.db === 'string') this.wake(event.db);
   }
 }

@@ -6,7 +6,7 @@
  * port bypass Envoy). The enrollment service verifies against the auth
  * service's JWKS on its own node; the auth service uses its own keys.
  */
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { unauthenticated } from '../errors.js';
 
 export interface Identity {
@@ -33,7 +33,7 @@ export function identityFromClaims(claims: Record<string, unknown>): Identity {
 export function remoteVerifier(jwksUrl: string, issuer: string, audience: string): TokenVerifier {
   // jose caches the key set and re-fetches it when a token names an unknown kid.
   const keys = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 60_000 });
-  return {
+  return cachingVerifier({
     async verify(token: string): Promise<Identity> {
       try {
         const { payload } = await jwtVerify(token, keys, { issuer, audience, algorithms: ['RS256'] });
@@ -42,6 +42,35 @@ export function remoteVerifier(jwksUrl: string, issuer: string, audience: string
         if (err instanceof Error && err.name === 'AppError') throw err;
         throw unauthenticated('invalid or expired token');
       }
+    },
+  });
+}
+
+/** How long a verified token is trusted without checking its signature again. */
+export const VerifiedTokenTtlMs = 60_000;
+/** How many verified tokens are remembered. */
+export const VerifiedTokenCacheSize = 10_000;
+
+/**
+ * Remembers tokens that verified, until their exp or for VerifiedTokenTtlMs,
+ * whichever comes first, so a client's every request does not pay for an RSA
+ * signature check. Only successes are cached; the cache forgets oldest first.
+ */
+export function cachingVerifier(inner: TokenVerifier, now: () => number = Date.now): TokenVerifier {
+  const verified = new Map<string, { identity: Identity; until: number }>();
+  return {
+    async verify(token: string): Promise<Identity> {
+      const hit = verified.get(token);
+      if (hit && hit.until > now()) return hit.identity;
+      verified.delete(token);
+      const identity = await inner.verify(token);
+      const exp = decodeJwt(token).exp;
+      const until = Math.min(now() + VerifiedTokenTtlMs, typeof exp === 'number' ? exp * 1000 : 0);
+      if (until > now()) {
+        if (verified.size >= VerifiedTokenCacheSize) verified.delete(verified.keys().next().value!);
+        verified.set(token, { identity, until });
+      }
+      return identity;
     },
   };
 }

@@ -129,6 +129,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
       });
     });
     forwarder.close();
+    node.close();
     db.close();
     log.info('stopped');
     process.exit(0);

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { env, optionalEnv } from '../../lib/config.js';
+import { cachingVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
 import { AuthDomain } from './domain/index.js';
 import { authServiceHandlers, userDirectoryHandlers } from './handlers.js';
@@ -61,7 +62,7 @@ if (svc.isPrimary) {
   }
 }
 
-const verifier = { verify: (token: string) => domain.verifyAccessToken(token) };
+const verifier = cachingVerifier({ verify: (token: string) => domain.verifyAccessToken(token) });
 svc.addService('auth.v1.AuthService', authServiceHandlers(domain), verifier);
 svc.addService('auth.v1.UserDirectory', userDirectoryHandlers(domain), verifier);
 const jwks = await startJwksServer(domain, env('AUTH_JWKS_ADDR'), svc.log);
