@@ -22,8 +22,12 @@ const tag = `node[${process.env.NODE_NAME ?? '?'}]`;
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 
+// Extra node flags for the services, e.g. SERVICE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+// to profile them (node refuses such flags in NODE_OPTIONS).
+const NODE_FLAGS = (process.env.SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
 function startService(name: string, script: string): void {
-  const child = spawn(process.execPath, [script], { env: process.env, stdio: 'inherit' });
+  const child = spawn(process.execPath, [...NODE_FLAGS, script], { env: process.env, stdio: 'inherit' });
   children.set(name, child);
   child.on('error', (err) => {
     // Never spawned, so no 'exit' will follow.
