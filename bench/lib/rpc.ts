@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Agent, request } from 'node:http';
-import type { UnaryClient } from '../../test/support/clients.js';
+import { call, type UnaryClient } from '../../test/support/clients.js';
 
 export class RpcError extends Error {
   constructor(message: string, readonly code: string) {
@@ -19,25 +19,18 @@ export interface UnaryAnswer<T> {
 }
 
 /** Calls a unary method; rejects with RpcError (code = gRPC status name) on error. */
-export function unary<T = any>(
+export async function unary<T = any>(
   client: UnaryClient,
   method: string,
   req: unknown,
   opts: { token?: string; metadata?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<UnaryAnswer<T>> {
-  const md = new grpc.Metadata();
-  if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
-  if (opts.metadata) for (const [k, v] of Object.entries(opts.metadata)) md.set(k, v);
-  return new Promise((resolve, reject) => {
-    let headers = new grpc.Metadata();
-    const call = client[method](req, md, { deadline: Date.now() + (opts.timeoutMs ?? 30_000) }, (err: grpc.ServiceError | null, response: T) => {
-      if (err) reject(new RpcError(`${method}: ${grpc.status[err.code]} ${err.details}`, grpc.status[err.code] ?? String(err.code)));
-      else resolve({ response, headers });
-    });
-    call.on('metadata', (m: grpc.Metadata) => {
-      headers = m;
-    });
-  });
+  const answer = await call<T>(client, method, req, opts);
+  if (answer.error) {
+    const code = grpc.status[answer.error.code] ?? String(answer.error.code);
+    throw new RpcError(`${method}: ${code} ${answer.error.details}`, code);
+  }
+  return { response: answer.response as T, headers: answer.headers };
 }
 
 export interface HttpAnswer<T> {
