@@ -7,6 +7,7 @@ latency.png:    p50 and p99 of every row, log scale.
 checks.png:     each target's measured ratio against its goal.
 """
 import json
+import textwrap
 import sys
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def latency_chart(rows, out):
 def checks_chart(checks, out):
     if not checks:
         return
-    fig, ax = plt.subplots(figsize=(11, 0.45 * len(checks) + 1.4))
+    fig, ax = plt.subplots(figsize=(12, 0.6 * len(checks) + 1.4))
     ys = list(range(len(checks)))[::-1]
     for y, c in zip(ys, checks):
         goal = float(c["goal"].split()[-1])
@@ -73,7 +74,7 @@ def checks_chart(checks, out):
         ax.plot([goal, goal], [y - 0.4, y + 0.4], color="black", linewidth=1.5)
         ax.text(max(c["ratio"], goal) * 1.08, y, f"{c['ratio']:.2f} (goal {c['goal']})", va="center", fontsize=7)
     ax.set_yticks(ys)
-    ax.set_yticklabels([c["target"][:80] for c in checks], fontsize=7)
+    ax.set_yticklabels([textwrap.fill(c["target"], 48) for c in checks], fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel("measured ratio (log scale); black tick = goal; green = met, red = missed")
     ax.set_title("Targets", fontsize=9)
