@@ -47,15 +47,8 @@ export interface NewKey {
   exp: number;
 }
 
-export interface NewUser {
-  username: string;
-  password_hash: string;
-  email: string | null;
-  first_name: string;
-  last_name: string;
-  roles: string;
-  date_registered: string;
-}
+/** What registering a user stores. */
+export type NewUser = Omit<UserRow, 'id' | 'last_login' | 'date_registered'> & { date_registered: string };
 
 export interface AuthLogEntry {
   request_ip: string;

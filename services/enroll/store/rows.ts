@@ -73,13 +73,5 @@ export interface SectionUpdate {
   frozen: 0 | 1;
 }
 
-export interface NewSection {
-  course_id: number;
-  classroom: string;
-  capacity: number;
-  waitlist_capacity: number;
-  day: string;
-  begin_time: string;
-  end_time: string;
-  instructor_id: number;
-}
+/** What creating a section stores; the rest is derived or defaulted. */
+export type NewSection = Omit<SectionRow, 'id' | 'course_code' | 'frozen' | 'deleted' | 'enrolled_count' | 'waitlist_count'>;
