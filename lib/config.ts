@@ -17,14 +17,6 @@ export function optionalEnv(name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-export function envInt(name: string, fallback: number): number {
-  const raw = optionalEnv(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw new Error(`environment variable ${name} must be an integer, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
 /**
  * Parses `node1=127.0.0.1:7101,node2=127.0.0.1:7102` into a map from LiteFS
  * hostname to gRPC address.

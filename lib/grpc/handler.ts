@@ -179,7 +179,6 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
     const clientIp = clientIpOf(md, call.getPeer());
     const log = runtime.log.child({ rid: requestId, method: methodName, ip: clientIp });
     const ctx = new Context(methodName, requestId, log, md, clientIp, runtime);
-    log.debug({ xff: firstValue(md, 'x-forwarded-for'), original: firstValue(md, 'x-envoy-original-path'), keys: Object.keys(md.getMap()) }, 'request received');
     let forwarded = false;
 
     const finish = (err: unknown, response?: unknown, txid?: bigint, headers?: grpc.Metadata) => {
@@ -219,7 +218,8 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
       finish(undefined, response, ctx.txid, ctx.headers);
     };
 
-    run().catch((err: unknown) => finish(err instanceof Error || err instanceof AppError ? err : new Error(String(err))));
+    // `finish(undefined)` means success, so a thrown `undefined` must still count as a failure.
+    run().catch((err: unknown) => finish(err ?? new Error('handler threw undefined')));
   };
 }
 
