@@ -134,8 +134,11 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     log.info('stopped');
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // `on`, not `once`: under foreman or LiteFS the signal arrives twice (once to the whole
+  // process group, once more from the node supervisor), and a second signal with no
+  // handler left would kill the process in the middle of draining.
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 
   return started;
 }

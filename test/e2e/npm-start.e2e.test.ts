@@ -101,5 +101,21 @@ describe('npm start', () => {
     await exited(child, 60_000);
     await waitUntil(() => mountsUnder(clusterDir).length === 0, 10_000, { what: 'the mounts to go' });
     await waitUntil(() => clusterProcesses().length === 0, 10_000, { what: 'every process of the cluster to exit' });
+
+    // Each service drained and closed its database, although the signal reached it twice
+    // (foreman signals the whole group, and the node supervisor passes it on).
+    const stopped = new Set<string>();
+    for (const line of readFileSync(join(clusterDir, 'npm-start.log'), 'utf8').split('\n')) {
+      const json = line.slice(line.indexOf('{'));
+      if (!json.startsWith('{')) continue;
+      try {
+        const entry = JSON.parse(json) as { msg?: string; service?: string; node?: string };
+        if (entry.msg === 'stopped') stopped.add(`${entry.service}@${entry.node}`);
+      } catch {
+        /* not a service log line */
+      }
+    }
+    const services = ['auth', 'enroll'].flatMap((s) => ['node1', 'node2', 'node3'].map((n) => `${s}@${n}`));
+    assert.deepEqual([...stopped].sort(), services.sort(), 'every service logs "stopped" after Ctrl-C');
   });
 });

@@ -97,6 +97,14 @@ describe('replication and failover on the real cluster', () => {
   describe('node failures', () => {
     test('a stopped replica catches up when it starts again and serves the same data', async () => {
       await env.cluster.stopNode(3);
+      // Both services drained and closed their databases, although SIGTERM reached them
+      // twice (the harness signals the process group, and the node supervisor passes it on).
+      const stopped = env.cluster
+        .logTail('node3', 60)
+        .split('\n')
+        .filter((line) => line.includes('"msg":"stopped"'))
+        .map((line) => (JSON.parse(line.slice(line.indexOf('{'))) as { service: string }).service);
+      assert.deepEqual(stopped.sort(), ['auth', 'enroll'], 'each service on node3 logs "stopped"');
       let c = clients();
       const written: Array<{ username: string; txid: string }> = [];
       try {
