@@ -53,3 +53,34 @@ test('a tx event from the LiteFS API wakes waiters without waiting for the poll'
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
+
+test("a tx event's TXID counts as reached without reading the position file again", async () => {
+  let stream: ServerResponse | undefined;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"type":"init","data":{"isPrimary":false,"hostname":"node1"}}\n');
+    stream = res;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const node = new LiteFsNode(dir, `http://127.0.0.1:${port}`, { pollIntervalMs: 60_000 });
+  // The file stays behind on purpose: only the events can move the waiters.
+  writeFileSync(join(dir, 'd.db-pos'), '0000000000000001/00\n');
+  const first = node.waitForTxid('d.db', 0x10n, 5000);
+  while (!stream) await new Promise((r) => setTimeout(r, 5));
+  stream.write('{"type":"tx","db":"d.db","data":{"txID":"000000000000000f"}}\n');
+  stream.write('{"type":"tx","db":"other.db","data":{"txID":"00000000000000ff"}}\n');
+  const notYet = await Promise.race([first, new Promise((r) => setTimeout(() => r('pending'), 100))]);
+  assert.equal(notYet, 'pending', 'TXID 0xf (or another database) must not satisfy a wait for 0x10');
+  stream.write('{"type":"tx","db":"d.db","data":{"txID":"0000000000000010"}}\n');
+  assert.equal(await first, true);
+  // Already announced: answered at once, although the file still says 1.
+  assert.equal(await node.waitForTxid('d.db', 0x10n, 1), true);
+  assert.equal(node.position('d.db'), 1n);
+  // A later TXID still waits (and times out here, since nothing announces it).
+  assert.equal(await node.waitForTxid('d.db', 0x11n, 50), false);
+  node.close();
+  stream.end();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});

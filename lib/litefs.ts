@@ -9,9 +9,12 @@
  *   is updated before COMMIT returns, so reading it right after a commit names
  *   that commit.
  * - `GET /events` streams newline-delimited JSON; `{"type":"tx","db":"enroll.db",
- *   "data":{"txID":"…"}}` arrives as a replica applies each transaction. Waiters
- *   are woken by those events (no busy polling of the FUSE file); a slow poll
- *   stays as a safety net for a dropped stream.
+ *   "data":{"txID":"<16 hex digits>"}}` is sent after the transaction is applied
+ *   and visible (db.go: setPos and updateSHM come before NotifyEvent), so an
+ *   event's TXID is a lower bound of the position. Waiters are woken by those
+ *   events and compare against the event's TXID: reading `-pos` is a FUSE round
+ *   trip, and under load it was a tenth of a replica's CPU. A slow poll of the
+ *   file stays as a safety net for a dropped stream.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +43,10 @@ export class LiteFsNode {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly pollers = new Map<string, NodeJS.Timeout>();
   private events?: AbortController;
+  /** True while the event stream is connected (its `init` event has arrived). */
+  private eventsLive = false;
+  /** Highest TXID a tx event announced, per database: a lower bound of its position. */
+  private readonly announced = new Map<string, bigint>();
 
   private readonly infoTtlMs: number;
   private readonly pollIntervalMs: number;
@@ -95,7 +102,10 @@ export class LiteFsNode {
    * `timeoutMs`. One poll loop per database serves every waiter.
    */
   waitForTxid(dbName: string, txid: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.position(dbName) >= txid) return Promise.resolve(true);
+    if ((this.announced.get(dbName) ?? 0n) >= txid) return Promise.resolve(true);
+    // With the stream live and this database announced, its next tx event
+    // will wake us: no need to read the file now.
+    if (!(this.eventsLive && this.announced.has(dbName)) && this.position(dbName) >= txid) return Promise.resolve(true);
     return new Promise((resolve) => {
       let set = this.waiters.get(dbName);
       if (!set) this.waiters.set(dbName, (set = new Set()));
@@ -117,11 +127,10 @@ export class LiteFsNode {
     this.events?.abort();
   }
 
-  /** Resolves the waiters of `dbName` that the current position satisfies. */
-  private wake(dbName: string): void {
+  /** Resolves the waiters of `dbName` that `pos` (default: the position file) satisfies. */
+  private wake(dbName: string, pos: bigint = this.position(dbName)): void {
     const set = this.waiters.get(dbName);
     if (!set || set.size === 0) return;
-    const pos = this.position(dbName);
     for (const w of set) {
       if (pos >= w.txid) {
         clearTimeout(w.timer);
@@ -171,6 +180,7 @@ export class LiteFsNode {
         } catch {
           // Dropped or refused: the slow poll covers the gap until we reconnect.
         }
+        this.eventsLive = false;
         if (!controller.signal.aborted) await new Promise((r) => setTimeout(r, EventReconnectMs).unref());
       }
     };
@@ -178,12 +188,21 @@ export class LiteFsNode {
   }
 
   private onEvent(line: string): void {
-    let event: { type?: unknown; db?: unknown };
+    let event: { type?: unknown; db?: unknown; data?: { txID?: unknown } };
     try {
       event = JSON.parse(line) as typeof event;
     } catch {
       return;
     }
-    if (event.type === 'tx' && typeof event.db === 'string') this.wake(event.db);
+    if (event.type === 'init') this.eventsLive = true;
+    if (event.type !== 'tx' || typeof event.db !== 'string') return;
+    const hex = event.data?.txID;
+    if (typeof hex !== 'string' || !/^[0-9a-f]{1,16}$/i.test(hex)) {
+      this.wake(event.db); // an event we cannot read: fall back to the file
+      return;
+    }
+    const txid = BigInt(`0x${hex}`);
+    if (txid > (this.announced.get(event.db) ?? 0n)) this.announced.set(event.db, txid);
+    this.wake(event.db, this.announced.get(event.db)!);
   }
 }
