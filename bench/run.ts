@@ -1,13 +1,13 @@
 /**
  * Runs the benchmark scenarios (bench/scenarios/NN-name.ts) and writes the results.
  *
- *   node dist/bench/run.js [--quick] [--only NN[,NN…]] [--out DIR]
+ *   node dist/bench/run.js [--quick] [--only NN[,NN…]] [--mode batch|single] [--out DIR]
  *
  * Scenarios without a cluster run first; then, per WRITE_MODE (batch, then single),
  * one cluster is started with the test harness, every scenario that runs in that mode
  * runs against it, the peak memory of each cluster process is read, and the cluster is
  * stopped, always, even when a scenario fails. A full run writes bench/results/latest.json,
- * latest.md and the README summary; --quick and --only runs go to bench/results/raw/.
+ * latest.md and the README summary; --quick, --only and --mode runs go to bench/results/raw/.
  */
 import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { REPO_DIR, startCluster, type Cluster } from '../test/harness/cluster.js';
 import { runLoad } from './lib/load.js';
 import { machineInfo } from './lib/machine.js';
-import { clusterProcesses, cpuMeter, cpuMsPerRequest, formatCpu, memoryOf, type CpuReport, type Memory, type Proc } from './lib/procs.js';
+import { clusterProcesses, cpuFields, cpuMeter, formatCpu, memoryOf, type CpuReport, type Memory, type Proc } from './lib/procs.js';
 import { markdown, updateReadme, writeJson, type Results } from './lib/report.js';
 import { round } from './lib/stats.js';
 import type { Check, Context, MeasureSpec, Row, Scenario, WriteMode } from './lib/types.js';
@@ -27,19 +27,25 @@ const MODES: WriteMode[] = ['batch', 'single'];
 interface Args {
   quick: boolean;
   only: string[];
+  /** Write modes to run the cluster scenarios in (default: both). */
+  modes: WriteMode[];
   out?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, only: [] };
+  const args: Args = { quick: false, only: [], modes: [...MODES] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') args.quick = true;
     else if (a === '--only') args.only.push(...(argv[++i] ?? '').split(',').filter(Boolean));
     else if (a.startsWith('--only=')) args.only.push(...a.slice(7).split(',').filter(Boolean));
-    else if (a === '--out') args.out = argv[++i];
+    else if (a === '--mode') {
+      const m = argv[++i] as WriteMode;
+      if (!MODES.includes(m)) throw new Error(`--mode must be one of ${MODES.join(', ')}`);
+      args.modes = [m];
+    } else if (a === '--out') args.out = argv[++i];
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/run.js [--quick] [--only NN[,NN…]] [--out DIR]');
+      console.log('usage: node dist/bench/run.js [--quick] [--only NN[,NN…]] [--mode batch|single] [--out DIR]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -96,12 +102,7 @@ function makeContext(args: Args, settings: Record<string, unknown>, scenario: Sc
       max_ms: round(r.max_ms),
       errors: r.errors,
       notes,
-      ...(cpu
-        ? {
-            cpu_cores: Object.fromEntries(Object.entries(cpu.cores).map(([k, v]) => [k, round(v)]).concat([['machine', round(cpu.machineBusy)]])),
-            cpu_ms_per_request: cpuMsPerRequest(cpu, ok),
-          }
-        : {}),
+      ...(cpu ? cpuFields(cpu, ok) : {}),
     };
   };
   return {
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
   };
 
   for (const s of scenarios.filter((x) => !x.modes?.length)) await runOne(s);
-  for (const mode of MODES) {
+  for (const mode of args.modes) {
     const here = scenarios.filter((x) => x.modes?.includes(mode));
     if (here.length === 0) continue;
     log(`starting the cluster with WRITE_MODE=${mode}`);
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
   };
   const md = markdown(results);
   const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-  const full = !args.quick && args.only.length === 0;
+  const full = !args.quick && args.only.length === 0 && args.modes.length === MODES.length;
   const outDir = args.out ?? (full ? RESULTS : join(RESULTS, 'raw', stamp));
   mkdirSync(join(RESULTS, 'raw'), { recursive: true });
   writeJson(join(RESULTS, 'raw', `${stamp}.json`), results);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: the benchmarks (bench/), never part of npm test.
 #
-#   bash scripts/bench.sh [--quick] [--only NN[,NN…]] [--out DIR]
+#   bash scripts/bench.sh [--quick] [--only NN[,NN…]] [--mode batch|single] [--out DIR]
 #
 # 1. scripts/setup.sh (tools, npm ci when needed, build into dist/);
 # 2. a Python venv with a pinned matplotlib, created once and reused:
@@ -11,7 +11,7 @@
 #    on this machine); set BENCH_LOCK_HELD=1 when the caller already holds it;
 # 4. bench/chart.py on that run's JSON (bench/results/*.png for a full run).
 # A full run rewrites bench/results/latest.{json,md,png} and the summary in bench/README.md;
-# --quick/--only runs write under bench/results/raw/ (git-ignored).
+# --quick/--only/--mode runs write under bench/results/raw/ (git-ignored).
 set -euo pipefail
 
 MATPLOTLIB_VERSION=3.11.2

@@ -7,6 +7,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import type { Row } from './types.js';
 
 export interface Proc {
   pid: number;
@@ -68,13 +69,13 @@ export function memoryOf(p: Proc): Memory | undefined {
   return { name: p.name, pid: p.pid, vmhwm_mb: Math.round(kb('VmHWM') / 102.4) / 10, vmrss_mb: Math.round(kb('VmRSS') / 102.4) / 10 };
 }
 
-/** CPU seconds (user+system) a process has used, including its reaped children's, or undefined. */
-function cpuSeconds(pid: number): number | undefined {
+/** CPU seconds a process has used in user and in kernel mode, or undefined once it is gone. */
+function cpuSeconds(pid: number): { user: number; system: number } | undefined {
   const stat = read(`/proc/${pid}/stat`);
   if (!stat) return undefined;
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // after "pid (comm) ": state=0 … utime=11 stime=12
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  return { user: Number(f[11]) / CLK_TCK, system: Number(f[12]) / CLK_TCK };
 }
 
 /** Busy and total jiffies of the whole machine, from /proc/stat. */
@@ -89,6 +90,11 @@ export interface CpuReport {
   seconds: number;
   /** Cores used on average by each process (name → cores). */
   cores: Record<string, number>;
+  /**
+   * Share of each process's CPU spent in the kernel (0..1): system calls, and
+   * for the services on a LiteFS mount, the FUSE round trips of their SQLite I/O.
+   */
+  kernelShare: Record<string, number>;
   /** Cores busy on the whole machine on average (everything, this generator included). */
   machineBusy: number;
   machineCores: number;
@@ -103,25 +109,34 @@ export function cpuMeter(procs: Proc[]): () => CpuReport {
   return () => {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const m1 = machineTicks();
-    const cores: Record<string, number> = {};
+    const user: Record<string, number> = {};
+    const system: Record<string, number> = {};
     for (const p of all) {
       const a = before.get(p.pid);
       const b = cpuSeconds(p.pid);
       if (a === undefined || b === undefined) continue;
-      cores[p.name] = (cores[p.name] ?? 0) + (b - a) / seconds;
+      user[p.name] = (user[p.name] ?? 0) + b.user - a.user;
+      system[p.name] = (system[p.name] ?? 0) + b.system - a.system;
+    }
+    const cores: Record<string, number> = {};
+    const kernelShare: Record<string, number> = {};
+    for (const name of Object.keys(user)) {
+      const total = user[name]! + system[name]!;
+      cores[name] = total / seconds;
+      kernelShare[name] = total > 0 ? system[name]! / total : 0;
     }
     const n = cpus().length;
-    return { seconds, cores, machineBusy: ((m1.busy - m0.busy) / Math.max(m1.total - m0.total, 1)) * n, machineCores: n };
+    return { seconds, cores, kernelShare, machineBusy: ((m1.busy - m0.busy) / Math.max(m1.total - m0.total, 1)) * n, machineCores: n };
   };
 }
 
-/** "envoy 0.61, enroll@node1 0.83, … ; machine 1.97/2 cores" — the top users first. */
+/** "enroll@node1 0.83 (40% kernel), envoy 0.61 (22% kernel), …; machine 1.97/2" — the top users first. */
 export function formatCpu(r: CpuReport, top = 5): string {
   const parts = Object.entries(r.cores)
     .filter(([, c]) => c >= 0.02)
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([n, c]) => `${n} ${c.toFixed(2)}`);
+    .map(([n, c]) => `${n} ${c.toFixed(2)} (${Math.round((r.kernelShare[n] ?? 0) * 100)}% kernel)`);
   return `cpu cores: ${parts.join(', ')}; machine ${r.machineBusy.toFixed(2)}/${r.machineCores}`;
 }
 
@@ -132,4 +147,14 @@ export function cpuMsPerRequest(r: CpuReport, requests: number): Record<string, 
   for (const [n, c] of Object.entries(r.cores)) out[n] = Math.round(((c * r.seconds * 1000) / requests) * 1000) / 1000;
   out.machine = Math.round(((r.machineBusy * r.seconds * 1000) / requests) * 1000) / 1000;
   return out;
+}
+
+/** The CPU figures a result row carries: cores, kernel share (both per process) and CPU ms per request. */
+export function cpuFields(r: CpuReport, requests: number): Pick<Row, 'cpu_cores' | 'cpu_kernel_share' | 'cpu_ms_per_request'> {
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    cpu_cores: Object.fromEntries(Object.entries(r.cores).map(([k, v]) => [k, r3(v)]).concat([['machine', r3(r.machineBusy)]])),
+    cpu_kernel_share: Object.fromEntries(Object.entries(r.kernelShare).map(([k, v]) => [k, Math.round(v * 100) / 100])),
+    cpu_ms_per_request: cpuMsPerRequest(r, requests),
+  };
 }

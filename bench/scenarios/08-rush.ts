@@ -15,7 +15,7 @@
  * during the rush ≤ 2 × idle.
  */
 import { mapBounded, sleep } from '../lib/load.js';
-import { cpuMeter, formatCpu, cpuMsPerRequest, type CpuReport } from '../lib/procs.js';
+import { cpuFields, cpuMeter, formatCpu, type CpuReport } from '../lib/procs.js';
 import { school, sections, students, type Person } from '../lib/school.js';
 import { percentile, round, sorted, summarize } from '../lib/stats.js';
 import type { Check, Context, Row } from '../lib/types.js';
@@ -150,15 +150,13 @@ export async function run(ctx: Context): Promise<Row[]> {
   const sAll = summarize(all);
   const sW = summarize(writeLat);
   const sR = summarize(readLat);
-  const perReq = cpuMsPerRequest(cpu, all.length);
   const outcomeText = Object.entries(outcomes).sort().map(([k, v]) => `${k} ${v}`).join(', ');
   const base = { scenario: name, mode: ctx.mode, concurrency: RUSH_CONCURRENCY, seconds: round(seconds) };
   rows.push({
     ...base, variant: `rush: all operations (${N} students, ${S} sections)`,
     requests: all.length + errors, throughput: round(all.length / seconds), p50_ms: round(sAll.p50), p99_ms: round(sAll.p99), max_ms: round(sAll.max), errors,
     notes: `${round(N / seconds)} students/s; outcomes: ${outcomeText}; ${formatCpu(cpu)}${errorSamples.size ? `; errors e.g.: ${[...errorSamples].join(' / ')}` : ''}`,
-    cpu_cores: Object.fromEntries(Object.entries(cpu.cores).map(([k, v]) => [k, round(v)]).concat([['machine', round(cpu.machineBusy)]])),
-    cpu_ms_per_request: perReq,
+    ...cpuFields(cpu, all.length),
     extra: { outcomes, students_per_s: round(N / seconds) },
   });
   rows.push({ ...base, variant: 'rush: writes (enroll, drop)', requests: writeLat.length, throughput: round(writeLat.length / seconds), p50_ms: round(sW.p50), p99_ms: round(sW.p99), max_ms: round(sW.max), errors: 0, notes: 'subset of the rush above; refusals by the rules (full) count as answers' });
