@@ -23,6 +23,14 @@ import { loadProto, serviceClient } from './proto.js';
 export const MaxMessageBytes = 256 * 1024;
 /** How long shutdown waits for in-flight calls before cutting them. */
 export const ShutdownGraceMs = 5_000;
+/**
+ * Extra health-check names that report the node's LiteFS role: SERVING on a node of
+ * that role, NOT_SERVING elsewhere. Envoy health-checks them to send writes to the
+ * primary and reads to the replicas (deploy/envoy/envoy.yaml, *_primary, *_replica).
+ */
+export const RoleHealthNames = { primary: 'role.primary', replica: 'role.replica' } as const;
+/** How often the role reported to health checks is refreshed from LiteFS. */
+export const RoleRefreshMs = 1_000;
 
 export interface ServiceSpec {
   /** Short name for logs: "auth", "enroll". */
@@ -65,6 +73,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const config = loadNodeConfig();
   const log = createLogger(spec.name, config.nodeName);
   const node = new LiteFsNode(config.mountDir, config.litefsApi);
+  node.watch();
   const isPrimary = await waitForRole(node, log);
   log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode }, 'starting');
 
@@ -82,6 +91,12 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
 
   const serviceNames: string[] = [];
   const shutdownHooks: Array<() => void | Promise<void>> = [];
+  let roleTimer: NodeJS.Timeout | undefined;
+  /** Role health: `undefined` (LiteFS unreachable, or stopping) claims neither role. */
+  const reportRole = (primary: boolean | undefined) => {
+    health.setStatus(RoleHealthNames.primary, primary === true ? 'SERVING' : 'NOT_SERVING');
+    health.setStatus(RoleHealthNames.replica, primary === false ? 'SERVING' : 'NOT_SERVING');
+  };
 
   const started: StartedService = {
     config, log, node, db, writer, isPrimary, server, health, grpcObject,
@@ -97,6 +112,13 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
         server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       );
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'SERVING');
+      reportRole(isPrimary);
+      roleTimer = setInterval(() => {
+        node.describe().then(
+          (info) => reportRole(info.isPrimary),
+          () => reportRole(undefined),
+        );
+      }, RoleRefreshMs).unref();
       log.info({ addr, services: serviceNames }, 'listening');
       return port;
     },
@@ -116,6 +138,8 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    clearInterval(roleTimer);
+    reportRole(undefined);
     for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
     for (const hook of shutdownHooks) await hook();
     await new Promise<void>((resolve) => {

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
-import { authClient, call, directoryClient, txidOf, uniqueName, type UnaryClient } from '../support/clients.js';
+import { authClient, call, directoryClient, http, txidOf, uniqueName, type UnaryClient } from '../support/clients.js';
+import { loginHttp } from '../support/school.js';
 
 describe('replication and failover on the real cluster', () => {
   const env = useCluster();
@@ -94,6 +95,36 @@ describe('replication and failover on the real cluster', () => {
     });
   });
 
+  describe('Envoy routes by role', () => {
+    /** Request-log lines of `method` per node: [node1, node2, node3]. */
+    function served(method: string): Array<Array<{ forwarded?: boolean }>> {
+      return ([1, 2, 3] as const).map((n) =>
+        env.cluster
+          .logTail(`node${n}`, 100_000)
+          .split('\n')
+          .filter((line) => line.includes(`"method":"${method}"`))
+          .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { forwarded?: boolean }),
+      );
+    }
+
+    test('writes go straight to the primary, reads to the replicas', async () => {
+      const token = await loginHttp(env.cluster.registrar);
+      for (let i = 0; i < 6; i++) {
+        const created = await http('POST', '/departments', { token, body: { name: uniqueName('Routing') } });
+        assert.equal(created.status, 200, created.text);
+        const listed = await http('GET', '/departments', { token });
+        assert.equal(listed.status, 200, listed.text);
+      }
+      const writes = served('/enroll.v1.EnrollService/CreateDepartment');
+      assert.equal(writes[0]!.length, 6, 'node1 (the primary) took every write');
+      assert.deepEqual([writes[1]!.length, writes[2]!.length], [0, 0], 'no write went through a replica');
+      const reads = served('/enroll.v1.EnrollService/ListDepartments');
+      assert.equal(reads[0]!.length, 0, 'no read reached the primary');
+      assert.equal(reads[1]!.length + reads[2]!.length, 6);
+      assert.ok(reads[1]!.length > 0 && reads[2]!.length > 0, `reads are balanced over both replicas (${reads[1]!.length} / ${reads[2]!.length})`);
+    });
+  });
+
   describe('node failures', () => {
     test('a stopped replica catches up when it starts again and serves the same data', async () => {
       await env.cluster.stopNode(3);
@@ -126,10 +157,17 @@ describe('replication and failover on the real cluster', () => {
     test('with the primary down, writes fail fast with UNAVAILABLE and reads keep working', async () => {
       let c = clients();
       const before = await register(c.auth[2]);
+      const token = await loginHttp(env.cluster.registrar); // logging in needs the primary
       c.close();
       await env.cluster.stopNode(1);
       c = clients();
       try {
+        // Through Envoy too: reads are served by the replicas, writes get 503 (UNAVAILABLE).
+        const read = await http('GET', '/departments', { token });
+        assert.equal(read.status, 200, read.text);
+        const write = await http('POST', '/departments', { token, body: { name: uniqueName('Down') } });
+        assert.equal(write.status, 503, write.text);
+        assert.doesNotMatch(write.text, /at .*\.js|SQLITE|stack/i);
         for (const n of [2, 3] as const) {
           const started = Date.now();
           const answer = await call(c.auth[n], 'Register', { username: uniqueName('down'), email: `${uniqueName('down')}@example.edu` });

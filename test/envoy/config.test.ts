@@ -49,8 +49,9 @@ test('envoy.yaml validates cleanly', () => {
   const { status, output } = validate(CONFIG);
   assert.equal(status, 0, output);
   assert.match(output, /configuration '[^']*envoy\.yaml' OK/);
-  // Three clusters (auth_grpc, enroll_grpc, auth_jwks) and one listener.
-  assert.match(output, /loading 3 cluster\(s\)/);
+  // Eleven clusters (per service: every node, the primary, the replicas, and the
+  // writes/reads aggregates; plus auth_jwks) and one listener.
+  assert.match(output, /loading 11 cluster\(s\)/);
   assert.match(output, /loading 1 listener\(s\)/);
   // Deprecated fields work today and break on an upgrade: keep none.
   assert.doesNotMatch(output, /Deprecated field/, output);

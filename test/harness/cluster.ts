@@ -24,7 +24,7 @@ export const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url)).rep
 export const ENVOY_PORT = 8080;
 export const ENVOY_ADMIN_PORT = 9901;
 /** Envoy clusters whose hosts must all be healthy before the cluster counts as ready. */
-export const DEFAULT_ENVOY_CLUSTERS = ['auth_grpc', 'enroll_grpc'];
+export const DEFAULT_ENVOY_CLUSTERS = ['auth_grpc', 'enroll_grpc', 'auth_primary', 'enroll_primary', 'auth_replica', 'enroll_replica'];
 /** How long a process group gets after SIGTERM (services drain up to 10 s, then LiteFS unmounts). */
 const STOP_TIMEOUT_MS = 20_000;
 const RUNS_DIR = join(REPO_DIR, 'var', 'test-runs');
@@ -328,14 +328,20 @@ class LocalCluster implements Cluster {
     const res = await fetch(`${this.envoyAdminUrl}/clusters`, { signal: AbortSignal.timeout(1000) });
     if (!res.ok) return false;
     const text = await res.text();
-    const wanted = node === undefined ? undefined : new Set([this.node(node).authGrpc, this.node(node).enrollGrpc]);
+    const hostsOf = (nodes: readonly NodeNumber[]) => new Set(nodes.flatMap((n) => [this.node(n).authGrpc, this.node(n).enrollGrpc]));
+    const wanted = node === undefined ? undefined : hostsOf([node]);
+    // A role cluster (*_primary, *_replica) holds every node, but only those of its
+    // role pass its health check: node1 is the primary here (deploy/litefs).
+    const ofRole = (name: string) => (name.endsWith('_primary') ? hostsOf([1]) : name.endsWith('_replica') ? hostsOf([2, 3]) : undefined);
     return clusters.every((name) => {
+      const role = ofRole(name);
       // Lines look like: auth_grpc::127.0.0.1:7101::health_flags::healthy
       const flags = text
         .split('\n')
         .map((line) => line.split('::'))
-        .filter(([c, host, key]) => c === name && key === 'health_flags' && (!wanted || wanted.has(host)))
+        .filter(([c, host, key]) => c === name && key === 'health_flags' && (!wanted || wanted.has(host!)) && (!role || role.has(host!)))
         .map((parts) => parts[3]);
+      if (role && wanted && flags.length === 0) return true; // `node` has another role
       return flags.length > 0 && flags.every((f) => f === 'healthy');
     });
   }
