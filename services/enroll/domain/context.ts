@@ -31,6 +31,14 @@ export function storeFor(db: Database.Database): EnrollStore {
 
 export class DomainContext {
   private inflightSync: Promise<number> | null = null;
+  /**
+   * Users already seen in the local copy. The copy only ever gains users, so a
+   * user found once is known for good, and the pre-check before a write needs
+   * no read: on the primary, the first read after each commit refills the
+   * read handle's page cache through FUSE, and this check was 9 % of the
+   * primary's time under load.
+   */
+  private readonly knownUsers = new Set<number>();
 
   constructor(private readonly deps: EnrollDomainDeps) {}
 
@@ -62,7 +70,10 @@ export class DomainContext {
    * lags the auth service), sync once. The write re-checks authoritatively.
    */
   async ensureUsersKnown(...ids: number[]): Promise<void> {
+    const unknown = ids.filter((id) => !this.knownUsers.has(id));
+    if (unknown.length === 0) return;
     const users = this.read().users;
-    if (ids.some((id) => users.getUser(id) === undefined)) await this.syncUsers();
+    if (unknown.some((id) => users.getUser(id) === undefined)) await this.syncUsers();
+    for (const id of unknown) if (users.getUser(id) !== undefined) this.knownUsers.add(id);
   }
 }

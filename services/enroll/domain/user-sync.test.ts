@@ -43,6 +43,9 @@ test('a user unknown to the directory as well is NOT_FOUND after one sync', asyn
   // Known users cause no directory call at all.
   await f.domain.createEnrollment(student(10), { user_id: 10, section_id: s });
   assert.equal(f.directoryCalls - before, 1);
+  // An unknown user is not remembered as unknown: once the directory has them, they enroll.
+  f.directoryUsers.push({ id: 60, username: 'later', first_name: 'La', last_name: 'Ter', roles: ['student'] });
+  assert.equal((await f.domain.createEnrollment(student(60), { user_id: 60, section_id: s })).status, 'enrolled');
   f.close();
 });
 
