@@ -15,6 +15,7 @@
  * LiteFS makes each COMMIT cost several fsyncs on the FUSE path; batching
  * spreads that cost over every request in the batch.
  */
+import type Database from 'better-sqlite3';
 import type { WritableDb } from './sqlite.js';
 import type { WriteMode } from './config.js';
 import { unavailable } from './errors.js';
@@ -62,16 +63,34 @@ function singleWriter(db: WritableDb, position: () => bigint): Writer {
   };
 }
 
+/** The transaction-control statements of a group commit, prepared once (exec parses every time). */
+interface TxStatements {
+  begin: Database.Statement;
+  savepoint: Database.Statement;
+  release: Database.Statement;
+  rollbackTo: Database.Statement;
+  commit: Database.Statement;
+  rollback: Database.Statement;
+}
+
 function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number): Writer {
   let queue: Job[] = [];
   let scheduled = false;
+  const tx: TxStatements = {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    savepoint: db.prepare('SAVEPOINT request'),
+    release: db.prepare('RELEASE request'),
+    rollbackTo: db.prepare('ROLLBACK TO request'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+  };
 
   const flush = () => {
     scheduled = false;
     const batch = queue.slice(0, maxBatch);
     queue = queue.slice(batch.length);
     if (queue.length > 0) schedule();
-    commitBatch(db, batch, position);
+    commitBatch(db, tx, batch, position);
   };
   const schedule = () => {
     if (scheduled) return;
@@ -91,10 +110,10 @@ function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number): 
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
-function commitBatch(db: WritableDb, batch: Job[], position: () => bigint): void {
+function commitBatch(db: WritableDb, tx: TxStatements, batch: Job[], position: () => bigint): void {
   const outcomes: Outcome[] = [];
   try {
-    db.exec('BEGIN IMMEDIATE');
+    tx.begin.run();
   } catch (err) {
     for (const job of batch) job.reject(err);
     return;
@@ -106,25 +125,25 @@ function commitBatch(db: WritableDb, batch: Job[], position: () => bigint): void
       outcomes.push({ ok: false, err: unavailable('write aborted, retry') });
       continue;
     }
-    db.exec('SAVEPOINT request');
+    tx.savepoint.run();
     try {
       const value = job.fn(db);
-      db.exec('RELEASE request');
+      tx.release.run();
       outcomes.push({ ok: true, value });
     } catch (err) {
       if (db.inTransaction) {
-        db.exec('ROLLBACK TO request');
-        db.exec('RELEASE request');
+        tx.rollbackTo.run();
+        tx.release.run();
       }
       outcomes.push({ ok: false, err });
     }
   }
   let txid: bigint;
   try {
-    if (db.inTransaction) db.exec('COMMIT');
+    if (db.inTransaction) tx.commit.run();
     txid = position();
   } catch (err) {
-    if (db.inTransaction) db.exec('ROLLBACK');
+    if (db.inTransaction) tx.rollback.run();
     for (const job of batch) job.reject(err);
     return;
   }
