@@ -16,7 +16,7 @@
  *   trip, and under load it was a tenth of a replica's CPU. A slow poll of the
  *   file stays as a safety net for a dropped stream.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { unavailable } from './errors.js';
 
@@ -47,6 +47,9 @@ export class LiteFsNode {
   private eventsLive = false;
   /** Highest TXID a tx event announced, per database: a lower bound of its position. */
   private readonly announced = new Map<string, bigint>();
+  /** Open descriptors of the `<db>-pos` files, and the buffer they are read into. */
+  private readonly posFds = new Map<string, number>();
+  private readonly posBuf = Buffer.alloc(64);
 
   private readonly infoTtlMs: number;
   private readonly pollIntervalMs: number;
@@ -84,12 +87,24 @@ export class LiteFsNode {
     return (await this.describe()).isPrimary;
   }
 
-  /** The TXID this node has of `dbName` (0 when the database does not exist yet). */
+  /**
+   * The TXID this node has of `dbName` (0 when the database does not exist yet).
+   *
+   * Read with pread on a descriptor kept open: one FUSE round trip instead of
+   * lookup, open, read, flush and release for every read (the primary reads
+   * it after each commit). It is never stale: LiteFS drops the file from the
+   * kernel's page cache whenever the position moves (DB.setPos, before the
+   * COMMIT returns).
+   */
   position(dbName: string): bigint {
     let text: string;
     try {
-      text = readFileSync(join(this.mountDir, `${dbName}-pos`), 'utf8');
+      let fd = this.posFds.get(dbName);
+      if (fd === undefined) this.posFds.set(dbName, (fd = openSync(join(this.mountDir, `${dbName}-pos`), 'r')));
+      const n = readSync(fd, this.posBuf, 0, this.posBuf.length, 0);
+      text = this.posBuf.toString('latin1', 0, n);
     } catch {
+      this.closePos(dbName); // not there yet, or the descriptor went bad: reopen next time
       return 0n;
     }
     const slash = text.indexOf('/');
@@ -122,9 +137,30 @@ export class LiteFsNode {
     });
   }
 
-  /** Stops the event subscription (at shutdown). */
+  /**
+   * Starts following the LiteFS event stream now, so that the first burst of
+   * waits after start-up is already served by events (otherwise every wait
+   * until the stream is live reads the position file).
+   */
+  watch(): void {
+    this.subscribe();
+  }
+
+  /** Stops the event subscription and closes the position files (at shutdown). */
   close(): void {
     this.events?.abort();
+    for (const dbName of [...this.posFds.keys()]) this.closePos(dbName);
+  }
+
+  private closePos(dbName: string): void {
+    const fd = this.posFds.get(dbName);
+    if (fd === undefined) return;
+    this.posFds.delete(dbName);
+    try {
+      closeSync(fd);
+    } catch {
+      // already unusable: nothing to release
+    }
   }
 
   /** Resolves the waiters of `dbName` that `pos` (default: the position file) satisfies. */
