@@ -1,13 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { NewSection, SectionRow, SectionUpdate } from './rows.js';
 
-// Counts as correlated subqueries: each is an index lookup
-// (enrollments_section, the waitlist's UNIQUE (section_id, position)).
+// The counts are columns kept current by triggers (migration 2).
 const SECTION_SELECT = `
   SELECT s.id, s.course_id, c.code AS course_code, s.classroom, s.capacity, s.waitlist_capacity,
          s.day, s.begin_time, s.end_time, s.instructor_id, s.frozen, s.deleted,
-         (SELECT count(*) FROM enrollments e WHERE e.section_id = s.id AND e.status = 'enrolled') AS enrolled_count,
-         (SELECT count(*) FROM waitlist w WHERE w.section_id = s.id) AS waitlist_count
+         s.enrolled_count, s.waitlist_count
   FROM sections s JOIN courses c ON c.id = s.course_id`;
 
 /** Statements on sections. Listings leave deleted sections out; getSection does not. */

@@ -100,3 +100,58 @@ test('a dropped enrollment is re-activated in place; the conflict query ignores 
   assert.equal(store.enrollments.getEnrollment(10, section)?.status, 'enrolled');
   assert.equal(store.sections.getSection(section)?.enrolled_count, 1);
 });
+
+/** The counts as the rows say, to hold the triggers' columns against. */
+function counted(db: Database.Database, sectionId: number): { enrolled_count: number; waitlist_count: number } {
+  return db
+    .prepare<[number, number], { enrolled_count: number; waitlist_count: number }>(
+      `SELECT (SELECT count(*) FROM enrollments WHERE section_id = ? AND status = 'enrolled') AS enrolled_count,
+              (SELECT count(*) FROM waitlist WHERE section_id = ?) AS waitlist_count`,
+    )
+    .get(sectionId, sectionId)!;
+}
+
+test("a section's counts follow every change to its enrollments and waitlist", () => {
+  const { db, store, section } = migrated();
+  const other = store.sections.insertSection({
+    course_id: 1, classroom: 'CS103', capacity: 5, waitlist_capacity: 5, day: 'Tuesday', begin_time: '09:00', end_time: '10:00', instructor_id: 1,
+  });
+  // A fixed pseudo-random walk over every kind of change the store makes.
+  let seed = 7;
+  const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let step = 0; step < 400; step++) {
+    const user = 10 + next(10);
+    const sid = next(2) === 0 ? section : other;
+    switch (next(6)) {
+      case 0: store.enrollments.enroll(user, sid); break; // new row, or re-activates a dropped one
+      case 1: store.enrollments.drop(user, sid); break;
+      case 2: if (!store.waitlist.getWaitlistEntry(user, sid)) store.waitlist.append(user, sid); break;
+      case 3: store.waitlist.remove(user, sid); break;
+      case 4: if (next(10) === 0) store.enrollments.dropAllInSection(sid); break;
+      case 5: if (next(10) === 0) store.waitlist.clearSection(sid); break;
+    }
+    for (const id of [section, other]) {
+      const row = store.sections.getSection(id)!;
+      assert.deepEqual({ enrolled_count: row.enrolled_count, waitlist_count: row.waitlist_count }, counted(db, id), `section ${id} after step ${step}`);
+    }
+  }
+  // The walk did reach both states with people in them.
+  assert.ok(counted(db, section).enrolled_count + counted(db, other).enrolled_count > 0);
+});
+
+test('migration 2 fills in the counts of sections that already had students', () => {
+  const db = new Database(':memory:');
+  db.exec(ENROLL_MIGRATIONS[0]!);
+  db.exec(`
+    INSERT INTO users (id, username) VALUES (1, 'ian'), (10, 'a'), (11, 'b'), (12, 'c');
+    INSERT INTO departments (name) VALUES ('CS');
+    INSERT INTO courses (code, name, department_id) VALUES ('CPSC 449', 'Web', 1);
+    INSERT INTO sections (course_id, classroom, capacity, day, begin_time, end_time, instructor_id)
+      VALUES (1, 'CS102', 1, 'Monday', '09:00', '10:00', 1);
+    INSERT INTO enrollments (user_id, section_id, status) VALUES (10, 1, 'enrolled'), (11, 1, 'dropped');
+    INSERT INTO waitlist (user_id, section_id, position) VALUES (11, 1, 1), (12, 1, 2);
+  `);
+  for (const sql of ENROLL_MIGRATIONS.slice(1)) db.exec(sql);
+  const row = db.prepare('SELECT enrolled_count, waitlist_count FROM sections WHERE id = 1').get();
+  assert.deepEqual({ ...(row as object) }, { enrolled_count: 1, waitlist_count: 2 });
+});
