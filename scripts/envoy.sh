@@ -9,4 +9,10 @@ cd "$REPO_DIR"
 command -v envoy >/dev/null || { echo "envoy.sh: envoy not found: run scripts/setup.sh" >&2; exit 1; }
 [ -f deploy/envoy/envoy.yaml ] || { echo "envoy.sh: deploy/envoy/envoy.yaml is missing" >&2; exit 1; }
 [ -f gen/api.pb ] || { echo "envoy.sh: gen/api.pb is missing: run scripts/setup.sh (or npm run gen)" >&2; exit 1; }
-exec envoy -c deploy/envoy/envoy.yaml --base-id 17 --log-level warn
+# Worker threads: half the cores (at least one) unless ENVOY_CONCURRENCY says otherwise.
+# Envoy shares the machine with six services and three LiteFS processes; on 2 cores one
+# worker gave ~10 % more HTTP/JSON writes than Envoy's default of one per core (npm run
+# bench -- --only 01,03, two A/B pairs), and the rush no less.
+cores=$(nproc 2>/dev/null || echo 2)
+concurrency=${ENVOY_CONCURRENCY:-$(( cores / 2 > 0 ? cores / 2 : 1 ))}
+exec envoy -c deploy/envoy/envoy.yaml --base-id 17 --log-level warn --concurrency "$concurrency"
