@@ -2,7 +2,7 @@
  * Reads: the catalogue (ListSections, a page of 50) and one student's
  * enrollments (ListUserEnrollments), on one node (node1's gRPC port, the
  * baseline), spread by the client over the three nodes' gRPC ports, and
- * balanced over three by Envoy (native gRPC and HTTP/JSON).
+ * through Envoy (native gRPC and HTTP/JSON), which sends reads to the two replicas.
  */
 import { section, type School } from '../../test/support/school.js';
 import type { Context, Row } from '../lib/types.js';
@@ -12,7 +12,7 @@ import { replicated } from '../lib/writes.js';
 import { CONCURRENCY } from './01-floor.js';
 
 export const name = '05-reads';
-export const title = 'reads on one node and balanced over three';
+export const title = 'reads on one node, over three, and through Envoy';
 export const modes = ['batch'] as const;
 
 function roundRobin(name: string, vias: Via[]): Via {
@@ -46,8 +46,8 @@ export async function run(ctx: Context): Promise<Row[]> {
   const targets: Array<{ label: string; make: () => Via; baseline?: boolean }> = [
     { label: 'one node: node1 gRPC', make: () => grpcVia('node1', cluster.node(1).enrollGrpc), baseline: true },
     { label: 'three nodes, client round-robin over gRPC ports', make: () => roundRobin('rr', [1, 2, 3].map((n) => grpcVia(`node${n}`, cluster.node(n as 1 | 2 | 3).enrollGrpc))) },
-    { label: 'three nodes via Envoy, native gRPC', make: () => grpcVia('envoy-grpc', '127.0.0.1:8080') },
-    { label: 'three nodes via Envoy, HTTP/JSON', make: () => httpVia('envoy-http') },
+    { label: 'via Envoy (the two replicas), native gRPC', make: () => grpcVia('envoy-grpc', '127.0.0.1:8080') },
+    { label: 'via Envoy (the two replicas), HTTP/JSON', make: () => httpVia('envoy-http') },
   ];
   for (const kind of ['catalogue', 'enrollments'] as const) {
     for (const t of targets) {
