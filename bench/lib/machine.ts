@@ -52,7 +52,8 @@ export function machineInfo(): Machine {
     virtualization: hypervisor,
     node: process.version,
     envoy: envoyVersion,
-    litefs: firstLine(bin('litefs'), ['version']),
+    // `litefs version` prints ", commit=" with nothing after it when built without ldflags.
+    litefs: firstLine(bin('litefs'), ['version']).replace(/, commit=$/, ''),
     sqlite,
     packages: Object.fromEntries(['@grpc/grpc-js', 'better-sqlite3', 'argon2', 'jose', 'pino'].map((p) => [p, pkgVersion(p)])),
     uv_threadpool_size: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
