@@ -115,8 +115,8 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
       reportRole(isPrimary);
       roleTimer = setInterval(() => {
         node.describe().then(
-          (info) => reportRole(info.isPrimary),
-          () => reportRole(undefined),
+          (info) => !stopping && reportRole(info.isPrimary),
+          () => !stopping && reportRole(undefined),
         );
       }, RoleRefreshMs).unref();
       log.info({ addr, services: serviceNames }, 'listening');
