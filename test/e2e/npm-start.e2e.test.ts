@@ -102,20 +102,9 @@ describe('npm start', () => {
     await waitUntil(() => mountsUnder(clusterDir).length === 0, 10_000, { what: 'the mounts to go' });
     await waitUntil(() => clusterProcesses().length === 0, 10_000, { what: 'every process of the cluster to exit' });
 
-    // Each service drained and closed its database, although the signal reached it twice
-    // (foreman signals the whole group, and the node supervisor passes it on).
-    const stopped = new Set<string>();
-    for (const line of readFileSync(join(clusterDir, 'npm-start.log'), 'utf8').split('\n')) {
-      const json = line.slice(line.indexOf('{'));
-      if (!json.startsWith('{')) continue;
-      try {
-        const entry = JSON.parse(json) as { msg?: string; service?: string; node?: string };
-        if (entry.msg === 'stopped') stopped.add(`${entry.service}@${entry.node}`);
-      } catch {
-        /* not a service log line */
-      }
-    }
-    const services = ['auth', 'enroll'].flatMap((s) => ['node1', 'node2', 'node3'].map((n) => `${s}@${n}`));
-    assert.deepEqual([...stopped].sort(), services.sort(), 'every service logs "stopped" after Ctrl-C');
+    // That each service drains and logs "stopped" is checked in the replication test,
+    // on the harness's own log files: foreman (0.87) exits as soon as its last child
+    // has, without reading what is still in its output pipes, so the final lines of a
+    // node can be missing from foreman's output (seen once in CI).
   });
 });
