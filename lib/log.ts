@@ -22,3 +22,18 @@ export function createLogger(service: string, node?: string): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   });
 }
+
+/**
+ * The per-request access line's logger: the same output, without redaction.
+ * Only for lines whose fields are fixed and known to hold no secret (request
+ * id, method, client address, status, duration, TXID, the client-facing error
+ * text): redaction's wildcard paths cost ~10 us per line, most of a request
+ * line's cost. Anything else, errors included, goes through createLogger's.
+ */
+export function createAccessLogger(service: string, node?: string): Logger {
+  return pino({
+    level: env('LOG_LEVEL', 'info'),
+    base: { service, node },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}

@@ -2,7 +2,7 @@
  * The one wrapper every unary RPC goes through. Each method is declared a
  * `read` or a `write`; the wrapper then takes care of, in order:
  *
- * - a request id and a child logger bound once (method, request id);
+ * - a request id, and a child logger bound to it (created when first used);
  * - writes on a replica: forwarding to the primary, then waiting (bounded)
  *   until this node has replicated the primary's commit, so the caller can
  *   read its own write here at once;
@@ -83,6 +83,8 @@ export interface Runtime {
   forwarder: Forwarder;
   verifier: TokenVerifier;
   log: Logger;
+  /** Writes the one line per request (fixed fields only: see createAccessLogger). */
+  accessLog: Logger;
 }
 
 function firstValue(md: grpc.Metadata, key: string): string | undefined {
@@ -106,15 +108,20 @@ class Context implements CallContext {
   txid?: bigint;
   readonly headers = new grpc.Metadata();
   private verified?: Promise<Identity | undefined>;
+  private childLog?: Logger;
 
   constructor(
     readonly method: string,
     readonly requestId: string,
-    readonly log: Logger,
     readonly metadata: grpc.Metadata,
     readonly clientIp: string,
     private readonly runtime: Runtime,
   ) {}
+
+  /** The request's logger (bound to its id, method and client), made on first use. */
+  get log(): Logger {
+    return (this.childLog ??= this.runtime.log.child({ rid: this.requestId, method: this.method, ip: this.clientIp }));
+  }
 
   get db(): ReadableDb {
     return this.runtime.db;
@@ -177,8 +184,8 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
     const md = call.metadata;
     const requestId = firstValue(md, 'x-request-id') ?? randomUUID();
     const clientIp = clientIpOf(md, call.getPeer());
-    const log = runtime.log.child({ rid: requestId, method: methodName, ip: clientIp });
-    const ctx = new Context(methodName, requestId, log, md, clientIp, runtime);
+    const ctx = new Context(methodName, requestId, md, clientIp, runtime);
+    const access = { rid: requestId, method: methodName, ip: clientIp };
     let forwarded = false;
 
     const finish = (err: unknown, response?: unknown, txid?: bigint, headers?: grpc.Metadata) => {
@@ -186,15 +193,15 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
       if (err !== undefined) {
         const status = toGrpcStatus(err);
         const line = { code: Status[status.code], ms: Math.round(ms * 100) / 100, forwarded };
-        if (status.code === Status.INTERNAL) log.error({ ...line, err }, 'request failed');
-        else log.info({ ...line, details: status.details }, 'request refused');
+        if (status.code === Status.INTERNAL) ctx.log.error({ ...line, err }, 'request failed');
+        else runtime.accessLog.info({ ...access, ...line, details: status.details }, 'request refused');
         callback({ code: status.code, details: status.details });
         return;
       }
       const out = headers ?? new grpc.Metadata();
       if (txid !== undefined) out.set(TXID_HEADER, txid.toString());
       call.sendMetadata(out);
-      log.info({ code: 'OK', ms: Math.round(ms * 100) / 100, forwarded, txid: txid?.toString() }, 'request done');
+      runtime.accessLog.info({ ...access, code: 'OK', ms: Math.round(ms * 100) / 100, forwarded, txid: txid?.toString() }, 'request done');
       callback(null, response);
     };
 
@@ -209,7 +216,7 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
         const { response, txid } = await runtime.forwarder.forward(info.primaryHostname, method, call.request, md, call.getDeadline());
         if (txid !== undefined) {
           const reached = await runtime.node.waitForTxid(runtime.dbName, txid, DefaultReadYourWritesTimeoutMs);
-          if (!reached) log.warn({ txid: txid.toString() }, 'write committed on the primary but not yet replicated here');
+          if (!reached) ctx.log.warn({ txid: txid.toString() }, 'write committed on the primary but not yet replicated here');
         }
         return finish(undefined, response, txid);
       }

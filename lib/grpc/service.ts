@@ -9,7 +9,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { env, loadNodeConfig, parsePeers, type NodeConfig } from '../config.js';
 import { LiteFsNode } from '../litefs.js';
-import { createLogger, type Logger } from '../log.js';
+import { createAccessLogger, createLogger, type Logger } from '../log.js';
 import { openDatabase, type OpenedDb } from '../sqlite.js';
 import { createWriter, type Writer } from '../writer.js';
 import { Forwarder } from './forward.js';
@@ -72,6 +72,7 @@ export interface StartedService {
 export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const config = loadNodeConfig();
   const log = createLogger(spec.name, config.nodeName);
+  const accessLog = createAccessLogger(spec.name, config.nodeName);
   const node = new LiteFsNode(config.mountDir, config.litefsApi);
   node.watch();
   const isPrimary = await waitForRole(node, log);
@@ -101,7 +102,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const started: StartedService = {
     config, log, node, db, writer, isPrimary, server, health, grpcObject,
     addService(dotted, impls, verifier) {
-      const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log };
+      const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog };
       const ctor = serviceClient(grpcObject, dotted);
       server.addService(ctor.service, bindService(runtime, ctor.service, impls));
       serviceNames.push(dotted);
