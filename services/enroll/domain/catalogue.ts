@@ -22,8 +22,8 @@ export async function listDepartments(
   req: ListDepartmentsRequest,
 ): Promise<ListDepartmentsResponse__Output> {
   const cursor = readPage('dept', 1, req);
-  const rows = ctx.read().catalogue.listDepartments(cursor.after?.[0] ?? 0, cursor.size + 1);
-  const page = toPage('dept', cursor, rows, (r) => [r.id]);
+  const rows = ctx.read().catalogue.listDepartments(cursor.afterId, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.id]);
   return { departments: page.rows.map(toDepartment), next_page_token: page.next_page_token };
 }
 
@@ -47,8 +47,8 @@ export async function listCourses(
 ): Promise<ListCoursesResponse__Output> {
   const departmentId = optionalId('department_id', req.department_id);
   const cursor = readPage('course', 1, req);
-  const rows = ctx.read().catalogue.listCourses(cursor.after?.[0] ?? 0, departmentId, cursor.size + 1);
-  const page = toPage('course', cursor, rows, (r) => [r.id]);
+  const rows = ctx.read().catalogue.listCourses(cursor.afterId, departmentId, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.id]);
   return { courses: page.rows.map(toCourse), next_page_token: page.next_page_token };
 }
 

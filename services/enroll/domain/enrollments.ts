@@ -131,8 +131,8 @@ export async function listSectionEnrollments(
   couldBeSectionStaff(actor);
   const store = ctx.read();
   requireSectionStaff(actor, requireSection(store, sectionId).instructor_id);
-  const rows = store.enrollments.listSectionEnrollments(sectionId, status, cursor.after?.[0] ?? 0, cursor.size + 1);
-  const page = toPage('section-enrollments', cursor, rows, (r) => [r.user_id]);
+  const rows = store.enrollments.listSectionEnrollments(sectionId, status, cursor.afterId, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.user_id]);
   return { enrollments: page.rows.map(toEnrollment), next_page_token: page.next_page_token };
 }
 
@@ -148,8 +148,8 @@ export async function listUserEnrollments(
   requireSelfOrRegistrar(actor, userId);
   const store = ctx.read();
   requireListedUser(actor, store, userId);
-  const rows = store.enrollments.listUserEnrollments(userId, status, cursor.after?.[0] ?? 0, cursor.size + 1);
-  const page = toPage('user-enrollments', cursor, rows, (r) => [r.section_id]);
+  const rows = store.enrollments.listUserEnrollments(userId, status, cursor.afterId, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.section_id]);
   return { enrollments: page.rows.map(toEnrollment), next_page_token: page.next_page_token };
 }
 

@@ -12,10 +12,16 @@ export interface PageRequest {
   page_token?: string | null;
 }
 
-/** A decoded request: the key to continue after (null on the first page) and the size. */
+/** A decoded request, for one listing (`kind`). */
 export interface PageCursor {
-  after: number[] | null;
+  kind: string;
+  /** The key of the previous page's last row; zeros on the first page (ids and positions start at 1). */
+  after: number[];
+  /** `after[0]`: what a listing keyed by one id continues after. */
+  afterId: number;
   size: number;
+  /** Rows to ask the store for: one more than the page, to tell whether another page follows. */
+  limit: number;
 }
 
 export function pageSize(value: number | undefined | null): number {
@@ -47,15 +53,16 @@ export function decodeToken(kind: string, keyLength: number, token: string): num
 export function readPage(kind: string, keyLength: number, req: PageRequest): PageCursor {
   const size = pageSize(req.page_size);
   const token = req.page_token ?? '';
-  return { size, after: token === '' ? null : decodeToken(kind, keyLength, token) };
+  const after = token === '' ? new Array<number>(keyLength).fill(0) : decodeToken(kind, keyLength, token);
+  return { kind, after, afterId: after[0]!, size, limit: size + 1 };
 }
 
 /**
- * Given up to size + 1 rows (the store is asked for one more than the page),
- * returns the page and the token for the next one ('' when this is the last).
+ * Given up to `cursor.limit` rows, returns the page and the token for the next
+ * one ('' when this is the last).
  */
-export function toPage<R>(kind: string, cursor: PageCursor, rows: R[], keyOf: (row: R) => number[]) {
+export function toPage<R>(cursor: PageCursor, rows: R[], keyOf: (row: R) => number[]) {
   if (rows.length <= cursor.size) return { rows, next_page_token: '' };
   const page = rows.slice(0, cursor.size);
-  return { rows: page, next_page_token: encodeToken(kind, keyOf(page[page.length - 1]!)) };
+  return { rows: page, next_page_token: encodeToken(cursor.kind, keyOf(page[page.length - 1]!)) };
 }

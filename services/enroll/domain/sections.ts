@@ -32,8 +32,8 @@ export async function listSections(
 ): Promise<ListSectionsResponse__Output> {
   const courseId = optionalId('course_id', req.course_id);
   const cursor = readPage('section', 1, req);
-  const rows = ctx.read().sections.listSections(cursor.after?.[0] ?? 0, courseId, cursor.size + 1);
-  const page = toPage('section', cursor, rows, (r) => [r.id]);
+  const rows = ctx.read().sections.listSections(cursor.afterId, courseId, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.id]);
   return { sections: page.rows.map(toSection), next_page_token: page.next_page_token };
 }
 

@@ -17,8 +17,8 @@ import { requireId } from './validate.js';
 export async function listUsers(ctx: DomainContext, actor: Actor, req: ListUsersRequest): Promise<ListUsersResponse__Output> {
   requireRegistrar(actor);
   const cursor = readPage('user', 1, req);
-  const rows = ctx.read().users.listUsers(cursor.after?.[0] ?? 0, cursor.size + 1);
-  const page = toPage('user', cursor, rows, (r) => [r.id]);
+  const rows = ctx.read().users.listUsers(cursor.afterId, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.id]);
   return { users: page.rows.map(toUser), next_page_token: page.next_page_token };
 }
 
@@ -42,11 +42,10 @@ export async function listUserSections(
   requireSelfOrRegistrar(actor, userId);
   const store = ctx.read();
   requireListedUser(actor, store, userId);
-  const after = cursor.after?.[0] ?? 0;
   const rows =
     type === 'enrolled'
-      ? store.sections.listStudentSections(userId, after, cursor.size + 1)
-      : store.sections.listInstructorSections(userId, after, cursor.size + 1);
-  const page = toPage('user-sections', cursor, rows, (r) => [r.id]);
+      ? store.sections.listStudentSections(userId, cursor.afterId, cursor.limit)
+      : store.sections.listInstructorSections(userId, cursor.afterId, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.id]);
   return { sections: page.rows.map(toSection), next_page_token: page.next_page_token };
 }

@@ -36,14 +36,9 @@ export async function listCourseWaitlist(
   if (!registrar && !hasRole(actor, INSTRUCTOR)) throw permissionDenied('only instructors and the registrar');
   const store = ctx.read();
   requireCourse(store, courseId);
-  const [sectionId, position] = cursor.after ?? [0, 0];
-  const rows = store.waitlist.listCourseWaitlist(
-    courseId,
-    registrar ? null : actor.userId,
-    { sectionId: sectionId!, position: position! },
-    cursor.size + 1,
-  );
-  const page = toPage('course-waitlist', cursor, rows, (r) => [r.section_id, r.position]);
+  const [sectionId = 0, position = 0] = cursor.after;
+  const rows = store.waitlist.listCourseWaitlist(courseId, registrar ? null : actor.userId, { sectionId, position }, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.section_id, r.position]);
   return { entries: page.rows.map(toWaitlistEntry), next_page_token: page.next_page_token };
 }
 
@@ -61,8 +56,8 @@ export async function listSectionWaitlist(
   couldBeSectionStaff(actor);
   const store = ctx.read();
   requireSectionStaff(actor, requireSection(store, sectionId).instructor_id);
-  const rows = store.waitlist.listSectionWaitlist(sectionId, cursor.after?.[0] ?? 0, cursor.size + 1);
-  const page = toPage('section-waitlist', cursor, rows, (r) => [r.position]);
+  const rows = store.waitlist.listSectionWaitlist(sectionId, cursor.afterId, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.position]);
   return { entries: page.rows.map(toWaitlistEntry), next_page_token: page.next_page_token };
 }
 
@@ -77,8 +72,8 @@ export async function listUserWaitlist(
   requireSelfOrRegistrar(actor, userId);
   const store = ctx.read();
   requireListedUser(actor, store, userId);
-  const rows = store.waitlist.listUserWaitlist(userId, cursor.after?.[0] ?? 0, cursor.size + 1);
-  const page = toPage('user-waitlist', cursor, rows, (r) => [r.section_id]);
+  const rows = store.waitlist.listUserWaitlist(userId, cursor.afterId, cursor.limit);
+  const page = toPage(cursor, rows, (r) => [r.section_id]);
   return { entries: page.rows.map(toWaitlistEntry), next_page_token: page.next_page_token };
 }
 
