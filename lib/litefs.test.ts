@@ -28,7 +28,8 @@ test('waitForTxid resolves when the position arrives, and false on timeout', asy
   node.close();
 });
 
-test('a tx event from the LiteFS API wakes waiters without waiting for the poll', async () => {
+/** A stand-in for the LiteFS API's /events: sends `init`, then whatever the test writes. */
+async function eventServer(): Promise<{ url: string; stream(): Promise<ServerResponse>; close(): Promise<void> }> {
   let stream: ServerResponse | undefined;
   const server = createServer((req, res) => {
     assert.equal(req.url, '/events');
@@ -37,37 +38,43 @@ test('a tx event from the LiteFS API wakes waiters without waiting for the poll'
     stream = res;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async stream() {
+      while (!stream) await new Promise((r) => setTimeout(r, 5));
+      return stream;
+    },
+    async close() {
+      stream?.end();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+test('a tx event from the LiteFS API wakes waiters without waiting for the poll', async () => {
+  const api = await eventServer();
   // A poll interval far longer than the test: only the event can wake the waiter.
-  const node = new LiteFsNode(dir, `http://127.0.0.1:${port}`, { pollIntervalMs: 60_000 });
+  const node = new LiteFsNode(dir, api.url, { pollIntervalMs: 60_000 });
   writeFileSync(join(dir, 'c.db-pos'), '0000000000000001/00\n');
   const started = Date.now();
   const waiting = node.waitForTxid('c.db', 2n, 5000);
-  while (!stream) await new Promise((r) => setTimeout(r, 5));
+  const stream = await api.stream();
   writeFileSync(join(dir, 'c.db-pos'), '0000000000000002/00\n');
   stream.write('{"type":"tx","db":"c.db","data":{"txID":"0000000000000002"}}\n');
   assert.equal(await waiting, true);
   assert.ok(Date.now() - started < 2000);
   node.close();
-  stream.end();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await api.close();
 });
 
 test("a tx event's TXID counts as reached without reading the position file again", async () => {
-  let stream: ServerResponse | undefined;
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.write('{"type":"init","data":{"isPrimary":false,"hostname":"node1"}}\n');
-    stream = res;
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const node = new LiteFsNode(dir, `http://127.0.0.1:${port}`, { pollIntervalMs: 60_000 });
+  const api = await eventServer();
+  const node = new LiteFsNode(dir, api.url, { pollIntervalMs: 60_000 });
   // The file stays behind on purpose: only the events can move the waiters.
   writeFileSync(join(dir, 'd.db-pos'), '0000000000000001/00\n');
   const first = node.waitForTxid('d.db', 0x10n, 5000);
-  while (!stream) await new Promise((r) => setTimeout(r, 5));
+  const stream = await api.stream();
   stream.write('{"type":"tx","db":"d.db","data":{"txID":"000000000000000f"}}\n');
   stream.write('{"type":"tx","db":"other.db","data":{"txID":"00000000000000ff"}}\n');
   const notYet = await Promise.race([first, new Promise((r) => setTimeout(() => r('pending'), 100))]);
@@ -80,7 +87,5 @@ test("a tx event's TXID counts as reached without reading the position file agai
   // A later TXID still waits (and times out here, since nothing announces it).
   assert.equal(await node.waitForTxid('d.db', 0x11n, 50), false);
   node.close();
-  stream.end();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await api.close();
 });
