@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../../test/harness/cluster.js';
 import type { Op } from './load.js';
+import type { Context, Row } from './types.js';
 import { school, sections, students, type Person } from './school.js';
 import type { Outcome, Via } from './vias.js';
 
@@ -63,6 +64,22 @@ export function enrollDropOp(ws: Writers, via: Via, onWrite?: (txid: bigint | un
     ws.enrolled[worker] = !wasEnrolled;
     onWrite?.(out.txid);
   };
+}
+
+/**
+ * One row of scenarios 02–04: the enroll/drop workload through `via` at
+ * `concurrency` in flight, 10 s after a 1 s warm-up (less with --quick); `via`
+ * is closed afterwards.
+ */
+export async function measureWrites(ctx: Context, ws: Writers, via: Via, concurrency: number, variant: string, notes: string): Promise<Row> {
+  try {
+    return await ctx.measure(
+      { variant, notes, concurrency, durationMs: ctx.pick(10_000, 2_000), warmupMs: ctx.pick(1_000, 300) },
+      enrollDropOp(ws, via),
+    );
+  } finally {
+    via.close();
+  }
 }
 
 /** A node's TXID of enroll.db, read from its LiteFS mount (0 when unreadable). */

@@ -12,7 +12,7 @@ import { cpuMeter } from '../lib/procs.js';
 import { percentile, sorted } from '../lib/stats.js';
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia } from '../lib/vias.js';
-import { enrollDropOp, writers } from '../lib/writes.js';
+import { measureWrites, writers } from '../lib/writes.js';
 import { CONCURRENCY } from './01-floor.js';
 
 export const name = '02-write-primary';
@@ -43,7 +43,6 @@ function fuseCommits(mount: string, durationMs: number): LoadResult {
 
 export async function run(ctx: Context): Promise<Row[]> {
   const rows: Row[] = [];
-  const duration = ctx.pick(10_000, 2_000);
   const ws = await writers(ctx.cluster, CONCURRENCY);
 
   const meter = cpuMeter(ctx.procs());
@@ -52,16 +51,9 @@ export async function run(ctx: Context): Promise<Row[]> {
     notes: 'separate bench.db beside enroll.db; WAL, synchronous=FULL; the FUSE commit cost' }, r, meter()));
   ctx.log(`raw FUSE commits: ${Math.round(r.throughput)}/s, p50 ${r.p50_ms.toFixed(2)} ms`);
 
-  const via = grpcVia('node1', ctx.cluster.node(1).enrollGrpc);
-  try {
-    rows.push(await ctx.measure({
-      variant: `primary gRPC node1:7201, ${ctx.mode === 'single' ? 'one transaction per request' : 'group commit'}`,
-      concurrency: CONCURRENCY, durationMs: duration, warmupMs: ctx.pick(1_000, 300),
-      notes: 'CreateEnrollment/DropUserEnrollment pairs, one student per worker',
-    }, enrollDropOp(ws, via)));
-  } finally {
-    via.close();
-  }
+  rows.push(await measureWrites(ctx, ws, grpcVia('node1', ctx.cluster.node(1).enrollGrpc), CONCURRENCY,
+    `primary gRPC node1:7201, ${ctx.mode === 'single' ? 'one transaction per request' : 'group commit'}`,
+    'CreateEnrollment/DropUserEnrollment pairs, one student per worker'));
   return rows;
 }
 

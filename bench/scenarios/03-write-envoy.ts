@@ -7,7 +7,7 @@
  */
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia, httpVia } from '../lib/vias.js';
-import { enrollDropOp, writers } from '../lib/writes.js';
+import { measureWrites, writers } from '../lib/writes.js';
 import { CONCURRENCY } from './01-floor.js';
 import { primaryRow } from './02-write-primary.js';
 
@@ -17,19 +17,10 @@ export const modes = ['batch', 'single'] as const;
 
 export async function run(ctx: Context): Promise<Row[]> {
   const rows: Row[] = [];
-  const duration = ctx.pick(10_000, 2_000);
   const ws = await writers(ctx.cluster, CONCURRENCY);
-  for (const via of [httpVia('envoy-http'), grpcVia('envoy-grpc', '127.0.0.1:8080')]) {
-    try {
-      rows.push(await ctx.measure({
-        variant: via.name === 'envoy-http' ? 'Envoy HTTP/JSON (transcoded)' : 'Envoy native gRPC (h2c)',
-        concurrency: CONCURRENCY, durationMs: duration, warmupMs: ctx.pick(1_000, 300),
-        notes: 'Envoy routes writes to the primary (found by its role health check): no forwarding hop',
-      }, enrollDropOp(ws, via)));
-    } finally {
-      via.close();
-    }
-  }
+  const notes = 'Envoy routes writes to the primary (found by its role health check): no forwarding hop';
+  rows.push(await measureWrites(ctx, ws, httpVia('envoy-http'), CONCURRENCY, 'Envoy HTTP/JSON (transcoded)', notes));
+  rows.push(await measureWrites(ctx, ws, grpcVia('envoy-grpc', '127.0.0.1:8080'), CONCURRENCY, 'Envoy native gRPC (h2c)', notes));
   return rows;
 }
 

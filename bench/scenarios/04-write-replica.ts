@@ -6,7 +6,7 @@
  */
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia } from '../lib/vias.js';
-import { enrollDropOp, writers } from '../lib/writes.js';
+import { measureWrites, writers } from '../lib/writes.js';
 import { CONCURRENCY } from './01-floor.js';
 import { primaryRow } from './02-write-primary.js';
 
@@ -16,16 +16,8 @@ export const modes = ['batch', 'single'] as const;
 
 export async function run(ctx: Context): Promise<Row[]> {
   const ws = await writers(ctx.cluster, CONCURRENCY);
-  const via = grpcVia('node2', ctx.cluster.node(2).enrollGrpc);
-  try {
-    return [await ctx.measure({
-      variant: 'replica gRPC node2:7202 (forwarded to node1, waits for replication)',
-      concurrency: CONCURRENCY, durationMs: ctx.pick(10_000, 2_000), warmupMs: ctx.pick(1_000, 300),
-      notes: 'answered once node2 has the write\'s TXID',
-    }, enrollDropOp(ws, via))];
-  } finally {
-    via.close();
-  }
+  return [await measureWrites(ctx, ws, grpcVia('node2', ctx.cluster.node(2).enrollGrpc), CONCURRENCY,
+    'replica gRPC node2:7202 (forwarded to node1, waits for replication)', 'answered once node2 has the write\'s TXID')];
 }
 
 export function checks(rows: Row[]): Check[] {
