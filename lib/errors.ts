@@ -58,11 +58,6 @@ export function unavailable(message: string, cause?: unknown): AppError {
   return new AppError(Status.UNAVAILABLE, message, { cause });
 }
 
-/** 429 */
-export function resourceExhausted(message: string): AppError {
-  return new AppError(Status.RESOURCE_EXHAUSTED, message);
-}
-
 export interface GrpcStatus {
   code: Status;
   details: string;

@@ -141,7 +141,7 @@ export function formatCpu(r: CpuReport, top = 5): string {
 }
 
 /** CPU milliseconds per request by process, from a CPU report and a request count. */
-export function cpuMsPerRequest(r: CpuReport, requests: number): Record<string, number> {
+function cpuMsPerRequest(r: CpuReport, requests: number): Record<string, number> {
   const out: Record<string, number> = {};
   if (requests <= 0) return out;
   for (const [n, c] of Object.entries(r.cores)) out[n] = Math.round(((c * r.seconds * 1000) / requests) * 1000) / 1000;
