@@ -17,7 +17,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { AppError, Status, toGrpcStatus, unauthenticated, unavailable } from '../errors.js';
+import { Status, invalidArgument, toGrpcStatus, unauthenticated, unavailable } from '../errors.js';
 import type { LiteFsNode } from '../litefs.js';
 import type { Logger } from '../log.js';
 import type { ReadableDb, WritableDb } from '../sqlite.js';
@@ -189,10 +189,10 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
     let forwarded = false;
 
     const finish = (err: unknown, response?: unknown, txid?: bigint, headers?: grpc.Metadata) => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100; // 2 decimals
       if (err !== undefined) {
         const status = toGrpcStatus(err);
-        const line = { code: Status[status.code], ms: Math.round(ms * 100) / 100, forwarded };
+        const line = { code: Status[status.code], ms, forwarded };
         if (status.code === Status.INTERNAL) ctx.log.error({ ...line, err }, 'request failed');
         else runtime.accessLog.info({ ...access, ...line, details: status.details }, 'request refused');
         callback({ code: status.code, details: status.details });
@@ -201,7 +201,7 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
       const out = headers ?? new grpc.Metadata();
       if (txid !== undefined) out.set(TXID_HEADER, txid.toString());
       call.sendMetadata(out);
-      runtime.accessLog.info({ ...access, code: 'OK', ms: Math.round(ms * 100) / 100, forwarded, txid: txid?.toString() }, 'request done');
+      runtime.accessLog.info({ ...access, code: 'OK', ms, forwarded, txid: txid?.toString() }, 'request done');
       callback(null, response);
     };
 
@@ -234,7 +234,7 @@ async function waitForMinTxid(runtime: Runtime, md: grpc.Metadata): Promise<void
   const raw = firstValue(md, MIN_TXID_HEADER);
   if (raw === undefined) return;
   const wanted = parseTxid(raw.trim());
-  if (wanted === undefined) throw new AppError(Status.INVALID_ARGUMENT, `${MIN_TXID_HEADER}: must be a decimal TXID`);
+  if (wanted === undefined) throw invalidArgument(MIN_TXID_HEADER, 'must be a decimal TXID');
   if (await runtime.node.waitForTxid(runtime.dbName, wanted, DefaultMinTxidTimeoutMs)) return;
   const at = runtime.node.position(runtime.dbName);
   throw unavailable(`this node has not yet replicated TXID ${wanted} (it is at ${at}): retry, or read from another node`);
