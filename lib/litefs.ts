@@ -164,10 +164,11 @@ export class LiteFsNode {
     }
   }
 
-  /** Resolves the waiters of `dbName` that `pos` (default: the position file) satisfies. */
-  private wake(dbName: string, pos: bigint = this.position(dbName)): void {
+  /** Resolves the waiters of `dbName` that `known` (else the position file, read only if someone waits) satisfies. */
+  private wake(dbName: string, known?: bigint): void {
     const set = this.waiters.get(dbName);
     if (!set || set.size === 0) return;
+    const pos = known ?? this.position(dbName);
     for (const w of set) {
       if (pos >= w.txid) {
         clearTimeout(w.timer);
