@@ -29,3 +29,13 @@ test('unknown errors become INTERNAL with a generic message', () => {
   const status = toGrpcStatus(new Error('SELECT secret FROM keys failed at /srv/app.js:12'));
   assert.deepEqual(status, { code: Status.INTERNAL, details: 'internal error' });
 });
+
+test('an untranslated grpc-js error keeps a retryable code but not its text', () => {
+  const grpcError = Object.assign(new Error('14 UNAVAILABLE: No connection established'), {
+    code: Status.UNAVAILABLE,
+    details: 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7101',
+  });
+  assert.deepEqual(toGrpcStatus(grpcError), { code: Status.UNAVAILABLE, details: 'a service this one depends on is unavailable, retry' });
+  const other = Object.assign(new Error('13 INTERNAL: boom at 10.0.0.7'), { code: Status.INTERNAL, details: 'boom at 10.0.0.7' });
+  assert.deepEqual(toGrpcStatus(other), { code: Status.INTERNAL, details: 'internal error' });
+});

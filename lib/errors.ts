@@ -100,10 +100,13 @@ export function toGrpcStatus(err: unknown): GrpcStatus {
     }
   }
 
-  // Errors from grpc-js calls we made (forwarding) carry a numeric code.
-  if (err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'number' && 'details' in err) {
-    const e = err as { code: number; details: string };
-    if (e.code >= 0 && e.code <= 16) return { code: e.code as Status, details: e.details };
+  // An error of a grpc-js call we made that nobody translated: keep its code,
+  // not its text, which can name addresses and socket errors.
+  const code = err && typeof err === 'object' && 'details' in err ? (err as { code?: unknown }).code : undefined;
+  if (typeof code === 'number') {
+    if (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) {
+      return { code, details: 'a service this one depends on is unavailable, retry' };
+    }
   }
 
   return { code: Status.INTERNAL, details: 'internal error' };

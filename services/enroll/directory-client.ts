@@ -5,22 +5,32 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ListUsersResponse__Output } from '../../gen/ts/auth/v1/ListUsersResponse.js';
+import { AppError, Status, unavailable } from '../../lib/errors.js';
 import { loadProto, serviceClient } from '../../lib/grpc/proto.js';
 import type { DirectoryUser, UserDirectory } from './domain/enroll-domain.js';
 
 /** Users fetched per call. */
 const PageSize = 500;
-const CallTimeoutMs = 5_000;
+export const DefaultCallTimeoutMs = 5_000;
 
-export function directoryClient(address: string): UserDirectory & { close(): void } {
+export function directoryClient(address: string, opts: { timeoutMs?: number } = {}): UserDirectory & { close(): void } {
+  const timeoutMs = opts.timeoutMs ?? DefaultCallTimeoutMs;
   const { grpcObject } = loadProto('auth/v1/auth.proto');
   const Ctor = serviceClient(grpcObject, 'auth.v1.UserDirectory');
-  const client = new Ctor(address, grpc.credentials.createInsecure());
+  const client = new Ctor(address, grpc.credentials.createInsecure(), {
+    // The auth service may start a moment after this one: reconnect soon after it is up.
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 1000,
+  });
   return {
     usersAfter(afterId: number): Promise<DirectoryUser[]> {
       return new Promise((resolve, reject) => {
-        client.ListUsers({ after_id: afterId, page_size: PageSize }, { deadline: Date.now() + CallTimeoutMs }, (err: grpc.ServiceError | null, res: ListUsersResponse__Output) => {
-          if (err) return reject(err);
+        // waitForReady (a grpc-js metadata option): a call made while the channel
+        // backs off waits for the connection, up to the deadline, instead of failing at once.
+        const metadata = new grpc.Metadata({ waitForReady: true });
+        const options = { deadline: Date.now() + timeoutMs };
+        client.ListUsers({ after_id: afterId, page_size: PageSize }, metadata, options, (err: grpc.ServiceError | null, res: ListUsersResponse__Output) => {
+          if (err) return reject(directoryError(err));
           resolve(
             res.users.map((u) => ({ id: u.user_id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: u.roles })),
           );
@@ -29,4 +39,16 @@ export function directoryClient(address: string): UserDirectory & { close(): voi
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * What a client of the enrollment service sees when the directory fails: a
+ * retryable status in our words. grpc-js's own text (addresses, socket errors)
+ * stays in the cause, for the logs.
+ */
+function directoryError(err: grpc.ServiceError): AppError {
+  if (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED) {
+    return unavailable('the user directory (auth service) is unreachable: retry', err);
+  }
+  return new AppError(Status.INTERNAL, 'the user directory failed', { cause: err });
 }
