@@ -21,7 +21,7 @@ import {
 } from './actor.js';
 import type { DomainContext } from './context.js';
 import { parseRoles, toEnrollment } from './convert.js';
-import { requireListedUser, requireSection, requireUser } from './lookups.js';
+import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
 import { promoteFromWaitlist } from './promotion.js';
 import { requireId, statusFilter } from './validate.js';
@@ -128,9 +128,8 @@ export async function listSectionEnrollments(
   const sectionId = requireId('section_id', req.section_id);
   const status = statusFilter(req.status);
   const cursor = readPage('section-enrollments', 1, req);
-  couldBeSectionStaff(actor);
   const store = ctx.read();
-  requireSectionStaff(actor, requireSection(store, sectionId).instructor_id);
+  requireSectionForStaff(actor, store, sectionId);
   const rows = store.enrollments.listSectionEnrollments(sectionId, status, cursor.afterId, cursor.limit);
   const page = toPage(cursor, rows, (r) => [r.user_id]);
   return { enrollments: page.rows.map(toEnrollment), next_page_token: page.next_page_token };

@@ -2,7 +2,7 @@
 import { notFound } from '../../../lib/errors.js';
 import type { CourseRow, SectionRow, UserRow } from '../store/rows.js';
 import type { EnrollStore } from '../store/store.js';
-import type { Actor } from './actor.js';
+import { couldBeSectionStaff, requireSectionStaff, type Actor } from './actor.js';
 
 /** A live section: a deleted one is gone as far as the API is concerned. */
 export function requireSection(store: EnrollStore, id: number): SectionRow {
@@ -30,4 +30,15 @@ export function requireUser(store: EnrollStore, id: number): UserRow {
  */
 export function requireListedUser(actor: Actor, store: EnrollStore, userId: number): void {
   if (actor.userId !== userId) requireUser(store, userId);
+}
+
+/**
+ * For listings about a section: the live section, once the caller is known to
+ * be its instructor or the registrar (students are refused before the lookup).
+ */
+export function requireSectionForStaff(actor: Actor, store: EnrollStore, sectionId: number): SectionRow {
+  couldBeSectionStaff(actor);
+  const section = requireSection(store, sectionId);
+  requireSectionStaff(actor, section.instructor_id);
+  return section;
 }

@@ -7,17 +7,15 @@ import type { ListSectionWaitlistRequest } from '../../../gen/ts/enroll/v1/ListS
 import type { ListUserWaitlistRequest } from '../../../gen/ts/enroll/v1/ListUserWaitlistRequest.js';
 import type { ListWaitlistResponse__Output } from '../../../gen/ts/enroll/v1/ListWaitlistResponse.js';
 import {
-  couldBeSectionStaff,
   hasRole,
   INSTRUCTOR,
   isRegistrar,
-  requireSectionStaff,
   requireSelfOrRegistrar,
   type Actor,
 } from './actor.js';
 import type { DomainContext } from './context.js';
 import { toWaitlistEntry } from './convert.js';
-import { requireCourse, requireListedUser, requireSection } from './lookups.js';
+import { requireCourse, requireListedUser, requireSection, requireSectionForStaff } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
 import { requireId } from './validate.js';
 
@@ -53,9 +51,8 @@ export async function listSectionWaitlist(
 ): Promise<ListWaitlistResponse__Output> {
   const sectionId = requireId('section_id', req.section_id);
   const cursor = readPage('section-waitlist', 1, req);
-  couldBeSectionStaff(actor);
   const store = ctx.read();
-  requireSectionStaff(actor, requireSection(store, sectionId).instructor_id);
+  requireSectionForStaff(actor, store, sectionId);
   const rows = store.waitlist.listSectionWaitlist(sectionId, cursor.afterId, cursor.limit);
   const page = toPage(cursor, rows, (r) => [r.position]);
   return { entries: page.rows.map(toWaitlistEntry), next_page_token: page.next_page_token };
