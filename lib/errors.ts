@@ -103,10 +103,8 @@ export function toGrpcStatus(err: unknown): GrpcStatus {
   // An error of a grpc-js call we made that nobody translated: keep its code,
   // not its text, which can name addresses and socket errors.
   const code = err && typeof err === 'object' && 'details' in err ? (err as { code?: unknown }).code : undefined;
-  if (typeof code === 'number') {
-    if (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) {
-      return { code, details: 'a service this one depends on is unavailable, retry' };
-    }
+  if (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) {
+    return { code, details: 'a service this one depends on is unavailable, retry' };
   }
 
   return { code: Status.INTERNAL, details: 'internal error' };

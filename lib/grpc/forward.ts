@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { AppError, Status, unavailable } from '../errors.js';
+import { PEER_CHANNEL_OPTIONS } from './proto.js';
 
 /** Metadata key marking a call that a replica forwarded. */
 export const FORWARDED_HEADER = 'x-forwarded-write';
@@ -79,11 +80,7 @@ export class Forwarder {
   private client(address: string): grpc.Client {
     let client = this.clients.get(address);
     if (!client) {
-      client = new grpc.Client(address, grpc.credentials.createInsecure(), {
-        // Fail fast when the primary is down instead of queueing forever.
-        'grpc.initial_reconnect_backoff_ms': 200,
-        'grpc.max_reconnect_backoff_ms': 1000,
-      });
+      client = new grpc.Client(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
       this.clients.set(address, client);
     }
     return client;

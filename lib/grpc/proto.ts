@@ -18,6 +18,16 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [`${REPO_ROOT}proto`, `${REPO_ROOT}gen/proto-deps`],
 };
 
+/**
+ * Channel options of the product's own clients to its peers (forwarding to the
+ * primary, the user directory): when a peer is down or not up yet, try again
+ * within a second rather than grpc-js's default backoff of up to two minutes.
+ */
+export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 1000,
+};
+
 export interface LoadedProto {
   packageDefinition: protoLoader.PackageDefinition;
   grpcObject: grpc.GrpcObject;

@@ -6,22 +6,19 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ListUsersResponse__Output } from '../../gen/ts/auth/v1/ListUsersResponse.js';
 import { AppError, Status, unavailable } from '../../lib/errors.js';
-import { loadProto, serviceClient } from '../../lib/grpc/proto.js';
+import { loadProto, PEER_CHANNEL_OPTIONS, serviceClient } from '../../lib/grpc/proto.js';
 import type { DirectoryUser, UserDirectory } from './domain/enroll-domain.js';
 
 /** Users fetched per call. */
 const PageSize = 500;
-export const DefaultCallTimeoutMs = 5_000;
+const DefaultCallTimeoutMs = 5_000;
 
 export function directoryClient(address: string, opts: { timeoutMs?: number } = {}): UserDirectory & { close(): void } {
   const timeoutMs = opts.timeoutMs ?? DefaultCallTimeoutMs;
   const { grpcObject } = loadProto('auth/v1/auth.proto');
   const Ctor = serviceClient(grpcObject, 'auth.v1.UserDirectory');
-  const client = new Ctor(address, grpc.credentials.createInsecure(), {
-    // The auth service may start a moment after this one: reconnect soon after it is up.
-    'grpc.initial_reconnect_backoff_ms': 200,
-    'grpc.max_reconnect_backoff_ms': 1000,
-  });
+  // The auth service may start a moment after this one: reconnect soon after it is up.
+  const client = new Ctor(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
   return {
     usersAfter(afterId: number): Promise<DirectoryUser[]> {
       return new Promise((resolve, reject) => {
