@@ -34,6 +34,8 @@ export function parsePeers(value: string): Map<string, string> {
 }
 
 export type WriteMode = 'batch' | 'single';
+/** How a replica's reads use SQLite transactions: see lib/shared-reads.ts. */
+export type ReadMode = 'shared' | 'per-statement';
 
 /** What every service process on a node needs to know about the node. */
 export interface NodeConfig {
@@ -45,15 +47,20 @@ export interface NodeConfig {
   litefsApi: string;
   /** How the primary commits writes: group commit (batch) or one transaction each. */
   writeMode: WriteMode;
+  /** Whether a replica's reads of one event-loop turn share a snapshot (shared) or not. */
+  readMode: ReadMode;
 }
 
 export function loadNodeConfig(): NodeConfig {
   const writeMode = env('WRITE_MODE', 'batch');
   if (writeMode !== 'batch' && writeMode !== 'single') throw new Error(`WRITE_MODE must be batch or single, got ${writeMode}`);
+  const readMode = env('READ_MODE', 'shared');
+  if (readMode !== 'shared' && readMode !== 'per-statement') throw new Error(`READ_MODE must be shared or per-statement, got ${readMode}`);
   return {
     nodeName: env('NODE_NAME'),
     mountDir: env('LITEFS_MOUNT'),
     litefsApi: env('LITEFS_API'),
     writeMode,
+    readMode,
   };
 }

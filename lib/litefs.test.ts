@@ -14,7 +14,9 @@ test('position parses the -pos file and is 0 before the database exists', () => 
   const node = new LiteFsNode(dir, 'http://127.0.0.1:1');
   assert.equal(node.position('a.db'), 0n);
   writeFileSync(join(dir, 'a.db-pos'), '00000000000000ff/d06898b347955f23\n');
+  assert.equal(node.known('a.db'), 0n, 'nothing learned before the file is read');
   assert.equal(node.position('a.db'), 255n);
+  assert.equal(node.known('a.db'), 255n);
 });
 
 test('waitForTxid resolves when the position arrives, and false on timeout', async () => {
@@ -84,6 +86,9 @@ test("a tx event's TXID counts as reached without reading the position file agai
   // Already announced: answered at once, although the file still says 1.
   assert.equal(await node.waitForTxid('d.db', 0x10n, 1), true);
   assert.equal(node.position('d.db'), 1n);
+  // What the process knows never goes back, whichever source is older.
+  assert.equal(node.known('d.db'), 0x10n);
+  assert.equal(node.known('other.db'), 0xffn);
   // A later TXID still waits (and times out here, since nothing announces it).
   assert.equal(await node.waitForTxid('d.db', 0x11n, 50), false);
   node.close();

@@ -48,6 +48,8 @@ export class LiteFsNode {
   private eventsLive = false;
   /** Highest TXID a tx event announced, per database: a lower bound of its position. */
   private readonly announced = new Map<string, bigint>();
+  /** Highest TXID learned by any means (events or the position file), per database. */
+  private readonly learned = new Map<string, bigint>();
   /** Open descriptors of the `<db>-pos` files, and the buffer they are read into. */
   private readonly posFds = new Map<string, number>();
   private readonly posBuf = Buffer.alloc(64);
@@ -110,7 +112,22 @@ export class LiteFsNode {
     }
     const slash = text.indexOf('/');
     if (slash <= 0) return 0n;
-    return BigInt(`0x${text.slice(0, slash)}`);
+    const txid = BigInt(`0x${text.slice(0, slash)}`);
+    this.learn(dbName, txid);
+    return txid;
+  }
+
+  /**
+   * The highest TXID of `dbName` this process has learned so far, from events
+   * or the position file: the node has at least this much. Whoever was told
+   * "TXID n has arrived" was told so after this reached n.
+   */
+  known(dbName: string): bigint {
+    return this.learned.get(dbName) ?? 0n;
+  }
+
+  private learn(dbName: string, txid: bigint): void {
+    if (txid > (this.learned.get(dbName) ?? 0n)) this.learned.set(dbName, txid);
   }
 
   /**
@@ -255,6 +272,7 @@ export class LiteFsNode {
     }
     const txid = BigInt(`0x${hex}`);
     if (txid > (this.announced.get(event.db) ?? 0n)) this.announced.set(event.db, txid);
+    this.learn(event.db, txid);
     this.wake(event.db, this.announced.get(event.db)!);
   }
 }

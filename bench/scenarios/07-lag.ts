@@ -5,6 +5,9 @@
  * reached that TXID − first time the primary's did (its commit), so both ends
  * are measured the same way (resolution about one poll, 0.5–1 ms).
  * Baseline: isolated writes (one at a time, 20 ms apart) on an idle cluster.
+ * Then the same writers while each replica also serves catalogue reads at full
+ * speed: LiteFS applies a replicated transaction only when no SQLite reader on
+ * that replica holds a read lock, so readers can delay replication.
  */
 import { join } from 'node:path';
 import { sleep } from '../lib/load.js';
@@ -20,20 +23,32 @@ export const name = '07-lag';
 export const title = 'replication lag, commit on the primary until visible on each replica';
 export const modes = ['batch'] as const;
 
+/** Closed-loop catalogue readers per replica in the `reads` phase. */
+const READERS_PER_REPLICA = 16;
+
+const PHASES = {
+  idle: 'isolated writes (1 in flight, 20 ms apart)',
+  load: `under load (${CONCURRENCY} writers on node1)`,
+  reads: `under load (${CONCURRENCY} writers on node1) while ${READERS_PER_REPLICA} readers per replica read the catalogue`,
+} as const;
+
 export async function run(ctx: Context): Promise<Row[]> {
   const cluster = ctx.cluster;
   const ws = await writers(cluster, CONCURRENCY);
   const via = grpcVia('node1', cluster.node(1).enrollGrpc);
+  const replicaVias = ([2, 3] as const).map((n) => grpcVia(`node${n}`, cluster.node(n).enrollGrpc));
+  const reader = ws.students[0]!;
   const files = ([1, 2, 3] as const).map((n) => join(cluster.node(n).mount, 'enroll.db-pos'));
   const rows: Row[] = [];
   try {
-    for (const phase of ['idle', 'load'] as const) {
+    for (const phase of Object.keys(PHASES) as Array<keyof typeof PHASES>) {
       const txids: number[] = [];
       const onWrite = (txid: bigint | undefined) => {
         if (txid !== undefined) txids.push(Number(txid));
       };
       const op = enrollDropOp(ws, via, onWrite);
       let writes = 0;
+      let reads = 0;
       let errors = 0;
       const wlat: number[] = [];
       const timed = async (w: number) => {
@@ -58,9 +73,22 @@ export async function run(ctx: Context): Promise<Row[]> {
         }
       } else {
         const end = Date.now() + ctx.pick(10_000, 2_000);
-        await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
-          while (Date.now() < end) await timed(w);
-        }));
+        const readers = phase === 'reads' ? replicaVias.flatMap((rv) => Array.from({ length: READERS_PER_REPLICA }, () => rv)) : [];
+        await Promise.all([
+          ...Array.from({ length: CONCURRENCY }, async (_, w) => {
+            while (Date.now() < end) await timed(w);
+          }),
+          ...readers.map(async (rv) => {
+            while (Date.now() < end) {
+              try {
+                await rv.catalogue(reader.token, 50);
+                reads += 1;
+              } catch {
+                errors += 1;
+              }
+            }
+          }),
+        ]);
       }
       const seconds = (performance.now() - t0) / 1000;
       const cpu = meter();
@@ -80,7 +108,7 @@ export async function run(ctx: Context): Promise<Row[]> {
         const l = summarize(lags);
         rows.push({
           scenario: name,
-          variant: `node${n} lag, ${phase === 'idle' ? 'isolated writes (1 in flight, 20 ms apart)' : `under load (${CONCURRENCY} writers on node1)`}`,
+          variant: `node${n} lag, ${PHASES[phase]}`,
           ...(phase === 'idle' ? { baseline: true } : {}),
           mode: ctx.mode,
           concurrency: phase === 'idle' ? 1 : CONCURRENCY,
@@ -92,14 +120,16 @@ export async function run(ctx: Context): Promise<Row[]> {
           max_ms: round(l.max),
           errors,
           notes: `ops/s = acknowledged writes/s; p50/p99 = lag, commit seen on node1 → seen on node${n} (0.5 ms polling); ` +
+            (phase === 'reads' ? `${round(reads / seconds)} catalogue reads/s on the two replicas; ` : '') +
             `lag max ${round(l.max)} ms over ${l.count} commits${unseen ? ` (${unseen} not observed)` : ''}; write latency p50 ${round(w.p50)} ms, p99 ${round(w.p99)} ms; ${formatCpu(cpu)}`,
-          extra: { lag_max_ms: round(l.max), commits: l.count, unseen, write_p50_ms: round(w.p50), write_p99_ms: round(w.p99) },
+          extra: { lag_max_ms: round(l.max), commits: l.count, unseen, write_p50_ms: round(w.p50), write_p99_ms: round(w.p99), replica_reads_per_s: round(reads / seconds) },
         });
         ctx.log(`${phase} node${n}: lag p50 ${round(l.p50)} p99 ${round(l.p99)} max ${round(l.max)} ms over ${l.count} commits (${round(writes / seconds)} writes/s)`);
       });
     }
   } finally {
     via.close();
+    replicaVias.forEach((rv) => rv.close());
   }
   return rows;
 }

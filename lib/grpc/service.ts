@@ -11,6 +11,7 @@ import { env, loadNodeConfig, parsePeers, type NodeConfig } from '../config.js';
 import { LiteFsNode } from '../litefs.js';
 import { createAccessLogger, createLogger, type Logger } from '../log.js';
 import { openDatabase, type OpenedDb } from '../sqlite.js';
+import { autocommitReads, sharedReads, type ReadScope } from '../shared-reads.js';
 import { createWriter, type Writer } from '../writer.js';
 import { Forwarder } from './forward.js';
 import { unavailable } from '../errors.js';
@@ -51,6 +52,8 @@ export interface StartedService {
   node: LiteFsNode;
   db: OpenedDb;
   writer?: Writer;
+  /** To enter before reading `db.read` (a shared snapshot per turn on a replica). */
+  reads: ReadScope;
   isPrimary: boolean;
   server: grpc.Server;
   health: HealthImplementation;
@@ -76,10 +79,12 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const node = new LiteFsNode(config.mountDir, config.litefsApi);
   node.watch();
   const isPrimary = await waitForRole(node, log);
-  log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode }, 'starting');
+  log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, readMode: config.readMode }, 'starting');
 
   const db = await openDatabase({ mountDir: config.mountDir, name: spec.dbName, migrations: spec.migrations, isPrimary, log });
   const writer = db.write ? createWriter(db.write, { mode: config.writeMode, position: () => node.position(spec.dbName) }) : undefined;
+  const reads =
+    db.write || config.readMode === 'per-statement' ? autocommitReads : sharedReads(db.read, () => node.known(spec.dbName));
   const forwarder = new Forwarder(config.nodeName, parsePeers(env(spec.peersEnv)));
 
   const { packageDefinition, grpcObject } = loadProto(spec.protoFile);
@@ -100,7 +105,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   };
 
   const started: StartedService = {
-    config, log, node, db, writer, isPrimary, server, health, grpcObject,
+    config, log, node, db, writer, reads, isPrimary, server, health, grpcObject,
     addService(dotted, impls, verifier) {
       const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog };
       const ctor = serviceClient(grpcObject, dotted);

@@ -24,7 +24,7 @@ const svc = await startService({
 });
 
 const directory = directoryClient(env('AUTH_GRPC_ADDR'));
-const domain = new EnrollDomain({ db: svc.db.read, write: (fn) => svc.write(fn), directory });
+const domain = new EnrollDomain({ db: svc.db.read, reads: svc.reads, write: (fn) => svc.write(fn), directory });
 
 if (svc.isPrimary) {
   const sync = () =>

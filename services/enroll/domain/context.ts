@@ -3,6 +3,7 @@
  * write transactions, and the user directory sync.
  */
 import type Database from 'better-sqlite3';
+import type { ReadScope } from '../../../lib/shared-reads.js';
 import { createEnrollStore, type EnrollStore } from '../store/store.js';
 import { syncUsersOnce, type UserDirectory } from './user-sync.js';
 
@@ -10,6 +11,8 @@ import { syncUsersOnce, type UserDirectory } from './user-sync.js';
 export interface EnrollDomainDeps {
   /** The read handle (a replica's or the primary's). */
   db: Database.Database;
+  /** Entered before every read of `db` (default: each statement on its own). */
+  reads?: ReadScope;
   /** Runs `fn` synchronously in a write transaction on the primary. */
   write: <T>(fn: (db: Database.Database) => T) => Promise<T>;
   /** The auth service's users, which this service mirrors. */
@@ -42,8 +45,9 @@ export class DomainContext {
 
   constructor(private readonly deps: EnrollDomainDeps) {}
 
-  /** The store on the read handle. */
+  /** The store on the read handle. Use it at once: its snapshot may end at the next turn. */
   read(): EnrollStore {
+    this.deps.reads?.enter();
     return storeFor(this.deps.db);
   }
 
