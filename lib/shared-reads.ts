@@ -14,11 +14,17 @@
  * new as anything this process had been told had arrived when it opened.
  * A shared snapshot
  * - ends at the next `setImmediate`, so it never outlives the turn that
- *   opened it by more than one loop phase;
+ *   opened it by more than one loop phase. This matters for replication:
+ *   LiteFS applies a transaction on a replica only while no reader holds a
+ *   WAL read lock (it takes them all exclusively), so an open snapshot holds
+ *   replication back until it ends;
  * - is replaced as soon as the process learns of a newer TXID (`known`).
  *   Read-your-writes and `x-min-txid` waits are resolved only after the
  *   TXID they wait for is learned, so a read that follows such a wait always
- *   opens a snapshot that has it.
+ *   opens a snapshot that has it. Under LiteFS the same follows from its
+ *   locking (nothing is applied while a snapshot is open, so every TXID
+ *   announced during one was applied before it began); the check keeps the
+ *   guarantee from resting on that.
  *
  * Only for a read-only connection: on the primary the read handle is the
  * writer's connection, whose BEGIN IMMEDIATE must never find a transaction

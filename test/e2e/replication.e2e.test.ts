@@ -1,15 +1,16 @@
 /**
  * The consistency contract on the real cluster: writes accepted on any node,
  * forwarded by replicas, answered with their TXID, readable at once on the
- * node that took them; replicas that restart catch up; with the primary
- * down, writes fail fast with UNAVAILABLE and reads keep working.
+ * node that took them, also while other reads keep that node busy; replicas
+ * that restart catch up; with the primary down, writes fail fast with
+ * UNAVAILABLE and reads keep working.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
-import { authClient, call, directoryClient, http, txidOf, uniqueName, type UnaryClient } from '../support/clients.js';
-import { loginHttp } from '../support/school.js';
+import { authClient, call, directoryClient, enrollClient, http, txidOf, uniqueName, type UnaryClient } from '../support/clients.js';
+import { createSchool, loginHttp, person, section } from '../support/school.js';
 
 describe('replication and failover on the real cluster', () => {
   const env = useCluster();
@@ -95,6 +96,50 @@ describe('replication and failover on the real cluster', () => {
     });
   });
 
+  describe('reads on a busy replica (one shared snapshot per event-loop turn)', () => {
+    test('still see the write they waited for (x-min-txid) and a write forwarded through them', async () => {
+      const school = await createSchool(env.cluster.registrar);
+      const sid = await section(school);
+      const student = await person('student', school.registrar.token);
+      const primary = enrollClient(env.cluster.node(1).enrollGrpc);
+      const replica = enrollClient(env.cluster.node(2).enrollGrpc);
+      // Other callers keep node2 reading, so a snapshot is open in most turns.
+      const busy = enrollClient(env.cluster.node(2).enrollGrpc);
+      let reading = true;
+      let busyReads = 0;
+      const readers = Array.from({ length: 8 }, async () => {
+        while (reading) {
+          const page = await call(busy, 'ListSections', { page_size: 50 }, { token: student.token });
+          assert.equal(page.error, undefined, page.error?.details);
+          busyReads += 1;
+        }
+      });
+      const statusOnReplica = async (metadata?: Record<string, string>): Promise<string | undefined> => {
+        const listed = await call(replica, 'ListUserEnrollments', { user_id: student.id }, { token: student.token, metadata });
+        assert.equal(listed.error, undefined, listed.error?.details);
+        return (listed.response.enrollments as Array<{ section_id: number; status: string }>).find((e) => e.section_id === sid)?.status;
+      };
+      try {
+        for (let round = 0; round < 25; round++) {
+          const enrolled = await call(primary, 'CreateEnrollment', { user_id: student.id, section_id: sid }, { token: student.token });
+          assert.equal(enrolled.error, undefined, enrolled.error?.details);
+          const txid = txidOf(enrolled.headers);
+          assert.ok(txid, 'the primary answers with the TXID');
+          assert.equal(await statusOnReplica({ 'x-min-txid': txid }), 'enrolled', `round ${round}: a read with x-min-txid ${txid}`);
+          const dropped = await call(replica, 'DropUserEnrollment', { user_id: student.id, section_id: sid }, { token: student.token });
+          assert.equal(dropped.error, undefined, dropped.error?.details);
+          assert.equal(await statusOnReplica(), 'dropped', `round ${round}: a read right after a write forwarded by this node`);
+        }
+      } finally {
+        reading = false;
+        await Promise.allSettled(readers);
+        for (const c of [primary, replica, busy]) c.close();
+      }
+      await Promise.all(readers); // a failed background read fails the test too
+      assert.ok(busyReads >= 50, `the replica was kept busy (${busyReads} other reads)`);
+    });
+  });
+
   describe('Envoy routes by role', () => {
     /** Request-log lines of `method` per node: [node1, node2, node3]. */
     function served(method: string): Array<Array<{ forwarded?: boolean }>> {
@@ -109,19 +154,23 @@ describe('replication and failover on the real cluster', () => {
 
     test('writes go straight to the primary, reads to the replicas', async () => {
       const token = await loginHttp(env.cluster.registrar);
+      // Other tests of this file call these methods too: count only this test's calls.
+      const count = (method: string) => served(method).map((lines) => lines.length);
+      const writesBefore = count('/enroll.v1.EnrollService/CreateDepartment');
+      const readsBefore = count('/enroll.v1.EnrollService/ListDepartments');
       for (let i = 0; i < 6; i++) {
         const created = await http('POST', '/departments', { token, body: { name: uniqueName('Routing') } });
         assert.equal(created.status, 200, created.text);
         const listed = await http('GET', '/departments', { token });
         assert.equal(listed.status, 200, listed.text);
       }
-      const writes = served('/enroll.v1.EnrollService/CreateDepartment');
-      assert.equal(writes[0]!.length, 6, 'node1 (the primary) took every write');
-      assert.deepEqual([writes[1]!.length, writes[2]!.length], [0, 0], 'no write went through a replica');
-      const reads = served('/enroll.v1.EnrollService/ListDepartments');
-      assert.equal(reads[0]!.length, 0, 'no read reached the primary');
-      assert.equal(reads[1]!.length + reads[2]!.length, 6);
-      assert.ok(reads[1]!.length > 0 && reads[2]!.length > 0, `reads are balanced over both replicas (${reads[1]!.length} / ${reads[2]!.length})`);
+      const writes = count('/enroll.v1.EnrollService/CreateDepartment').map((n, i) => n - writesBefore[i]!);
+      assert.equal(writes[0], 6, 'node1 (the primary) took every write');
+      assert.deepEqual([writes[1], writes[2]], [0, 0], 'no write went through a replica');
+      const reads = count('/enroll.v1.EnrollService/ListDepartments').map((n, i) => n - readsBefore[i]!);
+      assert.equal(reads[0], 0, 'no read reached the primary');
+      assert.equal(reads[1]! + reads[2]!, 6);
+      assert.ok(reads[1]! > 0 && reads[2]! > 0, `reads are balanced over both replicas (${reads[1]} / ${reads[2]})`);
     });
   });
 
