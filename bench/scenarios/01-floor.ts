@@ -21,6 +21,12 @@ export const title = 'bare grpc-js echo and raw SQLite commits (no LiteFS)';
 
 /** The concurrency every request/response scenario uses, so rates compare. */
 export const CONCURRENCY = 32;
+/**
+ * The higher concurrency the write scenarios add with group commit, to see
+ * whether more in flight (bigger batches) buys throughput. 256 is also the
+ * load generator's HTTP socket pool (bench/lib/rpc.ts).
+ */
+export const HIGH_CONCURRENCY = 256;
 
 async function startEcho(): Promise<{ port: number; pid: number; stop(): void }> {
   const script = fileURLToPath(new URL('../lib/echo-server.js', import.meta.url));
@@ -83,6 +89,7 @@ export async function run(ctx: Context): Promise<Row[]> {
   try {
     const procs = [{ pid: echo.pid, name: 'echo-server' }];
     rows.push(await ctx.measure({ variant: `grpc-js unary echo, ${CONCURRENCY} in flight`, baseline: true, concurrency: CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));
+    rows.push(await ctx.measure({ variant: `grpc-js unary echo, ${HIGH_CONCURRENCY} in flight`, concurrency: HIGH_CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));
     rows.push(await ctx.measure({ variant: 'grpc-js unary echo, 1 in flight', concurrency: 1, durationMs: Math.min(duration, 5_000), procs, notes: 'latency floor of one call' }, op));
   } finally {
     client.close();

@@ -2,33 +2,43 @@
  * The same writes sent to a replica's gRPC port (node2:7202): the replica
  * forwards each to the primary, then answers only once its own TXID has reached
  * the write's (read-your-writes), so the figure includes that wait.
+ * With group commit, also at HIGH_CONCURRENCY in flight, against the primary
+ * at the same concurrency.
  * Target: ≥ 0.7 × writes sent to the primary (02-write-primary, same mode).
  */
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia } from '../lib/vias.js';
 import { measureWrites, writers } from '../lib/writes.js';
-import { CONCURRENCY } from './01-floor.js';
+import { CONCURRENCY, HIGH_CONCURRENCY } from './01-floor.js';
 import { primaryRow } from './02-write-primary.js';
 
 export const name = '04-write-replica';
 export const title = 'enrollment writes sent to a replica (forwarded, read-your-writes)';
 export const modes = ['batch', 'single'] as const;
 
+const VARIANT = 'replica gRPC node2:7202 (forwarded to node1, waits for replication)';
+const NOTES = "answered once node2 has the write's TXID";
+
 export async function run(ctx: Context): Promise<Row[]> {
   const ws = await writers(ctx.cluster, CONCURRENCY);
-  return [await measureWrites(ctx, ws, grpcVia('node2', ctx.cluster.node(2).enrollGrpc), CONCURRENCY,
-    'replica gRPC node2:7202 (forwarded to node1, waits for replication)', 'answered once node2 has the write\'s TXID')];
+  const rows = [await measureWrites(ctx, ws, grpcVia('node2', ctx.cluster.node(2).enrollGrpc), CONCURRENCY, VARIANT, NOTES)];
+  if (ctx.mode === 'batch') {
+    const more = await writers(ctx.cluster, HIGH_CONCURRENCY);
+    rows.push(await measureWrites(ctx, more, grpcVia('node2', ctx.cluster.node(2).enrollGrpc), HIGH_CONCURRENCY, `${VARIANT}, ${HIGH_CONCURRENCY} in flight`, NOTES));
+  }
+  return rows;
 }
 
 export function checks(rows: Row[]): Check[] {
   const out: Check[] = [];
-  for (const mode of ['batch', 'single'] as const) {
-    const primary = primaryRow(rows, mode);
-    const replica = rows.find((r) => r.scenario === name && r.mode === mode);
+  const cases = [['batch', CONCURRENCY], ['single', CONCURRENCY], ['batch', HIGH_CONCURRENCY]] as const;
+  for (const [mode, concurrency] of cases) {
+    const primary = primaryRow(rows, mode, concurrency);
+    const replica = rows.find((r) => r.scenario === name && r.mode === mode && r.concurrency === concurrency);
     if (!primary || !replica) continue;
     const ratio = replica.throughput / primary.throughput;
     out.push({
-      target: `writes forwarded from a replica ≥ 0.7 × writes to the primary (WRITE_MODE=${mode})`,
+      target: `writes forwarded from a replica ≥ 0.7 × writes to the primary (WRITE_MODE=${mode}, ${concurrency} in flight)`,
       measured: `${replica.throughput} / ${primary.throughput} ops/s`,
       ratio,
       goal: '>= 0.7',
