@@ -52,7 +52,7 @@ export function checks(rows: Row[]): Check[] {
       goal: '>= 0.5',
       met: ratio >= 0.5,
       bound: ratio >= 0.5 ? undefined
-        : `${busy >= 1.8 ? 'CPU' : `the primary's commit cycle (closed loop, ${n} in flight: ops/s = ${n} / latency)`}: ` +
+        : `${busy >= 1.8 ? 'CPU' : `the closed loop's latency (${n} in flight: ops/s = ${n} / latency; the machine is not full)`}: ` +
           `${perReq.machine ?? '?'} ms of CPU per write over ${busy}/2 busy cores (by process, ms/request: ${top}) vs ${echo.cpu_ms_per_request?.machine ?? '?'} ms per echo; ` +
           `p50 ${http.p50_ms} ms` +
           (n === CONCURRENCY ? `; even straight to the primary over gRPC, writes reach only ${primary?.throughput ?? '?'} ops/s (p50 ${primary?.p50_ms ?? '?'} ms)` : ''),

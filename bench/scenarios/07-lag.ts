@@ -6,13 +6,15 @@
  * are measured the same way (resolution about one poll, 0.5–1 ms).
  * Baseline: isolated writes (one at a time, 20 ms apart) on an idle cluster.
  * Then the same writers while each replica also serves catalogue reads at full
- * speed: LiteFS applies a replicated transaction only when no SQLite reader on
- * that replica holds a read lock, so readers can delay replication.
+ * speed (a page of 50 sections): LiteFS applies a replicated transaction only
+ * when no SQLite reader on that replica holds a read lock, so readers can delay
+ * replication.
  */
 import { join } from 'node:path';
 import { sleep } from '../lib/load.js';
 import { firstReach, watchPositions } from '../lib/positions.js';
 import { cpuMeter, formatCpu } from '../lib/procs.js';
+import { school, sections } from '../lib/school.js';
 import { round, summarize } from '../lib/stats.js';
 import type { Context, Row } from '../lib/types.js';
 import { grpcVia } from '../lib/vias.js';
@@ -38,6 +40,8 @@ export async function run(ctx: Context): Promise<Row[]> {
   const via = grpcVia('node1', cluster.node(1).enrollGrpc);
   const replicaVias = ([2, 3] as const).map((n) => grpcVia(`node${n}`, cluster.node(n).enrollGrpc));
   const reader = ws.students[0]!;
+  // A full first catalogue page for the readers, whether or not scenario 05 ran first.
+  await sections(await school(cluster), 50, { capacity: 30, waitlist_capacity: 5 });
   const files = ([1, 2, 3] as const).map((n) => join(cluster.node(n).mount, 'enroll.db-pos'));
   const rows: Row[] = [];
   try {
