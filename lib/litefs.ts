@@ -46,9 +46,9 @@ export class LiteFsNode {
   private events?: AbortController;
   /** True while the event stream is connected (its `init` event has arrived). */
   private eventsLive = false;
-  /** Highest TXID a tx event announced, per database: a lower bound of its position. */
-  private readonly announced = new Map<string, bigint>();
-  /** Highest TXID learned by any means (events or the position file), per database. */
+  /** Databases the event stream has announced a transaction of: their next one will be announced too. */
+  private readonly announced = new Set<string>();
+  /** Highest TXID learned by any means (events or the position file), per database: a lower bound of its position. */
   private readonly learned = new Map<string, bigint>();
   /** Open descriptors of the `<db>-pos` files, and the buffer they are read into. */
   private readonly posFds = new Map<string, number>();
@@ -135,7 +135,7 @@ export class LiteFsNode {
    * `timeoutMs`. One poll loop per database serves every waiter.
    */
   waitForTxid(dbName: string, txid: bigint, timeoutMs: number): Promise<boolean> {
-    if ((this.announced.get(dbName) ?? 0n) >= txid) return Promise.resolve(true);
+    if (this.known(dbName) >= txid) return Promise.resolve(true);
     // With the stream live and this database announced, its next tx event
     // will wake us: no need to read the file now.
     if (!(this.eventsLive && this.announced.has(dbName)) && this.position(dbName) >= txid) return Promise.resolve(true);
@@ -271,8 +271,8 @@ export class LiteFsNode {
       return;
     }
     const txid = BigInt(`0x${hex}`);
-    if (txid > (this.announced.get(event.db) ?? 0n)) this.announced.set(event.db, txid);
+    this.announced.add(event.db);
     this.learn(event.db, txid);
-    this.wake(event.db, this.announced.get(event.db)!);
+    this.wake(event.db, this.known(event.db));
   }
 }

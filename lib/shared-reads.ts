@@ -54,12 +54,13 @@ export function sharedReads(db: ReadableDb, known: () => bigint): ReadScope {
 
   return {
     enter() {
-      if (openedAt !== undefined && db.inTransaction && known() <= openedAt) return;
-      const wasOpen = openedAt !== undefined;
+      const now = known();
+      if (openedAt !== undefined && db.inTransaction && now <= openedAt) return;
+      // A replaced snapshot is ended by the setImmediate its predecessor scheduled.
+      if (openedAt === undefined) setImmediate(end);
       end();
-      openedAt = known();
+      openedAt = now;
       begin.run();
-      if (!wasOpen) setImmediate(end);
     },
   };
 }
