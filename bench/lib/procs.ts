@@ -69,9 +69,13 @@ export function memoryOf(p: Proc): Memory | undefined {
   return { name: p.name, pid: p.pid, vmhwm_mb: Math.round(kb('VmHWM') / 102.4) / 10, vmrss_mb: Math.round(kb('VmRSS') / 102.4) / 10 };
 }
 
-/** CPU seconds a process has used in user and in kernel mode, or undefined once it is gone. */
-function cpuSeconds(pid: number): { user: number; system: number } | undefined {
-  const stat = read(`/proc/${pid}/stat`);
+/**
+ * CPU seconds a process has used in user and in kernel mode, or undefined once
+ * it is gone. With `mainThread`, only its first thread's: for Node, the event
+ * loop's thread, without libuv's threadpool (argon2) and V8's helper threads.
+ */
+function cpuSeconds(pid: number, mainThread = false): { user: number; system: number } | undefined {
+  const stat = read(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
   if (!stat) return undefined;
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // after "pid (comm) ": state=0 … utime=11 stime=12
@@ -95,6 +99,11 @@ export interface CpuReport {
    * for the services on a LiteFS mount, the FUSE round trips of their SQLite I/O.
    */
   kernelShare: Record<string, number>;
+  /**
+   * Cores used by the main thread alone, for the Node processes (the services
+   * and this generator): the event loop, against the process's other threads.
+   */
+  mainThread: Record<string, number>;
   /** Cores busy on the whole machine on average (everything, this generator included). */
   machineBusy: number;
   machineCores: number;
@@ -103,7 +112,9 @@ export interface CpuReport {
 /** Starts measuring CPU of `procs` plus this process ("loadgen"); call the result to stop. */
 export function cpuMeter(procs: Proc[]): () => CpuReport {
   const all = [...procs, { pid: process.pid, name: 'loadgen' }];
+  const isNode = (p: Proc) => !/^(envoy|litefs)/.test(p.name);
   const before = new Map(all.map((p) => [p.pid, cpuSeconds(p.pid)]));
+  const beforeMain = new Map(all.filter(isNode).map((p) => [p.pid, cpuSeconds(p.pid, true)]));
   const m0 = machineTicks();
   const t0 = process.hrtime.bigint();
   return () => {
@@ -118,6 +129,13 @@ export function cpuMeter(procs: Proc[]): () => CpuReport {
       user[p.name] = (user[p.name] ?? 0) + b.user - a.user;
       system[p.name] = (system[p.name] ?? 0) + b.system - a.system;
     }
+    const mainThread: Record<string, number> = {};
+    for (const p of all.filter(isNode)) {
+      const a = beforeMain.get(p.pid);
+      const b = cpuSeconds(p.pid, true);
+      if (a === undefined || b === undefined) continue;
+      mainThread[p.name] = (mainThread[p.name] ?? 0) + (b.user + b.system - a.user - a.system) / seconds;
+    }
     const cores: Record<string, number> = {};
     const kernelShare: Record<string, number> = {};
     for (const name of Object.keys(user)) {
@@ -126,17 +144,24 @@ export function cpuMeter(procs: Proc[]): () => CpuReport {
       kernelShare[name] = total > 0 ? system[name]! / total : 0;
     }
     const n = cpus().length;
-    return { seconds, cores, kernelShare, machineBusy: ((m1.busy - m0.busy) / Math.max(m1.total - m0.total, 1)) * n, machineCores: n };
+    return { seconds, cores, kernelShare, mainThread, machineBusy: ((m1.busy - m0.busy) / Math.max(m1.total - m0.total, 1)) * n, machineCores: n };
   };
 }
 
-/** "enroll@node1 0.83 (40% kernel), envoy 0.61 (22% kernel), …; machine 1.97/2" — the top users first. */
+/**
+ * "auth@node1 1.62 (2% kernel, main thread 0.21), envoy 0.61 (22% kernel), …; machine 1.97/2":
+ * the top users first; the main thread is named where it used under 90% of its process's CPU.
+ */
 export function formatCpu(r: CpuReport, top = 5): string {
+  const main = (n: string, c: number) => {
+    const m = r.mainThread[n];
+    return m !== undefined && m < 0.9 * c ? `, main thread ${m.toFixed(2)}` : '';
+  };
   const parts = Object.entries(r.cores)
     .filter(([, c]) => c >= 0.02)
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([n, c]) => `${n} ${c.toFixed(2)} (${Math.round((r.kernelShare[n] ?? 0) * 100)}% kernel)`);
+    .map(([n, c]) => `${n} ${c.toFixed(2)} (${Math.round((r.kernelShare[n] ?? 0) * 100)}% kernel${main(n, c)})`);
   return `cpu cores: ${parts.join(', ')}; machine ${r.machineBusy.toFixed(2)}/${r.machineCores}`;
 }
 
@@ -149,11 +174,12 @@ function cpuMsPerRequest(r: CpuReport, requests: number): Record<string, number>
   return out;
 }
 
-/** The CPU figures a result row carries: cores, kernel share (both per process) and CPU ms per request. */
-export function cpuFields(r: CpuReport, requests: number): Pick<Row, 'cpu_cores' | 'cpu_kernel_share' | 'cpu_ms_per_request'> {
+/** The CPU figures a result row carries: cores, main-thread cores, kernel share (per process) and CPU ms per request. */
+export function cpuFields(r: CpuReport, requests: number): Pick<Row, 'cpu_cores' | 'cpu_main_thread_cores' | 'cpu_kernel_share' | 'cpu_ms_per_request'> {
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return {
     cpu_cores: Object.fromEntries(Object.entries(r.cores).map(([k, v]) => [k, r3(v)]).concat([['machine', r3(r.machineBusy)]])),
+    cpu_main_thread_cores: Object.fromEntries(Object.entries(r.mainThread).map(([k, v]) => [k, r3(v)])),
     cpu_kernel_share: Object.fromEntries(Object.entries(r.kernelShare).map(([k, v]) => [k, Math.round(v * 100) / 100])),
     cpu_ms_per_request: cpuMsPerRequest(r, requests),
   };

@@ -25,6 +25,8 @@ export interface Row {
   notes: string;
   /** Average cores used per process while the variant ran. */
   cpu_cores?: Record<string, number>;
+  /** Of those, the main thread's (the event loop), for the Node processes. */
+  cpu_main_thread_cores?: Record<string, number>;
   /** Share of each process's CPU spent in the kernel (FUSE round trips show up here). */
   cpu_kernel_share?: Record<string, number>;
   /** CPU milliseconds per successful request, per process ("machine": everything). */
