@@ -3,6 +3,8 @@
  * here or in the module that owns it; nothing else reads process.env.
  */
 
+import { DefaultMaxBatch } from './writer.js';
+
 /** A required variable, or its fallback. Throws a clear error when neither exists. */
 export function env(name: string, fallback?: string): string {
   const value = process.env[name];
@@ -49,6 +51,8 @@ export interface NodeConfig {
   writeMode: WriteMode;
   /** Whether a replica's reads of one event-loop turn share a snapshot (shared) or not. */
   readMode: ReadMode;
+  /** The most write requests one group commit takes (WRITE_MAX_BATCH). */
+  maxBatch: number;
 }
 
 export function loadNodeConfig(): NodeConfig {
@@ -56,11 +60,14 @@ export function loadNodeConfig(): NodeConfig {
   if (writeMode !== 'batch' && writeMode !== 'single') throw new Error(`WRITE_MODE must be batch or single, got ${writeMode}`);
   const readMode = env('READ_MODE', 'shared');
   if (readMode !== 'shared' && readMode !== 'per-statement') throw new Error(`READ_MODE must be shared or per-statement, got ${readMode}`);
+  const maxBatch = Number(env('WRITE_MAX_BATCH', String(DefaultMaxBatch)));
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`WRITE_MAX_BATCH must be a positive integer, got ${env('WRITE_MAX_BATCH')}`);
   return {
     nodeName: env('NODE_NAME'),
     mountDir: env('LITEFS_MOUNT'),
     litefsApi: env('LITEFS_API'),
     writeMode,
     readMode,
+    maxBatch,
   };
 }

@@ -187,9 +187,12 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
     const ctx = new Context(methodName, requestId, md, clientIp, runtime);
     const access = { rid: requestId, method: methodName, ip: clientIp };
     let forwarded = false;
+    /** For a forwarded write: the milliseconds spent waiting for its TXID to arrive here. */
+    let waitMs: number | undefined;
+    const msSince = (t: bigint) => Math.round(Number(process.hrtime.bigint() - t) / 1e4) / 100; // 2 decimals
 
     const finish = (err: unknown, response?: unknown, txid?: bigint, headers?: grpc.Metadata) => {
-      const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100; // 2 decimals
+      const ms = msSince(started);
       if (err !== undefined) {
         const status = toGrpcStatus(err);
         const line = { code: Status[status.code], ms, forwarded };
@@ -201,7 +204,7 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
       const out = headers ?? new grpc.Metadata();
       if (txid !== undefined) out.set(TXID_HEADER, txid.toString());
       call.sendMetadata(out);
-      runtime.accessLog.info({ ...access, code: 'OK', ms, forwarded, txid: txid?.toString() }, 'request done');
+      runtime.accessLog.info({ ...access, code: 'OK', ms, forwarded, wait_ms: waitMs, txid: txid?.toString() }, 'request done');
       callback(null, response);
     };
 
@@ -215,7 +218,9 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
         const info = await runtime.node.describe();
         const { response, txid } = await runtime.forwarder.forward(info.primaryHostname, method, call.request, md, call.getDeadline());
         if (txid !== undefined) {
+          const waitStarted = process.hrtime.bigint();
           const reached = await runtime.node.waitForTxid(runtime.dbName, txid, DefaultReadYourWritesTimeoutMs);
+          waitMs = msSince(waitStarted);
           if (!reached) ctx.log.warn({ txid: txid.toString() }, 'write committed on the primary but not yet replicated here');
         }
         return finish(undefined, response, txid);

@@ -60,6 +60,15 @@ describe('replication and failover on the real cluster', () => {
         for (const n of [2, 3] as const) {
           const { username, txid } = await register(c.auth[n]);
           assert.ok(await nodeHasUser(c.dir[n], username), `node${n} reads its own write at once`);
+          // The node's request log names the forwarded write and how long it waited for its TXID.
+          const logged = env.cluster
+            .logTail(`node${n}`, 100_000)
+            .split('\n')
+            .filter((line) => line.includes('"method":"/auth.v1.AuthService/Register"') && line.includes(`"txid":"${txid}"`))
+            .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { forwarded?: boolean; wait_ms?: unknown });
+          assert.equal(logged.length, 1, `node${n} logged the write once`);
+          assert.equal(logged[0]!.forwarded, true);
+          assert.equal(typeof logged[0]!.wait_ms, 'number', 'the log line carries the replication wait');
           for (const other of [1, 2, 3] as const) {
             assert.ok(await nodeHasUser(c.dir[other], username, txid), `node${other} has it once at TXID ${txid}`);
           }

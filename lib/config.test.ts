@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, test } from 'node:test';
+import { loadNodeConfig } from './config.js';
+import { DefaultMaxBatch } from './writer.js';
+
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH'];
+let saved: Record<string, string | undefined>;
+
+beforeEach(() => {
+  saved = Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
+  for (const n of NAMES) delete process.env[n];
+  process.env.NODE_NAME = 'node2';
+  process.env.LITEFS_MOUNT = '/mnt/node2';
+  process.env.LITEFS_API = 'http://127.0.0.1:20202';
+});
+
+afterEach(() => {
+  for (const n of NAMES) {
+    if (saved[n] === undefined) delete process.env[n];
+    else process.env[n] = saved[n];
+  }
+});
+
+test('defaults: group commit of at most DefaultMaxBatch, shared reads', () => {
+  const c = loadNodeConfig();
+  assert.deepEqual(c, {
+    nodeName: 'node2',
+    mountDir: '/mnt/node2',
+    litefsApi: 'http://127.0.0.1:20202',
+    writeMode: 'batch',
+    readMode: 'shared',
+    maxBatch: DefaultMaxBatch,
+  });
+});
+
+test('WRITE_MAX_BATCH sets the batch bound', () => {
+  process.env.WRITE_MAX_BATCH = '32';
+  assert.equal(loadNodeConfig().maxBatch, 32);
+});
+
+test('a WRITE_MAX_BATCH that is not a positive integer is refused by name', () => {
+  for (const bad of ['0', '-3', '2.5', 'many']) {
+    process.env.WRITE_MAX_BATCH = bad;
+    assert.throws(() => loadNodeConfig(), /WRITE_MAX_BATCH must be a positive integer/, bad);
+  }
+});
+
+test('an unknown WRITE_MODE or READ_MODE is refused by name', () => {
+  process.env.WRITE_MODE = 'eventually';
+  assert.throws(() => loadNodeConfig(), /WRITE_MODE must be batch or single/);
+  delete process.env.WRITE_MODE;
+  process.env.READ_MODE = 'dirty';
+  assert.throws(() => loadNodeConfig(), /READ_MODE must be shared or per-statement/);
+});
