@@ -3,7 +3,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { loadNodeConfig } from './config.js';
 import { DefaultMaxBatch } from './writer.js';
 
-const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH'];
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS'];
 let saved: Record<string, string | undefined>;
 
 beforeEach(() => {
@@ -30,6 +30,7 @@ test('defaults: group commit of at most DefaultMaxBatch, shared reads', () => {
     writeMode: 'batch',
     readMode: 'shared',
     maxBatch: DefaultMaxBatch,
+    batchDelayMs: 0,
   });
 });
 

@@ -53,6 +53,8 @@ export interface NodeConfig {
   readMode: ReadMode;
   /** The most write requests one group commit takes (WRITE_MAX_BATCH). */
   maxBatch: number;
+  /** How long a group commit waits for more requests while the primary is busy (WRITE_BATCH_DELAY_MS). */
+  batchDelayMs: number;
 }
 
 export function loadNodeConfig(): NodeConfig {
@@ -62,6 +64,8 @@ export function loadNodeConfig(): NodeConfig {
   if (readMode !== 'shared' && readMode !== 'per-statement') throw new Error(`READ_MODE must be shared or per-statement, got ${readMode}`);
   const maxBatch = Number(env('WRITE_MAX_BATCH', String(DefaultMaxBatch)));
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`WRITE_MAX_BATCH must be a positive integer, got ${env('WRITE_MAX_BATCH')}`);
+  const batchDelayMs = Number(env('WRITE_BATCH_DELAY_MS', '0'));
+  if (!Number.isFinite(batchDelayMs) || batchDelayMs < 0 || batchDelayMs > 50) throw new Error(`WRITE_BATCH_DELAY_MS must be between 0 and 50, got ${env('WRITE_BATCH_DELAY_MS')}`);
   return {
     nodeName: env('NODE_NAME'),
     mountDir: env('LITEFS_MOUNT'),
@@ -69,5 +73,6 @@ export function loadNodeConfig(): NodeConfig {
     writeMode,
     readMode,
     maxBatch,
+    batchDelayMs,
   };
 }

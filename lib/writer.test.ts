@@ -69,3 +69,26 @@ test('batch mode closes a batch at maxBatch', async () => {
   assert.equal((db.prepare('SELECT count(*) AS c FROM seats').get() as { c: number }).c, 7);
   db.close();
 });
+
+test('with delayMs, a busy primary waits for more requests; a lone request does not wait', async () => {
+  const db = fresh();
+  let commits = 0n;
+  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs: 15 });
+  const insert = (who: string) => writer.run((w) => w.prepare('INSERT INTO seats (taken_by) VALUES (?)').run(who));
+
+  // Idle: the first request commits at the next turn, without the delay.
+  const started = performance.now();
+  assert.equal((await insert('lone')).txid, 1n);
+  assert.ok(performance.now() - started < 10, 'a lone request is not delayed');
+
+  // Two at once make a batch of two: the primary is now busy.
+  const pair = await Promise.all([insert('a'), insert('b')]);
+  assert.deepEqual(pair.map((r) => r.txid), [2n, 2n]);
+
+  // Busy: a request waits, so one arriving 5 ms later joins its commit.
+  const first = insert('c');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const second = insert('d');
+  assert.deepEqual([(await first).txid, (await second).txid], [3n, 3n], 'both in one commit');
+  db.close();
+});

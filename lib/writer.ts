@@ -10,7 +10,9 @@
  *   caller is answered only after the shared COMMIT, so an acknowledged write
  *   is exactly as durable as in `single` mode. A batch closes when the queue
  *   is drained (the next turn of the event loop) or reaches `maxBatch`, so a
- *   lone request waits for nothing but its own commit.
+ *   lone request waits for nothing but its own commit. With `delayMs`, a
+ *   busy primary (its last batch held more than one request) waits that long
+ *   for more before committing; an idle one still commits at once.
  *
  * LiteFS makes each COMMIT cost several fsyncs on the FUSE path; batching
  * spreads that cost over every request in the batch.
@@ -38,7 +40,16 @@ export interface WriterOptions {
   /** Reads the database's TXID right after a commit. */
   position: () => bigint;
   maxBatch?: number;
+  /**
+   * Batch mode: while the primary is busy (the last batch held more than one
+   * request and ended under BusyWindowMs ago), wait this long for more
+   * requests before committing. 0 (the default) commits at the next turn.
+   */
+  delayMs?: number;
 }
+
+/** How recent a multi-request batch must be for the next one to wait `delayMs`. */
+export const BusyWindowMs = 20;
 
 interface Job {
   fn: (db: WritableDb) => unknown;
@@ -47,7 +58,7 @@ interface Job {
 }
 
 export function createWriter(db: WritableDb, opts: WriterOptions): Writer {
-  return opts.mode === 'single' ? singleWriter(db, opts.position) : batchWriter(db, opts.position, opts.maxBatch ?? DefaultMaxBatch);
+  return opts.mode === 'single' ? singleWriter(db, opts.position) : batchWriter(db, opts.position, opts.maxBatch ?? DefaultMaxBatch, opts.delayMs ?? 0);
 }
 
 function singleWriter(db: WritableDb, position: () => bigint): Writer {
@@ -73,9 +84,11 @@ interface TxStatements {
   rollback: Database.Statement;
 }
 
-function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number): Writer {
+function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number, delayMs: number): Writer {
   let queue: Job[] = [];
   let scheduled = false;
+  /** When the last batch of more than one request ended (ms, monotonic). */
+  let lastBusy = -Infinity;
   const tx: TxStatements = {
     begin: db.prepare('BEGIN IMMEDIATE'),
     savepoint: db.prepare('SAVEPOINT request'),
@@ -91,11 +104,13 @@ function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number): 
     queue = queue.slice(batch.length);
     if (queue.length > 0) schedule();
     commitBatch(db, tx, batch, position);
+    if (batch.length > 1) lastBusy = performance.now();
   };
   const schedule = () => {
     if (scheduled) return;
     scheduled = true;
-    setImmediate(flush);
+    if (delayMs > 0 && queue.length < maxBatch && performance.now() - lastBusy < BusyWindowMs) setTimeout(flush, delayMs);
+    else setImmediate(flush);
   };
 
   return {

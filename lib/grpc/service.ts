@@ -82,7 +82,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, readMode: config.readMode }, 'starting');
 
   const db = await openDatabase({ mountDir: config.mountDir, name: spec.dbName, migrations: spec.migrations, isPrimary, log });
-  const writer = db.write ? createWriter(db.write, { mode: config.writeMode, maxBatch: config.maxBatch, position: () => node.position(spec.dbName) }) : undefined;
+  const writer = db.write ? createWriter(db.write, { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs, position: () => node.position(spec.dbName) }) : undefined;
   const reads =
     db.write || config.readMode === 'per-statement' ? autocommitReads : sharedReads(db.read, () => node.known(spec.dbName));
   const forwarder = new Forwarder(config.nodeName, parsePeers(env(spec.peersEnv)));
