@@ -8,7 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../../test/harness/cluster.js';
+import { findCapacity, runOpenLoop, type OpenLoopResult } from './capacity.js';
 import type { Op } from './load.js';
+import { cpuMeter, type CpuReport } from './procs.js';
+import { round } from './stats.js';
 import type { Context, Row } from './types.js';
 import { school, sections, students, type Person } from './school.js';
 import type { Outcome, Via } from './vias.js';
@@ -69,17 +72,83 @@ export function enrollDropOp(ws: Writers, via: Via, onWrite?: (txid: bigint | un
 /**
  * One row of scenarios 02–04: the enroll/drop workload through `via` at
  * `concurrency` in flight, 10 s after a 1 s warm-up (less with --quick); `via`
- * is closed afterwards.
+ * is closed afterwards. The row also gives the writes per commit: answers
+ * over the distinct TXIDs they carry (1 when each write is its own commit).
  */
 export async function measureWrites(ctx: Context, ws: Writers, via: Via, concurrency: number, variant: string, notes: string): Promise<Row> {
+  const txids = new Set<bigint>();
+  let answers = 0;
+  const onWrite = (txid: bigint | undefined) => {
+    answers += 1;
+    if (txid !== undefined) txids.add(txid);
+  };
   try {
-    return await ctx.measure(
+    const row = await ctx.measure(
       { variant, notes, concurrency, durationMs: ctx.pick(10_000, 2_000), warmupMs: ctx.pick(1_000, 300) },
-      enrollDropOp(ws, via),
+      enrollDropOp(ws, via, onWrite),
     );
+    return withWritesPerCommit(row, answers, txids.size);
   } finally {
     via.close();
   }
+}
+
+function withWritesPerCommit(row: Row, answers: number, commits: number): Row {
+  if (commits === 0) return row;
+  const perCommit = round(answers / commits);
+  return { ...row, notes: `${perCommit} writes per commit; ${row.notes}`, extra: { ...row.extra, writes_per_commit: perCommit } };
+}
+
+/** The latency bound of the capacity rows: a sustained rate keeps p99 within it. */
+export const CAPACITY_P99_MS = 100;
+
+/**
+ * A capacity row: the highest rate of the enroll/drop workload through `via`
+ * that an open loop sustains with p99 ≤ CAPACITY_P99_MS (bench/lib/capacity.ts),
+ * searched from `hint`, with one student per slot (`ws` needs `slots`).
+ * `extra.open_loop` marks the row; `via` is closed afterwards.
+ */
+export async function measureCapacity(ctx: Context, ws: Writers, via: Via, slots: number, variant: string, notes: string, hint: number): Promise<Row> {
+  const cpuOf = new Map<OpenLoopResult, CpuReport>();
+  const txids = new Map<OpenLoopResult, Set<bigint>>();
+  let current = new Set<bigint>();
+  const op = enrollDropOp(ws, via, (txid) => {
+    if (txid !== undefined) current.add(txid);
+  });
+  try {
+    const { best, probes } = await findCapacity(
+      { hint, slots, p99BoundMs: CAPACITY_P99_MS, probeMs: ctx.pick(4_000, 1_000), warmupMs: ctx.pick(1_000, 300), log: (m) => ctx.log(`${variant}: ${m}`) },
+      async (o) => {
+        current = new Set();
+        const meter = cpuMeter(ctx.procs());
+        const r = await runOpenLoop(o, op);
+        cpuOf.set(r, meter());
+        txids.set(r, current);
+        return r;
+      },
+    );
+    const tried = probes.map((p) => `${p.rate}${p.sustained ? ' ✓' : ' ✗'}`).join(', ');
+    const spec = {
+      variant: `${variant}, open loop: highest rate with p99 ≤ ${CAPACITY_P99_MS} ms`,
+      concurrency: slots,
+      notes: `${notes}; open loop, at most ${slots} in flight, latency from when each request was due; rates tried: ${tried}`,
+    };
+    if (!best) {
+      const last = probes[probes.length - 1]!.result;
+      return { ...ctx.row(spec, last, cpuOf.get(last)), throughput: 0, extra: { open_loop: true, sustained: false } };
+    }
+    const r = best.result;
+    const row = ctx.row({ ...spec, notes: `offered ${best.rate}/s; ${spec.notes}` }, r, cpuOf.get(r));
+    const answered = r.requests - r.errors - r.shed;
+    return withWritesPerCommit({ ...row, extra: { ...row.extra, open_loop: true, offered: best.rate } }, answered, txids.get(r)?.size ?? 0);
+  } finally {
+    via.close();
+  }
+}
+
+/** The open-loop capacity row of `scenario` in batch mode, if it ran. */
+export function capacityRow(rows: Row[], scenario: string): Row | undefined {
+  return rows.find((r) => r.scenario === scenario && r.mode === 'batch' && r.extra?.open_loop === true);
 }
 
 /** A node's TXID of enroll.db, read from its LiteFS mount (0 when unreadable). */

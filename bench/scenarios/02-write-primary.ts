@@ -4,7 +4,8 @@
  * WRITE_MODE=single each is its own transaction; under batch, concurrent ones
  * share a group commit. Baseline: raw SQLite commits on node1's LiteFS mount
  * (a separate bench.db, no service), i.e. what one FUSE commit costs.
- * With group commit, also at HIGH_CONCURRENCY in flight (bigger batches).
+ * With group commit, also at HIGH_CONCURRENCY in flight (bigger batches), and
+ * the highest rate an open loop sustains (bench/lib/capacity.ts).
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,7 +14,7 @@ import { cpuMeter } from '../lib/procs.js';
 import { percentile, sorted } from '../lib/stats.js';
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia } from '../lib/vias.js';
-import { measureWrites, writers } from '../lib/writes.js';
+import { measureCapacity, measureWrites, writers } from '../lib/writes.js';
 import { CONCURRENCY, HIGH_CONCURRENCY } from './01-floor.js';
 
 export const name = '02-write-primary';
@@ -53,19 +54,22 @@ export async function run(ctx: Context): Promise<Row[]> {
   ctx.log(`raw FUSE commits: ${Math.round(r.throughput)}/s, p50 ${r.p50_ms.toFixed(2)} ms`);
 
   const notes = 'CreateEnrollment/DropUserEnrollment pairs, one student per worker';
-  rows.push(await measureWrites(ctx, ws, grpcVia('node1', ctx.cluster.node(1).enrollGrpc), CONCURRENCY,
-    `primary gRPC node1:7201, ${ctx.mode === 'single' ? 'one transaction per request' : 'group commit'}`, notes));
+  const closed = await measureWrites(ctx, ws, grpcVia('node1', ctx.cluster.node(1).enrollGrpc), CONCURRENCY,
+    `primary gRPC node1:7201, ${ctx.mode === 'single' ? 'one transaction per request' : 'group commit'}`, notes);
+  rows.push(closed);
   if (ctx.mode === 'batch') {
     const more = await writers(ctx.cluster, HIGH_CONCURRENCY);
     rows.push(await measureWrites(ctx, more, grpcVia('node1', ctx.cluster.node(1).enrollGrpc), HIGH_CONCURRENCY,
       `primary gRPC node1:7201, group commit, ${HIGH_CONCURRENCY} in flight`, notes));
+    rows.push(await measureCapacity(ctx, more, grpcVia('node1', ctx.cluster.node(1).enrollGrpc), HIGH_CONCURRENCY,
+      'primary gRPC node1:7201, group commit', 'one student per slot', closed.throughput));
   }
   return rows;
 }
 
 /** The primary-direct write row of a mode at a concurrency (used by other scenarios' checks). */
 export function primaryRow(rows: Row[], mode: 'batch' | 'single', concurrency = CONCURRENCY): Row | undefined {
-  return rows.find((r) => r.scenario === name && r.mode === mode && !r.baseline && r.concurrency === concurrency);
+  return rows.find((r) => r.scenario === name && r.mode === mode && !r.baseline && r.concurrency === concurrency && !r.extra?.open_loop);
 }
 
 export function checks(_rows: Row[]): Check[] {
