@@ -3,7 +3,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { loadNodeConfig } from './config.js';
 import { DefaultMaxBatch } from './writer.js';
 
-const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS'];
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE'];
 let saved: Record<string, string | undefined>;
 
 beforeEach(() => {
@@ -21,7 +21,7 @@ afterEach(() => {
   }
 });
 
-test('defaults: group commit of at most DefaultMaxBatch, shared reads', () => {
+test('defaults: group commit of at most DefaultMaxBatch, shared reads, writes forwarded on a stream', () => {
   const c = loadNodeConfig();
   assert.deepEqual(c, {
     nodeName: 'node2',
@@ -31,6 +31,7 @@ test('defaults: group commit of at most DefaultMaxBatch, shared reads', () => {
     readMode: 'shared',
     maxBatch: DefaultMaxBatch,
     batchDelayMs: 0,
+    forwardMode: 'stream',
   });
 });
 
@@ -44,6 +45,13 @@ test('a WRITE_MAX_BATCH that is not a positive integer is refused by name', () =
     process.env.WRITE_MAX_BATCH = bad;
     assert.throws(() => loadNodeConfig(), /WRITE_MAX_BATCH must be a positive integer/, bad);
   }
+});
+
+test('FORWARD_MODE=unary forwards a unary call per write; anything else is refused by name', () => {
+  process.env.FORWARD_MODE = 'unary';
+  assert.equal(loadNodeConfig().forwardMode, 'unary');
+  process.env.FORWARD_MODE = 'pigeon';
+  assert.throws(() => loadNodeConfig(), /FORWARD_MODE must be stream or unary/);
 });
 
 test('an unknown WRITE_MODE or READ_MODE is refused by name', () => {

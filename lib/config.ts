@@ -3,6 +3,7 @@
  * here or in the module that owns it; nothing else reads process.env.
  */
 
+import type { ForwardMode } from './grpc/forward.js';
 import { DefaultMaxBatch } from './writer.js';
 
 /** A required variable, or its fallback. Throws a clear error when neither exists. */
@@ -55,6 +56,8 @@ export interface NodeConfig {
   maxBatch: number;
   /** How long a group commit waits for more requests while the primary is busy (WRITE_BATCH_DELAY_MS). */
   batchDelayMs: number;
+  /** How a replica carries writes to the primary: one stream for all (stream) or a unary call each. */
+  forwardMode: ForwardMode;
 }
 
 export function loadNodeConfig(): NodeConfig {
@@ -66,6 +69,8 @@ export function loadNodeConfig(): NodeConfig {
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`WRITE_MAX_BATCH must be a positive integer, got ${env('WRITE_MAX_BATCH')}`);
   const batchDelayMs = Number(env('WRITE_BATCH_DELAY_MS', '0'));
   if (!Number.isFinite(batchDelayMs) || batchDelayMs < 0 || batchDelayMs > 50) throw new Error(`WRITE_BATCH_DELAY_MS must be between 0 and 50, got ${env('WRITE_BATCH_DELAY_MS')}`);
+  const forwardMode = env('FORWARD_MODE', 'stream');
+  if (forwardMode !== 'stream' && forwardMode !== 'unary') throw new Error(`FORWARD_MODE must be stream or unary, got ${forwardMode}`);
   return {
     nodeName: env('NODE_NAME'),
     mountDir: env('LITEFS_MOUNT'),
@@ -74,5 +79,6 @@ export function loadNodeConfig(): NodeConfig {
     readMode,
     maxBatch,
     batchDelayMs,
+    forwardMode,
   };
 }

@@ -15,7 +15,7 @@ node_modules/.bin/buf build --as-file-descriptor-set -o gen/api.pb
 
 rm -rf gen/ts
 node_modules/.bin/proto-loader-gen-types \
-  auth/v1/auth.proto enroll/v1/enroll.proto \
+  auth/v1/auth.proto enroll/v1/enroll.proto internal/v1/forwarding.proto \
   --grpcLib=@grpc/grpc-js --outDir=gen/ts --importFileExtension=.js \
   --keepCase --longs=String --enums=String --defaults --oneofs \
   -I proto -I gen/proto-deps >/dev/null

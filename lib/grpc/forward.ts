@@ -3,10 +3,22 @@
  * service: same method, same request, the caller's metadata (plus a hop
  * marker so a call is forwarded at most once), the caller's deadline (capped),
  * and the primary's answer relayed as it is, status codes included.
+ *
+ * Two carriers (FORWARD_MODE):
+ * - `stream` (default): one long-lived WriteForwarding.Forward stream per
+ *   primary (proto/internal/v1/forwarding.proto); the writes of one
+ *   event-loop turn go out as one message, answers come back matched by id;
+ *   the primary's side is lib/grpc/forward-server.ts.
+ * - `unary`: one unary call per write to the same method on the primary.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { ForwardedAnswer__Output } from '../../gen/ts/internal/v1/ForwardedAnswer.js';
+import type { ForwardedAnswers__Output } from '../../gen/ts/internal/v1/ForwardedAnswers.js';
+import type { ForwardedCall } from '../../gen/ts/internal/v1/ForwardedCall.js';
+import type { ForwardedCalls } from '../../gen/ts/internal/v1/ForwardedCalls.js';
+import type { Header } from '../../gen/ts/internal/v1/Header.js';
 import { AppError, Status, unavailable } from '../errors.js';
-import { PEER_CHANNEL_OPTIONS } from './proto.js';
+import { PEER_CHANNEL_OPTIONS, loadProto, serviceClient } from './proto.js';
 
 /** Metadata key marking a call that a replica forwarded. */
 export const FORWARDED_HEADER = 'x-forwarded-write';
@@ -18,6 +30,20 @@ export const DefaultForwardTimeoutMs = 10_000;
 /** Transport headers that belong to one hop and must not be copied to the next. */
 const HOP_HEADERS = ['user-agent', 'content-type', 'te', 'host', 'grpc-accept-encoding', 'accept-encoding', 'grpc-encoding', 'grpc-timeout'];
 
+export type ForwardMode = 'stream' | 'unary';
+
+/** The WriteForwarding.Forward method, loaded once (both ends use it). */
+export const ForwardMethod = serviceClient(loadProto('internal/v1/forwarding.proto').grpcObject, 'internal.v1.WriteForwarding').service
+  .Forward as grpc.MethodDefinition<ForwardedCalls, ForwardedAnswers__Output>;
+
+/**
+ * The largest message sent on the stream (a turn's calls are split to stay
+ * under it): the primary's server refuses bigger messages, and a refused
+ * message would end the stream for every call on it. Requests themselves are
+ * capped lower (MaxMessageBytes in service.ts).
+ */
+export const MaxForwardedMessageBytes = 256 * 1024;
+
 export interface ForwardResult {
   response: unknown;
   txid?: bigint;
@@ -25,10 +51,12 @@ export interface ForwardResult {
 
 export class Forwarder {
   private readonly clients = new Map<string, grpc.Client>();
+  private readonly channels = new Map<string, ForwardStream>();
 
   constructor(
     private readonly nodeName: string,
     private readonly peers: Map<string, string>,
+    private readonly mode: ForwardMode = 'stream',
   ) {}
 
   async forward(
@@ -51,6 +79,11 @@ export class Forwarder {
     const effective = Math.min(cap, Number.isFinite(callerDeadline) ? callerDeadline : cap);
 
     const client = this.client(address);
+    if (this.mode === 'stream') {
+      let channel = this.channels.get(address);
+      if (!channel) this.channels.set(address, (channel = new ForwardStream(client, this.nodeName)));
+      return channel.send(method, request, metadata, effective, effective === cap);
+    }
     return new Promise<ForwardResult>((resolve, reject) => {
       let txid: bigint | undefined;
       const call = client.makeUnaryRequest(
@@ -73,6 +106,8 @@ export class Forwarder {
   }
 
   close(): void {
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }
@@ -85,6 +120,148 @@ export class Forwarder {
     }
     return client;
   }
+}
+
+interface Pending {
+  method: grpc.MethodDefinition<unknown, unknown>;
+  resolve(result: ForwardResult): void;
+  reject(err: AppError): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A replica's stream to one primary. Opened by the first call, shared by all
+ * calls after it, and opened again by the next call once it has ended. When it
+ * ends, every call still waiting on it fails with UNAVAILABLE (retryable).
+ */
+class ForwardStream {
+  private call?: grpc.ClientDuplexStream<ForwardedCalls, ForwardedAnswers__Output>;
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 1;
+  private closed = false;
+  /** Calls of this turn not sent yet, and their approximate encoded size. */
+  private outbox: ForwardedCall[] = [];
+  private outboxBytes = 0;
+
+  constructor(
+    private readonly client: grpc.Client,
+    private readonly nodeName: string,
+  ) {}
+
+  send(
+    method: grpc.MethodDefinition<unknown, unknown>,
+    request: unknown,
+    metadata: grpc.Metadata,
+    deadlineMs: number,
+    ourCap: boolean,
+  ): Promise<ForwardResult> {
+    if (this.closed) return Promise.reject(unavailable('this node is shutting down: retry'));
+    const message: ForwardedCall = {
+      id: String(this.nextId++),
+      method: method.path,
+      request: method.requestSerialize(request),
+      metadata: headersOf(metadata),
+      deadline_ms: String(deadlineMs),
+    };
+    // An upper bound of its encoded size: fields, their tags and lengths.
+    const size = 48 + method.path.length + (message.request as Buffer).length + message.metadata!.reduce((n, h) => n + h.key!.length + h.value!.length + 8, 0);
+    if (size > MaxForwardedMessageBytes) {
+      return Promise.reject(new AppError(Status.RESOURCE_EXHAUSTED, 'the request is too large to forward to the primary'));
+    }
+    const id = message.id as string;
+    return new Promise<ForwardResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(
+          ourCap
+            ? unavailable('the primary is unreachable: writes are unavailable until it returns; reads still work')
+            : new AppError(Status.DEADLINE_EXCEEDED, 'deadline exceeded while the primary handled the write'),
+        );
+      }, Math.max(0, deadlineMs - Date.now()));
+      this.pending.set(id, { method, resolve, reject, timer });
+      this.enqueue(message, size);
+    });
+  }
+
+  /** Sends the turn's calls together at the end of the turn (sooner if they would not fit one message). */
+  private enqueue(message: ForwardedCall, size: number): void {
+    if (this.outboxBytes + size > MaxForwardedMessageBytes) this.flush();
+    if (this.outbox.length === 0) setImmediate(() => this.flush());
+    this.outbox.push(message);
+    this.outboxBytes += size;
+  }
+
+  private flush(): void {
+    if (this.outbox.length === 0) return;
+    const calls = this.outbox;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    if (this.closed) return; // close() has already failed their callers
+    this.open().write({ calls });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.call?.cancel();
+    this.failAll(unavailable('this node is shutting down: retry'));
+  }
+
+  private open(): grpc.ClientDuplexStream<ForwardedCalls, ForwardedAnswers__Output> {
+    if (this.call) return this.call;
+    const md = new grpc.Metadata();
+    md.set(FORWARDED_HEADER, this.nodeName);
+    const call = this.client.makeBidiStreamRequest(ForwardMethod.path, ForwardMethod.requestSerialize, ForwardMethod.responseDeserialize, md);
+    let answered = false; // so it did connect
+    call.on('data', (message: ForwardedAnswers__Output) => {
+      answered = true;
+      for (const answer of message.answers) this.answer(answer);
+    });
+    // 'status' comes exactly once, however the stream ends; 'error' needs a listener too.
+    call.on('error', () => undefined);
+    call.on('status', (status: grpc.StatusObject) => {
+      if (this.call === call) this.call = undefined;
+      const lost =
+        status.code === Status.UNAVAILABLE && CONNECTION_FAILURE.test(status.details) && !answered
+          ? unavailable('the primary is unreachable: writes are unavailable until it returns; reads still work')
+          : unavailable('the connection to the primary ended before it answered: retry (the write may have committed)');
+      this.failAll(lost);
+    });
+    this.call = call;
+    return call;
+  }
+
+  private answer(answer: ForwardedAnswer__Output): void {
+    const waiting = this.pending.get(answer.id);
+    if (!waiting) return; // its caller has already given up
+    this.pending.delete(answer.id);
+    clearTimeout(waiting.timer);
+    if (answer.code !== Status.OK) return waiting.reject(new AppError(answer.code, answer.details));
+    let response: unknown;
+    try {
+      response = waiting.method.responseDeserialize(answer.response);
+    } catch (err) {
+      return waiting.reject(new AppError(Status.INTERNAL, 'the primary sent an answer that could not be parsed', { cause: err }));
+    }
+    waiting.resolve({ response, txid: answer.txid === '0' ? undefined : parseTxid(answer.txid) });
+  }
+
+  private failAll(err: AppError): void {
+    for (const waiting of this.pending.values()) {
+      clearTimeout(waiting.timer);
+      waiting.reject(err);
+    }
+    this.pending.clear();
+  }
+}
+
+/** Text metadata as header pairs, every value of every key (binary keys are not forwarded). */
+function headersOf(md: grpc.Metadata): Header[] {
+  const out: Header[] = [];
+  for (const [key, values] of Object.entries(md.toJSON())) {
+    if (key.endsWith('-bin')) continue;
+    for (const value of values) out.push({ key, value: String(value) });
+  }
+  return out;
 }
 
 /** How grpc-js describes a connection that could not be made or was lost. */

@@ -12,7 +12,9 @@
  * - mapping any thrown value to a status exactly once (lib/errors.ts) and one
  *   log line per request (status, duration), never with secrets.
  *
- * Handlers see a CallContext, never the transport.
+ * Handlers see a CallContext, never the transport. The same handling serves
+ * a direct unary call (`bindService`) and a call a replica forwarded on its
+ * stream (`forwardedRoutes`, used by lib/grpc/forward-server.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -177,62 +179,119 @@ export function bindService(
   return out;
 }
 
+/**
+ * The write methods of a service, by full path, for calls a replica forwards
+ * over its stream (lib/grpc/forward.ts): the same handling as a direct call,
+ * from serialized request to serialized response.
+ */
+export function forwardedRoutes(
+  runtime: Runtime,
+  definition: grpc.ServiceDefinition,
+  impls: Record<string, MethodImpl>,
+): Map<string, ForwardedRoute> {
+  const routes = new Map<string, ForwardedRoute>();
+  for (const [name, def] of Object.entries(definition)) {
+    const impl = impls[name];
+    if (impl?.kind !== 'write') continue;
+    const method = def as grpc.MethodDefinition<unknown, unknown>;
+    routes.set(method.path, async (bytes, metadata, peer) => {
+      let request: unknown;
+      try {
+        request = method.requestDeserialize(bytes);
+      } catch {
+        return { code: Status.INVALID_ARGUMENT, details: 'the forwarded request could not be parsed' };
+      }
+      const out = await serveCall(runtime, method, impl, request, metadata, peer, Infinity);
+      if ('code' in out) return out;
+      return { code: Status.OK, details: '', response: method.responseSerialize(out.response), txid: out.txid };
+    });
+  }
+  return routes;
+}
+
+/** A forwarded call's answer: a status, and for OK the serialized response. */
+export interface ForwardedOutcome {
+  code: Status;
+  details: string;
+  response?: Buffer;
+  txid?: bigint;
+}
+
+export type ForwardedRoute = (request: Buffer, metadata: grpc.Metadata, peer: string) => Promise<ForwardedOutcome>;
+
 function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, unknown>, impl: MethodImpl): grpc.handleUnaryCall<unknown, unknown> {
-  const methodName = method.path;
   return (call, callback) => {
-    const started = process.hrtime.bigint();
-    const md = call.metadata;
-    const requestId = firstValue(md, 'x-request-id') ?? randomUUID();
-    const clientIp = clientIpOf(md, call.getPeer());
-    const ctx = new Context(methodName, requestId, md, clientIp, runtime);
-    const access = { rid: requestId, method: methodName, ip: clientIp };
-    let forwarded = false;
-    /** For a forwarded write: the milliseconds spent waiting for its TXID to arrive here. */
-    let waitMs: number | undefined;
-    const msSince = (t: bigint) => Math.round(Number(process.hrtime.bigint() - t) / 1e4) / 100; // 2 decimals
-
-    const finish = (err: unknown, response?: unknown, txid?: bigint, headers?: grpc.Metadata) => {
-      const ms = msSince(started);
-      if (err !== undefined) {
-        const status = toGrpcStatus(err);
-        const line = { code: Status[status.code], ms, forwarded };
-        if (status.code === Status.INTERNAL) ctx.log.error({ ...line, err }, 'request failed');
-        else runtime.accessLog.info({ ...access, ...line, details: status.details }, 'request refused');
-        callback({ code: status.code, details: status.details });
-        return;
-      }
-      const out = headers ?? new grpc.Metadata();
-      if (txid !== undefined) out.set(TXID_HEADER, txid.toString());
-      call.sendMetadata(out);
-      runtime.accessLog.info({ ...access, code: 'OK', ms, forwarded, wait_ms: waitMs, txid: txid?.toString() }, 'request done');
-      callback(null, response);
-    };
-
-    const run = async (): Promise<void> => {
-      if (impl.kind === 'write' && !runtime.writer) {
-        // A write on a replica: the primary does it, we wait to have it too.
-        if (md.get(FORWARDED_HEADER).length > 0) {
-          throw unavailable('a forwarded write reached a replica: the primary has moved, retry');
-        }
-        forwarded = true;
-        const info = await runtime.node.describe();
-        const { response, txid } = await runtime.forwarder.forward(info.primaryHostname, method, call.request, md, call.getDeadline());
-        if (txid !== undefined) {
-          const waitStarted = process.hrtime.bigint();
-          const reached = await runtime.node.waitForTxid(runtime.dbName, txid, DefaultReadYourWritesTimeoutMs);
-          waitMs = msSince(waitStarted);
-          if (!reached) ctx.log.warn({ txid: txid.toString() }, 'write committed on the primary but not yet replicated here');
-        }
-        return finish(undefined, response, txid);
-      }
-      if (impl.kind === 'read') await waitForMinTxid(runtime, md);
-      const response = await callStore.run(ctx, () => impl.fn(ctx, call.request));
-      finish(undefined, response, ctx.txid, ctx.headers);
-    };
-
-    // `finish(undefined)` means success, so a thrown `undefined` must still count as a failure.
-    run().catch((err: unknown) => finish(err ?? new Error('handler threw undefined')));
+    serveCall(runtime, method, impl, call.request, call.metadata, call.getPeer(), call.getDeadline()).then((out) => {
+      if ('code' in out) return callback(out);
+      if (out.txid !== undefined) out.headers.set(TXID_HEADER, out.txid.toString());
+      call.sendMetadata(out.headers);
+      callback(null, out.response);
+    });
   };
+}
+
+type Served = { response: unknown; txid?: bigint; headers: grpc.Metadata } | { code: Status; details: string };
+
+/**
+ * One call, whatever carried it: forwarding or running the handler, the
+ * status mapping, and the one access-log line. Never rejects.
+ */
+async function serveCall(
+  runtime: Runtime,
+  method: grpc.MethodDefinition<unknown, unknown>,
+  impl: MethodImpl,
+  request: unknown,
+  md: grpc.Metadata,
+  peer: string,
+  deadline: grpc.Deadline,
+): Promise<Served> {
+  const methodName = method.path;
+  const started = process.hrtime.bigint();
+  const requestId = firstValue(md, 'x-request-id') ?? randomUUID();
+  const clientIp = clientIpOf(md, peer);
+  const ctx = new Context(methodName, requestId, md, clientIp, runtime);
+  const access = { rid: requestId, method: methodName, ip: clientIp };
+  let forwarded = false;
+  /** For a forwarded write: the milliseconds spent waiting for its TXID to arrive here. */
+  let waitMs: number | undefined;
+  const msSince = (t: bigint) => Math.round(Number(process.hrtime.bigint() - t) / 1e4) / 100; // 2 decimals
+
+  const failed = (err: unknown): Served => {
+    const status = toGrpcStatus(err);
+    const line = { code: Status[status.code], ms: msSince(started), forwarded };
+    if (status.code === Status.INTERNAL) ctx.log.error({ ...line, err }, 'request failed');
+    else runtime.accessLog.info({ ...access, ...line, details: status.details }, 'request refused');
+    return { code: status.code, details: status.details };
+  };
+  const done = (response: unknown, txid: bigint | undefined, headers: grpc.Metadata): Served => {
+    runtime.accessLog.info({ ...access, code: 'OK', ms: msSince(started), forwarded, wait_ms: waitMs, txid: txid?.toString() }, 'request done');
+    return { response, txid, headers };
+  };
+
+  try {
+    if (impl.kind === 'write' && !runtime.writer) {
+      // A write on a replica: the primary does it, we wait to have it too.
+      if (md.get(FORWARDED_HEADER).length > 0) {
+        throw unavailable('a forwarded write reached a replica: the primary has moved, retry');
+      }
+      forwarded = true;
+      const info = await runtime.node.describe();
+      const { response, txid } = await runtime.forwarder.forward(info.primaryHostname, method, request, md, deadline);
+      if (txid !== undefined) {
+        const waitStarted = process.hrtime.bigint();
+        const reached = await runtime.node.waitForTxid(runtime.dbName, txid, DefaultReadYourWritesTimeoutMs);
+        waitMs = msSince(waitStarted);
+        if (!reached) ctx.log.warn({ txid: txid.toString() }, 'write committed on the primary but not yet replicated here');
+      }
+      return done(response, txid, new grpc.Metadata());
+    }
+    if (impl.kind === 'read') await waitForMinTxid(runtime, md);
+    const response = await callStore.run(ctx, () => impl.fn(ctx, request));
+    return done(response, ctx.txid, ctx.headers);
+  } catch (err) {
+    // A thrown `undefined` must still count as a failure.
+    return failed(err ?? new Error('handler threw undefined'));
+  }
 }
 
 async function waitForMinTxid(runtime: Runtime, md: grpc.Metadata): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The composition every service's main shares: node config, logger, LiteFS
  * role, database (migrated on the primary, awaited on a replica), writer,
- * forwarding, the gRPC server with health and reflection, and a clean
+ * forwarding (both ends), the gRPC server with health and reflection, and a clean
  * shutdown on SIGINT/SIGTERM.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -14,9 +14,10 @@ import { openDatabase, type OpenedDb } from '../sqlite.js';
 import { autocommitReads, sharedReads, type ReadScope } from '../shared-reads.js';
 import { createWriter, type Writer } from '../writer.js';
 import { Forwarder } from './forward.js';
+import { ForwardingServer } from './forward-server.js';
 import { unavailable } from '../errors.js';
 import type { WritableDb } from '../sqlite.js';
-import { bindService, currentCall, type MethodImpl, type Runtime } from './handler.js';
+import { bindService, currentCall, forwardedRoutes, type MethodImpl, type Runtime } from './handler.js';
 import type { TokenVerifier } from './identity.js';
 import { loadProto, serviceClient } from './proto.js';
 
@@ -85,7 +86,8 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const writer = db.write ? createWriter(db.write, { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs, position: () => node.position(spec.dbName) }) : undefined;
   const reads =
     db.write || config.readMode === 'per-statement' ? autocommitReads : sharedReads(db.read, () => node.known(spec.dbName));
-  const forwarder = new Forwarder(config.nodeName, parsePeers(env(spec.peersEnv)));
+  const forwarder = new Forwarder(config.nodeName, parsePeers(env(spec.peersEnv)), config.forwardMode);
+  const forwarding = new ForwardingServer();
 
   const { packageDefinition, grpcObject } = loadProto(spec.protoFile);
   const server = new grpc.Server({
@@ -94,6 +96,8 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(packageDefinition).addToServer(server);
+  // Node to node: writes that replicas forward on a stream (Envoy routes no path of it).
+  server.addService(ForwardingServer.definition, forwarding.implementation());
 
   const serviceNames: string[] = [];
   const shutdownHooks: Array<() => void | Promise<void>> = [];
@@ -110,6 +114,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
       const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog };
       const ctor = serviceClient(grpcObject, dotted);
       server.addService(ctor.service, bindService(runtime, ctor.service, impls));
+      forwarding.addRoutes(forwardedRoutes(runtime, ctor.service, impls));
       serviceNames.push(dotted);
     },
     async listen() {
@@ -148,6 +153,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     reportRole(undefined);
     for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
     for (const hook of shutdownHooks) await hook();
+    forwarding.drain();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         server.forceShutdown();
