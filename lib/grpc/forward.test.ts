@@ -11,6 +11,7 @@ import { AppError, Status } from '../errors.js';
 import { FORWARDED_HEADER, Forwarder, MaxForwardedMessageBytes } from './forward.js';
 import { ForwardingServer } from './forward-server.js';
 import type { ForwardedOutcome, ForwardedRoute } from './handler.js';
+import type { Logger } from '../log.js';
 
 /** A method definition with JSON bodies, standing in for a service's write. */
 function jsonMethod(path: string): grpc.MethodDefinition<unknown, unknown> {
@@ -69,8 +70,13 @@ async function startPrimary(port = 0): Promise<Primary> {
   return { server, forwarding, port: bound, seen, messages };
 }
 
-function replicaOf(port: number): Forwarder {
-  const forwarder = new Forwarder('node2', new Map([['node1', `127.0.0.1:${port}`]]), 'stream');
+/** What the forwarder logged, as [level, message, fields]. */
+type Logged = Array<[string, string, Record<string, unknown>]>;
+
+function replicaOf(port: number, logged?: Logged): Forwarder {
+  const record = (level: string) => (fields: Record<string, unknown>, msg: string) => void logged?.push([level, msg, fields]);
+  const log = { info: record('info'), warn: record('warn') } as unknown as Logger;
+  const forwarder = new Forwarder('node2', new Map([['node1', `127.0.0.1:${port}`]]), 'stream', log);
   cleanups.push(() => forwarder.close());
   return forwarder;
 }
@@ -140,7 +146,8 @@ describe('forwarding writes on a stream', () => {
 
   test('an unknown primary, a lost primary and an absent primary give UNAVAILABLE; the next primary on the port is used', async () => {
     const primary = await startPrimary();
-    const replica = replicaOf(primary.port);
+    const logged: Logged = [];
+    const replica = replicaOf(primary.port, logged);
     await rejectsWithCode(replica.forward(undefined, Enroll, { n: 1 }, callerMetadata(), inSeconds(5)), Status.UNAVAILABLE, /primary is unknown/);
     await rejectsWithCode(replica.forward('node9', Enroll, { n: 1 }, callerMetadata(), inSeconds(5)), Status.UNAVAILABLE);
 
@@ -148,6 +155,9 @@ describe('forwarding writes on a stream', () => {
     while (primary.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
     primary.server.forceShutdown();
     await rejectsWithCode(hung, Status.UNAVAILABLE, /retry/);
+    const ended = logged.find(([level]) => level === 'warn');
+    assert.ok(ended, 'the lost stream is logged');
+    assert.equal(ended[2].unanswered, 1, 'with the number of writes it left without an answer');
     await rejectsWithCode(replica.forward('node1', Enroll, { n: 3 }, callerMetadata(), inSeconds(5)), Status.UNAVAILABLE, /unreachable/);
 
     const next = await startPrimary(primary.port);

@@ -18,6 +18,7 @@ import type { ForwardedCall } from '../../gen/ts/internal/v1/ForwardedCall.js';
 import type { ForwardedCalls } from '../../gen/ts/internal/v1/ForwardedCalls.js';
 import type { Header } from '../../gen/ts/internal/v1/Header.js';
 import { AppError, Status, unavailable } from '../errors.js';
+import type { Logger } from '../log.js';
 import { PEER_CHANNEL_OPTIONS, loadProto, serviceClient } from './proto.js';
 
 /** Metadata key marking a call that a replica forwarded. */
@@ -57,6 +58,7 @@ export class Forwarder {
     private readonly nodeName: string,
     private readonly peers: Map<string, string>,
     private readonly mode: ForwardMode = 'stream',
+    private readonly log?: Logger,
   ) {}
 
   async forward(
@@ -81,7 +83,7 @@ export class Forwarder {
     const client = this.client(address);
     if (this.mode === 'stream') {
       let channel = this.channels.get(address);
-      if (!channel) this.channels.set(address, (channel = new ForwardStream(client, this.nodeName)));
+      if (!channel) this.channels.set(address, (channel = new ForwardStream(client, this.nodeName, address, this.log)));
       return channel.send(method, request, metadata, effective, effective === cap);
     }
     return new Promise<ForwardResult>((resolve, reject) => {
@@ -146,6 +148,8 @@ class ForwardStream {
   constructor(
     private readonly client: grpc.Client,
     private readonly nodeName: string,
+    private readonly address: string,
+    private readonly log?: Logger,
   ) {}
 
   send(
@@ -220,6 +224,10 @@ class ForwardStream {
     call.on('error', () => undefined);
     call.on('status', (status: grpc.StatusObject) => {
       if (this.call === call) this.call = undefined;
+      // One line per stream that ends: how, and how many writes it left without an answer.
+      const line = { primary: this.address, code: Status[status.code], details: status.details, unanswered: this.pending.size };
+      if (this.closed) this.log?.info(line, 'forwarding stream closed');
+      else this.log?.warn(line, 'forwarding stream to the primary ended; the next write opens a new one');
       const lost =
         status.code === Status.UNAVAILABLE && CONNECTION_FAILURE.test(status.details) && !answered
           ? unavailable('the primary is unreachable: writes are unavailable until it returns; reads still work')
@@ -227,6 +235,7 @@ class ForwardStream {
       this.failAll(lost);
     });
     this.call = call;
+    this.log?.info({ primary: this.address }, 'forwarding stream opened');
     return call;
   }
 

@@ -86,7 +86,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const writer = db.write ? createWriter(db.write, { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs, position: () => node.position(spec.dbName) }) : undefined;
   const reads =
     db.write || config.readMode === 'per-statement' ? autocommitReads : sharedReads(db.read, () => node.known(spec.dbName));
-  const forwarder = new Forwarder(config.nodeName, parsePeers(env(spec.peersEnv)), config.forwardMode);
+  const forwarder = new Forwarder(config.nodeName, parsePeers(env(spec.peersEnv)), config.forwardMode, log);
   const forwarding = new ForwardingServer();
 
   const { packageDefinition, grpcObject } = loadProto(spec.protoFile);
