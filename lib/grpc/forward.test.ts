@@ -1,7 +1,8 @@
 /**
  * The forwarding stream on a real grpc-js server and client in this process:
  * a replica's Forwarder (stream mode) against a primary's ForwardingServer
- * whose routes are test doubles. The real cluster's forwarding is covered by
+ * whose routes are test doubles (and the unary carrier against a plain
+ * server). The real cluster's forwarding is covered by
  * test/e2e/replication.e2e.test.ts.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -199,5 +200,34 @@ describe('forwarding writes on a stream', () => {
     ]);
     await rejectsWithCode(Promise.reject((tooBig as PromiseRejectedResult).reason), Status.RESOURCE_EXHAUSTED);
     assert.equal(fine.status, 'fulfilled');
+  });
+});
+
+describe('forwarding writes as unary calls (FORWARD_MODE=unary)', () => {
+  test('each write is the same method called on the primary; its TXID and refusals come back', async () => {
+    const seen: grpc.Metadata[] = [];
+    const server = new grpc.Server();
+    server.addService({ Enroll } as grpc.ServiceDefinition, {
+      Enroll: (call: grpc.ServerUnaryCall<{ n: number; fail?: boolean }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        seen.push(call.metadata);
+        if (call.request.fail) return callback({ code: Status.FAILED_PRECONDITION, details: 'full' });
+        const headers = new grpc.Metadata();
+        headers.set('x-txid', String(200 + call.request.n));
+        call.sendMetadata(headers);
+        callback(null, { echoed: call.request.n });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    cleanups.push(() => void server.forceShutdown());
+    const replica = new Forwarder('node3', new Map([['node1', `127.0.0.1:${port}`]]), 'unary');
+    cleanups.push(() => replica.close());
+
+    const ok = await replica.forward('node1', Enroll, { n: 5 }, callerMetadata(), inSeconds(5));
+    assert.deepEqual(ok, { response: { echoed: 5 }, txid: 205n });
+    assert.equal(seen[0]!.get(FORWARDED_HEADER)[0], 'node3');
+    assert.equal(seen[0]!.get('authorization')[0], 'Bearer abc.def.ghi');
+    await rejectsWithCode(replica.forward('node1', Enroll, { n: 6, fail: true }, callerMetadata(), inSeconds(5)), Status.FAILED_PRECONDITION, /full/);
   });
 });

@@ -52,7 +52,8 @@ export interface ForwardResult {
 
 export class Forwarder {
   private readonly clients = new Map<string, grpc.Client>();
-  private readonly channels = new Map<string, ForwardStream>();
+  /** Stream mode: one stream per primary address. */
+  private readonly streams = new Map<string, ForwardStream>();
 
   constructor(
     private readonly nodeName: string,
@@ -81,35 +82,15 @@ export class Forwarder {
     const effective = Math.min(cap, Number.isFinite(callerDeadline) ? callerDeadline : cap);
 
     const client = this.client(address);
-    if (this.mode === 'stream') {
-      let channel = this.channels.get(address);
-      if (!channel) this.channels.set(address, (channel = new ForwardStream(client, this.nodeName, address, this.log)));
-      return channel.send(method, request, metadata, effective, effective === cap);
-    }
-    return new Promise<ForwardResult>((resolve, reject) => {
-      let txid: bigint | undefined;
-      const call = client.makeUnaryRequest(
-        method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        request,
-        metadata,
-        { deadline: effective },
-        (err, response) => {
-          if (err) return reject(relayError(err, effective === cap));
-          resolve({ response, txid });
-        },
-      );
-      call.on('metadata', (md: grpc.Metadata) => {
-        const value = md.get(TXID_HEADER)[0];
-        if (value !== undefined) txid = parseTxid(String(value));
-      });
-    });
+    if (this.mode === 'unary') return unaryForward(client, method, request, metadata, effective, effective === cap);
+    let stream = this.streams.get(address);
+    if (!stream) this.streams.set(address, (stream = new ForwardStream(client, this.nodeName, address, this.log)));
+    return stream.send(method, request, metadata, effective, effective === cap);
   }
 
   close(): void {
-    for (const channel of this.channels.values()) channel.close();
-    this.channels.clear();
+    for (const stream of this.streams.values()) stream.close();
+    this.streams.clear();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }
@@ -122,6 +103,36 @@ export class Forwarder {
     }
     return client;
   }
+}
+
+/** The `unary` carrier: the same method called on the primary, its TXID read from the response headers. */
+function unaryForward(
+  client: grpc.Client,
+  method: grpc.MethodDefinition<unknown, unknown>,
+  request: unknown,
+  metadata: grpc.Metadata,
+  deadlineMs: number,
+  ourCap: boolean,
+): Promise<ForwardResult> {
+  return new Promise<ForwardResult>((resolve, reject) => {
+    let txid: bigint | undefined;
+    const call = client.makeUnaryRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      metadata,
+      { deadline: deadlineMs },
+      (err, response) => {
+        if (err) return reject(relayError(err, ourCap));
+        resolve({ response, txid });
+      },
+    );
+    call.on('metadata', (md: grpc.Metadata) => {
+      const value = md.get(TXID_HEADER)[0];
+      if (value !== undefined) txid = parseTxid(String(value));
+    });
+  });
 }
 
 interface Pending {
