@@ -109,7 +109,7 @@ describe('forwarding writes on a stream', () => {
     const replica = replicaOf(primary.port);
     // Later calls finish first: answers must still reach the right callers.
     const results = await Promise.all(
-      [1, 2, 3, 4, 5].map((n) => replica.forward('node1', Enroll, { n, delayMs: (6 - n) * 15 }, callerMetadata(), inSeconds(5))),
+      [1, 2, 3, 4, 5].map((n) => replica.forward('node1', Enroll, { n, delayMs: (6 - n) * 15 }, callerMetadata(), inSeconds(5), '10.9.8.7')),
     );
     assert.deepEqual(results.map((r) => r.response), [1, 2, 3, 4, 5].map((n) => ({ echoed: n })));
     assert.deepEqual(results.map((r) => r.txid), [101n, 102n, 103n, 104n, 105n]);
@@ -119,6 +119,13 @@ describe('forwarding writes on a stream', () => {
     assert.equal(md.get('x-request-id')[0], 'req-1');
     assert.equal(md.get(FORWARDED_HEADER)[0], 'node2', 'the hop marker names the replica');
     assert.deepEqual(md.get('user-agent'), [], 'hop-by-hop headers stay behind');
+    assert.equal(md.get('x-forwarded-for')[0], '10.9.8.7', 'a caller that came straight to the replica is named for the primary');
+
+    const viaEnvoy = callerMetadata();
+    viaEnvoy.set('x-forwarded-for', '192.0.2.10');
+    await replica.forward('node1', Enroll, { n: 6 }, viaEnvoy, inSeconds(5), '127.0.0.1');
+    const relayed = primary.seen.find((s) => s.body.n === 6)!.metadata;
+    assert.deepEqual(relayed.get('x-forwarded-for'), ['192.0.2.10'], "a proxy's x-forwarded-for is passed on as it is");
   });
 
   test("the primary's refusal is relayed with its status, and the stream goes on", async () => {

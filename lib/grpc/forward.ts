@@ -68,6 +68,8 @@ export class Forwarder {
     request: unknown,
     incoming: grpc.Metadata,
     deadline: grpc.Deadline,
+    /** The caller's address as this node saw it: passed on when no proxy has named the client. */
+    clientIp?: string,
   ): Promise<ForwardResult> {
     const address = primaryHostname === undefined ? undefined : this.peers.get(primaryHostname);
     if (address === undefined) {
@@ -76,6 +78,10 @@ export class Forwarder {
     const metadata = incoming.clone();
     for (const key of HOP_HEADERS) metadata.remove(key);
     metadata.set(FORWARDED_HEADER, this.nodeName);
+    // The primary records the last x-forwarded-for entry as the client (auth_logs.request_ip).
+    // Through Envoy it is already there; a caller that came straight to this node is named here,
+    // or the primary would record this replica instead.
+    if (clientIp && metadata.get('x-forwarded-for').length === 0) metadata.set('x-forwarded-for', clientIp);
 
     const cap = Date.now() + DefaultForwardTimeoutMs;
     const callerDeadline = deadline instanceof Date ? deadline.getTime() : deadline;

@@ -276,7 +276,7 @@ async function serveCall(
       }
       forwarded = true;
       const info = await runtime.node.describe();
-      const { response, txid } = await runtime.forwarder.forward(info.primaryHostname, method, request, md, deadline);
+      const { response, txid } = await runtime.forwarder.forward(info.primaryHostname, method, request, md, deadline, clientIp);
       if (txid !== undefined) {
         const waitStarted = process.hrtime.bigint();
         const reached = await runtime.node.waitForTxid(runtime.dbName, txid, DefaultReadYourWritesTimeoutMs);
