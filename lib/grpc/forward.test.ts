@@ -7,9 +7,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
+import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { AppError, Status } from '../errors.js';
 import { FORWARDED_HEADER, Forwarder, MaxForwardedMessageBytes } from './forward.js';
+import { PEER_CHANNEL_OPTIONS } from './proto.js';
 import { ForwardingServer } from './forward-server.js';
 import type { ForwardedOutcome, ForwardedRoute } from './handler.js';
 import type { Logger } from '../log.js';
@@ -179,6 +181,37 @@ describe('forwarding writes on a stream', () => {
     }
     assert.deepEqual(answer, { echoed: 4 });
     assert.ok(next.seen.some((s) => s.body.n === 4));
+  });
+
+  test('a primary that goes silent without closing the connection is noticed by keepalive, not at the deadline', async () => {
+    const primary = await startPrimary();
+    // A TCP relay between replica and primary that can stop passing bytes while keeping both sockets open.
+    let silent = false;
+    const sockets: Socket[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = connect(primary.port, '127.0.0.1');
+      sockets.push(inbound, outbound);
+      inbound.on('data', (b) => void (silent || outbound.write(b)));
+      outbound.on('data', (b) => void (silent || inbound.write(b)));
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    cleanups.push(() => {
+      for (const s of sockets) s.destroy();
+      relay.close();
+    });
+    const port = (relay.address() as { port: number }).port;
+    const fastPings = { ...PEER_CHANNEL_OPTIONS, 'grpc.keepalive_time_ms': 300, 'grpc.keepalive_timeout_ms': 300 };
+    const replica = new Forwarder('node2', new Map([['node1', `127.0.0.1:${port}`]]), 'stream', undefined, fastPings);
+    cleanups.push(() => replica.close());
+
+    assert.deepEqual((await replica.forward('node1', Enroll, { n: 1 }, callerMetadata(), inSeconds(5))).response, { echoed: 1 });
+    silent = true;
+    const started = Date.now();
+    await rejectsWithCode(replica.forward('node1', Enroll, { n: 2 }, callerMetadata(), inSeconds(30)), Status.UNAVAILABLE, /retry/);
+    const waited = Date.now() - started;
+    assert.ok(waited < 5_000, `failed after ${waited} ms: keepalive, not the 30 s deadline`);
   });
 
   test('drain answers the calls in flight, refuses new ones and lets the server stop at once', async () => {

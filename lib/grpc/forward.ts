@@ -60,6 +60,7 @@ export class Forwarder {
     private readonly peers: Map<string, string>,
     private readonly mode: ForwardMode = 'stream',
     private readonly log?: Logger,
+    private readonly channelOptions: grpc.ChannelOptions = PEER_CHANNEL_OPTIONS,
   ) {}
 
   async forward(
@@ -104,7 +105,7 @@ export class Forwarder {
   private client(address: string): grpc.Client {
     let client = this.clients.get(address);
     if (!client) {
-      client = new grpc.Client(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
+      client = new grpc.Client(address, grpc.credentials.createInsecure(), this.channelOptions);
       this.clients.set(address, client);
     }
     return client;

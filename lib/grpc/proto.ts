@@ -21,11 +21,17 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 /**
  * Channel options of the product's own clients to its peers (forwarding to the
  * primary, the user directory): when a peer is down or not up yet, try again
- * within a second rather than grpc-js's default backoff of up to two minutes.
+ * within a second rather than grpc-js's default backoff of up to two minutes;
+ * and while calls are open (a replica's forwarding stream always is), ping the
+ * peer every 10 s and drop the connection if a ping goes 5 s unanswered, so a
+ * peer that vanished without closing it (a partition, a frozen host) is noticed
+ * in seconds, not when TCP gives up.
  */
 export const PEER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 1000,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
 };
 
 export interface LoadedProto {
