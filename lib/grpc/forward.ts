@@ -50,6 +50,18 @@ export interface ForwardResult {
   txid?: bigint;
 }
 
+/** One write on its way to the primary, whichever carrier takes it. */
+interface OutgoingCall {
+  method: grpc.MethodDefinition<unknown, unknown>;
+  request: unknown;
+  /** The caller's metadata, hop headers removed, hop marker added. */
+  metadata: grpc.Metadata;
+  /** Unix ms: the caller's deadline, or our own cap if sooner. */
+  deadlineMs: number;
+  /** The deadline is our cap: running out of time means the primary did not answer. */
+  ourCap: boolean;
+}
+
 export class Forwarder {
   private readonly clients = new Map<string, grpc.Client>();
   /** Stream mode: one stream per primary address. */
@@ -88,11 +100,12 @@ export class Forwarder {
     const callerDeadline = deadline instanceof Date ? deadline.getTime() : deadline;
     const effective = Math.min(cap, Number.isFinite(callerDeadline) ? callerDeadline : cap);
 
+    const call: OutgoingCall = { method, request, metadata, deadlineMs: effective, ourCap: effective === cap };
     const client = this.client(address);
-    if (this.mode === 'unary') return unaryForward(client, method, request, metadata, effective, effective === cap);
+    if (this.mode === 'unary') return unaryForward(client, call);
     let stream = this.streams.get(address);
     if (!stream) this.streams.set(address, (stream = new ForwardStream(client, this.nodeName, address, this.log)));
-    return stream.send(method, request, metadata, effective, effective === cap);
+    return stream.send(call);
   }
 
   close(): void {
@@ -113,14 +126,7 @@ export class Forwarder {
 }
 
 /** The `unary` carrier: the same method called on the primary, its TXID read from the response headers. */
-function unaryForward(
-  client: grpc.Client,
-  method: grpc.MethodDefinition<unknown, unknown>,
-  request: unknown,
-  metadata: grpc.Metadata,
-  deadlineMs: number,
-  ourCap: boolean,
-): Promise<ForwardResult> {
+function unaryForward(client: grpc.Client, { method, request, metadata, deadlineMs, ourCap }: OutgoingCall): Promise<ForwardResult> {
   return new Promise<ForwardResult>((resolve, reject) => {
     let txid: bigint | undefined;
     const call = client.makeUnaryRequest(
@@ -170,13 +176,7 @@ class ForwardStream {
     private readonly log?: Logger,
   ) {}
 
-  send(
-    method: grpc.MethodDefinition<unknown, unknown>,
-    request: unknown,
-    metadata: grpc.Metadata,
-    deadlineMs: number,
-    ourCap: boolean,
-  ): Promise<ForwardResult> {
+  send({ method, request, metadata, deadlineMs, ourCap }: OutgoingCall): Promise<ForwardResult> {
     if (this.closed) return Promise.reject(unavailable('this node is shutting down: retry'));
     const message: ForwardedCall = {
       id: String(this.nextId++),
