@@ -177,7 +177,7 @@ class ForwardStream {
   ) {}
 
   send({ method, request, metadata, deadlineMs, ourCap }: OutgoingCall): Promise<ForwardResult> {
-    if (this.closed) return Promise.reject(unavailable('this node is shutting down: retry'));
+    if (this.closed) return Promise.reject(shuttingDown());
     const message: ForwardedCall = {
       id: String(this.nextId++),
       method: method.path,
@@ -196,7 +196,7 @@ class ForwardStream {
         this.pending.delete(id);
         reject(
           ourCap
-            ? unavailable('the primary is unreachable: writes are unavailable until it returns; reads still work')
+            ? primaryUnreachable()
             : new AppError(Status.DEADLINE_EXCEEDED, 'deadline exceeded while the primary handled the write'),
         );
       }, Math.max(0, deadlineMs - Date.now()));
@@ -225,7 +225,7 @@ class ForwardStream {
   close(): void {
     this.closed = true;
     this.call?.cancel();
-    this.failAll(unavailable('this node is shutting down: retry'));
+    this.failAll(shuttingDown());
   }
 
   private open(): grpc.ClientDuplexStream<ForwardedCalls, ForwardedAnswers__Output> {
@@ -248,7 +248,7 @@ class ForwardStream {
       else this.log?.warn(line, 'forwarding stream to the primary ended; the next write opens a new one');
       const lost =
         status.code === Status.UNAVAILABLE && CONNECTION_FAILURE.test(status.details) && !answered
-          ? unavailable('the primary is unreachable: writes are unavailable until it returns; reads still work')
+          ? primaryUnreachable()
           : unavailable('the connection to the primary ended before it answered: retry (the write may have committed)');
       this.failAll(lost);
     });
@@ -291,6 +291,16 @@ function headersOf(md: grpc.Metadata): Header[] {
   return out;
 }
 
+/** The primary could not be reached, or did not answer before our own cap (retryable). */
+function primaryUnreachable(cause?: unknown): AppError {
+  return unavailable('the primary is unreachable: writes are unavailable until it returns; reads still work', cause);
+}
+
+/** This replica is stopping: its forwarding stream takes no more writes (retryable). */
+function shuttingDown(): AppError {
+  return unavailable('this node is shutting down: retry');
+}
+
 /** How grpc-js describes a connection that could not be made or was lost. */
 const CONNECTION_FAILURE = /No connection established|ECONNREFUSED|ECONNRESET|Connection dropped|connect/i;
 
@@ -304,7 +314,7 @@ function relayError(err: grpc.ServiceError, ourCapWasTheDeadline: boolean): AppE
     (err.code === Status.UNAVAILABLE && CONNECTION_FAILURE.test(err.details)) ||
     (err.code === Status.DEADLINE_EXCEEDED && ourCapWasTheDeadline);
   if (unreachable) {
-    return unavailable('the primary is unreachable: writes are unavailable until it returns; reads still work', err);
+    return primaryUnreachable(err);
   }
   return new AppError(err.code, err.details, { cause: err });
 }
