@@ -60,7 +60,9 @@ export function checks(rows: Row[]): Check[] {
       goal: '>= 0.7',
       met: ratio >= 0.7,
       bound: ratio >= 0.7 ? undefined
-        : `CPU ${replicaCapacity.cpu_ms_per_request?.machine ?? '?'} vs ${primaryCapacity.cpu_ms_per_request?.machine ?? '?'} ms/request, machine ${replicaCapacity.cpu_cores?.machine ?? '?'} vs ${primaryCapacity.cpu_cores?.machine ?? '?'} cores busy`,
+        : `writes arriving at a steady rate reach the replica a few per turn, so the primary commits forwarded writes in smaller batches: ` +
+          `${replicaCapacity.extra?.writes_per_commit ?? '?'} vs ${primaryCapacity.extra?.writes_per_commit ?? '?'} writes per commit sent straight to it, and LiteFS's per-commit CPU is spread over fewer writes; ` +
+          `CPU ${replicaCapacity.cpu_ms_per_request?.machine ?? '?'} vs ${primaryCapacity.cpu_ms_per_request?.machine ?? '?'} ms/request, machine ${replicaCapacity.cpu_cores?.machine ?? '?'} vs ${primaryCapacity.cpu_cores?.machine ?? '?'} cores busy`,
     });
   }
   return out;
