@@ -134,7 +134,7 @@ export function cpuMeter(procs: Proc[]): () => CpuReport {
       const a = beforeMain.get(p.pid);
       const b = cpuSeconds(p.pid, true);
       if (a === undefined || b === undefined) continue;
-      mainThread[p.name] = (mainThread[p.name] ?? 0) + (b.user + b.system - a.user - a.system) / seconds;
+      mainThread[p.name] = (mainThread[p.name] ?? 0) + Math.max(b.user + b.system - a.user - a.system, 0) / seconds;
     }
     const cores: Record<string, number> = {};
     const kernelShare: Record<string, number> = {};

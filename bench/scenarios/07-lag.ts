@@ -9,13 +9,19 @@
  * speed (a page of 50 sections): LiteFS applies a replicated transaction only
  * when no SQLite reader on that replica holds a read lock, so readers can delay
  * replication.
+ *
+ * The other direction last: how long a plain read on a replica's mount waits
+ * while LiteFS applies the primary's commits there (bench/lib/replica-reads.ts),
+ * with no service involved: node1 commits to a file of its own at fixed rates
+ * while a thread reads it on node2.
  */
 import { join } from 'node:path';
 import { sleep } from '../lib/load.js';
 import { firstReach, watchPositions } from '../lib/positions.js';
 import { cpuMeter, formatCpu } from '../lib/procs.js';
+import { measureReplicaReads, prepareReplicaReads } from '../lib/replica-reads.js';
 import { school, sections } from '../lib/school.js';
-import { round, summarize } from '../lib/stats.js';
+import { percentile, round, sorted, summarize } from '../lib/stats.js';
 import type { Context, Row } from '../lib/types.js';
 import { grpcVia } from '../lib/vias.js';
 import { enrollDropOp, writers } from '../lib/writes.js';
@@ -24,6 +30,11 @@ import { CONCURRENCY } from './01-floor.js';
 export const name = '07-lag';
 export const title = 'replication lag, commit on the primary until visible on each replica';
 export const modes = ['batch'] as const;
+
+/** Commit rates on node1 while a thread reads on node2's mount (0 = the baseline). */
+const STALL_COMMIT_RATES = [0, 30, 100];
+/** Reads slower than this are split into time on a core, waiting for one, and asleep. */
+const SLOW_READ_MS = 2;
 
 /** Closed-loop catalogue readers per replica in the `reads` phase. */
 const READERS_PER_REPLICA = 16;
@@ -134,6 +145,45 @@ export async function run(ctx: Context): Promise<Row[]> {
   } finally {
     via.close();
     replicaVias.forEach((rv) => rv.close());
+  }
+  rows.push(...(await replicaReadStalls(ctx)));
+  return rows;
+}
+
+/** Plain reads on node2's mount while node1 commits at each of STALL_COMMIT_RATES. */
+async function replicaReadStalls(ctx: Context): Promise<Row[]> {
+  const where = { primaryMount: ctx.cluster.node(1).mount, replicaMount: ctx.cluster.node(2).mount, file: 'stall.db' };
+  await prepareReplicaReads(where);
+  const rows: Row[] = [];
+  for (const rate of STALL_COMMIT_RATES) {
+    const meter = cpuMeter(ctx.procs());
+    const r = await measureReplicaReads({ ...where, commitsPerSecond: rate, durationMs: ctx.pick(5_000, 1_500), slowMs: SLOW_READ_MS });
+    const cpu = meter();
+    const s = sorted(r.lat);
+    const { slow } = r;
+    const asleep = Math.max(slow.wallMs - slow.onCpuMs - slow.waitingMs, 0);
+    const share = (x: number) => (slow.wallMs > 0 ? `${round((100 * x) / slow.wallMs)} %` : '–');
+    rows.push({
+      scenario: name,
+      variant: `read on node2's mount (one-row read transaction, no service) while node1 commits ${rate}/s`,
+      ...(rate === 0 ? { baseline: true } : {}),
+      mode: ctx.mode,
+      concurrency: 1,
+      requests: s.length,
+      seconds: round(r.seconds),
+      throughput: round(s.length / r.seconds),
+      p50_ms: round(percentile(s, 50)),
+      p99_ms: round(percentile(s, 99)),
+      max_ms: round(s[s.length - 1] ?? NaN),
+      errors: 0,
+      notes: `one reader thread, about 1 ms asleep between reads; ${r.commits} commits of one insert on node1 (a file of its own, no service); ` +
+        `${slow.count} reads over ${SLOW_READ_MS} ms (${round((100 * slow.count) / Math.max(s.length, 1))} %), ${round(slow.wallMs)} ms in all: ` +
+        `${share(asleep)} asleep in a system call, ${share(slow.waitingMs)} waiting for a core, ${share(slow.onCpuMs)} on a core` +
+        (r.commits > 0 ? `; ${round(asleep / r.commits)} ms asleep per replicated commit` : '') +
+        `; ${formatCpu(cpu)}`,
+      extra: { commits: r.commits, slow_reads: slow.count, slow_ms: round(slow.wallMs), asleep_ms: round(asleep), waiting_ms: round(slow.waitingMs), on_cpu_ms: round(slow.onCpuMs) },
+    });
+    ctx.log(`reads on node2 while node1 commits ${rate}/s: p50 ${round(percentile(s, 50))} p99 ${round(percentile(s, 99))} ms; ${slow.count} slow, ${round(asleep)} ms asleep`);
   }
   return rows;
 }
