@@ -301,7 +301,7 @@ export async function run(ctx: Context): Promise<Row[]> {
       rows.push({
         ...base, variant: `${PACED_RUSH} (${label}): all operations, ${M} students arriving at ${rate}/s`, concurrency: PACED_SLOTS, seconds: round(r.seconds),
         requests: ops.length + tallyP.errors, throughput: round(ops.length / r.seconds), p50_ms: round(sOps.p50), p99_ms: round(sOps.p99), max_ms: round(sOps.max), errors: tallyP.errors,
-        notes: `open loop: ${r.shed} students shed (all ${PACED_SLOTS} slots busy); a student's visit p50 ${round(r.p50_ms)} p99 ${round(r.p99_ms)} ms from arrival; ` +
+        notes: `open loop: ${r.shed} students shed (one is shed when all ${PACED_SLOTS} slots are busy); a student's visit p50 ${round(r.p50_ms)} p99 ${round(r.p99_ms)} ms from arrival; ` +
           `${S2} fresh sections of capacity ${pacedCapacity} (waitlist ${pacedWaitlist}); outcomes: ${outcomeText}; ${formatCpu(cpuP)}` +
           (tallyP.errorSamples.size ? `; errors e.g.: ${[...tallyP.errorSamples].join(' / ')}` : ''),
         ...cpuFields(cpuP, ops.length),
