@@ -27,7 +27,7 @@
  *
  * Targets: rush throughput with group commit ≥ 10 × single; catalogue p99
  * during the rush ≤ 2 × idle (checked for the closed-loop rush and, apart,
- * for the paced one).
+ * for each paced one).
  */
 import { runOpenLoop } from '../lib/capacity.js';
 import { mapBounded, sleep } from '../lib/load.js';
