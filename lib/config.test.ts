@@ -3,7 +3,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { loadNodeConfig } from './config.js';
 import { DefaultMaxBatch } from './writer.js';
 
-const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE'];
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD'];
 let saved: Record<string, string | undefined>;
 
 beforeEach(() => {
@@ -21,7 +21,7 @@ afterEach(() => {
   }
 });
 
-test('defaults: group commit of at most DefaultMaxBatch, shared reads, writes forwarded on a stream', () => {
+test('defaults: group commit of at most DefaultMaxBatch on a writer thread, shared reads, writes forwarded on a stream', () => {
   const c = loadNodeConfig();
   assert.deepEqual(c, {
     nodeName: 'node2',
@@ -32,7 +32,15 @@ test('defaults: group commit of at most DefaultMaxBatch, shared reads, writes fo
     maxBatch: DefaultMaxBatch,
     batchDelayMs: 0,
     forwardMode: 'stream',
+    writerThread: true,
   });
+});
+
+test('WRITER_THREAD=off runs writes on the event loop; anything but on/off is refused by name', () => {
+  process.env.WRITER_THREAD = 'off';
+  assert.equal(loadNodeConfig().writerThread, false);
+  process.env.WRITER_THREAD = 'yes';
+  assert.throws(() => loadNodeConfig(), /WRITER_THREAD must be on or off/);
 });
 
 test('WRITE_MAX_BATCH sets the batch bound', () => {

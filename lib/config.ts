@@ -58,6 +58,8 @@ export interface NodeConfig {
   batchDelayMs: number;
   /** How a replica carries writes to the primary: one stream for all (stream) or a unary call each. */
   forwardMode: ForwardMode;
+  /** Whether the primary's writes run on a writer thread (WRITER_THREAD=on) or on the event loop (off). */
+  writerThread: boolean;
 }
 
 export function loadNodeConfig(): NodeConfig {
@@ -71,6 +73,8 @@ export function loadNodeConfig(): NodeConfig {
   if (!Number.isFinite(batchDelayMs) || batchDelayMs < 0 || batchDelayMs > 50) throw new Error(`WRITE_BATCH_DELAY_MS must be between 0 and 50, got ${env('WRITE_BATCH_DELAY_MS')}`);
   const forwardMode = env('FORWARD_MODE', 'stream');
   if (forwardMode !== 'stream' && forwardMode !== 'unary') throw new Error(`FORWARD_MODE must be stream or unary, got ${forwardMode}`);
+  const writerThread = env('WRITER_THREAD', 'on');
+  if (writerThread !== 'on' && writerThread !== 'off') throw new Error(`WRITER_THREAD must be on or off, got ${writerThread}`);
   return {
     nodeName: env('NODE_NAME'),
     mountDir: env('LITEFS_MOUNT'),
@@ -80,5 +84,6 @@ export function loadNodeConfig(): NodeConfig {
     maxBatch,
     batchDelayMs,
     forwardMode,
+    writerThread: writerThread === 'on',
   };
 }

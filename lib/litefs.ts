@@ -28,6 +28,46 @@ export const DefaultPollIntervalMs = 25;
 /** Pause before reconnecting to the LiteFS event stream. */
 export const EventReconnectMs = 250;
 
+/**
+ * A database's `<db>-pos` file, read with pread on a descriptor kept open: one
+ * FUSE round trip instead of lookup, open, read, flush and release for every
+ * read (the primary reads it after each commit). It is never stale: LiteFS
+ * drops the file from the kernel's page cache whenever the position moves
+ * (DB.setPos, before the COMMIT returns).
+ */
+export class PositionFile {
+  private fd: number | undefined;
+  private readonly buf = Buffer.alloc(64);
+
+  constructor(private readonly path: string) {}
+
+  /** The TXID in the file; 0 when the database (or LiteFS) is not there yet. */
+  read(): bigint {
+    let text: string;
+    try {
+      if (this.fd === undefined) this.fd = openSync(this.path, 'r');
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+      text = this.buf.toString('latin1', 0, n);
+    } catch {
+      this.close(); // not there yet, or the descriptor went bad: reopen next time
+      return 0n;
+    }
+    const slash = text.indexOf('/');
+    return slash <= 0 ? 0n : BigInt(`0x${text.slice(0, slash)}`);
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      // already unusable: nothing to release
+    }
+  }
+}
+
 interface Info {
   isPrimary: boolean;
   primaryHostname?: string;
@@ -50,9 +90,8 @@ export class LiteFsNode {
   private readonly announced = new Set<string>();
   /** Highest TXID learned by any means (events or the position file), per database: a lower bound of its position. */
   private readonly learned = new Map<string, bigint>();
-  /** Open descriptors of the `<db>-pos` files, and the buffer they are read into. */
-  private readonly posFds = new Map<string, number>();
-  private readonly posBuf = Buffer.alloc(64);
+  /** The `<db>-pos` files read so far, by database. */
+  private readonly posFiles = new Map<string, PositionFile>();
 
   private readonly infoTtlMs: number;
   private readonly pollIntervalMs: number;
@@ -90,29 +129,11 @@ export class LiteFsNode {
     return (await this.describe()).isPrimary;
   }
 
-  /**
-   * The TXID this node has of `dbName` (0 when the database does not exist yet).
-   *
-   * Read with pread on a descriptor kept open: one FUSE round trip instead of
-   * lookup, open, read, flush and release for every read (the primary reads
-   * it after each commit). It is never stale: LiteFS drops the file from the
-   * kernel's page cache whenever the position moves (DB.setPos, before the
-   * COMMIT returns).
-   */
+  /** The TXID this node has of `dbName` (0 when the database does not exist yet). */
   position(dbName: string): bigint {
-    let text: string;
-    try {
-      let fd = this.posFds.get(dbName);
-      if (fd === undefined) this.posFds.set(dbName, (fd = openSync(join(this.mountDir, `${dbName}-pos`), 'r')));
-      const n = readSync(fd, this.posBuf, 0, this.posBuf.length, 0);
-      text = this.posBuf.toString('latin1', 0, n);
-    } catch {
-      this.closePos(dbName); // not there yet, or the descriptor went bad: reopen next time
-      return 0n;
-    }
-    const slash = text.indexOf('/');
-    if (slash <= 0) return 0n;
-    const txid = BigInt(`0x${text.slice(0, slash)}`);
+    let file = this.posFiles.get(dbName);
+    if (!file) this.posFiles.set(dbName, (file = new PositionFile(join(this.mountDir, `${dbName}-pos`))));
+    const txid = file.read();
     this.learn(dbName, txid);
     return txid;
   }
@@ -126,7 +147,8 @@ export class LiteFsNode {
     return this.learned.get(dbName) ?? 0n;
   }
 
-  private learn(dbName: string, txid: bigint): void {
+  /** Records that `dbName` has reached at least `txid` here (e.g. a commit a writer thread reported). */
+  learn(dbName: string, txid: bigint): void {
     if (txid > (this.learned.get(dbName) ?? 0n)) this.learned.set(dbName, txid);
   }
 
@@ -167,18 +189,8 @@ export class LiteFsNode {
   /** Stops the event subscription and closes the position files (at shutdown). */
   close(): void {
     this.events?.abort();
-    for (const dbName of [...this.posFds.keys()]) this.closePos(dbName);
-  }
-
-  private closePos(dbName: string): void {
-    const fd = this.posFds.get(dbName);
-    if (fd === undefined) return;
-    this.posFds.delete(dbName);
-    try {
-      closeSync(fd);
-    } catch {
-      // already unusable: nothing to release
-    }
+    for (const file of this.posFiles.values()) file.close();
+    this.posFiles.clear();
   }
 
   /** Resolves the waiters of `dbName` that `known` (else the position file, read only if someone waits) satisfies. */

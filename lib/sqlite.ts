@@ -25,7 +25,7 @@ export interface OpenedDb {
   name: string;
   path: string;
   read: ReadableDb;
-  /** Only on the primary. */
+  /** Only on the primary, and only when its writes run on this thread (`writeHere`). */
   write?: WritableDb;
   close(): void;
 }
@@ -35,6 +35,12 @@ export interface OpenOptions {
   name: string;
   migrations: readonly string[];
   isPrimary: boolean;
+  /**
+   * The primary only: keep the write connection in this thread (true), or
+   * migrate, close it and read through a connection of its own (false: a
+   * writer thread opens the write connection).
+   */
+  writeHere?: boolean;
   log: Logger;
 }
 
@@ -72,7 +78,11 @@ export async function openDatabase(opts: OpenOptions): Promise<OpenedDb> {
   const path = join(opts.mountDir, opts.name);
   if (opts.isPrimary) {
     const write = openWritable(path, opts.migrations);
-    return { name: opts.name, path, read: write, write, close: () => write.close() };
+    if (opts.writeHere !== false) return { name: opts.name, path, read: write, write, close: () => write.close() };
+    write.close();
+    const read = new Database(path, { readonly: true, fileMustExist: true });
+    configure(read);
+    return { name: opts.name, path, read, close: () => read.close() };
   }
 
   // A replica: wait for the file and for the schema version we were built for.

@@ -3,24 +3,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { AppError, Status, failedPrecondition } from './errors.js';
+import { changeMind, insertSeat, SEAT_MIGRATIONS, takeSeat } from '../test/support/seat-ops.js';
+import { AppError, Status } from './errors.js';
 import { openWritable, type WritableDb } from './sqlite.js';
-import { createWriter } from './writer.js';
-
-const MIGRATIONS = ['CREATE TABLE seats (id INTEGER PRIMARY KEY, taken_by TEXT)'];
+import { createWriter, defineWrite, writeOpNamed } from './writer.js';
 const dir = mkdtempSync(join(tmpdir(), 'writer-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 let n = 0;
 function fresh(): WritableDb {
-  return openWritable(join(dir, `db${n++}.sqlite`), MIGRATIONS);
+  return openWritable(join(dir, `db${n++}.sqlite`), SEAT_MIGRATIONS);
 }
 
-function takeSeat(db: WritableDb, who: string): number {
-  const free = db.prepare('SELECT count(*) AS c FROM seats').get() as { c: number };
-  if (free.c >= 2) throw failedPrecondition('full');
-  return Number(db.prepare('INSERT INTO seats (taken_by) VALUES (?)').run(who).lastInsertRowid);
-}
+test('operations are registered by unique name', () => {
+  assert.equal(writeOpNamed('test.takeSeat'), takeSeat);
+  assert.equal(writeOpNamed('test.nothing'), undefined);
+  assert.throws(() => defineWrite('test.takeSeat', () => 0), /defined twice/);
+});
 
 for (const mode of ['single', 'batch'] as const) {
   describe(`writer in ${mode} mode`, () => {
@@ -28,13 +27,10 @@ for (const mode of ['single', 'batch'] as const) {
       const db = fresh();
       const writer = createWriter(db, { mode, position: () => 0n });
       const results = await Promise.allSettled([
-        writer.run((w) => takeSeat(w, 'a')),
-        writer.run((w) => {
-          w.prepare('INSERT INTO seats (taken_by) VALUES (?)').run('half-done');
-          throw failedPrecondition('changed my mind');
-        }),
-        writer.run((w) => takeSeat(w, 'b')),
-        writer.run((w) => takeSeat(w, 'c')),
+        writer.run(takeSeat, 'a'),
+        writer.run(changeMind, null),
+        writer.run(takeSeat, 'b'),
+        writer.run(takeSeat, 'c'),
       ]);
       assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected']);
       const rejected = results[3] as PromiseRejectedResult;
@@ -50,7 +46,7 @@ for (const mode of ['single', 'batch'] as const) {
       let commits = 0n;
       // Stand-in for LiteFS's -pos file: counts the commits.
       const writer = createWriter(db, { mode, position: () => ++commits });
-      const [a, b] = await Promise.all([writer.run((w) => takeSeat(w, 'a')), writer.run((w) => takeSeat(w, 'b'))]);
+      const [a, b] = await Promise.all([writer.run(takeSeat, 'a'), writer.run(takeSeat, 'b')]);
       if (mode === 'batch') assert.equal(a.txid, b.txid, 'one group commit for concurrent requests');
       else assert.notEqual(a.txid, b.txid, 'one commit per request');
       db.close();
@@ -63,7 +59,7 @@ test('batch mode closes a batch at maxBatch', async () => {
   let commits = 0n;
   const writer = createWriter(db, { mode: 'batch', position: () => ++commits, maxBatch: 3 });
   const out = await Promise.all(
-    Array.from({ length: 7 }, (_, i) => writer.run((w) => Number(w.prepare('INSERT INTO seats (taken_by) VALUES (?)').run(`s${i}`).lastInsertRowid))),
+    Array.from({ length: 7 }, (_, i) => writer.run(insertSeat, `s${i}`)),
   );
   assert.deepEqual(out.map((r) => r.txid), [1n, 1n, 1n, 2n, 2n, 2n, 3n]);
   assert.equal((db.prepare('SELECT count(*) AS c FROM seats').get() as { c: number }).c, 7);
@@ -74,7 +70,7 @@ test('with delayMs, a busy primary waits for more requests; a lone request does 
   const db = fresh();
   let commits = 0n;
   const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs: 15 });
-  const insert = (who: string) => writer.run((w) => w.prepare('INSERT INTO seats (taken_by) VALUES (?)').run(who));
+  const insert = (who: string) => writer.run(insertSeat, who);
 
   // Idle: the first request commits at the next turn, without the delay.
   const started = performance.now();

@@ -1,12 +1,15 @@
 /**
  * The primary's write path.
  *
- * Every write RPC hands a synchronous function to `Writer.run`. Two modes:
+ * Every write is a named operation (`defineWrite`): a synchronous function of
+ * the write connection and plain arguments, defined once at module level. The
+ * name lets a writer on another thread run it (`writer-thread.ts`); the
+ * writers here run it on the thread that calls `Writer.run`. Two modes:
  *
- * - `single`: each function runs in its own BEGIN IMMEDIATE … COMMIT.
- * - `batch` (group commit): functions that arrive while the event loop is
+ * - `single`: each operation runs in its own BEGIN IMMEDIATE … COMMIT.
+ * - `batch` (group commit): operations that arrive while the event loop is
  *   busy are gathered into one transaction. Each runs inside its own
- *   SAVEPOINT, so a function that throws rolls back only its own work; every
+ *   SAVEPOINT, so an operation that throws rolls back only its own work; every
  *   caller is answered only after the shared COMMIT, so an acknowledged write
  *   is exactly as durable as in `single` mode. A batch closes when the queue
  *   is drained (the next turn of the event loop) or reaches `maxBatch`, so a
@@ -31,8 +34,39 @@ export interface WriteResult<T> {
   txid: bigint;
 }
 
+/**
+ * A write operation. `run` must be synchronous, use only `db` and `args`
+ * (never state captured from its module's thread), and return a value that
+ * survives a structured clone (plain data): it may run on a writer thread.
+ */
+export interface WriteOp<A, R> {
+  readonly name: string;
+  readonly run: (db: WritableDb, args: A) => R;
+}
+
+/** Every operation defined in this thread, by name. */
+const ops = new Map<string, WriteOp<never, unknown>>();
+
+/** Defines (and registers by its unique name) a write operation. Call at module level. */
+export function defineWrite<A, R>(name: string, run: (db: WritableDb, args: A) => R): WriteOp<A, R> {
+  if (ops.has(name)) throw new Error(`write operation ${name} is defined twice`);
+  const op: WriteOp<A, R> = { name, run };
+  ops.set(name, op as WriteOp<never, unknown>);
+  return op;
+}
+
+/** The operation defined under `name` in this thread (a writer thread imports the modules that define them). */
+export function writeOpNamed(name: string): WriteOp<unknown, unknown> | undefined {
+  return ops.get(name) as WriteOp<unknown, unknown> | undefined;
+}
+
+/** Runs `op` with `args` in a write transaction on the primary: what domains are given. */
+export type WriteFn = <A, R>(op: WriteOp<A, R>, args: A) => Promise<R>;
+
 export interface Writer {
-  run<T>(fn: (db: WritableDb) => T): Promise<WriteResult<T>>;
+  run<A, R>(op: WriteOp<A, R>, args: A): Promise<WriteResult<R>>;
+  /** Stops taking writes; resolves once the ones already taken are answered. */
+  close(): Promise<void>;
 }
 
 export interface WriterOptions {
@@ -52,7 +86,8 @@ export interface WriterOptions {
 export const BusyWindowMs = 20;
 
 interface Job {
-  fn: (db: WritableDb) => unknown;
+  op: WriteOp<unknown, unknown>;
+  args: unknown;
   resolve: (r: WriteResult<unknown>) => void;
   reject: (err: unknown) => void;
 }
@@ -63,14 +98,15 @@ export function createWriter(db: WritableDb, opts: WriterOptions): Writer {
 
 function singleWriter(db: WritableDb, position: () => bigint): Writer {
   return {
-    run<T>(fn: (db: WritableDb) => T): Promise<WriteResult<T>> {
+    run<A, R>(op: WriteOp<A, R>, args: A): Promise<WriteResult<R>> {
       try {
-        const value = db.transaction(() => fn(db)).immediate();
+        const value = db.transaction(() => op.run(db, args)).immediate();
         return Promise.resolve({ value, txid: position() });
       } catch (err) {
         return Promise.reject(err);
       }
     },
+    close: () => Promise.resolve(),
   };
 }
 
@@ -114,12 +150,14 @@ function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number, d
   };
 
   return {
-    run<T>(fn: (db: WritableDb) => T): Promise<WriteResult<T>> {
-      return new Promise<WriteResult<T>>((resolve, reject) => {
-        queue.push({ fn, resolve: resolve as Job['resolve'], reject });
+    run<A, R>(op: WriteOp<A, R>, args: A): Promise<WriteResult<R>> {
+      return new Promise<WriteResult<R>>((resolve, reject) => {
+        queue.push({ op: op as WriteOp<unknown, unknown>, args, resolve: resolve as Job['resolve'], reject });
         schedule();
       });
     },
+    // A queued batch is flushed at the next turn whatever happens: nothing to wait for.
+    close: () => Promise.resolve(),
   };
 }
 
@@ -142,7 +180,7 @@ function commitBatch(db: WritableDb, tx: TxStatements, batch: Job[], position: (
     }
     tx.savepoint.run();
     try {
-      const value = job.fn(db);
+      const value = job.op.run(db, job.args);
       tx.release.run();
       outcomes.push({ ok: true, value });
     } catch (err) {

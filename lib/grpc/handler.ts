@@ -22,8 +22,8 @@ import { randomUUID } from 'node:crypto';
 import { Status, invalidArgument, toGrpcStatus, unauthenticated, unavailable } from '../errors.js';
 import type { LiteFsNode } from '../litefs.js';
 import type { Logger } from '../log.js';
-import type { ReadableDb, WritableDb } from '../sqlite.js';
-import type { Writer } from '../writer.js';
+import type { ReadableDb } from '../sqlite.js';
+import type { WriteOp, Writer } from '../writer.js';
 import { FORWARDED_HEADER, Forwarder, TXID_HEADER, parseTxid } from './forward.js';
 import type { Identity, TokenVerifier } from './identity.js';
 
@@ -47,8 +47,8 @@ export interface CallContext {
   identity(): Promise<Identity>;
   /** The verified caller if a token was sent; a present but invalid token is still UNAUTHENTICATED. */
   optionalIdentity(): Promise<Identity | undefined>;
-  /** Runs `fn` in a write transaction on the primary; the commit's TXID goes into the response. */
-  write<T>(fn: (db: WritableDb) => T): Promise<T>;
+  /** Runs `op` in a write transaction on the primary; the commit's TXID goes into the response. */
+  write<A, R>(op: WriteOp<A, R>, args: A): Promise<R>;
   /** Adds a response header (initial metadata), e.g. cache-control. */
   setHeader(key: string, value: string): void;
 }
@@ -152,10 +152,10 @@ class Context implements CallContext {
     this.headers.set(key, value);
   }
 
-  async write<T>(fn: (db: WritableDb) => T): Promise<T> {
+  async write<A, R>(op: WriteOp<A, R>, args: A): Promise<R> {
     const writer = this.runtime.writer;
     if (!writer) throw unavailable('this node is not the primary: retry');
-    const { value, txid } = await writer.run(fn);
+    const { value, txid } = await writer.run(op, args);
     if (this.txid === undefined || txid > this.txid) this.txid = txid;
     return value;
   }

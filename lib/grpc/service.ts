@@ -12,11 +12,11 @@ import { LiteFsNode } from '../litefs.js';
 import { createAccessLogger, createLogger, type Logger } from '../log.js';
 import { openDatabase, type OpenedDb } from '../sqlite.js';
 import { autocommitReads, sharedReads, type ReadScope } from '../shared-reads.js';
-import { createWriter, type Writer } from '../writer.js';
+import { createWriter, type WriteOp, type Writer } from '../writer.js';
+import { createThreadWriter } from '../writer-thread.js';
 import { Forwarder } from './forward.js';
 import { ForwardingServer } from './forward-server.js';
 import { unavailable } from '../errors.js';
-import type { WritableDb } from '../sqlite.js';
 import { bindService, currentCall, forwardedRoutes, type MethodImpl, type Runtime } from './handler.js';
 import type { TokenVerifier } from './identity.js';
 import { loadProto, serviceClient } from './proto.js';
@@ -42,6 +42,11 @@ export interface ServiceSpec {
   /** The database file in the LiteFS mount. */
   dbName: string;
   migrations: readonly string[];
+  /**
+   * Modules (URLs) whose import defines every write operation the service
+   * runs (`defineWrite`): a writer thread imports them to run operations by name.
+   */
+  writeOps: string[];
   /** Environment variable names of the listen address and the peers map. */
   addrEnv: string;
   peersEnv: string;
@@ -68,7 +73,7 @@ export interface StartedService {
    * the call (so the response carries the TXID); outside one (start-up and
    * background work on the primary) straight to the writer.
    */
-  write<T>(fn: (db: WritableDb) => T): Promise<T>;
+  write<A, R>(op: WriteOp<A, R>, args: A): Promise<R>;
   /** Runs `fn` on SIGINT/SIGTERM before the server and database close. */
   onShutdown(fn: () => void | Promise<void>): void;
 }
@@ -80,12 +85,18 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const node = new LiteFsNode(config.mountDir, config.litefsApi);
   node.watch();
   const isPrimary = await waitForRole(node, log);
-  log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, readMode: config.readMode }, 'starting');
+  log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, readMode: config.readMode, writerThread: config.writerThread }, 'starting');
 
-  const db = await openDatabase({ mountDir: config.mountDir, name: spec.dbName, migrations: spec.migrations, isPrimary, log });
-  const writer = db.write ? createWriter(db.write, { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs, position: () => node.position(spec.dbName) }) : undefined;
+  const db = await openDatabase({ mountDir: config.mountDir, name: spec.dbName, migrations: spec.migrations, isPrimary, writeHere: !config.writerThread, log });
+  const batching = { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs };
+  let writer: Writer | undefined;
+  if (isPrimary && config.writerThread) {
+    writer = createThreadWriter({ ...batching, path: db.path, opsModules: spec.writeOps, log, onCommit: (txid) => node.learn(spec.dbName, txid) });
+  } else if (db.write) {
+    writer = createWriter(db.write, { ...batching, position: () => node.position(spec.dbName) });
+  }
   const reads =
-    db.write || config.readMode === 'per-statement' ? autocommitReads : sharedReads(db.read, () => node.known(spec.dbName));
+    isPrimary || config.readMode === 'per-statement' ? autocommitReads : sharedReads(db.read, () => node.known(spec.dbName));
   const forwarder = new Forwarder(config.nodeName, parsePeers(env(spec.peersEnv)), config.forwardMode, log);
   const forwarding = new ForwardingServer();
 
@@ -136,11 +147,11 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     onShutdown(fn) {
       shutdownHooks.push(fn);
     },
-    async write<T>(fn: (db: WritableDb) => T): Promise<T> {
+    async write<A, R>(op: WriteOp<A, R>, args: A): Promise<R> {
       const call = currentCall();
-      if (call) return call.write(fn);
+      if (call) return call.write(op, args);
       if (!writer) throw unavailable('this node is not the primary: retry');
-      return (await writer.run(fn)).value;
+      return (await writer.run(op, args)).value;
     },
   };
 
@@ -165,6 +176,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
       });
     });
     forwarder.close();
+    await writer?.close();
     node.close();
     db.close();
     log.info('stopped');

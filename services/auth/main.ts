@@ -28,13 +28,14 @@ const svc = await startService({
   protoFile: 'auth/v1/auth.proto',
   dbName: 'auth.db',
   migrations: AUTH_MIGRATIONS,
+  writeOps: [new URL('./domain/index.js', import.meta.url).href],
   addrEnv: 'AUTH_GRPC_ADDR',
   peersEnv: 'AUTH_PEERS',
 });
 
 const domain = new AuthDomain({
   db: svc.db.read,
-  write: (fn) => svc.write(fn),
+  write: svc.write,
   keyEncryptionKey: loadKeyEncryptionKey(),
   issuer: env('JWT_ISSUER'),
   audience: env('JWT_AUDIENCE'),

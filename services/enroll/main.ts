@@ -19,12 +19,13 @@ const svc = await startService({
   protoFile: 'enroll/v1/enroll.proto',
   dbName: 'enroll.db',
   migrations: ENROLL_MIGRATIONS,
+  writeOps: [new URL('./domain/enroll-domain.js', import.meta.url).href],
   addrEnv: 'ENROLL_GRPC_ADDR',
   peersEnv: 'ENROLL_PEERS',
 });
 
 const directory = directoryClient(env('AUTH_GRPC_ADDR'));
-const domain = new EnrollDomain({ db: svc.db.read, reads: svc.reads, write: (fn) => svc.write(fn), directory });
+const domain = new EnrollDomain({ db: svc.db.read, reads: svc.reads, write: svc.write, directory });
 
 if (svc.isPrimary) {
   const sync = () =>

@@ -15,8 +15,9 @@ import type { RegisterResponse__Output } from '../../../gen/ts/auth/v1/RegisterR
 import type { TokenResponse__Output } from '../../../gen/ts/auth/v1/TokenResponse.js';
 import type { User__Output } from '../../../gen/ts/auth/v1/User.js';
 import { alreadyExists, invalidArgument, notFound, permissionDenied, unauthenticated, unavailable } from '../../../lib/errors.js';
+import { defineWrite } from '../../../lib/writer.js';
 import { createAuthStore } from '../store/auth-store.js';
-import type { AuthStore, PublicUserRow } from '../store/auth-store.js';
+import type { AuthLogEntry, AuthStore, NewRefreshToken, NewUser, PublicUserRow } from '../store/auth-store.js';
 import { KeyRing } from './keyring.js';
 import type { EnsureResult, SigningKey, WriteFn } from './keyring.js';
 import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './passwords.js';
@@ -162,18 +163,14 @@ export class AuthDomain {
     const password = given ?? generatePassword();
     const passwordHash = await hashPassword(password);
     const registeredAt = sqliteTimestamp(this.#clock());
-    const userId = await this.#write((db) => {
-      const store = createAuthStore(db);
-      assertAvailable(store, username, email);
-      return store.insertUser({
-        username,
-        password_hash: passwordHash,
-        email,
-        first_name: firstName,
-        last_name: lastName,
-        roles: JSON.stringify(roles),
-        date_registered: registeredAt,
-      });
+    const userId = await this.#write(insertNewUser, {
+      username,
+      password_hash: passwordHash,
+      email,
+      first_name: firstName,
+      last_name: lastName,
+      roles: JSON.stringify(roles),
+      date_registered: registeredAt,
     });
     return { user_id: userId, username, roles, password: given === undefined ? password : '' };
   }
@@ -200,7 +197,7 @@ export class AuthDomain {
       username,
     };
     if (user === undefined || !matches) {
-      await this.#write((db) => createAuthStore(db).insertAuthLog({ ...log, outcome: 'bad_credentials' }));
+      await this.#write(audit, { ...log, outcome: 'bad_credentials' });
       throw unauthenticated(BAD_CREDENTIALS);
     }
 
@@ -208,19 +205,9 @@ export class AuthDomain {
     const key = await this.#signingKey(now, expired);
     const refresh = expired ? undefined : newRefreshToken();
     const t = toSeconds(now);
-    await this.#write((db) => {
-      const store = createAuthStore(db);
-      store.setLastLogin(user.id, log.request_timestamp);
-      store.insertAuthLog({ ...log, outcome: expired ? 'expired_key' : 'ok' });
-      if (refresh) {
-        store.insertRefresh({
-          token_hash: refresh.hash,
-          user_id: user.id,
-          family_id: randomUUID(),
-          created_at: t,
-          expires_at: t + this.#refreshTtl,
-        });
-      }
+    await this.#write(recordLogin, {
+      log: { ...log, user_id: user.id, outcome: expired ? 'expired_key' : 'ok' },
+      refresh: refresh && { token_hash: refresh.hash, user_id: user.id, created_at: t, expires_at: t + this.#refreshTtl },
     });
     return this.#tokens(key, { userId: user.id, username: user.username, roles: parseRoles(user.roles) }, now, expired, refresh?.token);
   }
@@ -239,42 +226,11 @@ export class AuthDomain {
     // Before the write, so a missing key does not consume the token.
     const key = await this.#signingKey(now, false);
 
-    const user = await this.#write((db) => {
-      const store = createAuthStore(db);
-      const row = store.refreshByHash(hash);
-      const audit = (outcome: AuthOutcome, userId: number | null, username: string | null) =>
-        store.insertAuthLog({
-          request_ip: meta.ip,
-          request_timestamp: sqliteTimestamp(now),
-          user_id: userId,
-          outcome,
-          method: 'token',
-          username,
-        });
-      if (row === undefined) {
-        audit('refresh_invalid', null, null);
-        return undefined;
-      }
-      const owner = store.userById(row.user_id);
-      if (row.revoked !== 0 || row.used_at !== null) {
-        store.revokeFamily(row.family_id);
-        audit('refresh_reuse', row.user_id, owner?.username ?? null);
-        return undefined;
-      }
-      if (row.expires_at <= t || owner === undefined) {
-        audit('refresh_expired', row.user_id, owner?.username ?? null);
-        return undefined;
-      }
-      const nextId = store.insertRefresh({
-        token_hash: next.hash,
-        user_id: row.user_id,
-        family_id: row.family_id,
-        created_at: t,
-        expires_at: t + this.#refreshTtl,
-      });
-      store.markRefreshUsed(row.id, t, nextId);
-      audit('refresh_ok', row.user_id, owner.username);
-      return owner;
+    const user = await this.#write(rotateRefresh, {
+      hash,
+      next: { token_hash: next.hash, created_at: t, expires_at: t + this.#refreshTtl },
+      audit: { request_ip: meta.ip, request_timestamp: sqliteTimestamp(now), method: 'token' },
+      now: t,
     });
     if (user === undefined) throw unauthenticated(BAD_REFRESH);
     return this.#tokens(key, { userId: user.id, username: user.username, roles: parseRoles(user.roles) }, now, false, next.token);
@@ -318,20 +274,14 @@ export class AuthDomain {
     if (existing !== undefined) return { user_id: existing.id, created: false };
     const passwordHash = await hashPassword(password);
     const registeredAt = sqliteTimestamp(this.#clock());
-    return this.#write((db) => {
-      const store = createAuthStore(db);
-      const found = store.userByUsername(username);
-      if (found !== undefined) return { user_id: found.id, created: false };
-      const id = store.insertUser({
-        username,
-        password_hash: passwordHash,
-        email: null,
-        first_name: '',
-        last_name: '',
-        roles: JSON.stringify(['registrar']),
-        date_registered: registeredAt,
-      });
-      return { user_id: id, created: true };
+    return this.#write(insertRegistrar, {
+      username,
+      password_hash: passwordHash,
+      email: null,
+      first_name: '',
+      last_name: '',
+      roles: JSON.stringify(['registrar']),
+      date_registered: registeredAt,
     });
   }
 
@@ -369,3 +319,73 @@ export class AuthDomain {
     };
   }
 }
+
+// The write operations (lib/writer.ts): each runs in the primary's write
+// transaction, perhaps on its writer thread, with only the arguments it is sent.
+
+const insertNewUser = defineWrite('auth.register', (db, user: NewUser) => {
+  const store = createAuthStore(db);
+  assertAvailable(store, user.username, user.email);
+  return store.insertUser(user);
+});
+
+const audit = defineWrite('auth.audit', (db, entry: AuthLogEntry) => createAuthStore(db).insertAuthLog(entry));
+
+const recordLogin = defineWrite(
+  'auth.login',
+  (db, a: { log: AuthLogEntry & { user_id: number }; refresh?: Omit<NewRefreshToken, 'family_id'> }) => {
+    const store = createAuthStore(db);
+    store.setLastLogin(a.log.user_id, a.log.request_timestamp);
+    store.insertAuthLog(a.log);
+    // A login starts a new family of refresh tokens.
+    if (a.refresh) store.insertRefresh({ ...a.refresh, family_id: randomUUID() });
+  },
+);
+
+/**
+ * Retires the presented refresh token and stores its successor, auditing the
+ * outcome. Returns the token's owner, or undefined when the token is refused.
+ */
+const rotateRefresh = defineWrite(
+  'auth.refresh',
+  (
+    db,
+    a: {
+      hash: string;
+      next: Omit<NewRefreshToken, 'user_id' | 'family_id'>;
+      audit: Pick<AuthLogEntry, 'request_ip' | 'request_timestamp' | 'method'>;
+      now: number;
+    },
+  ): PublicUserRow | undefined => {
+    const store = createAuthStore(db);
+    const row = store.refreshByHash(a.hash);
+    const audit = (outcome: AuthOutcome, userId: number | null, username: string | null) =>
+      store.insertAuthLog({ ...a.audit, user_id: userId, outcome, username });
+    if (row === undefined) {
+      audit('refresh_invalid', null, null);
+      return undefined;
+    }
+    const owner = store.userById(row.user_id);
+    if (row.revoked !== 0 || row.used_at !== null) {
+      store.revokeFamily(row.family_id);
+      audit('refresh_reuse', row.user_id, owner?.username ?? null);
+      return undefined;
+    }
+    if (row.expires_at <= a.now || owner === undefined) {
+      audit('refresh_expired', row.user_id, owner?.username ?? null);
+      return undefined;
+    }
+    const nextId = store.insertRefresh({ ...a.next, user_id: row.user_id, family_id: row.family_id });
+    store.markRefreshUsed(row.id, a.now, nextId);
+    audit('refresh_ok', row.user_id, owner.username);
+    return owner;
+  },
+);
+
+/** Creates the registrar unless a user of that name exists (left as is). */
+const insertRegistrar = defineWrite('auth.ensureRegistrar', (db, user: NewUser) => {
+  const store = createAuthStore(db);
+  const found = store.userByUsername(user.username);
+  if (found !== undefined) return { user_id: found.id, created: false };
+  return { user_id: store.insertUser(user), created: true };
+});

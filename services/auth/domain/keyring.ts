@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { Jwk__Output } from '../../../gen/ts/auth/v1/Jwk.js';
+import { defineWrite, type WriteFn } from '../../../lib/writer.js';
 import { createAuthStore } from '../store/auth-store.js';
 import type { KeyRow } from '../store/auth-store.js';
 import { assertKek, generateSigningKey, loadPrivateKey } from './keys.js';
@@ -14,8 +15,7 @@ import type { GeneratedKey, RsaPublicJwk } from './keys.js';
 import { planRotation, toSeconds } from './rotation.js';
 import type { RotationPolicy } from './rotation.js';
 
-/** Runs `fn` in one write transaction on the primary; `fn` is synchronous. */
-export type WriteFn = <T>(fn: (db: Database) => T) => Promise<T>;
+export type { WriteFn } from '../../../lib/writer.js';
 
 export interface SigningKey {
   /** The JWT header `kid`. */
@@ -64,18 +64,9 @@ export class KeyRing {
       return { created: 0, deleted: 0, extended: false };
     }
     const generated: GeneratedKey[] = await Promise.all(needed.insert.map(() => generateSigningKey(this.#kek)));
-    return this.#write((wdb) => {
-      const plan = planRotation(wdb, now, this.#policy);
-      const store = createAuthStore(wdb);
-      if (plan.extend) store.extendKey(plan.extend.kid, plan.extend.sign_until, plan.extend.exp);
-      const inserts = plan.insert.slice(0, generated.length);
-      inserts.forEach((times, i) => {
-        const g = generated[i]!;
-        store.insertKey({ ...times, key: g.sealed, key_id: g.keyId, public_jwk: JSON.stringify(g.publicJwk) });
-      });
-      for (const kid of plan.delete) store.deleteKey(kid);
-      return { created: inserts.length, deleted: plan.delete.length, extended: plan.extend !== undefined };
-    });
+    // Only the sealed private keys go to the write, never the usable ones.
+    const keys = generated.map((g) => ({ key_id: g.keyId, sealed: g.sealed, public_jwk: JSON.stringify(g.publicJwk) }));
+    return this.#write(applyRotation, { now, policy: this.#policy, keys });
   }
 
   /** The newest key with sign_from <= now < sign_until, if any. */
@@ -122,3 +113,24 @@ export class KeyRing {
     return { keyId: row.key_id, privateKey, signFrom: row.sign_from, signUntil: row.sign_until, exp: row.exp };
   }
 }
+
+/**
+ * Applies the rotation plan as of now, recomputed inside the write, inserting
+ * at most the keys generated for it (a write operation, lib/writer.ts).
+ */
+const applyRotation = defineWrite(
+  'auth.rotateKeys',
+  (db, a: { now: Date; policy: RotationPolicy; keys: Array<{ key_id: string; sealed: Uint8Array; public_jwk: string }> }): EnsureResult => {
+    const plan = planRotation(db, a.now, a.policy);
+    const store = createAuthStore(db);
+    if (plan.extend) store.extendKey(plan.extend.kid, plan.extend.sign_until, plan.extend.exp);
+    const inserts = plan.insert.slice(0, a.keys.length);
+    inserts.forEach((times, i) => {
+      const k = a.keys[i]!;
+      // A Buffer arrives from a writer thread as a plain Uint8Array.
+      store.insertKey({ ...times, key: Buffer.from(k.sealed.buffer, k.sealed.byteOffset, k.sealed.byteLength), key_id: k.key_id, public_jwk: k.public_jwk });
+    });
+    for (const kid of plan.delete) store.deleteKey(kid);
+    return { created: inserts.length, deleted: plan.delete.length, extended: plan.extend !== undefined };
+  },
+);

@@ -12,7 +12,9 @@ import type { Database as Db } from 'better-sqlite3';
 import { AUTH_MIGRATIONS } from '../store/migrations.js';
 import { AuthDomain } from './auth-domain.js';
 import type { AuthDomainOptions } from './auth-domain.js';
-import type { WriteFn } from './keyring.js';
+import type { WritableDb } from '../../../lib/sqlite.js';
+import type { WriteFn } from '../../../lib/writer.js';
+import { writeAcrossBoundary } from '../../../lib/writer-thread.js';
 
 export const ISSUER = 'course-registration-auth';
 export const AUDIENCE = 'course-registration';
@@ -35,7 +37,7 @@ export function openTestDb(): TestDb {
     writer.pragma(`user_version = ${i + 1}`);
   });
   const read = new Database(file, { readonly: true, fileMustExist: true });
-  const write: WriteFn = async (fn) => writer.transaction(fn).immediate(writer);
+  const write = writeAcrossBoundary(writer as WritableDb);
   return {
     read,
     writer,

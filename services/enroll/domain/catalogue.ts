@@ -11,6 +11,7 @@ import type { ListDepartmentsRequest } from '../../../gen/ts/enroll/v1/ListDepar
 import type { ListDepartmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListDepartmentsResponse.js';
 import { requireRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
+import { enrollWrite } from './writes.js';
 import { toCourse, toDepartment } from './convert.js';
 import { requireCourse } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
@@ -34,11 +35,13 @@ export async function createDepartment(
 ): Promise<Department__Output> {
   requireRegistrar(actor);
   const name = requireText('name', req.name, LIMITS.departmentName);
-  return ctx.write((store) => {
-    if (store.catalogue.getDepartmentByName(name)) throw alreadyExists(`department "${name}" already exists`);
-    return toDepartment(store.catalogue.getDepartment(store.catalogue.insertDepartment(name))!);
-  });
+  return ctx.write(insertDepartment, { name });
 }
+
+const insertDepartment = enrollWrite('createDepartment', (store, { name }: { name: string }) => {
+  if (store.catalogue.getDepartmentByName(name)) throw alreadyExists(`department "${name}" already exists`);
+  return toDepartment(store.catalogue.getDepartment(store.catalogue.insertDepartment(name))!);
+});
 
 export async function listCourses(
   ctx: DomainContext,
@@ -57,12 +60,14 @@ export async function createCourse(ctx: DomainContext, actor: Actor, req: Create
   const code = requireText('code', req.code, LIMITS.courseCode);
   const name = requireText('name', req.name, LIMITS.courseName);
   const departmentId = requireId('department_id', req.department_id);
-  return ctx.write((store) => {
-    if (!store.catalogue.getDepartment(departmentId)) throw notFound(`department ${departmentId}`);
-    if (store.catalogue.getCourseByCode(code)) throw alreadyExists(`course code "${code}" already exists`);
-    return toCourse(store.catalogue.getCourse(store.catalogue.insertCourse(code, name, departmentId))!);
-  });
+  return ctx.write(insertCourse, { code, name, departmentId });
 }
+
+const insertCourse = enrollWrite('createCourse', (store, a: { code: string; name: string; departmentId: number }) => {
+  if (!store.catalogue.getDepartment(a.departmentId)) throw notFound(`department ${a.departmentId}`);
+  if (store.catalogue.getCourseByCode(a.code)) throw alreadyExists(`course code "${a.code}" already exists`);
+  return toCourse(store.catalogue.getCourse(store.catalogue.insertCourse(a.code, a.name, a.departmentId))!);
+});
 
 export async function getCourse(ctx: DomainContext, _actor: Actor, req: GetCourseRequest): Promise<Course__Output> {
   const courseId = requireId('course_id', req.course_id);

@@ -4,8 +4,11 @@
  */
 import type Database from 'better-sqlite3';
 import type { ReadScope } from '../../../lib/shared-reads.js';
-import { createEnrollStore, type EnrollStore } from '../store/store.js';
+import type { WriteFn, WriteOp } from '../../../lib/writer.js';
+import type { EnrollStore } from '../store/store.js';
 import { syncUsersOnce, type UserDirectory } from './user-sync.js';
+import { storeFor } from './writes.js';
+
 
 /** What EnrollDomain is constructed with. */
 export interface EnrollDomainDeps {
@@ -13,23 +16,10 @@ export interface EnrollDomainDeps {
   db: Database.Database;
   /** Entered before every read of `db` (default: each statement on its own). */
   reads?: ReadScope;
-  /** Runs `fn` synchronously in a write transaction on the primary. */
-  write: <T>(fn: (db: Database.Database) => T) => Promise<T>;
+  /** Runs a write operation in a write transaction on the primary. */
+  write: WriteFn;
   /** The auth service's users, which this service mirrors. */
   directory: UserDirectory;
-}
-
-// Statements belong to a connection, and the read and write handles are
-// different connections: one store per Database, prepared on first use.
-const stores = new WeakMap<Database.Database, EnrollStore>();
-
-export function storeFor(db: Database.Database): EnrollStore {
-  let store = stores.get(db);
-  if (!store) {
-    store = createEnrollStore(db);
-    stores.set(db, store);
-  }
-  return store;
 }
 
 export class DomainContext {
@@ -51,9 +41,9 @@ export class DomainContext {
     return storeFor(this.deps.db);
   }
 
-  /** Runs `fn` in one write transaction. `fn` must not await: it is synchronous. */
-  write<T>(fn: (store: EnrollStore) => T): Promise<T> {
-    return this.deps.write((db) => fn(storeFor(db)));
+  /** Runs `op` (see `enrollWrite`) with `args` in a write transaction on the primary. */
+  write<A, R>(op: WriteOp<A, R>, args: A): Promise<R> {
+    return this.deps.write(op, args);
   }
 
   /**
@@ -62,7 +52,7 @@ export class DomainContext {
    */
   syncUsers(): Promise<number> {
     if (!this.inflightSync) {
-      this.inflightSync = syncUsersOnce(this.deps.directory, this.read(), (fn) => this.write(fn)).finally(() => {
+      this.inflightSync = syncUsersOnce(this.deps.directory, this.read(), this.deps.write).finally(() => {
         this.inflightSync = null;
       });
     }

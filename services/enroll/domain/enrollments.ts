@@ -20,6 +20,7 @@ import {
   type Actor,
 } from './actor.js';
 import type { DomainContext } from './context.js';
+import { enrollWrite } from './writes.js';
 import { parseRoles, toEnrollment } from './convert.js';
 import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
@@ -44,35 +45,37 @@ export async function createEnrollment(
   if (!self && !isRegistrar(actor)) throw permissionDenied('a student enrolls themself, or the registrar enrolls a student');
 
   await ctx.ensureUsersKnown(userId);
-  return ctx.write((store) => {
-    const user = requireUser(store, userId);
-    if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${userId} is not a student`);
-    const section = requireSection(store, sectionId);
-    if (store.enrollments.getEnrollment(userId, sectionId)?.status === 'enrolled') {
-      throw alreadyExists(`user ${userId} is already enrolled in section ${sectionId}`);
-    }
-    if (store.waitlist.getWaitlistEntry(userId, sectionId)) {
-      throw alreadyExists(`user ${userId} is already on the waitlist of section ${sectionId}`);
-    }
-    if (section.frozen === 1) throw failedPrecondition(`section ${sectionId} is frozen`);
-    // Checked for the waitlist too: a promotion would otherwise be impossible.
-    const conflict = store.sections.findConflict(userId, sectionId);
-    if (conflict !== undefined) throw failedPrecondition(`schedule conflict with section ${conflict}`);
-
-    if (section.enrolled_count < section.capacity) {
-      store.enrollments.enroll(userId, sectionId);
-      return { user_id: userId, section_id: sectionId, status: 'enrolled', position: 0 };
-    }
-    if (section.waitlist_count >= section.waitlist_capacity) {
-      throw failedPrecondition(`section ${sectionId} is full and its waitlist is full`);
-    }
-    if (store.waitlist.countUserWaitlists(userId) >= MAX_WAITLISTS_PER_STUDENT) {
-      throw failedPrecondition(`section ${sectionId} is full and the waitlist limit of ${MAX_WAITLISTS_PER_STUDENT} is reached`);
-    }
-    const position = store.waitlist.append(userId, sectionId);
-    return { user_id: userId, section_id: sectionId, status: 'waitlisted', position };
-  });
+  return ctx.write(enroll, { userId, sectionId });
 }
+
+const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId }: { userId: number; sectionId: number }): CreateEnrollmentResponse__Output => {
+  const user = requireUser(store, userId);
+  if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${userId} is not a student`);
+  const section = requireSection(store, sectionId);
+  if (store.enrollments.getEnrollment(userId, sectionId)?.status === 'enrolled') {
+    throw alreadyExists(`user ${userId} is already enrolled in section ${sectionId}`);
+  }
+  if (store.waitlist.getWaitlistEntry(userId, sectionId)) {
+    throw alreadyExists(`user ${userId} is already on the waitlist of section ${sectionId}`);
+  }
+  if (section.frozen === 1) throw failedPrecondition(`section ${sectionId} is frozen`);
+  // Checked for the waitlist too: a promotion would otherwise be impossible.
+  const conflict = store.sections.findConflict(userId, sectionId);
+  if (conflict !== undefined) throw failedPrecondition(`schedule conflict with section ${conflict}`);
+
+  if (section.enrolled_count < section.capacity) {
+    store.enrollments.enroll(userId, sectionId);
+    return { user_id: userId, section_id: sectionId, status: 'enrolled', position: 0 };
+  }
+  if (section.waitlist_count >= section.waitlist_capacity) {
+    throw failedPrecondition(`section ${sectionId} is full and its waitlist is full`);
+  }
+  if (store.waitlist.countUserWaitlists(userId) >= MAX_WAITLISTS_PER_STUDENT) {
+    throw failedPrecondition(`section ${sectionId} is full and the waitlist limit of ${MAX_WAITLISTS_PER_STUDENT} is reached`);
+  }
+  const position = store.waitlist.append(userId, sectionId);
+  return { user_id: userId, section_id: sectionId, status: 'waitlisted', position };
+});
 
 /**
  * Drops an active enrollment and, unless the section is frozen, promotes from
@@ -102,8 +105,12 @@ export async function dropUserEnrollment(
   const userId = requireId('user_id', req.user_id);
   const sectionId = requireId('section_id', req.section_id);
   requireSelfOrRegistrar(actor, userId);
-  return ctx.write((store) => dropEnrollment(store, userId, sectionId, () => {}));
+  return ctx.write(dropOwnEnrollment, { userId, sectionId });
 }
+
+const dropOwnEnrollment = enrollWrite('dropUserEnrollment', (store, { userId, sectionId }: { userId: number; sectionId: number }) =>
+  dropEnrollment(store, userId, sectionId, () => {}),
+);
 
 /** The section's instructor or the registrar. */
 export async function dropSectionEnrollment(
@@ -114,10 +121,14 @@ export async function dropSectionEnrollment(
   const sectionId = requireId('section_id', req.section_id);
   const userId = requireId('user_id', req.user_id);
   couldBeSectionStaff(actor);
-  return ctx.write((store) =>
-    dropEnrollment(store, userId, sectionId, (section) => requireSectionStaff(actor, section.instructor_id)),
-  );
+  return ctx.write(dropStudentEnrollment, { actor, userId, sectionId });
 }
+
+const dropStudentEnrollment = enrollWrite(
+  'dropSectionEnrollment',
+  (store, { actor, userId, sectionId }: { actor: Actor; userId: number; sectionId: number }) =>
+    dropEnrollment(store, userId, sectionId, (section) => requireSectionStaff(actor, section.instructor_id)),
+);
 
 /** The section's instructor or the registrar; ordered by user id. */
 export async function listSectionEnrollments(

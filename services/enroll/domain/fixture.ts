@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, type Status } from '../../../lib/errors.js';
+import type { WritableDb } from '../../../lib/sqlite.js';
+import { writeAcrossBoundary } from '../../../lib/writer-thread.js';
 import { ENROLL_MIGRATIONS } from '../store/migrations.js';
 import type { Actor } from './actor.js';
 import { EnrollDomain } from './enroll-domain.js';
@@ -68,7 +70,7 @@ export async function setup(options: { syncUsers?: boolean; pageSize?: number } 
   const pageSize = options.pageSize ?? 1000;
   const domain = new EnrollDomain({
     db: readDb,
-    write: async (fn) => db.transaction(() => fn(db)).immediate(),
+    write: writeAcrossBoundary(db as WritableDb),
     directory: {
       usersAfter: async (afterId) => {
         fixture.directoryCalls++;

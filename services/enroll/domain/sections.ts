@@ -7,9 +7,11 @@ import type { ListSectionsRequest } from '../../../gen/ts/enroll/v1/ListSections
 import type { ListSectionsResponse__Output } from '../../../gen/ts/enroll/v1/ListSectionsResponse.js';
 import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
 import type { UpdateSectionRequest } from '../../../gen/ts/enroll/v1/UpdateSectionRequest.js';
+import type { NewSection } from '../store/rows.js';
 import type { EnrollStore } from '../store/store.js';
 import { INSTRUCTOR, requireRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
+import { enrollWrite } from './writes.js';
 import { parseRoles, toSection } from './convert.js';
 import { requireCourse, requireSection } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
@@ -65,22 +67,23 @@ export async function createSection(ctx: DomainContext, actor: Actor, req: Creat
   const instructorId = requireId('instructor_id', req.instructor_id);
 
   await ctx.ensureUsersKnown(instructorId);
-  return ctx.write((store) => {
-    requireCourse(store, courseId);
-    requireInstructor(store, instructorId);
-    const id = store.sections.insertSection({
-      course_id: courseId,
-      classroom,
-      capacity,
-      waitlist_capacity: waitlistCapacity,
-      day,
-      begin_time: beginTime,
-      end_time: endTime,
-      instructor_id: instructorId,
-    });
-    return toSection(store.sections.getSection(id)!);
+  return ctx.write(insertSection, {
+    course_id: courseId,
+    classroom,
+    capacity,
+    waitlist_capacity: waitlistCapacity,
+    day,
+    begin_time: beginTime,
+    end_time: endTime,
+    instructor_id: instructorId,
   });
 }
+
+const insertSection = enrollWrite('createSection', (store, section: NewSection) => {
+  requireCourse(store, section.course_id);
+  requireInstructor(store, section.instructor_id);
+  return toSection(store.sections.getSection(store.sections.insertSection(section))!);
+});
 
 const present = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
 
@@ -100,37 +103,50 @@ export async function updateSection(ctx: DomainContext, actor: Actor, req: Updat
   const frozen = present(req.frozen) ? req.frozen : undefined;
 
   if (instructorId !== undefined) await ctx.ensureUsersKnown(instructorId);
-  return ctx.write((store) => {
-    const section = requireSection(store, sectionId);
-    if (instructorId !== undefined) requireInstructor(store, instructorId);
-    if (capacity !== undefined && capacity < section.enrolled_count) {
-      throw failedPrecondition(`capacity ${capacity} is below the ${section.enrolled_count} students enrolled`);
-    }
-    if (waitlistCapacity !== undefined && waitlistCapacity < section.waitlist_count) {
-      throw failedPrecondition(`waitlist_capacity ${waitlistCapacity} is below the ${section.waitlist_count} students waitlisted`);
-    }
-    store.sections.updateSection(sectionId, {
-      instructor_id: instructorId ?? section.instructor_id,
-      capacity: capacity ?? section.capacity,
-      waitlist_capacity: waitlistCapacity ?? section.waitlist_capacity,
-      classroom: classroom ?? section.classroom,
-      frozen: frozen === undefined ? section.frozen : frozen ? 1 : 0,
-    });
-    // Whatever changed, seats that are free and unfrozen are offered now.
-    promoteFromWaitlist(store, sectionId);
-    return toSection(store.sections.getSection(sectionId)!);
-  });
+  return ctx.write(changeSection, { sectionId, instructorId, capacity, waitlistCapacity, classroom, frozen });
 }
+
+interface SectionChange {
+  sectionId: number;
+  instructorId?: number;
+  capacity?: number;
+  waitlistCapacity?: number;
+  classroom?: string;
+  frozen?: boolean;
+}
+
+const changeSection = enrollWrite('updateSection', (store, c: SectionChange) => {
+  const section = requireSection(store, c.sectionId);
+  if (c.instructorId !== undefined) requireInstructor(store, c.instructorId);
+  if (c.capacity !== undefined && c.capacity < section.enrolled_count) {
+    throw failedPrecondition(`capacity ${c.capacity} is below the ${section.enrolled_count} students enrolled`);
+  }
+  if (c.waitlistCapacity !== undefined && c.waitlistCapacity < section.waitlist_count) {
+    throw failedPrecondition(`waitlist_capacity ${c.waitlistCapacity} is below the ${section.waitlist_count} students waitlisted`);
+  }
+  store.sections.updateSection(c.sectionId, {
+    instructor_id: c.instructorId ?? section.instructor_id,
+    capacity: c.capacity ?? section.capacity,
+    waitlist_capacity: c.waitlistCapacity ?? section.waitlist_capacity,
+    classroom: c.classroom ?? section.classroom,
+    frozen: c.frozen === undefined ? section.frozen : c.frozen ? 1 : 0,
+  });
+  // Whatever changed, seats that are free and unfrozen are offered now.
+  promoteFromWaitlist(store, c.sectionId);
+  return toSection(store.sections.getSection(c.sectionId)!);
+});
 
 /** Keeps the section as deleted, drops its students and clears its waitlist. */
 export async function deleteSection(ctx: DomainContext, actor: Actor, req: DeleteSectionRequest): Promise<Section__Output> {
   requireRegistrar(actor);
   const sectionId = requireId('section_id', req.section_id);
-  return ctx.write((store) => {
-    requireSection(store, sectionId);
-    store.sections.markSectionDeleted(sectionId);
-    store.enrollments.dropAllInSection(sectionId);
-    store.waitlist.clearSection(sectionId);
-    return toSection(store.sections.getSection(sectionId)!);
-  });
+  return ctx.write(markSectionDeleted, { sectionId });
 }
+
+const markSectionDeleted = enrollWrite('deleteSection', (store, { sectionId }: { sectionId: number }) => {
+  requireSection(store, sectionId);
+  store.sections.markSectionDeleted(sectionId);
+  store.enrollments.dropAllInSection(sectionId);
+  store.waitlist.clearSection(sectionId);
+  return toSection(store.sections.getSection(sectionId)!);
+});

@@ -1,5 +1,7 @@
 /** Mirroring the auth service's users into the local users table. */
+import type { WriteFn } from '../../../lib/writer.js';
 import type { EnrollStore } from '../store/store.js';
+import { enrollWrite } from './writes.js';
 
 export interface DirectoryUser {
   id: number;
@@ -24,7 +26,7 @@ const MAX_BATCHES = 10_000;
 export async function syncUsersOnce(
   directory: UserDirectory,
   readStore: EnrollStore,
-  write: <T>(fn: (store: EnrollStore) => T) => Promise<T>,
+  write: WriteFn,
 ): Promise<number> {
   // The read handle may lag the primary: then we fetch a few users twice,
   // which the insert ignores.
@@ -38,12 +40,15 @@ export async function syncUsersOnce(
     after = newer.reduce((max, u) => Math.max(max, u.id), after);
   }
   if (fetched.length === 0) return 0;
-  return write((store) => {
-    let added = 0;
-    for (const u of fetched) {
-      const row = { id: u.id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: JSON.stringify(u.roles) };
-      if (store.users.insertUser(row)) added++;
-    }
-    return added;
-  });
+  return write(insertUsers, fetched);
 }
+
+/** Inserts the users not there yet; returns how many were. */
+const insertUsers = enrollWrite('insertUsers', (store, users: DirectoryUser[]) => {
+  let added = 0;
+  for (const u of users) {
+    const row = { id: u.id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: JSON.stringify(u.roles) };
+    if (store.users.insertUser(row)) added++;
+  }
+  return added;
+});

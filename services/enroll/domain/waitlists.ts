@@ -14,6 +14,7 @@ import {
   type Actor,
 } from './actor.js';
 import type { DomainContext } from './context.js';
+import { enrollWrite } from './writes.js';
 import { toWaitlistEntry } from './convert.js';
 import { requireCourse, requireListedUser, requireSection, requireSectionForStaff } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
@@ -83,12 +84,14 @@ export async function dropUserWaitlist(
   const userId = requireId('user_id', req.user_id);
   const sectionId = requireId('section_id', req.section_id);
   requireSelfOrRegistrar(actor, userId);
-  return ctx.write((store) => {
-    requireSection(store, sectionId);
-    if (!store.waitlist.remove(userId, sectionId)) {
-      throw notFound(`waitlist entry of user ${userId} in section ${sectionId}`);
-    }
-    // Leaving a waitlist frees no seat: nobody is promoted.
-    return { user_id: userId, section_id: sectionId, promoted_user_ids: [] };
-  });
+  return ctx.write(leaveWaitlist, { userId, sectionId });
 }
+
+const leaveWaitlist = enrollWrite('dropUserWaitlist', (store, { userId, sectionId }: { userId: number; sectionId: number }): DropResponse__Output => {
+  requireSection(store, sectionId);
+  if (!store.waitlist.remove(userId, sectionId)) {
+    throw notFound(`waitlist entry of user ${userId} in section ${sectionId}`);
+  }
+  // Leaving a waitlist frees no seat: nobody is promoted.
+  return { user_id: userId, section_id: sectionId, promoted_user_ids: [] };
+});
