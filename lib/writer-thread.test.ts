@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { changeMind, crash, insertSeat, returnFunction, SEAT_MIGRATIONS, takeSeat } from '../test/support/seat-ops.js';
+import { checkOnlyFailuresRollBack, crash, insertSeat, returnFunction, SEAT_MIGRATIONS, takeSeat } from '../test/support/seat-ops.js';
 import { AppError, Status, invalidArgument, toGrpcStatus } from './errors.js';
 import { openWritable, type WritableDb } from './sqlite.js';
 import { createThreadWriter, fromWire, toWire, writeAcrossBoundary } from './writer-thread.js';
@@ -34,22 +34,10 @@ function fresh(mode: 'batch' | 'single'): { path: string; writer: Writer; seats:
 
 for (const mode of ['batch', 'single'] as const) {
   describe(`writer thread in ${mode} mode`, () => {
-    test('a failing operation rolls back only its own work; errors keep their code, text and field', async () => {
+    test('a failing operation rolls back only its own work, and its error keeps its code and text across', async () => {
       const { writer, seats } = fresh(mode);
       try {
-        const results = await Promise.allSettled([
-          writer.run(takeSeat, 'a'),
-          writer.run(changeMind, null),
-          writer.run(takeSeat, 'b'),
-          writer.run(takeSeat, 'c'),
-        ]);
-        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected']);
-        assert.equal((results[0] as PromiseFulfilledResult<{ value: number }>).value.value, 1);
-        const full = (results[3] as PromiseRejectedResult).reason;
-        assert.ok(full instanceof AppError);
-        assert.equal(full.code, Status.FAILED_PRECONDITION);
-        assert.equal(full.message, 'full');
-        assert.deepEqual(seats(), ['a', 'b']);
+        await checkOnlyFailuresRollBack(writer, seats);
       } finally {
         await writer.close();
       }

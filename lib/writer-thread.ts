@@ -23,6 +23,9 @@ import type { WriteMode } from './config.js';
 import type { WritableDb } from './sqlite.js';
 import type { WriteFn, WriteOp, WriteResult, Writer } from './writer.js';
 
+/** How long `close` waits for the writes already taken to be answered. */
+export const CloseWaitMs = 5_000;
+
 /** What the worker is started with. */
 export interface WriterThreadData {
   /** The database file (in the LiteFS mount). */
@@ -137,8 +140,10 @@ export function createThreadWriter(opts: ThreadWriterOptions): Writer {
     },
     close() {
       closing ??= (async () => {
-        // Let the writes already taken be sent and answered, then stop the thread.
-        while (scheduled || pending.size > 0) await new Promise((r) => setTimeout(r, 5));
+        // Let the writes already taken be sent and answered (for a bounded
+        // time), then stop the thread; any still unanswered fail as retryable.
+        const until = performance.now() + CloseWaitMs;
+        while ((scheduled || pending.size > 0) && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
         await worker?.terminate();
       })();
       return closing;

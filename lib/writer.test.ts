@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { changeMind, insertSeat, SEAT_MIGRATIONS, takeSeat } from '../test/support/seat-ops.js';
-import { AppError, Status } from './errors.js';
+import { checkOnlyFailuresRollBack, insertSeat, SEAT_MIGRATIONS, takeSeat } from '../test/support/seat-ops.js';
 import { openWritable, type WritableDb } from './sqlite.js';
 import { createWriter, defineWrite, writeOpNamed } from './writer.js';
 const dir = mkdtempSync(join(tmpdir(), 'writer-test-'));
@@ -26,18 +25,7 @@ for (const mode of ['single', 'batch'] as const) {
     test('a failing request rolls back only its own work, and the others commit', async () => {
       const db = fresh();
       const writer = createWriter(db, { mode, position: () => 0n });
-      const results = await Promise.allSettled([
-        writer.run(takeSeat, 'a'),
-        writer.run(changeMind, null),
-        writer.run(takeSeat, 'b'),
-        writer.run(takeSeat, 'c'),
-      ]);
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected']);
-      const rejected = results[3] as PromiseRejectedResult;
-      assert.ok(rejected.reason instanceof AppError);
-      assert.equal(rejected.reason.code, Status.FAILED_PRECONDITION);
-      const rows = db.prepare('SELECT taken_by FROM seats ORDER BY id').all() as Array<{ taken_by: string }>;
-      assert.deepEqual(rows.map((r) => r.taken_by), ['a', 'b']);
+      await checkOnlyFailuresRollBack(writer, () => (db.prepare('SELECT taken_by FROM seats ORDER BY id').all() as Array<{ taken_by: string }>).map((r) => r.taken_by));
       db.close();
     });
 

@@ -1,10 +1,11 @@
 /**
- * Write operations over a one-table database, for the writer unit tests
- * (lib/writer.test.ts, lib/writer-thread.test.ts). A module of its own, so a
- * writer thread can import it to run them by name.
+ * Write operations over a one-table database, and a check both writers must
+ * pass, for the writer unit tests (lib/writer.test.ts, lib/writer-thread.test.ts).
+ * A module of its own, so a writer thread can import it to run them by name.
  */
-import { failedPrecondition } from '../../lib/errors.js';
-import { defineWrite } from '../../lib/writer.js';
+import assert from 'node:assert/strict';
+import { AppError, Status, failedPrecondition } from '../../lib/errors.js';
+import { defineWrite, type Writer } from '../../lib/writer.js';
 
 export const SEAT_MIGRATIONS = ['CREATE TABLE seats (id INTEGER PRIMARY KEY, taken_by TEXT UNIQUE)'];
 
@@ -31,3 +32,24 @@ export const returnFunction = defineWrite('test.returnFunction', (_db, _: null) 
 
 /** Ends the thread it runs on (a writer thread that dies mid-batch). */
 export const crash = defineWrite('test.crash', (_db, code: number) => process.exit(code));
+
+/**
+ * Runs two seat takers, one operation that changes its mind and a third taker
+ * at once, and checks that only the failing ones failed (the full section
+ * with its AppError), and that only the two seats were stored.
+ */
+export async function checkOnlyFailuresRollBack(writer: Writer, seats: () => string[]): Promise<void> {
+  const results = await Promise.allSettled([
+    writer.run(takeSeat, 'a'),
+    writer.run(changeMind, null),
+    writer.run(takeSeat, 'b'),
+    writer.run(takeSeat, 'c'),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+  assert.equal((results[0] as PromiseFulfilledResult<{ value: number }>).value.value, 1);
+  const full = (results[3] as PromiseRejectedResult).reason;
+  assert.ok(full instanceof AppError);
+  assert.equal(full.code, Status.FAILED_PRECONDITION);
+  assert.equal(full.message, 'full');
+  assert.deepEqual(seats(), ['a', 'b']);
+}
