@@ -131,6 +131,9 @@ function makeContext(args: Args, settings: Record<string, unknown>, scenario: Sc
   };
 }
 
+/** Environment variables of lib/config.ts that change how the product runs (WRITE_MODE is set per cluster). */
+const PRODUCT_KNOBS = ['READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD'];
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const started = new Date();
@@ -139,6 +142,8 @@ async function main(): Promise<void> {
     quick: args.quick,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info (product default)',
     target: '127.0.0.1 only',
+    // The product's knobs the services read (lib/config.ts), when this run overrides them.
+    ...Object.fromEntries(PRODUCT_KNOBS.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]])),
   };
   const machine = machineInfo();
   log(`machine: ${machine.cpu}, ${machine.cores} cores; node ${machine.node}, envoy ${machine.envoy}, ${machine.litefs}, sqlite ${machine.sqlite}`);
