@@ -19,6 +19,7 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, unavailable, type Status } from './errors.js';
 import type { Logger } from './log.js';
+import { turnOutbox } from './turn-outbox.js';
 import type { WriteMode } from './config.js';
 import type { WritableDb } from './sqlite.js';
 import type { WriteFn, WriteOp, WriteResult, Writer } from './writer.js';
@@ -82,9 +83,7 @@ export interface ThreadWriterOptions extends WriterThreadData {
 export function createThreadWriter(opts: ThreadWriterOptions): Writer {
   const { log, onCommit, ...data } = opts;
   const pending = new Map<number, Pending>();
-  let outgoing: WriteCalls['calls'] = [];
   let nextId = 1;
-  let scheduled = false;
   let closing: Promise<void> | undefined;
   let worker: Worker | undefined;
 
@@ -117,13 +116,10 @@ export function createThreadWriter(opts: ThreadWriterOptions): Writer {
     return w;
   };
 
-  const flush = () => {
-    scheduled = false;
-    const calls = outgoing;
-    outgoing = [];
+  const send = turnOutbox<WriteCalls['calls'][number]>((calls) => {
     if (!worker) worker = start();
     worker.postMessage({ calls } satisfies WriteCalls);
-  };
+  });
 
   return {
     run<A, R>(op: WriteOp<A, R>, args: A): Promise<WriteResult<R>> {
@@ -131,19 +127,15 @@ export function createThreadWriter(opts: ThreadWriterOptions): Writer {
       return new Promise<WriteResult<R>>((resolve, reject) => {
         const id = nextId++;
         pending.set(id, { resolve: resolve as Pending['resolve'], reject });
-        outgoing.push({ id, op: op.name, args });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        send({ id, op: op.name, args });
       });
     },
     close() {
       closing ??= (async () => {
-        // Let the writes already taken be sent and answered (for a bounded
-        // time), then stop the thread; any still unanswered fail as retryable.
+        // Let the writes already taken (all pending) be sent and answered, for
+        // a bounded time, then stop the thread; any still unanswered fail as retryable.
         const until = performance.now() + CloseWaitMs;
-        while ((scheduled || pending.size > 0) && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+        while (pending.size > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
         await worker?.terminate();
       })();
       return closing;

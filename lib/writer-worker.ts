@@ -8,6 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PositionFile } from './litefs.js';
 import { openWritable } from './sqlite.js';
+import { turnOutbox } from './turn-outbox.js';
 import { createWriter, writeOpNamed } from './writer.js';
 import { toWire, type WriteAnswers, type WriteCalls, type WriterThreadData } from './writer-thread.js';
 
@@ -20,31 +21,21 @@ const db = openWritable(data.path, []);
 const pos = new PositionFile(`${data.path}-pos`);
 const writer = createWriter(db, { mode: data.mode, maxBatch: data.maxBatch, delayMs: data.delayMs, position: () => pos.read() });
 
-let answers: WriteAnswers['answers'] = [];
-let scheduled = false;
-const answer = (a: WriteAnswers['answers'][number]) => {
-  answers.push(a);
-  if (scheduled) return;
-  scheduled = true;
-  setImmediate(() => {
-    scheduled = false;
-    const out = answers;
-    answers = [];
-    try {
-      port.postMessage({ answers: out } satisfies WriteAnswers);
-    } catch {
-      // A value that cannot be cloned (a bug in an operation) must not cost
-      // the other answers of the turn: send them one by one.
-      for (const a of out) {
-        try {
-          port.postMessage({ answers: [a] } satisfies WriteAnswers);
-        } catch {
-          port.postMessage({ answers: [{ id: a.id, error: { kind: 'other', message: 'the write committed, but its result could not be sent back' } }] } satisfies WriteAnswers);
-        }
+const answer = turnOutbox<WriteAnswers['answers'][number]>((answers) => {
+  try {
+    port.postMessage({ answers } satisfies WriteAnswers);
+  } catch {
+    // A value that cannot be cloned (a bug in an operation) must not cost
+    // the other answers of the turn: send them one by one.
+    for (const a of answers) {
+      try {
+        port.postMessage({ answers: [a] } satisfies WriteAnswers);
+      } catch {
+        port.postMessage({ answers: [{ id: a.id, error: { kind: 'other', message: 'the write committed, but its result could not be sent back' } }] } satisfies WriteAnswers);
       }
     }
-  });
-};
+  }
+});
 
 port.on('message', ({ calls }: WriteCalls) => {
   for (const { id, op: name, args } of calls) {
