@@ -33,6 +33,9 @@ export interface RushReport {
   leaves: number;
   finalEnrolled: number;
   finalWaitlist: number;
+  /** Acknowledged writes (enrolls, drops, leaves) and the distinct commits (TXIDs) they carried. */
+  writes: number;
+  commits: number;
 }
 
 type Via = { name: string; enroll(s: Person, sid: number): Promise<Omit<Answer, 'student' | 'via'>>; drop(s: Person, sid: number): Promise<{ code: string; promoted: number[]; txid?: bigint }>; leave(s: Person, sid: number): Promise<{ code: string; txid?: bigint }> };
@@ -93,6 +96,11 @@ export async function runRush(cluster: Cluster, opts: RushOptions): Promise<Rush
   const seen = (t?: bigint) => {
     if (t !== undefined && t > maxTxid) maxTxid = t;
   };
+  // The TXID of every acknowledged write: how many commits carried them.
+  const written: bigint[] = [];
+  const wrote = (code: string, t?: bigint) => {
+    if (code === 'OK' && t !== undefined) written.push(t);
+  };
 
   const started = Date.now();
   try {
@@ -102,16 +110,19 @@ export async function runRush(cluster: Cluster, opts: RushOptions): Promise<Rush
         const answer = { student, via: via.name, ...(await via.enroll(student, sid)) };
         answers.push(answer);
         seen(answer.txid);
+        wrote(answer.code, answer.txid);
         if (answer.code === 'OK' && answer.status === 'enrolled' && i % 3 === 0) {
           const d = await via.drop(student, sid);
           assert.equal(d.code, 'OK', `drop by ${student.username}`);
           seen(d.txid);
+          wrote(d.code, d.txid);
           dropped.add(student.id);
           promoted.push(...d.promoted);
         }
         if (answer.code === 'OK' && answer.status === 'waitlisted' && i % 4 === 0) {
           const l = await via.leave(student, sid);
           seen(l.txid);
+          wrote(l.code, l.txid);
           // NOT_FOUND: promoted to a seat before the leave arrived.
           assert.ok(l.code === 'OK' || l.code === 'NOT_FOUND', `leave by ${student.username}: ${l.code}`);
           if (l.code === 'OK') left.add(student.id);
@@ -176,5 +187,16 @@ export async function runRush(cluster: Cluster, opts: RushOptions): Promise<Rush
     }
   }
 
-  return { students: students.length, ms, answers: counts, drops: dropped.size, promotions: promoted.length, leaves: left.size, finalEnrolled, finalWaitlist };
+  return {
+    students: students.length,
+    ms,
+    answers: counts,
+    drops: dropped.size,
+    promotions: promoted.length,
+    leaves: left.size,
+    finalEnrolled,
+    finalWaitlist,
+    writes: written.length,
+    commits: new Set(written).size,
+  };
 }
