@@ -88,6 +88,8 @@ export interface Cluster {
   node(n: NodeNumber): NodeInfo;
   /** Stops node n (its services, then LiteFS) and unmounts its mount. */
   stopNode(n: NodeNumber): Promise<void>;
+  /** Kills node n as a crash would: SIGKILL to LiteFS, its supervisor and services at once; then clears its mount. */
+  killNode(n: NodeNumber): Promise<void>;
   /** Starts node n again (same data dir) and waits until it is ready. */
   startNode(n: NodeNumber, opts?: { timeoutMs?: number }): Promise<void>;
   isRunning(n: NodeNumber): boolean;
@@ -280,6 +282,18 @@ class LocalCluster implements Cluster {
     unmount(this.node(n).mount);
   }
 
+  async killNode(n: NodeNumber): Promise<void> {
+    const name: ProcName = `node${n}`;
+    const child = this.procs.get(name);
+    if (!child?.pid) throw new Error(`${name} is not running`);
+    this.procs.delete(name); // killed on purpose: not a crash to report
+    signalGroup(child.pid, 'SIGKILL');
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (groupAlive(child.pid) && Date.now() < deadline) await sleep(50);
+    this.writePgids();
+    unmount(this.node(n).mount);
+  }
+
   async startNode(n: NodeNumber, opts: { timeoutMs?: number } = {}): Promise<void> {
     const name: ProcName = `node${n}`;
     if (this.procs.has(name)) throw new Error(`${name} is already running`);
@@ -351,7 +365,8 @@ class LocalCluster implements Cluster {
   /**
    * Ready = every node's LiteFS is in place (node1 primary, replicas connected), then the
    * caller's check if given, else Envoy sees every host healthy, else (no Envoy) every
-   * service port accepts connections.
+   * service port accepts connections. A single node restarting must also accept
+   * connections on its service ports first.
    */
   private async waitReady(timeoutMs: number, only?: NodeNumber): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -360,13 +375,18 @@ class LocalCluster implements Cluster {
     const which = only ? `node${only}` : 'every node';
     await this.waitFor(async () => (await Promise.all(nodes.map(litefsReady))).every(Boolean), left(),
       `${which}'s LiteFS (node1 primary, replicas connected)`);
+    const addrs = nodes.flatMap((n) => [n.authGrpc, n.authJwks, n.enrollGrpc]);
+    if (only) {
+      // Envoy's view of a node it has not yet seen go down is stale: see the ports first.
+      await this.waitFor(async () => (await Promise.all(addrs.map(listening))).every(Boolean), left(),
+        `${which}'s services to listen (${addrs.join(', ')})`);
+    }
     if (this.opts.ready) {
       await this.waitFor(() => this.opts.ready!(this), left(), 'the caller-supplied readiness check');
     } else if (this.opts.envoy !== false) {
       const clusters = this.opts.envoyClusters ?? DEFAULT_ENVOY_CLUSTERS;
       await this.waitFor(() => this.envoyHealthy(clusters, only), left(), `Envoy to see ${which}'s hosts of ${clusters.join(', ')} healthy`);
     } else {
-      const addrs = nodes.flatMap((n) => [n.authGrpc, n.authJwks, n.enrollGrpc]);
       await this.waitFor(async () => (await Promise.all(addrs.map(listening))).every(Boolean), left(),
         `${which}'s services to listen (${addrs.join(', ')})`);
     }
