@@ -1,4 +1,6 @@
 /**
+ * Crashes on the real cluster.
+ *
  * The primary crashes in the middle of group-committed writes: node1 (LiteFS,
  * the supervisor and both services) is killed with SIGKILL while 32 enrolls
  * are in flight, then started again. Every enroll that was answered OK must
@@ -10,6 +12,10 @@
  * A process kill keeps what the OS already has, so this proves that answers
  * wait for COMMIT and that a half-done batch rolls back, not that the fsyncs
  * reach the disk (that would need a power cut).
+ *
+ * A replica crashes while it applies a stream of commits: node2 is killed the
+ * same way, the writes go on on the primary, and once node2 is back its copy
+ * passes the integrity check and holds what the primary holds.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -34,7 +40,7 @@ interface Attempt {
   code?: number;
 }
 
-describe('a crash of the primary during group commit', () => {
+describe('crashes', () => {
   const env = useCluster({ env: { WRITE_MODE: 'batch' } });
 
   test('keeps every acknowledged write, and no half of any other', async (t) => {
@@ -135,6 +141,62 @@ describe('a crash of the primary during group commit', () => {
       assert.equal(r.response.status, 'enrolled');
     } finally {
       again.close();
+    }
+  });
+  test('a replica killed while it applies commits comes back with an intact, identical copy', async (t) => {
+    const school = await createSchool(env.cluster.registrar);
+    const sectionId = await section(school, { capacity: STUDENTS, waitlist_capacity: 0 });
+    const students = await manyStudents(STUDENTS, env.cluster.node(1).authGrpc);
+
+    // Small group commits, one after another, so node2 is applying most of the time.
+    const primary = enrollClient(env.cluster.node(1).enrollGrpc);
+    let maxTxid = 0n;
+    let next = 0;
+    let killed: Promise<void> | undefined;
+    try {
+      const worker = async () => {
+        while (next < students.length) {
+          const student = students[next++]!;
+          const r = await call(primary, 'CreateEnrollment', { user_id: student.id, section_id: sectionId }, { token: student.token });
+          assert.equal(r.error, undefined, r.error?.details);
+          const txid = BigInt(txidOf(r.headers)!);
+          if (txid > maxTxid) maxTxid = txid;
+          if (next === STUDENTS / 2 && killed === undefined) {
+            killed = new Promise<void>((resolve) => setTimeout(resolve, Math.random() * KILL_JITTER_MS)).then(() => env.cluster.killNode(2));
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+    } finally {
+      primary.close();
+    }
+    assert.ok(killed, 'node2 was killed');
+    await killed;
+
+    await env.cluster.startNode(2);
+    const opts = { token: school.registrar.token, metadata: { 'x-min-txid': maxTxid.toString() } };
+    const lists = new Map<number, number[]>();
+    for (const n of [1, 2] as const) {
+      const client = enrollClient(env.cluster.node(n).enrollGrpc);
+      try {
+        await waitUntil(async () => (await call(client, 'GetSection', { section_id: sectionId }, opts)).error === undefined, 30_000, {
+          what: `node${n} to reach TXID ${maxTxid}`,
+        });
+        const list = await call(client, 'ListSectionEnrollments', { section_id: sectionId, status: 'enrolled', page_size: 1000 }, opts);
+        assert.equal(list.error, undefined, `node${n}: ${list.error?.details}`);
+        lists.set(n, list.response.enrollments.map((e: { user_id: number }) => e.user_id).sort((a: number, b: number) => a - b));
+      } finally {
+        client.close();
+      }
+    }
+    t.diagnostic(`enrolled on node1: ${lists.get(1)!.length}; on node2 after its crash: ${lists.get(2)!.length}`);
+    assert.equal(lists.get(1)!.length, STUDENTS, 'every enroll was answered OK and is on the primary');
+    assert.deepEqual(lists.get(2), lists.get(1), 'node2 holds what the primary holds');
+    const db = new Database(join(env.cluster.node(2).mount, 'enroll.db'), { readonly: true, fileMustExist: true });
+    try {
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', 'node2: enroll.db passes the integrity check');
+    } finally {
+      db.close();
     }
   });
 });
