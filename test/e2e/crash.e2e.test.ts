@@ -7,7 +7,7 @@
  * be on every node afterwards; each one that was cut off is either wholly
  * there or wholly absent (the section's trigger-maintained count matches its
  * rows); the database files pass SQLite's integrity check; and writes work
- * again.
+ * again, straight on node1 and through Envoy.
  *
  * A process kill keeps what the OS already has, so this proves that answers
  * wait for COMMIT and that a half-done batch rolls back, not that the fsyncs
@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { useCluster, waitUntil } from '../harness/cluster.js';
-import { call, enrollClient, txidOf, type UnaryClient } from '../support/clients.js';
+import { call, enrollClient, http, txidOf, type UnaryClient } from '../support/clients.js';
 import { createSchool, manyStudents, section, type Person } from '../support/school.js';
 
 const STUDENTS = 60;
@@ -133,7 +133,7 @@ describe('crashes', () => {
       }
     }
 
-    // Writes work again, through the restarted primary.
+    // Writes work again, straight on the restarted primary and through Envoy.
     const again = enrollClient(env.cluster.node(1).enrollGrpc);
     try {
       const r = await call(again, 'CreateEnrollment', { user_id: students[0]!.id, section_id: spare }, { token: students[0]!.token });
@@ -142,7 +142,13 @@ describe('crashes', () => {
     } finally {
       again.close();
     }
+    const viaEnvoy = await env.cluster.waitUntil(async () => {
+      const r = await http('POST', `/users/${students[1]!.id}/enrollments`, { token: students[1]!.token, body: { section_id: spare } });
+      return r.status === 200 ? r : undefined;
+    }, 30_000, { what: 'a write through Envoy to succeed after the restart' });
+    assert.equal(viaEnvoy?.body.status, 'enrolled');
   });
+
   test('a replica killed while it applies commits comes back with an intact, identical copy', async (t) => {
     const school = await createSchool(env.cluster.registrar);
     const sectionId = await section(school, { capacity: STUDENTS, waitlist_capacity: 0 });
