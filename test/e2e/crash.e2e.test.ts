@@ -21,6 +21,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil } from '../harness/cluster.js';
 import { call, enrollClient, http, txidOf, type UnaryClient } from '../support/clients.js';
 import { createSchool, manyStudents, section, type Person } from '../support/school.js';
@@ -91,6 +92,8 @@ describe('crashes', () => {
     const cutOff = attempts.filter((a) => a.outcome === 'cut off');
     t.diagnostic(`answered OK before the kill: ${acknowledged}; cut off: ${cutOff.length} (codes ${[...new Set(cutOff.map((a) => a.code))].join(', ')})`);
     assert.ok(cutOff.length > 0, 'the kill cut off writes in flight');
+    // Anything but UNAVAILABLE would be an answer from a live primary: a refusal here is a bug.
+    for (const a of cutOff) assert.equal(a.code, Status.UNAVAILABLE, `a cut-off enroll got code ${a.code}`);
 
     await env.cluster.startNode(1);
     const maxTxid = attempts.reduce((m, a) => (a.txid !== undefined && a.txid > m ? a.txid : m), 0n);
