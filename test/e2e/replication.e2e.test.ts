@@ -62,10 +62,8 @@ describe('replication and failover on the real cluster', () => {
           assert.ok(await nodeHasUser(c.dir[n], username), `node${n} reads its own write at once`);
           // The node's request log names the forwarded write and how long it waited for its TXID.
           const logged = env.cluster
-            .logTail(`node${n}`, 100_000)
-            .split('\n')
-            .filter((line) => line.includes('"method":"/auth.v1.AuthService/Register"') && line.includes(`"txid":"${txid}"`))
-            .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { forwarded?: boolean; wait_ms?: unknown });
+            .logEntries(`node${n}`)
+            .filter((e) => e.method === '/auth.v1.AuthService/Register' && e.txid === txid);
           assert.equal(logged.length, 1, `node${n} logged the write once`);
           assert.equal(logged[0]!.forwarded, true);
           assert.equal(typeof logged[0]!.wait_ms, 'number', 'the log line carries the replication wait');
@@ -151,14 +149,8 @@ describe('replication and failover on the real cluster', () => {
 
   describe('Envoy routes by role', () => {
     /** Request-log lines of `method` per node: [node1, node2, node3]. */
-    function served(method: string): Array<Array<{ forwarded?: boolean }>> {
-      return ([1, 2, 3] as const).map((n) =>
-        env.cluster
-          .logTail(`node${n}`, 100_000)
-          .split('\n')
-          .filter((line) => line.includes(`"method":"${method}"`))
-          .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as { forwarded?: boolean }),
-      );
+    function served(method: string): Array<Array<Record<string, unknown>>> {
+      return ([1, 2, 3] as const).map((n) => env.cluster.logEntries(`node${n}`).filter((e) => e.method === method));
     }
 
     test('writes go straight to the primary, reads to the replicas', async () => {
@@ -189,10 +181,9 @@ describe('replication and failover on the real cluster', () => {
       // Both services drained and closed their databases, although SIGTERM reached them
       // twice (the harness signals the process group, and the node supervisor passes it on).
       const stopped = env.cluster
-        .logTail('node3', 60)
-        .split('\n')
-        .filter((line) => line.includes('"msg":"stopped"'))
-        .map((line) => (JSON.parse(line.slice(line.indexOf('{'))) as { service: string }).service);
+        .logEntries('node3')
+        .filter((e) => e.msg === 'stopped')
+        .map((e) => String(e.service));
       assert.deepEqual(stopped.sort(), ['auth', 'enroll'], 'each service on node3 logs "stopped"');
       let c = clients();
       const written: Array<{ username: string; txid: string }> = [];

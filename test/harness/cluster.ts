@@ -99,6 +99,8 @@ export interface Cluster {
   waitUntil<T>(predicate: () => T | Promise<T>, timeoutMs: number, opts?: WaitOptions): Promise<T>;
   /** The last lines of every log (or of one: 'node1'..'node3', 'envoy'). */
   logTail(name?: string, lines?: number): string;
+  /** The JSON lines of one log ('node1'..'node3': the services' own lines), parsed, oldest first. */
+  logEntries(name: string): Array<Record<string, unknown>>;
   /** Whether Envoy reports every host of the given clusters healthy (optionally only one node's hosts). */
   envoyHealthy(clusters?: string[], node?: NodeNumber): Promise<boolean>;
 }
@@ -283,14 +285,8 @@ class LocalCluster implements Cluster {
   }
 
   async killNode(n: NodeNumber): Promise<void> {
-    const name: ProcName = `node${n}`;
-    const child = this.procs.get(name);
-    if (!child?.pid) throw new Error(`${name} is not running`);
-    this.procs.delete(name); // killed on purpose: not a crash to report
-    signalGroup(child.pid, 'SIGKILL');
-    const deadline = Date.now() + STOP_TIMEOUT_MS;
-    while (groupAlive(child.pid) && Date.now() < deadline) await sleep(50);
-    this.writePgids();
+    if (!this.procs.has(`node${n}`)) throw new Error(`node${n} is not running`);
+    await this.stopProc(`node${n}`, { crash: true });
     unmount(this.node(n).mount);
   }
 
@@ -336,6 +332,20 @@ class LocalCluster implements Cluster {
         return `--- ${join(this.logsDir, `${log}.log`)} (last ${lines} lines) ---\n${tail}`;
       })
       .join('\n');
+  }
+
+  logEntries(name: string): Array<Record<string, unknown>> {
+    const entries: Array<Record<string, unknown>> = [];
+    for (const line of readFileSync(join(this.logsDir, `${name}.log`), 'utf8').split('\n')) {
+      const start = line.indexOf('{');
+      if (start < 0) continue;
+      try {
+        entries.push(JSON.parse(line.slice(start)) as Record<string, unknown>);
+      } catch {
+        // another process's text that happens to hold a brace: not a service line
+      }
+    }
+    return entries;
   }
 
   async envoyHealthy(clusters = this.opts.envoyClusters ?? DEFAULT_ENVOY_CLUSTERS, node?: NodeNumber): Promise<boolean> {
@@ -423,13 +433,14 @@ class LocalCluster implements Cluster {
     this.writePgids();
   }
 
-  private async stopProc(name: ProcName): Promise<void> {
+  /** SIGTERM, then SIGKILL what is left after STOP_TIMEOUT_MS; with `crash`, SIGKILL at once. */
+  private async stopProc(name: ProcName, opts: { crash?: boolean } = {}): Promise<void> {
     const child = this.procs.get(name);
     if (!child?.pid) return;
-    this.procs.delete(name); // asked to stop: not a crash
+    this.procs.delete(name); // asked to stop: not a crash to report
     const pgid = child.pid;
-    signalGroup(pgid, 'SIGTERM');
-    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    const deadline = Date.now() + (opts.crash ? 0 : STOP_TIMEOUT_MS);
+    if (!opts.crash) signalGroup(pgid, 'SIGTERM');
     while (groupAlive(pgid) && Date.now() < deadline) await sleep(100);
     if (groupAlive(pgid)) {
       signalGroup(pgid, 'SIGKILL');

@@ -5,8 +5,6 @@
  * pass by quietly testing the default.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Cluster, NodeNumber } from '../harness/cluster.js';
 
 export type Settings = Record<string, unknown>;
@@ -14,14 +12,7 @@ export type Settings = Record<string, unknown>;
 /** The settings of each service's last "starting" line in node n's log, by service name. */
 export function startupSettings(cluster: Cluster, n: NodeNumber): Map<string, Settings> {
   const found = new Map<string, Settings>();
-  for (const line of readFileSync(join(cluster.logsDir, `node${n}.log`), 'utf8').split('\n')) {
-    if (!line.startsWith('{')) continue;
-    let entry: Settings;
-    try {
-      entry = JSON.parse(line) as Settings;
-    } catch {
-      continue;
-    }
+  for (const entry of cluster.logEntries(`node${n}`)) {
     if (entry.msg === 'starting' && typeof entry.service === 'string') found.set(entry.service, entry);
   }
   return found;

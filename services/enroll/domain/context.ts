@@ -9,7 +9,6 @@ import type { EnrollStore } from '../store/store.js';
 import { syncUsersOnce, type UserDirectory } from './user-sync.js';
 import { storeFor } from './writes.js';
 
-
 /** What EnrollDomain is constructed with. */
 export interface EnrollDomainDeps {
   /** The read handle (a replica's or the primary's). */
