@@ -3,7 +3,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { loadNodeConfig } from './config.js';
 import { DefaultMaxBatch } from './writer.js';
 
-const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD'];
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO'];
 let saved: Record<string, string | undefined>;
 
 beforeEach(() => {
@@ -33,6 +33,7 @@ test('defaults: group commit of at most DefaultMaxBatch on a writer thread, shar
     batchDelayMs: 0,
     forwardMode: 'stream',
     writerThread: true,
+    readMemo: true,
   });
 });
 
@@ -41,6 +42,13 @@ test('WRITER_THREAD=off runs writes on the event loop; anything but on/off is re
   assert.equal(loadNodeConfig().writerThread, false);
   process.env.WRITER_THREAD = 'yes';
   assert.throws(() => loadNodeConfig(), /WRITER_THREAD must be on or off/);
+});
+
+test('READ_MEMO=off reads the catalogue afresh every time; anything but on/off is refused by name', () => {
+  process.env.READ_MEMO = 'off';
+  assert.equal(loadNodeConfig().readMemo, false);
+  process.env.READ_MEMO = '1';
+  assert.throws(() => loadNodeConfig(), /READ_MEMO must be on or off/);
 });
 
 test('WRITE_MAX_BATCH sets the batch bound', () => {

@@ -60,6 +60,15 @@ export interface NodeConfig {
   forwardMode: ForwardMode;
   /** Whether the primary's writes run on a writer thread (WRITER_THREAD=on) or on the event loop (off). */
   writerThread: boolean;
+  /** Whether catalogue answers are reused until the data changes (READ_MEMO=on), see lib/read-memo.ts. */
+  readMemo: boolean;
+}
+
+/** A switch spelled on or off. */
+function onOff(name: string, fallback: 'on' | 'off'): boolean {
+  const value = env(name, fallback);
+  if (value !== 'on' && value !== 'off') throw new Error(`${name} must be on or off, got ${value}`);
+  return value === 'on';
 }
 
 export function loadNodeConfig(): NodeConfig {
@@ -73,8 +82,6 @@ export function loadNodeConfig(): NodeConfig {
   if (!Number.isFinite(batchDelayMs) || batchDelayMs < 0 || batchDelayMs > 50) throw new Error(`WRITE_BATCH_DELAY_MS must be between 0 and 50, got ${env('WRITE_BATCH_DELAY_MS')}`);
   const forwardMode = env('FORWARD_MODE', 'stream');
   if (forwardMode !== 'stream' && forwardMode !== 'unary') throw new Error(`FORWARD_MODE must be stream or unary, got ${forwardMode}`);
-  const writerThread = env('WRITER_THREAD', 'on');
-  if (writerThread !== 'on' && writerThread !== 'off') throw new Error(`WRITER_THREAD must be on or off, got ${writerThread}`);
   return {
     nodeName: env('NODE_NAME'),
     mountDir: env('LITEFS_MOUNT'),
@@ -84,6 +91,7 @@ export function loadNodeConfig(): NodeConfig {
     maxBatch,
     batchDelayMs,
     forwardMode,
-    writerThread: writerThread === 'on',
+    writerThread: onOff('WRITER_THREAD', 'on'),
+    readMemo: onOff('READ_MEMO', 'on'),
   };
 }

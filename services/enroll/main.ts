@@ -25,7 +25,13 @@ const svc = await startService({
 });
 
 const directory = directoryClient(env('AUTH_GRPC_ADDR'));
-const domain = new EnrollDomain({ db: svc.db.read, reads: svc.reads, write: svc.write, directory });
+const domain = new EnrollDomain({
+  db: svc.db.read,
+  reads: svc.reads,
+  write: svc.write,
+  directory,
+  memoReads: svc.config.readMemo,
+});
 
 if (svc.isPrimary) {
   const sync = () =>

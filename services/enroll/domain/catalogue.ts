@@ -23,9 +23,10 @@ export async function listDepartments(
   req: ListDepartmentsRequest,
 ): Promise<ListDepartmentsResponse__Output> {
   const cursor = readPage('dept', 1, req);
-  const rows = ctx.read().catalogue.listDepartments(cursor.afterId, cursor.limit);
-  const page = toPage(cursor, rows, (r) => [r.id]);
-  return { departments: page.rows.map(toDepartment), next_page_token: page.next_page_token };
+  return ctx.memoRead(`departments ${cursor.afterId} ${cursor.limit}`, (store) => {
+    const page = toPage(cursor, store.catalogue.listDepartments(cursor.afterId, cursor.limit), (r) => [r.id]);
+    return { departments: page.rows.map(toDepartment), next_page_token: page.next_page_token };
+  });
 }
 
 export async function createDepartment(
@@ -50,9 +51,10 @@ export async function listCourses(
 ): Promise<ListCoursesResponse__Output> {
   const departmentId = optionalId('department_id', req.department_id);
   const cursor = readPage('course', 1, req);
-  const rows = ctx.read().catalogue.listCourses(cursor.afterId, departmentId, cursor.limit);
-  const page = toPage(cursor, rows, (r) => [r.id]);
-  return { courses: page.rows.map(toCourse), next_page_token: page.next_page_token };
+  return ctx.memoRead(`courses ${departmentId} ${cursor.afterId} ${cursor.limit}`, (store) => {
+    const page = toPage(cursor, store.catalogue.listCourses(cursor.afterId, departmentId, cursor.limit), (r) => [r.id]);
+    return { courses: page.rows.map(toCourse), next_page_token: page.next_page_token };
+  });
 }
 
 export async function createCourse(ctx: DomainContext, actor: Actor, req: CreateCourseRequest): Promise<Course__Output> {

@@ -3,6 +3,7 @@
  * write transactions, and the user directory sync.
  */
 import type Database from 'better-sqlite3';
+import { ReadMemo } from '../../../lib/read-memo.js';
 import type { ReadScope } from '../../../lib/shared-reads.js';
 import type { WriteFn, WriteOp } from '../../../lib/writer.js';
 import type { EnrollStore } from '../store/store.js';
@@ -19,6 +20,8 @@ export interface EnrollDomainDeps {
   write: WriteFn;
   /** The auth service's users, which this service mirrors. */
   directory: UserDirectory;
+  /** Reuse catalogue answers until the data changes (default true; READ_MEMO). */
+  memoReads?: boolean;
 }
 
 export class DomainContext {
@@ -32,12 +35,25 @@ export class DomainContext {
    */
   private readonly knownUsers = new Set<number>();
 
-  constructor(private readonly deps: EnrollDomainDeps) {}
+  private readonly memo: ReadMemo | undefined;
+
+  constructor(private readonly deps: EnrollDomainDeps) {
+    this.memo = deps.memoReads === false ? undefined : new ReadMemo(deps.db);
+  }
 
   /** The store on the read handle. Use it at once: its snapshot may end at the next turn. */
   read(): EnrollStore {
     this.deps.reads?.enter();
     return storeFor(this.deps.db);
+  }
+
+  /**
+   * A read whose answer depends only on `key` and the data (the catalogue, the
+   * same for every caller): reused until the data changes, see lib/read-memo.ts.
+   */
+  memoRead<T>(key: string, compute: (store: EnrollStore) => T): T {
+    const store = this.read();
+    return this.memo ? this.memo.get(key, () => compute(store)) : compute(store);
   }
 
   /** Runs `op` (see `enrollWrite`) with `args` in a write transaction on the primary. */

@@ -53,14 +53,17 @@ export interface Fixture {
 }
 
 /** `pageSize` is how many users the fake directory returns per call. */
-export async function setup(options: { syncUsers?: boolean; pageSize?: number } = {}): Promise<Fixture> {
+export async function setup(
+  options: { syncUsers?: boolean; pageSize?: number; readThroughWriter?: boolean } = {},
+): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'enroll-test-'));
   const file = join(dir, 'enroll.db');
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   for (const sql of ENROLL_MIGRATIONS) db.transaction(() => db.exec(sql)).immediate();
-  const readDb = new Database(file);
+  // The primary with its writer on the event loop reads through the write connection.
+  const readDb = options.readThroughWriter ? db : new Database(file);
   readDb.pragma('foreign_keys = ON');
 
   const fixture = {
@@ -105,7 +108,7 @@ export async function setup(options: { syncUsers?: boolean; pageSize?: number } 
       return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()));
     },
     close() {
-      readDb.close();
+      if (readDb !== db) readDb.close();
       db.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -154,3 +154,33 @@ test('listSections filters by course', async () => {
   await rejectsWith(f.domain.listSections(student(10), { course_id: -1 }), Status.INVALID_ARGUMENT, { field: 'course_id' });
   f.close();
 });
+
+for (const readThroughWriter of [false, true]) {
+  const reader = readThroughWriter ? 'through the write connection' : 'on a connection of its own';
+  test(`catalogue listings read ${reader} show every write at once (answers are memoised per version)`, async () => {
+    const f = await setup({ readThroughWriter });
+    const id = await f.section({ capacity: 1, waitlist_capacity: 1 });
+    const counts = async () => {
+      const s = (await f.domain.listSections(student(10), {})).sections.find((x) => x.id === id)!;
+      return [s.enrolled_count, s.waitlist_count];
+    };
+    assert.deepEqual(await counts(), [0, 0]);
+    assert.deepEqual(await counts(), [0, 0]);
+    await f.domain.createEnrollment(student(10), { user_id: 10, section_id: id });
+    assert.deepEqual(await counts(), [1, 0]);
+    await f.domain.createEnrollment(student(11), { user_id: 11, section_id: id });
+    assert.deepEqual(await counts(), [1, 1]);
+    await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: id });
+    assert.deepEqual(await counts(), [1, 0], 'the waitlisted student was promoted');
+
+    const courses = async () => (await f.domain.listCourses(student(10), {})).courses.map((c) => c.code);
+    const departments = async () => (await f.domain.listDepartments(student(10), {})).departments.map((d) => d.name);
+    assert.deepEqual(await courses(), ['CPSC 449']);
+    assert.deepEqual(await departments(), ['Computer Science']);
+    const dept = await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
+    await f.domain.createCourse(REGISTRAR, { code: 'MATH 150A', name: 'Calculus I', department_id: dept.id });
+    assert.deepEqual(await courses(), ['CPSC 449', 'MATH 150A']);
+    assert.deepEqual(await departments(), ['Computer Science', 'Mathematics']);
+    f.close();
+  });
+}

@@ -34,9 +34,10 @@ export async function listSections(
 ): Promise<ListSectionsResponse__Output> {
   const courseId = optionalId('course_id', req.course_id);
   const cursor = readPage('section', 1, req);
-  const rows = ctx.read().sections.listSections(cursor.afterId, courseId, cursor.limit);
-  const page = toPage(cursor, rows, (r) => [r.id]);
-  return { sections: page.rows.map(toSection), next_page_token: page.next_page_token };
+  return ctx.memoRead(`sections ${courseId} ${cursor.afterId} ${cursor.limit}`, (store) => {
+    const page = toPage(cursor, store.sections.listSections(cursor.afterId, courseId, cursor.limit), (r) => [r.id]);
+    return { sections: page.rows.map(toSection), next_page_token: page.next_page_token };
+  });
 }
 
 export async function getSection(ctx: DomainContext, _actor: Actor, req: GetSectionRequest): Promise<Section__Output> {

@@ -1,0 +1,96 @@
+/**
+ * Answers to hot reads, kept until the data they were read from changes.
+ *
+ * Why: on registration day every student loads the catalogue, and between
+ * two commits they all get the same answer. Reading a 50-section page costs
+ * the service far more than answering it: about 130 µs of CPU in SQLite and
+ * better-sqlite3 alone (building 700 JavaScript values) on a plain disk, plus
+ * the conversion to messages; in `npm run bench -- --only 05` memoised pages
+ * raised catalogue reads through Envoy by a third or more.
+ *
+ * When an answer may be reused. The memo is keyed by this connection's view
+ * of the database's version, read in the caller's read scope just before the
+ * answer would be computed:
+ * - `PRAGMA data_version` changes when the connection begins a read and finds
+ *   that another connection committed: the primary's writer thread, or LiteFS
+ *   applying a replicated transaction on a replica (SQLite notices it the same
+ *   way, through the WAL index, or its own page cache would be stale);
+ * - `total_changes()` counts the connection's own changes: the primary with
+ *   its writer on the event loop reads through the write connection, whose
+ *   own commits do not move `data_version`. (Rolled-back changes count too,
+ *   which only costs a needless miss.)
+ * Inside a shared snapshot (`lib/shared-reads.ts`) the version is that
+ * snapshot's, so an answer is reused exactly when a fresh read would see the
+ * same data. Outside a transaction the version comes from its own statement,
+ * before the answer's: an answer may then be newer than its version, never
+ * older. Either way a reused answer is at least as new as the data the read
+ * was entitled to when it began, so read-your-writes and `x-min-txid` waits
+ * keep their meaning.
+ *
+ * Answers are shared between callers, so they are frozen: a caller that
+ * tried to change one would throw instead of corrupting the others' answers.
+ */
+import type Database from 'better-sqlite3';
+
+/** At most this many answers are kept for one version of the data (distinct pages and filters). */
+export const DefaultMaxEntries = 64;
+
+interface Version {
+  data_version: number;
+  changes: number;
+}
+
+export interface ReadMemoStats {
+  hits: number;
+  misses: number;
+}
+
+export class ReadMemo {
+  private readonly versionStmt: Database.Statement<[], Version>;
+  private version: Version | undefined;
+  private readonly answers = new Map<string, unknown>();
+  private hits = 0;
+  private misses = 0;
+
+  constructor(
+    db: Database.Database,
+    private readonly maxEntries = DefaultMaxEntries,
+  ) {
+    this.versionStmt = db.prepare<[], Version>('SELECT data_version, total_changes() AS changes FROM pragma_data_version');
+  }
+
+  /**
+   * The answer for `key` at the connection's current version of the data,
+   * computed by `compute` (which must read through the same connection and
+   * depend on nothing but `key` and the data) when not already known. Call it
+   * inside the read scope the computation would use. An error from `compute`
+   * is thrown and nothing is kept.
+   */
+  get<T>(key: string, compute: () => T): T {
+    const now = this.versionStmt.get()!;
+    if (this.version?.data_version !== now.data_version || this.version.changes !== now.changes) {
+      this.version = now;
+      this.answers.clear();
+    }
+    if (this.answers.has(key)) {
+      this.hits += 1;
+      return this.answers.get(key) as T;
+    }
+    this.misses += 1;
+    const answer = deepFreeze(compute());
+    if (this.answers.size < this.maxEntries) this.answers.set(key, answer);
+    return answer;
+  }
+
+  stats(): ReadMemoStats {
+    return { hits: this.hits, misses: this.misses };
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
