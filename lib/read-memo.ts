@@ -5,8 +5,9 @@
  * two commits they all get the same answer. Reading a 50-section page costs
  * the service far more than answering it: about 130 µs of CPU in SQLite and
  * better-sqlite3 alone (building 700 JavaScript values) on a plain disk, plus
- * the conversion to messages; in `npm run bench -- --only 05` memoised pages
- * raised catalogue reads through Envoy by a third or more.
+ * the conversion to messages. In `npm run bench -- --only 05` memoised pages
+ * raised catalogue reads through Envoy by a quarter or more (docs/DESIGN.md,
+ * "Catalogue answers are reused until the data changes").
  *
  * When an answer may be reused. The memo is keyed by this connection's view
  * of the database's version, read in the caller's read scope just before the
