@@ -32,6 +32,11 @@ const domain = new EnrollDomain({
   directory,
   memoReads: svc.config.readMemo,
 });
+// How much the catalogue memo saved (lib/read-memo.ts), for whoever tunes the node.
+svc.onShutdown(() => {
+  const stats = domain.memoStats();
+  if (stats) svc.log.info(stats, 'catalogue memo');
+});
 
 if (svc.isPrimary) {
   const sync = () =>

@@ -3,7 +3,7 @@
  * write transactions, and the user directory sync.
  */
 import type Database from 'better-sqlite3';
-import { ReadMemo } from '../../../lib/read-memo.js';
+import { ReadMemo, type ReadMemoStats } from '../../../lib/read-memo.js';
 import type { ReadScope } from '../../../lib/shared-reads.js';
 import type { WriteFn, WriteOp } from '../../../lib/writer.js';
 import type { EnrollStore } from '../store/store.js';
@@ -54,6 +54,10 @@ export class DomainContext {
   memoRead<T>(key: string, compute: (store: EnrollStore) => T): T {
     const store = this.read();
     return this.memo ? this.memo.get(key, () => compute(store)) : compute(store);
+  }
+
+  memoStats(): ReadMemoStats | undefined {
+    return this.memo?.stats();
   }
 
   /** Runs `op` (see `enrollWrite`) with `args` in a write transaction on the primary. */

@@ -41,6 +41,7 @@ import type { ListWaitlistResponse__Output } from '../../../gen/ts/enroll/v1/Lis
 import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
 import type { UpdateSectionRequest } from '../../../gen/ts/enroll/v1/UpdateSectionRequest.js';
 import type { User__Output } from '../../../gen/ts/enroll/v1/User.js';
+import type { ReadMemoStats } from '../../../lib/read-memo.js';
 import type { Actor } from './actor.js';
 import * as catalogue from './catalogue.js';
 import { DomainContext, type EnrollDomainDeps } from './context.js';
@@ -67,6 +68,11 @@ export class EnrollDomain {
   syncUsers(): Promise<number> {
     return this.ctx.syncUsers();
   }
+  /** How often the catalogue memo answered (hits) and how often it read (misses); undefined when off. */
+  memoStats(): ReadMemoStats | undefined {
+    return this.ctx.memoStats();
+  }
+
 
   // --- catalogue: anyone reads, the registrar creates -----------------------
 
