@@ -77,7 +77,8 @@ const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> =
 ];
 
 test('the permission matrix covers every RPC', () => {
-  const rpcs = Object.getOwnPropertyNames(EnrollDomain.prototype).filter((n) => n !== 'constructor' && n !== 'syncUsers');
+  const notRpcs = ['constructor', 'syncUsers', 'memoStats'];
+  const rpcs = Object.getOwnPropertyNames(EnrollDomain.prototype).filter((n) => !notRpcs.includes(n));
   assert.equal(rpcs.length, 22);
   assert.deepEqual(MATRIX.map(([name]) => name).sort(), rpcs.sort());
 });
