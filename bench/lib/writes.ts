@@ -93,7 +93,8 @@ export async function measureWrites(ctx: Context, ws: Writers, via: Via, concurr
   }
 }
 
-function withWritesPerCommit(row: Row, answers: number, commits: number): Row {
+/** Adds the mean size of a group commit to a row: answered writes over the distinct TXIDs they carried. */
+export function withWritesPerCommit(row: Row, answers: number, commits: number): Row {
   if (commits === 0) return row;
   const perCommit = round(answers / commits);
   return { ...row, notes: `${perCommit} writes per commit; ${row.notes}`, extra: { ...row.extra, writes_per_commit: perCommit } };
