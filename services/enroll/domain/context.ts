@@ -56,6 +56,7 @@ export class DomainContext {
     return this.memo ? this.memo.get(key, () => compute(store)) : compute(store);
   }
 
+  /** The memo's hits and misses so far; undefined when READ_MEMO is off. */
   memoStats(): ReadMemoStats | undefined {
     return this.memo?.stats();
   }

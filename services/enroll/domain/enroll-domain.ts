@@ -68,11 +68,11 @@ export class EnrollDomain {
   syncUsers(): Promise<number> {
     return this.ctx.syncUsers();
   }
+
   /** How often the catalogue memo answered (hits) and how often it read (misses); undefined when off. */
   memoStats(): ReadMemoStats | undefined {
     return this.ctx.memoStats();
   }
-
 
   // --- catalogue: anyone reads, the registrar creates -----------------------
 
