@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { REPO_DIR } from '../../test/harness/cluster.js';
 import { ECHO_SERVICE } from '../lib/echo-server.js';
+import { runOpenLoop } from '../lib/capacity.js';
 import type { LoadResult } from '../lib/load.js';
 import { cpuMeter } from '../lib/procs.js';
 import { percentile, sorted } from '../lib/stats.js';
@@ -27,6 +28,13 @@ export const CONCURRENCY = 32;
  * load generator's HTTP socket pool (bench/lib/rpc.ts).
  */
 export const HIGH_CONCURRENCY = 256;
+
+/**
+ * Calls per second of the paced echo: about the rate of one of scenario 08's
+ * catalogue probes, so each call arrives alone, after the server fell idle.
+ */
+export const PACED_ECHO_RATE = 40;
+export const PACED_ECHO = `grpc-js unary echo, paced: ${PACED_ECHO_RATE} calls/s, each alone`;
 
 async function startEcho(): Promise<{ port: number; pid: number; stop(): void }> {
   const script = fileURLToPath(new URL('../lib/echo-server.js', import.meta.url));
@@ -91,6 +99,12 @@ export async function run(ctx: Context): Promise<Row[]> {
     rows.push(await ctx.measure({ variant: `grpc-js unary echo, ${CONCURRENCY} in flight`, baseline: true, concurrency: CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));
     rows.push(await ctx.measure({ variant: `grpc-js unary echo, ${HIGH_CONCURRENCY} in flight`, concurrency: HIGH_CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));
     rows.push(await ctx.measure({ variant: 'grpc-js unary echo, 1 in flight', concurrency: 1, durationMs: Math.min(duration, 5_000), procs, notes: 'latency floor of one call' }, op));
+    // A call that arrives alone costs more CPU than one of a stream of calls:
+    // the process wakes from idle each time. Paced requests (08's probes and
+    // paced rushes) pay this in every process they pass through.
+    const meter = cpuMeter(procs);
+    const paced = await runOpenLoop({ rate: PACED_ECHO_RATE, durationMs: Math.min(duration, 8_000), slots: 1 }, op);
+    rows.push(ctx.row({ variant: PACED_ECHO, concurrency: 1, notes: 'open loop, one call in flight at most; compare the CPU per call with the rows above' }, paced, meter()));
   } finally {
     client.close();
     echo.stop();

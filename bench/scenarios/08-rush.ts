@@ -37,6 +37,7 @@ import { percentile, round, sorted, summarize } from '../lib/stats.js';
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia, httpVia, type Outcome, type Via } from '../lib/vias.js';
 import { replicated, withWritesPerCommit } from '../lib/writes.js';
+import { CONCURRENCY, PACED_ECHO } from './01-floor.js';
 
 export const name = '08-rush';
 export const title = 'registration rush through Envoy (group commit vs one transaction per request)';
@@ -328,6 +329,14 @@ const PACED_RUSH = 'paced rush';
 const pacedLabel = (share: number) => `${share * 100} % of the closed-loop rate`;
 const PROBE_READS_ALONE = "during the rush's reads alone (no writes)";
 
+/** What a call that arrives alone costs the bare echo server against one of a stream (scenario 01), when both ran. */
+function loneCallCost(rows: Row[]): string {
+  const echoCpu = (variant: string) => rows.find((r) => r.scenario === '01-floor' && r.variant === variant)?.cpu_ms_per_request?.['echo-server'];
+  const alone = echoCpu(PACED_ECHO);
+  const stream = echoCpu(`grpc-js unary echo, ${CONCURRENCY} in flight`);
+  return alone === undefined || stream === undefined ? '' : ` (a call arriving alone costs even the bare echo server ${alone} ms of CPU, against ${stream} ms at ${CONCURRENCY} in flight)`;
+}
+
 export function checks(rows: Row[]): Check[] {
   const out: Check[] = [];
   const rush = (mode: string) => rows.find((r) => r.scenario === name && r.mode === mode && r.variant.startsWith('rush: all'));
@@ -377,7 +386,8 @@ export function checks(rows: Row[]): Check[] {
         goal: '<= 2',
         met: ratioP <= 2,
         bound: ratioP <= 2 ? undefined
-          : `the machine was ${pacedRush.cpu_cores?.machine ?? '?'}/2 cores busy during the paced rush (top: ${topCpu(pacedRush)}; ${pacedRush.extra?.writes_per_commit ?? '?'} writes per commit); p50 ${paced.p50_ms} vs ${idle.p50_ms} ms`,
+          : `the machine was ${pacedRush.cpu_cores?.machine ?? '?'}/2 cores busy during the paced rush (top: ${topCpu(pacedRush)}; ${pacedRush.extra?.writes_per_commit ?? '?'} writes per commit); ` +
+            `${pacedRush.cpu_ms_per_request?.machine ?? '?'} ms of CPU per operation against ${batch?.cpu_ms_per_request?.machine ?? '?'} in the closed-loop rush${loneCallCost(rows)}; p50 ${paced.p50_ms} vs ${idle.p50_ms} ms`,
       });
     }
   }
