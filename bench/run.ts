@@ -132,7 +132,7 @@ function makeContext(args: Args, settings: Record<string, unknown>, scenario: Sc
 }
 
 /** Environment variables of lib/config.ts that change how the product runs (WRITE_MODE is set per cluster). */
-const PRODUCT_KNOBS = ['READ_MODE', 'READ_MEMO', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD'];
+const PRODUCT_KNOBS = ['READ_MODE', 'READ_MEMO', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'LOGIN_COMMIT_WAIT_MS'];
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));

@@ -71,6 +71,13 @@ function onOff(name: string, fallback: 'on' | 'off'): boolean {
   return value === 'on';
 }
 
+/** A whole number of milliseconds between 0 and `max`, or `fallback` when unset. */
+export function millis(name: string, fallback: number, max: number): number {
+  const value = Number(env(name, String(fallback)));
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new Error(`${name} must be a whole number of milliseconds from 0 to ${max}, got ${env(name)}`);
+  return value;
+}
+
 export function loadNodeConfig(): NodeConfig {
   const writeMode = env('WRITE_MODE', 'batch');
   if (writeMode !== 'batch' && writeMode !== 'single') throw new Error(`WRITE_MODE must be batch or single, got ${writeMode}`);

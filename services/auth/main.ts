@@ -4,7 +4,7 @@
  * signing-key schedule filled and creates the first registrar.
  */
 import { readFileSync } from 'node:fs';
-import { env, optionalEnv } from '../../lib/config.js';
+import { env, millis, optionalEnv } from '../../lib/config.js';
 import { cachingVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
 import { AuthDomain } from './domain/index.js';
@@ -33,12 +33,17 @@ const svc = await startService({
   peersEnv: 'AUTH_PEERS',
 });
 
+// Default: about one password check on a busy 2-core node (domain/hash-gate.ts, docs/DESIGN.md).
+const loginCommitWaitMs = millis('LOGIN_COMMIT_WAIT_MS', 40, 100);
+svc.log.info({ loginCommitWaitMs }, 'login commits wait for logins still checking');
+
 const domain = new AuthDomain({
   db: svc.db.read,
   write: svc.write,
   keyEncryptionKey: loadKeyEncryptionKey(),
   issuer: env('JWT_ISSUER'),
   audience: env('JWT_AUDIENCE'),
+  loginCommitWaitMs,
 });
 
 if (svc.isPrimary) {

@@ -20,6 +20,7 @@ import { createAuthStore } from '../store/auth-store.js';
 import type { AuthLogEntry, AuthStore, NewRefreshToken, NewUser, PublicUserRow } from '../store/auth-store.js';
 import { KeyRing } from './keyring.js';
 import type { EnsureResult, SigningKey, WriteFn } from './keyring.js';
+import { HashGate } from './hash-gate.js';
 import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './passwords.js';
 import { rotationPolicy, toSeconds } from './rotation.js';
 import type { RotationPolicy } from './rotation.js';
@@ -42,6 +43,8 @@ export interface AuthDomainOptions {
   policy?: Partial<RotationPolicy>;
   /** Refresh-token lifetime in seconds (default 7 days). */
   refreshTtl?: number;
+  /** How long a login whose password check is done waits for others still checking, to commit with them (see hash-gate.ts; 0: never). */
+  loginCommitWaitMs?: number;
   clock?: () => Date;
 }
 
@@ -122,6 +125,7 @@ export class AuthDomain {
   readonly #policy: RotationPolicy;
   readonly #refreshTtl: number;
   readonly #clock: () => Date;
+  readonly #loginGate: HashGate;
 
   constructor(options: AuthDomainOptions) {
     if (!options.issuer) throw invalidArgument('issuer', 'required');
@@ -133,6 +137,7 @@ export class AuthDomain {
     this.#settings = { issuer: options.issuer, audience: options.audience };
     this.#refreshTtl = options.refreshTtl ?? DEFAULT_REFRESH_TTL;
     this.#clock = options.clock ?? (() => new Date());
+    this.#loginGate = new HashGate(options.loginCommitWaitMs ?? 0);
   }
 
   get keys(): KeyRing {
@@ -187,7 +192,7 @@ export class AuthDomain {
     if (password === '') throw invalidArgument('password', 'required');
 
     const user = this.#read.userByUsername(username);
-    const matches = await verifyPassword(user?.password_hash ?? DUMMY_HASH, password);
+    const matches = await this.#loginGate.after(() => verifyPassword(user?.password_hash ?? DUMMY_HASH, password));
     const now = this.#clock();
     const log = {
       request_ip: meta.ip,
