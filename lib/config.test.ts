@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { loadNodeConfig } from './config.js';
+import { loadNodeConfig, millis } from './config.js';
 import { DefaultMaxBatch } from './writer.js';
 
-const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO'];
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'LOGIN_COMMIT_WAIT_MS'];
 let saved: Record<string, string | undefined>;
 
 beforeEach(() => {
@@ -76,4 +76,16 @@ test('an unknown WRITE_MODE or READ_MODE is refused by name', () => {
   delete process.env.WRITE_MODE;
   process.env.READ_MODE = 'dirty';
   assert.throws(() => loadNodeConfig(), /READ_MODE must be shared or per-statement/);
+});
+
+test('millis: the default when unset, whole milliseconds within bounds, a clear error otherwise', () => {
+  assert.equal(millis('LOGIN_COMMIT_WAIT_MS', 40, 100), 40);
+  process.env.LOGIN_COMMIT_WAIT_MS = '0';
+  assert.equal(millis('LOGIN_COMMIT_WAIT_MS', 40, 100), 0);
+  process.env.LOGIN_COMMIT_WAIT_MS = '100';
+  assert.equal(millis('LOGIN_COMMIT_WAIT_MS', 40, 100), 100);
+  for (const bad of ['101', '-1', '2.5', 'soon']) {
+    process.env.LOGIN_COMMIT_WAIT_MS = bad;
+    assert.throws(() => millis('LOGIN_COMMIT_WAIT_MS', 40, 100), /LOGIN_COMMIT_WAIT_MS must be a whole number of milliseconds from 0 to 100/);
+  }
 });
