@@ -86,21 +86,43 @@ export async function openDatabase(opts: OpenOptions): Promise<OpenedDb> {
   }
 
   // A replica: wait for the file and for the schema version we were built for.
-  let logged = false;
+  let waitingFor: string | undefined;
   for (;;) {
-    if (existsSync(path)) {
-      const db = new Database(path, { readonly: true, fileMustExist: true });
-      configure(db);
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version >= opts.migrations.length) {
-        return { name: opts.name, path, read: db, close: () => db.close() };
-      }
-      db.close();
-    }
-    if (!logged) {
-      opts.log.info({ db: opts.name }, 'waiting for the primary to create and migrate the database');
-      logged = true;
+    const opened = openReplicaCopy(path, opts.migrations.length);
+    if (typeof opened !== 'string') return { name: opts.name, path, read: opened, close: () => opened.close() };
+    if (opened !== waitingFor) {
+      opts.log.info({ db: opts.name, reason: opened }, 'waiting for the primary\'s database to reach this replica');
+      waitingFor = opened;
     }
     await sleep(ReplicaWaitIntervalMs);
+  }
+}
+
+/**
+ * SQLite errors a replica's copy gives while LiteFS is still writing it (a
+ * snapshot arriving from the primary holds its locks, and a half-written
+ * header is not yet a database): worth waiting out.
+ */
+const NOT_YET = /^SQLITE_(BUSY|LOCKED|NOTADB)/;
+
+/**
+ * Opens a replica's copy read-only once it exists and has the schema version
+ * `version`; otherwise says why not yet ('missing', 'older schema' or the
+ * SQLite code). Any other error is thrown.
+ */
+export function openReplicaCopy(path: string, version: number): ReadableDb | string {
+  if (!existsSync(path)) return 'missing';
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    configure(db);
+    if ((db.pragma('user_version', { simple: true }) as number) >= version) return db;
+    db.close();
+    return 'older schema';
+  } catch (err) {
+    db?.close();
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_YET.test(code)) return code;
+    throw err;
   }
 }
