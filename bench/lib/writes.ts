@@ -76,21 +76,29 @@ export function enrollDropOp(ws: Writers, via: Via, onWrite?: (txid: bigint | un
  * over the distinct TXIDs they carry (1 when each write is its own commit).
  */
 export async function measureWrites(ctx: Context, ws: Writers, via: Via, concurrency: number, variant: string, notes: string): Promise<Row> {
-  const txids = new Set<bigint>();
-  let answers = 0;
-  const onWrite = (txid: bigint | undefined) => {
-    answers += 1;
-    if (txid !== undefined) txids.add(txid);
-  };
+  const commits = commitCounter();
   try {
     const row = await ctx.measure(
       { variant, notes, concurrency, durationMs: ctx.pick(10_000, 2_000), warmupMs: ctx.pick(1_000, 300) },
-      enrollDropOp(ws, via, onWrite),
+      enrollDropOp(ws, via, commits.answered),
     );
-    return withWritesPerCommit(row, answers, txids.size);
+    return commits.onto(row);
   } finally {
     via.close();
   }
+}
+
+/** Counts answered writes and the distinct TXIDs they carried; `onto` adds their ratio to a row. */
+export function commitCounter(): { answered: (txid: bigint | string | undefined) => void; onto: (row: Row) => Row } {
+  const txids = new Set<string>();
+  let answers = 0;
+  return {
+    answered: (txid) => {
+      answers += 1;
+      if (txid !== undefined) txids.add(String(txid));
+    },
+    onto: (row) => withWritesPerCommit(row, answers, txids.size),
+  };
 }
 
 /** Adds the mean size of a group commit to a row: answered writes over the distinct TXIDs they carried. */

@@ -10,7 +10,7 @@ import { ARGON2_PARAMS } from '../../services/auth/domain/passwords.js';
 import { authClient, txidOf } from '../../test/support/clients.js';
 import { unary } from '../lib/rpc.js';
 import { students } from '../lib/school.js';
-import { withWritesPerCommit } from '../lib/writes.js';
+import { commitCounter } from '../lib/writes.js';
 import type { Check, Context, Row } from '../lib/types.js';
 
 export const name = '06-login';
@@ -36,19 +36,16 @@ export async function run(ctx: Context): Promise<Row[]> {
       }, async () => {
         if (!(await argon2.verify(hash, PASSWORD))) throw new Error('verify failed');
       }));
-      const commits = new Set<string>();
-      let answers = 0;
+      const commits = commitCounter();
       const row = await ctx.measure({
         variant: `Login RPC to node1:7101, ${c} in flight`, concurrency: c, durationMs: duration, warmupMs: 300,
         notes: 'argon2 verify + RS256 signing + one write (audit row, last login, refresh token)',
       }, async (w) => {
         const p = people[w % people.length]!;
         const { headers } = await unary(client, 'Login', { username: p.username, password: PASSWORD });
-        answers += 1;
-        const txid = txidOf(headers);
-        if (txid !== undefined) commits.add(txid);
+        commits.answered(txidOf(headers));
       });
-      rows.push(withWritesPerCommit(row, answers, commits.size));
+      rows.push(commits.onto(row));
     }
   } finally {
     client.close();

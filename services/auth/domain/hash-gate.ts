@@ -49,7 +49,7 @@ export class HashGate {
     return result;
   }
 
-  /** Logins waiting right now (for tests and logs). */
+  /** Logins waiting right now (for tests). */
   get waiting(): number {
     return this.#waiting.length;
   }
