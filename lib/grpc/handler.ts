@@ -65,14 +65,24 @@ export type HandlerFn<Req, Res> = (ctx: CallContext, req: Req) => Promise<Res>;
 export interface MethodImpl<Req = any, Res = any> {
   kind: 'read' | 'write';
   fn: HandlerFn<Req, Res>;
+  /**
+   * Its successful calls are logged at debug, not info: for a method that a
+   * service polls in the background (every few seconds, forever), whose lines
+   * would bury the requests of users. Refusals and failures are logged as usual.
+   */
+  quiet?: boolean;
 }
 
-export function read<Req, Res>(fn: HandlerFn<Req, Res>): MethodImpl<Req, Res> {
-  return { kind: 'read', fn };
+export interface MethodOptions {
+  quiet?: boolean;
 }
 
-export function write<Req, Res>(fn: HandlerFn<Req, Res>): MethodImpl<Req, Res> {
-  return { kind: 'write', fn };
+export function read<Req, Res>(fn: HandlerFn<Req, Res>, opts: MethodOptions = {}): MethodImpl<Req, Res> {
+  return { kind: 'read', fn, ...opts };
+}
+
+export function write<Req, Res>(fn: HandlerFn<Req, Res>, opts: MethodOptions = {}): MethodImpl<Req, Res> {
+  return { kind: 'write', fn, ...opts };
 }
 
 /** What the wrapper needs from the running service. */
@@ -264,7 +274,9 @@ async function serveCall(
     return { code: status.code, details: status.details };
   };
   const done = (response: unknown, txid: bigint | undefined, headers: grpc.Metadata): Served => {
-    runtime.accessLog.info({ ...access, code: 'OK', ms: msSince(started), forwarded, wait_ms: waitMs, txid: txid?.toString() }, 'request done');
+    const line = { ...access, code: 'OK', ms: msSince(started), forwarded, wait_ms: waitMs, txid: txid?.toString() };
+    if (impl.quiet) runtime.accessLog.debug(line, 'request done');
+    else runtime.accessLog.info(line, 'request done');
     return { response, txid, headers };
   };
 

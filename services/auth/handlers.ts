@@ -56,6 +56,7 @@ export function authServiceHandlers(domain: AuthDomain): Record<string, MethodIm
 /** Node-to-node: the enrollment service mirrors users from here. Not routed by Envoy. */
 export function userDirectoryHandlers(domain: AuthDomain): Record<string, MethodImpl> {
   return {
-    ListUsers: read(async (_ctx, req: ListUsersRequest__Output) => ({ users: domain.listUsersAfter(req.after_id, req.page_size) })),
+    // The primary's enrollment service polls this every 2 s (services/enroll/main.ts).
+    ListUsers: read(async (_ctx, req: ListUsersRequest__Output) => ({ users: domain.listUsersAfter(req.after_id, req.page_size) }), { quiet: true }),
   };
 }
