@@ -62,9 +62,7 @@ export function currentCall(): CallContext | undefined {
 
 export type HandlerFn<Req, Res> = (ctx: CallContext, req: Req) => Promise<Res>;
 
-export interface MethodImpl<Req = any, Res = any> {
-  kind: 'read' | 'write';
-  fn: HandlerFn<Req, Res>;
+export interface MethodOptions {
   /**
    * Its successful calls are logged at debug, not info: for a method that a
    * service polls in the background (every few seconds, forever), whose lines
@@ -73,8 +71,9 @@ export interface MethodImpl<Req = any, Res = any> {
   quiet?: boolean;
 }
 
-export interface MethodOptions {
-  quiet?: boolean;
+export interface MethodImpl<Req = any, Res = any> extends MethodOptions {
+  kind: 'read' | 'write';
+  fn: HandlerFn<Req, Res>;
 }
 
 export function read<Req, Res>(fn: HandlerFn<Req, Res>, opts: MethodOptions = {}): MethodImpl<Req, Res> {
