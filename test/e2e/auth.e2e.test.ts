@@ -345,6 +345,28 @@ describe('the auth service on the real cluster', () => {
         db.close();
       }
     });
+
+    test('registrations hashing their passwords at the same time share commits too, and each user is there', async (t) => {
+      for (const n of [1, 2] as const) {
+        const client = authClient(env.cluster.node(n).authGrpc);
+        try {
+          const names = Array.from({ length: LOGINS }, () => uniqueName('burst'));
+          const answers = await Promise.all(
+            names.map((username) => call(client, 'Register', { username, email: `${username}@example.edu`, password: 'a long password' })),
+          );
+          for (const a of answers) assert.equal(a.error, undefined, a.error?.details);
+          const commits = new Set(answers.map((a) => txidOf(a.headers))).size;
+          t.diagnostic(`node${n}: ${LOGINS} registrations in ${commits} commits`);
+          assert.ok(commits <= LOGINS / 2, `node${n}: ${LOGINS} concurrent registrations took ${commits} commits`);
+          const ids = answers.map((a) => (a.response as { user_id: number }).user_id);
+          assert.equal(new Set(ids).size, LOGINS, 'every registration got its own user id');
+          const again = await call(client, 'Login', { username: names[0], password: 'a long password' });
+          assert.equal(again.error, undefined, 'a user registered in the burst logs in');
+        } finally {
+          client.close();
+        }
+      }
+    });
   });
 
   describe('operability', () => {

@@ -43,7 +43,11 @@ export interface AuthDomainOptions {
   policy?: Partial<RotationPolicy>;
   /** Refresh-token lifetime in seconds (default 7 days). */
   refreshTtl?: number;
-  /** How long a login whose password check is done waits for others still checking, to commit with them (see hash-gate.ts; 0: never). */
+  /**
+   * How long a login or registration whose password work (verify or hash) is
+   * done waits for others still at theirs, to commit with them (see
+   * hash-gate.ts; 0: never).
+   */
   loginCommitWaitMs?: number;
   clock?: () => Date;
 }
@@ -125,7 +129,8 @@ export class AuthDomain {
   readonly #policy: RotationPolicy;
   readonly #refreshTtl: number;
   readonly #clock: () => Date;
-  readonly #loginGate: HashGate;
+  /** Logins and registrations pass it after their argon2id work, before their write. */
+  readonly #passwordGate: HashGate;
 
   constructor(options: AuthDomainOptions) {
     if (!options.issuer) throw invalidArgument('issuer', 'required');
@@ -137,7 +142,7 @@ export class AuthDomain {
     this.#settings = { issuer: options.issuer, audience: options.audience };
     this.#refreshTtl = options.refreshTtl ?? DEFAULT_REFRESH_TTL;
     this.#clock = options.clock ?? (() => new Date());
-    this.#loginGate = new HashGate(options.loginCommitWaitMs ?? 0);
+    this.#passwordGate = new HashGate(options.loginCommitWaitMs ?? 0);
   }
 
   get keys(): KeyRing {
@@ -166,7 +171,7 @@ export class AuthDomain {
     assertAvailable(this.#read, username, email);
 
     const password = given ?? generatePassword();
-    const passwordHash = await hashPassword(password);
+    const passwordHash = await this.#passwordGate.after(() => hashPassword(password));
     const registeredAt = sqliteTimestamp(this.#clock());
     const userId = await this.#write(insertNewUser, {
       username,
@@ -192,7 +197,7 @@ export class AuthDomain {
     if (password === '') throw invalidArgument('password', 'required');
 
     const user = this.#read.userByUsername(username);
-    const matches = await this.#loginGate.after(() => verifyPassword(user?.password_hash ?? DUMMY_HASH, password));
+    const matches = await this.#passwordGate.after(() => verifyPassword(user?.password_hash ?? DUMMY_HASH, password));
     const now = this.#clock();
     const log = {
       request_ip: meta.ip,

@@ -14,6 +14,9 @@
  * A login never waits when no other check is running (a lone login pays
  * nothing), and the waiters go as soon as the last running check ends. The
  * wait happens before the write, never between the commit and the answer.
+ *
+ * Registration is the same shape (an argon2id hash, then one write) and
+ * passes the same gate: a "check" here is any password work.
  */
 export class HashGate {
   readonly #waitMs: number;
