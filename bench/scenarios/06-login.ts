@@ -30,11 +30,12 @@ export async function run(ctx: Context): Promise<Row[]> {
   const client = authClient(ctx.cluster.node(1).authGrpc);
   const duration = ctx.pick(8_000, 2_000);
   ctx.setting('argon2', { m: ARGON2_PARAMS.memoryCost, t: ARGON2_PARAMS.timeCost, p: ARGON2_PARAMS.parallelism });
+  const params = `m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}`;
   try {
     for (const c of LOGIN_CONCURRENCY) {
       rows.push(await ctx.measure({
         variant: `raw argon2id verify in-process, ${c} in flight`, baseline: true, concurrency: c, durationMs: duration, warmupMs: 300,
-        notes: `m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}`,
+        notes: params,
       }, async () => {
         if (!(await argon2.verify(hash, PASSWORD))) throw new Error('verify failed');
       }));
@@ -53,7 +54,7 @@ export async function run(ctx: Context): Promise<Row[]> {
     const c = Math.max(...LOGIN_CONCURRENCY);
     rows.push(await ctx.measure({
       variant: `raw argon2id hash in-process, ${c} in flight`, baseline: true, concurrency: c, durationMs: duration, warmupMs: 300,
-      notes: `m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}`,
+      notes: params,
     }, async () => {
       await argon2.hash(PASSWORD, ARGON2_PARAMS);
     }));
@@ -62,9 +63,9 @@ export async function run(ctx: Context): Promise<Row[]> {
     const row = await ctx.measure({
       variant: `Register RPC to node1:7101, ${c} in flight`, concurrency: c, durationMs: duration, warmupMs: 300,
       notes: 'argon2 hash + one write (the new user)',
-    }, async (w) => {
+    }, async () => {
       registered += 1;
-      const username = `bench-reg-${process.pid}-${w}-${registered}`;
+      const username = `bench-reg-${process.pid}-${registered}`;
       const { headers } = await unary(client, 'Register', { username, email: `${username}@example.edu`, password: PASSWORD });
       commits.answered(txidOf(headers));
     });

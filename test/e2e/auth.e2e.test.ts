@@ -320,16 +320,21 @@ describe('the auth service on the real cluster', () => {
     // wait, this load gives about 1.3 logins per commit (bench scenario 06).
     const LOGINS = 16;
 
+    /** The distinct commits that carried these writes; each answer must be OK and report its TXID. */
+    function commitsOf(answers: Array<{ error?: grpc.ServiceError; headers: grpc.Metadata }>, what: string): number {
+      for (const a of answers) assert.equal(a.error, undefined, a.error?.details);
+      const txids = answers.map((a) => txidOf(a.headers));
+      assert.ok(txids.every((x) => x !== undefined), `every ${what} reports the TXID of its write`);
+      return new Set(txids).size;
+    }
+
     test('logins checking their passwords at the same time share commits, on the primary and through a replica, and each is audited', async (t) => {
       const people = await manyStudents(LOGINS, env.cluster.node(1).authGrpc);
       for (const n of [1, 2] as const) {
         const client = authClient(env.cluster.node(n).authGrpc);
         try {
           const answers = await Promise.all(people.map((p) => call(client, 'Login', { username: p.username, password: p.password })));
-          for (const a of answers) assert.equal(a.error, undefined, a.error?.details);
-          const txids = answers.map((a) => txidOf(a.headers));
-          assert.ok(txids.every((x) => x !== undefined), 'every login reports the TXID of its write');
-          const commits = new Set(txids).size;
+          const commits = commitsOf(answers, 'login');
           t.diagnostic(`node${n}: ${LOGINS} logins in ${commits} commits`);
           assert.ok(commits <= LOGINS / 2, `node${n}: ${LOGINS} concurrent logins took ${commits} commits`);
         } finally {
@@ -354,8 +359,7 @@ describe('the auth service on the real cluster', () => {
           const answers = await Promise.all(
             names.map((username) => call(client, 'Register', { username, email: `${username}@example.edu`, password: 'a long password' })),
           );
-          for (const a of answers) assert.equal(a.error, undefined, a.error?.details);
-          const commits = new Set(answers.map((a) => txidOf(a.headers))).size;
+          const commits = commitsOf(answers, 'registration');
           t.diagnostic(`node${n}: ${LOGINS} registrations in ${commits} commits`);
           assert.ok(commits <= LOGINS / 2, `node${n}: ${LOGINS} concurrent registrations took ${commits} commits`);
           const ids = answers.map((a) => (a.response as { user_id: number }).user_id);
