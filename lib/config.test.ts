@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { loadNodeConfig, millis } from './config.js';
-import { DefaultMaxBatch } from './writer.js';
+import { DefaultBatchDelayMs, DefaultMaxBatch } from './writer.js';
 
 const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'LOGIN_COMMIT_WAIT_MS'];
 let saved: Record<string, string | undefined>;
@@ -30,7 +30,7 @@ test('defaults: group commit of at most DefaultMaxBatch on a writer thread, shar
     writeMode: 'batch',
     readMode: 'shared',
     maxBatch: DefaultMaxBatch,
-    batchDelayMs: 0,
+    batchDelayMs: DefaultBatchDelayMs,
     forwardMode: 'stream',
     writerThread: true,
     readMemo: true,
@@ -49,6 +49,17 @@ test('READ_MEMO=off reads the catalogue afresh every time; anything but on/off i
   assert.equal(loadNodeConfig().readMemo, false);
   process.env.READ_MEMO = '1';
   assert.throws(() => loadNodeConfig(), /READ_MEMO must be on or off/);
+});
+
+test('WRITE_BATCH_DELAY_MS sets the most a busy primary holds a batch back; 0 turns that off; other values are refused by name', () => {
+  process.env.WRITE_BATCH_DELAY_MS = '0';
+  assert.equal(loadNodeConfig().batchDelayMs, 0);
+  process.env.WRITE_BATCH_DELAY_MS = '25';
+  assert.equal(loadNodeConfig().batchDelayMs, 25);
+  for (const bad of ['-1', '51', '2.5', 'soon']) {
+    process.env.WRITE_BATCH_DELAY_MS = bad;
+    assert.throws(() => loadNodeConfig(), /WRITE_BATCH_DELAY_MS must be a whole number of milliseconds from 0 to 50/);
+  }
 });
 
 test('WRITE_MAX_BATCH sets the batch bound', () => {

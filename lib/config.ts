@@ -4,7 +4,7 @@
  */
 
 import type { ForwardMode } from './grpc/forward.js';
-import { DefaultMaxBatch } from './writer.js';
+import { DefaultBatchDelayMs, DefaultMaxBatch } from './writer.js';
 
 /** A required variable, or its fallback. Throws a clear error when neither exists. */
 export function env(name: string, fallback?: string): string {
@@ -54,7 +54,7 @@ export interface NodeConfig {
   readMode: ReadMode;
   /** The most write requests one group commit takes (WRITE_MAX_BATCH). */
   maxBatch: number;
-  /** How long a group commit waits for more requests while the primary is busy (WRITE_BATCH_DELAY_MS). */
+  /** While the primary is busy, how long a group commit may wait for more requests (WRITE_BATCH_DELAY_MS; see lib/writer.ts). */
   batchDelayMs: number;
   /** How a replica carries writes to the primary: one stream for all (stream) or a unary call each. */
   forwardMode: ForwardMode;
@@ -85,8 +85,7 @@ export function loadNodeConfig(): NodeConfig {
   if (readMode !== 'shared' && readMode !== 'per-statement') throw new Error(`READ_MODE must be shared or per-statement, got ${readMode}`);
   const maxBatch = Number(env('WRITE_MAX_BATCH', String(DefaultMaxBatch)));
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`WRITE_MAX_BATCH must be a positive integer, got ${env('WRITE_MAX_BATCH')}`);
-  const batchDelayMs = Number(env('WRITE_BATCH_DELAY_MS', '0'));
-  if (!Number.isFinite(batchDelayMs) || batchDelayMs < 0 || batchDelayMs > 50) throw new Error(`WRITE_BATCH_DELAY_MS must be between 0 and 50, got ${env('WRITE_BATCH_DELAY_MS')}`);
+  const batchDelayMs = millis('WRITE_BATCH_DELAY_MS', DefaultBatchDelayMs, 50);
   const forwardMode = env('FORWARD_MODE', 'stream');
   if (forwardMode !== 'stream' && forwardMode !== 'unary') throw new Error(`FORWARD_MODE must be stream or unary, got ${forwardMode}`);
   return {

@@ -76,3 +76,58 @@ test('with delayMs, a busy primary waits for more requests; a lone request does 
   assert.deepEqual([(await first).txid, (await second).txid], [3n, 3n], 'both in one commit');
   db.close();
 });
+
+/** Resolves at the next turn of the event loop, after pending I/O and immediates. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+test('a held batch commits as soon as it has as many requests as the largest recent batch, not after delayMs', async () => {
+  const db = fresh();
+  let commits = 0n;
+  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs: 2_000 });
+  const insert = (who: string) => writer.run(insertSeat, who);
+
+  // A batch of three: the primary is busy, and the next batches wait for three.
+  assert.deepEqual((await Promise.all([insert('a'), insert('b'), insert('c')])).map((r) => r.txid), [1n, 1n, 1n]);
+
+  // Three arriving a turn apart, as a closed loop's clients send again once answered.
+  const started = performance.now();
+  const d = insert('d');
+  await nextTurn();
+  const e = insert('e');
+  await nextTurn();
+  const f = insert('f');
+  assert.deepEqual([(await d).txid, (await e).txid, (await f).txid], [2n, 2n, 2n], 'one commit');
+  assert.ok(performance.now() - started < 1_000, 'the third request released the batch');
+  db.close();
+});
+
+test('a held batch that stays short of the recent batches commits after delayMs', async () => {
+  const db = fresh();
+  let commits = 0n;
+  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs: 60 });
+  const insert = (who: string) => writer.run(insertSeat, who);
+  await Promise.all([insert('a'), insert('b'), insert('c')]);
+
+  const started = performance.now();
+  const [d, e] = await Promise.all([insert('d'), insert('e')]);
+  const waited = performance.now() - started;
+  assert.deepEqual([d.txid, e.txid], [2n, 2n]);
+  assert.ok(waited >= 50, `held for the delay (${waited.toFixed(1)} ms)`);
+  db.close();
+});
+
+test('close commits a held batch at once', async () => {
+  const db = fresh();
+  let commits = 0n;
+  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs: 2_000 });
+  await Promise.all([writer.run(insertSeat, 'a'), writer.run(insertSeat, 'b')]);
+
+  const started = performance.now();
+  const held = writer.run(insertSeat, 'c');
+  await nextTurn();
+  await writer.close();
+  assert.equal((await held).txid, 2n);
+  assert.ok(performance.now() - started < 1_000, 'not held for the delay');
+  assert.equal((db.prepare('SELECT count(*) AS c FROM seats').get() as { c: number }).c, 3);
+  db.close();
+});

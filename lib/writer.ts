@@ -11,11 +11,17 @@
  *   busy are gathered into one transaction. Each runs inside its own
  *   SAVEPOINT, so an operation that throws rolls back only its own work; every
  *   caller is answered only after the shared COMMIT, so an acknowledged write
- *   is exactly as durable as in `single` mode. A batch closes when the queue
- *   is drained (the next turn of the event loop) or reaches `maxBatch`, so a
- *   lone request waits for nothing but its own commit. With `delayMs`, a
- *   busy primary (its last batch held more than one request) waits that long
- *   for more before committing; an idle one still commits at once.
+ *   is exactly as durable as in `single` mode. A batch closes at the next turn
+ *   of the event loop, or at once when it reaches `maxBatch`, so a lone
+ *   request waits for nothing but its own commit.
+ *
+ *   With `delayMs`, a busy primary (its last batch held more than one request)
+ *   holds a batch back until it has as many requests as the largest batch of
+ *   the last second, or for `delayMs`, whichever comes first. A closed loop
+ *   (clients that send again once answered) refills its batch within a round
+ *   trip and never waits for the timer; requests that arrive at a rate, as
+ *   students do, share commits instead of paying one each. An idle primary
+ *   commits at once.
  *
  * LiteFS makes each COMMIT cost several fsyncs on the FUSE path; batching
  * spreads that cost over every request in the batch.
@@ -27,6 +33,9 @@ import { unavailable } from './errors.js';
 
 /** The most requests one group commit takes. */
 export const DefaultMaxBatch = 256;
+
+/** The services' `delayMs` (WRITE_BATCH_DELAY_MS): the most a busy primary holds a batch back. */
+export const DefaultBatchDelayMs = 10;
 
 export interface WriteResult<T> {
   value: T;
@@ -76,14 +85,18 @@ export interface WriterOptions {
   maxBatch?: number;
   /**
    * Batch mode: while the primary is busy (the last batch held more than one
-   * request and ended under BusyWindowMs ago), wait this long for more
-   * requests before committing. 0 (the default) commits at the next turn.
+   * request and ended under BusyWindowMs ago), wait at most this long for as
+   * many requests as the largest batch of the last PeakWindowMs. 0 (the
+   * default here; the services use DefaultBatchDelayMs) commits at the next turn.
    */
   delayMs?: number;
 }
 
 /** How recent a multi-request batch must be for the next one to wait `delayMs`. */
 export const BusyWindowMs = 20;
+
+/** How long a batch's size counts as the number of requests the next batches wait for. */
+export const PeakWindowMs = 1_000;
 
 interface Job {
   op: WriteOp<unknown, unknown>;
@@ -123,8 +136,13 @@ interface TxStatements {
 function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number, delayMs: number): Writer {
   let queue: Job[] = [];
   let scheduled = false;
+  /** Set while a batch is held back (delayMs), waiting for more requests. */
+  let holding: NodeJS.Timeout | undefined;
   /** When the last batch of more than one request ended (ms, monotonic). */
   let lastBusy = -Infinity;
+  /** The largest batch of the last PeakWindowMs, and when it (or the window) began. */
+  let peak = 0;
+  let peakAt = -Infinity;
   const tx: TxStatements = {
     begin: db.prepare('BEGIN IMMEDIATE'),
     savepoint: db.prepare('SAVEPOINT request'),
@@ -136,16 +154,25 @@ function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number, d
 
   const flush = () => {
     scheduled = false;
+    if (holding !== undefined) clearTimeout(holding);
+    holding = undefined;
     const batch = queue.slice(0, maxBatch);
     queue = queue.slice(batch.length);
-    if (queue.length > 0) schedule();
     commitBatch(db, tx, batch, position);
-    if (batch.length > 1) lastBusy = performance.now();
+    const now = performance.now();
+    if (batch.length > 1) lastBusy = now;
+    if (batch.length >= peak || now - peakAt > PeakWindowMs) {
+      peak = batch.length;
+      peakAt = now;
+    }
+    if (queue.length > 0) schedule();
   };
+  /** Whether to hold the queued requests back for more (see the module comment). */
+  const hold = () => delayMs > 0 && queue.length < peak && performance.now() - lastBusy < BusyWindowMs;
   const schedule = () => {
     if (scheduled) return;
     scheduled = true;
-    if (delayMs > 0 && queue.length < maxBatch && performance.now() - lastBusy < BusyWindowMs) setTimeout(flush, delayMs);
+    if (hold()) holding = setTimeout(flush, delayMs);
     else setImmediate(flush);
   };
 
@@ -153,11 +180,20 @@ function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number, d
     run<A, R>(op: WriteOp<A, R>, args: A): Promise<WriteResult<R>> {
       return new Promise<WriteResult<R>>((resolve, reject) => {
         queue.push({ op: op as WriteOp<unknown, unknown>, args, resolve: resolve as Job['resolve'], reject });
+        if (holding !== undefined && queue.length >= peak) {
+          // As many as the recent batches held: waiting longer would only add latency.
+          clearTimeout(holding);
+          holding = undefined;
+          scheduled = false;
+        }
         schedule();
       });
     },
-    // A queued batch is flushed at the next turn whatever happens: nothing to wait for.
-    close: () => Promise.resolve(),
+    close() {
+      // A batch held back for more requests commits now; any other is already due at the next turn.
+      if (holding !== undefined) flush();
+      return Promise.resolve();
+    },
   };
 }
 

@@ -85,7 +85,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const node = new LiteFsNode(config.mountDir, config.litefsApi);
   node.watch();
   const isPrimary = await waitForRole(node, log);
-  log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, readMode: config.readMode, writerThread: config.writerThread, readMemo: config.readMemo }, 'starting');
+  log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, batchDelayMs: config.batchDelayMs, readMode: config.readMode, writerThread: config.writerThread, readMemo: config.readMemo }, 'starting');
 
   const db = await openDatabase({ mountDir: config.mountDir, name: spec.dbName, migrations: spec.migrations, isPrimary, writeHere: !config.writerThread, log });
   const batching = { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs };
