@@ -54,11 +54,16 @@ test('batch mode closes a batch at maxBatch', async () => {
   db.close();
 });
 
-test('with delayMs, a busy primary waits for more requests; a lone request does not wait', async () => {
+/** A group-commit writer with `delayMs` on a fresh database; its position counts the commits. */
+function delayedWriter(delayMs: number) {
   const db = fresh();
   let commits = 0n;
-  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs: 15 });
-  const insert = (who: string) => writer.run(insertSeat, who);
+  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs });
+  return { db, writer, insert: (who: string) => writer.run(insertSeat, who) };
+}
+
+test('with delayMs, a busy primary waits for more requests; a lone request does not wait', async () => {
+  const { db, insert } = delayedWriter(15);
 
   // Idle: the first request commits at the next turn, without the delay.
   const started = performance.now();
@@ -81,10 +86,7 @@ test('with delayMs, a busy primary waits for more requests; a lone request does 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 test('a held batch commits as soon as it has as many requests as the largest recent batch, not after delayMs', async () => {
-  const db = fresh();
-  let commits = 0n;
-  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs: 2_000 });
-  const insert = (who: string) => writer.run(insertSeat, who);
+  const { db, insert } = delayedWriter(2_000);
 
   // A batch of three: the primary is busy, and the next batches wait for three.
   assert.deepEqual((await Promise.all([insert('a'), insert('b'), insert('c')])).map((r) => r.txid), [1n, 1n, 1n]);
@@ -102,10 +104,7 @@ test('a held batch commits as soon as it has as many requests as the largest rec
 });
 
 test('a held batch that stays short of the recent batches commits after delayMs', async () => {
-  const db = fresh();
-  let commits = 0n;
-  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs: 60 });
-  const insert = (who: string) => writer.run(insertSeat, who);
+  const { db, insert } = delayedWriter(60);
   await Promise.all([insert('a'), insert('b'), insert('c')]);
 
   const started = performance.now();
@@ -117,13 +116,11 @@ test('a held batch that stays short of the recent batches commits after delayMs'
 });
 
 test('close commits a held batch at once', async () => {
-  const db = fresh();
-  let commits = 0n;
-  const writer = createWriter(db, { mode: 'batch', position: () => ++commits, delayMs: 2_000 });
-  await Promise.all([writer.run(insertSeat, 'a'), writer.run(insertSeat, 'b')]);
+  const { db, writer, insert } = delayedWriter(2_000);
+  await Promise.all([insert('a'), insert('b')]);
 
   const started = performance.now();
-  const held = writer.run(insertSeat, 'c');
+  const held = insert('c');
   await nextTurn();
   await writer.close();
   assert.equal((await held).txid, 2n);
