@@ -98,6 +98,11 @@ export async function runRush(cluster: Cluster, opts: RushOptions): Promise<Rush
   };
   // The TXID of every acknowledged write: how many commits carried them.
   const written: bigint[] = [];
+  // Per commit (TXID), how many students left the waitlist in it (promoted or left).
+  const removals = new Map<bigint, number>();
+  const removed = (t: bigint | undefined, n: number) => {
+    if (t !== undefined && n > 0) removals.set(t, (removals.get(t) ?? 0) + n);
+  };
   const wrote = (code: string, t?: bigint) => {
     if (code === 'OK' && t !== undefined) written.push(t);
   };
@@ -118,6 +123,7 @@ export async function runRush(cluster: Cluster, opts: RushOptions): Promise<Rush
           wrote(d.code, d.txid);
           dropped.add(student.id);
           promoted.push(...d.promoted);
+          removed(d.txid, d.promoted.length);
         }
         if (answer.code === 'OK' && answer.status === 'waitlisted' && i % 4 === 0) {
           const l = await via.leave(student, sid);
@@ -125,7 +131,10 @@ export async function runRush(cluster: Cluster, opts: RushOptions): Promise<Rush
           wrote(l.code, l.txid);
           // NOT_FOUND: promoted to a seat before the leave arrived.
           assert.ok(l.code === 'OK' || l.code === 'NOT_FOUND', `leave by ${student.username}: ${l.code}`);
-          if (l.code === 'OK') left.add(student.id);
+          if (l.code === 'OK') {
+            left.add(student.id);
+            removed(l.txid, 1);
+          }
         }
       }),
     );
@@ -153,7 +162,11 @@ export async function runRush(cluster: Cluster, opts: RushOptions): Promise<Rush
   for (const id of promoted) expectedEnrolled.add(id);
   const expectedWaitlist = [...waitlisted].filter((id) => !promoted.includes(id) && !left.has(id));
 
-  // The order students joined the waitlist in: by commit TXID, then by the position they were given.
+  // The order students joined the waitlist in: by commit TXID, then by the
+  // position they were given. Within one commit, students who left the
+  // waitlist between two joins (promoted, or left) lower the later joiner's
+  // position: the first joiner's position, less those removals, must be
+  // below the second's.
   const joinOrder = new Map(answers.filter((a) => a.status === 'waitlisted').map((a) => [a.student.id, [a.txid ?? 0n, a.position ?? 0] as const]));
 
   let finalEnrolled = 0;
@@ -178,7 +191,7 @@ export async function runRush(cluster: Cluster, opts: RushOptions): Promise<Rush
       for (let i = 1; i < entries.length; i++) {
         const [t0, p0] = joinOrder.get(entries[i - 1]!.user_id)!;
         const [t1, p1] = joinOrder.get(entries[i]!.user_id)!;
-        assert.ok(t0 < t1 || (t0 === t1 && p0 <= p1), `node${n}: waitlist in arrival order at position ${i}`);
+        assert.ok(t0 < t1 || (t0 === t1 && p0 - (removals.get(t0) ?? 0) < p1), `node${n}: waitlist in arrival order at position ${i}`);
       }
       finalEnrolled = enrolled.size;
       finalWaitlist = entries.length;
