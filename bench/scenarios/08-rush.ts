@@ -7,9 +7,10 @@
  * half native gRPC, all through Envoy; `RUSH_CONCURRENCY` students at a time.
  * Run on a cluster in each WRITE_MODE; only the rush itself is timed.
  *
- * Meanwhile, catalogue probes (a few paced readers) measure read latency on the
- * idle cluster just before the rush and during it, through Envoy and straight
- * on a replica (node3).
+ * Meanwhile, catalogue probes (paced readers, each on a thread of its own so
+ * that the generator's busy event loop does not delay them; bench/lib/probe.ts)
+ * measure read latency on the idle cluster just before the rush and during it,
+ * through Envoy and straight on a replica (node3).
  *
  * On the group-commit cluster the rush's reads are then replayed alone (same
  * students, same concurrency, no writes): no write path can make the rush take
@@ -30,6 +31,7 @@
  * for each paced one).
  */
 import { runOpenLoop } from '../lib/capacity.js';
+import { startProbe, type Probe, type ProbeTarget } from '../lib/probe.js';
 import { mapBounded, sleep } from '../lib/load.js';
 import { cpuFields, cpuMeter, formatCpu, type CpuReport } from '../lib/procs.js';
 import { school, sections, students, type Person } from '../lib/school.js';
@@ -49,44 +51,15 @@ export const PACED_SHARES = [0.25, 0.5];
 /** At most this many paced students in flight; one due while all are busy is shed (and counted). */
 const PACED_SLOTS = 512;
 /**
- * The probes: per target, PROBE_WORKERS readers, each pausing PROBE_PAUSE_MS
- * between reads. Light on purpose, about 40 reads/s per target: a probe that
- * reads as often as the load it measures (two readers with 10 ms pauses made
- * 250 catalogue reads/s, more than the paced rushes' own operations, and kept
- * the "idle" cluster half busy) measures mostly itself.
+ * The probes: per target, one reader on a thread of its own (bench/lib/probe.ts),
+ * pausing PROBE_PAUSE_MS between reads of one catalogue page. Light on
+ * purpose, about 40 reads/s per target: a probe that reads as often as the
+ * load it measures (two readers with 10 ms pauses made 250 catalogue reads/s,
+ * more than the paced rushes' own operations, and kept the "idle" cluster half
+ * busy) measures mostly itself.
  */
-const PROBE_WORKERS = 1;
 const PROBE_PAUSE_MS = 20;
-
-interface Probe {
-  lat: number[];
-  errors: number;
-}
-
-/** Paced catalogue readers: each reads, pauses PROBE_PAUSE_MS, reads again, until stop(). */
-function startProbe(via: Via, token: string): { stop(): Promise<Probe> } {
-  const probe: Probe = { lat: [], errors: 0 };
-  let running = true;
-  const loops = Array.from({ length: PROBE_WORKERS }, async () => {
-    while (running) {
-      const s = performance.now();
-      try {
-        await via.catalogue(token, 50);
-        probe.lat.push(performance.now() - s);
-      } catch {
-        probe.errors += 1;
-      }
-      await sleep(PROBE_PAUSE_MS);
-    }
-  });
-  return {
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return probe;
-    },
-  };
-}
+const PROBE_PAGE = 50;
 
 /** What a rush's operations record: latencies by kind, outcomes by rule, errors. */
 interface Tally {
@@ -153,7 +126,7 @@ export async function run(ctx: Context): Promise<Row[]> {
   const S = ctx.pick(50, 10);
   const capacity = ctx.pick(64, 16);
   const waitlist = ctx.pick(8, 4);
-  ctx.setting('rush', { students: N, sections: S, capacity, waitlist_capacity: waitlist, concurrency: RUSH_CONCURRENCY, probe: `${PROBE_WORKERS} readers per target, ${PROBE_PAUSE_MS} ms pause` });
+  ctx.setting('rush', { students: N, sections: S, capacity, waitlist_capacity: waitlist, concurrency: RUSH_CONCURRENCY, probe: `1 reader per target on its own thread, ${PROBE_PAUSE_MS} ms pause` });
 
   ctx.log(`setup: ${S} sections, ${N} students (register + login on node1:7101; not timed)`);
   const setupStart = Date.now();
@@ -164,28 +137,29 @@ export async function run(ctx: Context): Promise<Row[]> {
   ctx.log(`setup done in ${Math.round((Date.now() - setupStart) / 1000)} s`);
 
   const probeToken = people[0]!.token;
-  const probeTargets = [
-    { label: 'via Envoy HTTP/JSON', make: () => httpVia('probe-envoy') },
-    { label: 'straight on replica node3 gRPC', make: () => grpcVia('probe-node3', cluster.node(3).enrollGrpc) },
+  const probeTargets: Array<{ label: string; target: ProbeTarget }> = [
+    { label: 'via Envoy HTTP/JSON', target: { kind: 'http', name: 'probe-envoy' } },
+    { label: 'straight on replica node3 gRPC', target: { kind: 'grpc', name: 'probe-node3', address: cluster.node(3).enrollGrpc } },
   ];
-  const probeVias = probeTargets.map((t) => t.make());
+  /** The probes, started: one per target, on threads of their own. */
+  const startProbes = () => Promise.all(probeTargets.map(({ target }) => startProbe({ target, token: probeToken, pageSize: PROBE_PAGE, pauseMs: PROBE_PAUSE_MS })));
   const rows: Row[] = [];
   const probeRow = (label: string, phase: string, p: Probe, seconds: number, cpu: CpuReport, baseline: boolean): Row => {
     const s = sorted(p.lat);
     return {
-      scenario: name, variant: `catalogue probe ${label}, ${phase}`, mode: ctx.mode, concurrency: PROBE_WORKERS,
+      scenario: name, variant: `catalogue probe ${label}, ${phase}`, mode: ctx.mode, concurrency: 1,
       ...(baseline ? { baseline: true } : {}),
       requests: p.lat.length + p.errors, seconds: round(seconds), throughput: round(p.lat.length / seconds),
       p50_ms: round(percentile(s, 50)), p99_ms: round(percentile(s, 99)), max_ms: round(s[s.length - 1] ?? NaN), errors: p.errors,
-      notes: `paced readers (${PROBE_PAUSE_MS} ms pause); ${formatCpu(cpu)}`,
+      notes: `paced reader on its own thread (${PROBE_PAUSE_MS} ms pause); ${formatCpu(cpu)}`,
     };
   };
 
   // Idle: the probes alone (long enough for a steady p99 from light probes).
   {
+    const running = await startProbes();
     const meter = cpuMeter(ctx.procs());
     const t0 = performance.now();
-    const running = probeVias.map((v) => startProbe(v, probeToken));
     await sleep(ctx.pick(15_000, 1_500));
     const results = await Promise.all(running.map((r) => r.stop()));
     const seconds = (performance.now() - t0) / 1000;
@@ -199,8 +173,8 @@ export async function run(ctx: Context): Promise<Row[]> {
   const { writeLat, readLat, outcomes, errorSamples } = tally;
   const timed = timer(tally);
 
+  const probes = await startProbes();
   const meter = cpuMeter(ctx.procs());
-  const probes = probeVias.map((v) => startProbe(v, probeToken));
   const t0 = performance.now();
   /** Which students read their waitlist in the rush, for the reads-only replay. */
   const readsWaitlist = new Set<number>();
@@ -248,9 +222,9 @@ export async function run(ctx: Context): Promise<Row[]> {
         await read(() => via.enrollments(st));
         if (readsWaitlist.has(i)) await read(() => via.waitlist(st));
       });
+    const readProbes = await startProbes();
     const readMeter = cpuMeter(ctx.procs());
     const probeMeter = cpuMeter(ctx.procs());
-    const readProbes = probeVias.map((v) => startProbe(v, probeToken));
     const t1 = performance.now();
     await replay();
     const readSeconds = (performance.now() - t1) / 1000;
@@ -294,8 +268,8 @@ export async function run(ctx: Context): Promise<Row[]> {
       const group = people.slice(firstStudent, firstStudent + M);
       firstStudent += M;
       let next = 0;
+      const probesP = await startProbes();
       const meterP = cpuMeter(ctx.procs());
-      const probesP = probeVias.map((v) => startProbe(v, probeToken));
       const r = await runOpenLoop({ rate, durationMs: ((M + 0.5) / rate) * 1000, slots: PACED_SLOTS }, () => {
         const i = next++;
         return studentSession(group[i]!, i, vias[i % 2]!, pacedSids, timedP, new Set());
@@ -320,7 +294,7 @@ export async function run(ctx: Context): Promise<Row[]> {
         `probe p99 ${probeResultsP.map((p) => round(percentile(sorted(p.lat), 99))).join(' / ')} ms; ${formatCpu(cpuP)}`);
     }
   }
-  for (const v of [...vias, ...probeVias]) v.close();
+  for (const v of vias) v.close();
   return rows;
 }
 
