@@ -49,6 +49,8 @@ export async function startProbe(spec: ProbeSpec): Promise<{ stop(): Promise<Pro
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`probe ${spec.target.name} exited (code ${code}) before reporting`)));
   });
+  // A probe that fails mid-phase is reported by stop(), not as an unhandled rejection meanwhile.
+  done.catch(() => undefined);
   await Promise.race([warm, done]);
   return {
     async stop() {
