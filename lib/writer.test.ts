@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { checkOnlyFailuresRollBack, insertSeat, SEAT_MIGRATIONS, takeSeat } from '../test/support/seat-ops.js';
 import { openWritable, type WritableDb } from './sqlite.js';
+import { Status } from './errors.js';
 import { createWriter, defineWrite, writeOpNamed } from './writer.js';
 const dir = mkdtempSync(join(tmpdir(), 'writer-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,6 +52,35 @@ test('batch mode closes a batch at maxBatch', async () => {
   );
   assert.deepEqual(out.map((r) => r.txid), [1n, 1n, 1n, 2n, 2n, 2n, 3n]);
   assert.equal((db.prepare('SELECT count(*) AS c FROM seats').get() as { c: number }).c, 7);
+  db.close();
+});
+
+/**
+ * Stands in for an error after which SQLite rolls the whole transaction back
+ * (SQLITE_FULL or SQLITE_IOERR may): the work of the batch so far is gone.
+ */
+const loseTransaction = defineWrite('test.loseTransaction', (db, _: null) => {
+  db.prepare('ROLLBACK').run();
+  throw new Error('the disk is full');
+});
+
+test('batch mode: when SQLite rolls the whole transaction back, no request of the batch is answered as written', async () => {
+  const db = fresh();
+  const writer = createWriter(db, { mode: 'batch', position: () => 1n });
+  const outcomes = await Promise.allSettled([
+    writer.run(insertSeat, 'before'),
+    writer.run(loseTransaction, null),
+    writer.run(insertSeat, 'after'),
+  ]);
+  assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected']);
+  const codes = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as { code?: unknown }).code : undefined));
+  assert.equal(codes[0], Status.UNAVAILABLE, 'the request before the failure is retryable');
+  assert.equal(codes[2], Status.UNAVAILABLE, 'the request after it is retryable');
+  assert.equal((db.prepare('SELECT count(*) AS c FROM seats').get() as { c: number }).c, 0);
+
+  // The writer goes on: the next batch commits.
+  assert.equal((await writer.run(insertSeat, 'next')).txid, 1n);
+  assert.equal((db.prepare('SELECT count(*) AS c FROM seats').get() as { c: number }).c, 1);
   db.close();
 });
 

@@ -200,20 +200,15 @@ function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number, d
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
 function commitBatch(db: WritableDb, tx: TxStatements, batch: Job[], position: () => bigint): void {
-  const outcomes: Outcome[] = [];
   try {
     tx.begin.run();
   } catch (err) {
     for (const job of batch) job.reject(err);
     return;
   }
+  const outcomes: Outcome[] = [];
   for (const job of batch) {
-    if (!db.inTransaction) {
-      // SQLite rolled the whole transaction back (e.g. disk full): nothing of
-      // this batch can commit, so everything fails with the same retryable error.
-      outcomes.push({ ok: false, err: unavailable('write aborted, retry') });
-      continue;
-    }
+    if (!db.inTransaction) break;
     tx.savepoint.run();
     try {
       const value = job.op.run(db, job.args);
@@ -227,9 +222,20 @@ function commitBatch(db: WritableDb, tx: TxStatements, batch: Job[], position: (
       outcomes.push({ ok: false, err });
     }
   }
+  if (!db.inTransaction) {
+    // SQLite rolled the whole transaction back (it may on SQLITE_FULL or
+    // SQLITE_IOERR): nothing of this batch was written, so every request but
+    // the one that failed gets the same retryable error.
+    const aborted = unavailable('write aborted, retry');
+    batch.forEach((job, i) => {
+      const outcome = outcomes[i];
+      job.reject(outcome && !outcome.ok ? outcome.err : aborted);
+    });
+    return;
+  }
   let txid: bigint;
   try {
-    if (db.inTransaction) tx.commit.run();
+    tx.commit.run();
     txid = position();
   } catch (err) {
     if (db.inTransaction) tx.rollback.run();
