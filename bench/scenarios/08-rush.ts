@@ -141,8 +141,31 @@ export async function run(ctx: Context): Promise<Row[]> {
     { label: 'via Envoy HTTP/JSON', target: { kind: 'http', name: 'probe-envoy' } },
     { label: 'straight on replica node3 gRPC', target: { kind: 'grpc', name: 'probe-node3', address: cluster.node(3).enrollGrpc } },
   ];
-  /** The probes, started: one per target, on threads of their own. */
-  const startProbes = () => Promise.all(probeTargets.map(({ target }) => startProbe({ target, token: probeToken, pageSize: PROBE_PAGE, pauseMs: PROBE_PAUSE_MS })));
+  /**
+   * Runs `phase` while the probes read (one per target, on threads of their
+   * own), and meters the processes' CPU over it. The probes stop when the
+   * phase ends, also when it fails.
+   */
+  const whileProbing = async <T>(phase: () => Promise<T>): Promise<{ value: T; probes: Probe[]; cpu: CpuReport }> => {
+    const started = await Promise.allSettled(probeTargets.map(({ target }) => startProbe({ target, token: probeToken, pageSize: PROBE_PAGE, pauseMs: PROBE_PAUSE_MS })));
+    const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const stopAll = () => Promise.allSettled(running.map((r) => r.stop()));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      await stopAll();
+      throw failed.reason;
+    }
+    const meter = cpuMeter(ctx.procs());
+    let value: T;
+    try {
+      value = await phase();
+    } catch (err) {
+      await stopAll();
+      throw err;
+    }
+    const probes = await Promise.all(running.map((r) => r.stop()));
+    return { value, probes, cpu: meter() };
+  };
   const rows: Row[] = [];
   const probeRow = (label: string, phase: string, p: Probe, seconds: number, cpu: CpuReport, baseline: boolean): Row => {
     const s = sorted(p.lat);
@@ -157,14 +180,9 @@ export async function run(ctx: Context): Promise<Row[]> {
 
   // Idle: the probes alone (long enough for a steady p99 from light probes).
   {
-    const running = await startProbes();
-    const meter = cpuMeter(ctx.procs());
-    const t0 = performance.now();
-    await sleep(ctx.pick(15_000, 1_500));
-    const results = await Promise.all(running.map((r) => r.stop()));
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = meter();
-    results.forEach((p, i) => rows.push(probeRow(probeTargets[i]!.label, 'idle cluster', p, seconds, cpu, true)));
+    const idleMs = ctx.pick(15_000, 1_500);
+    const { probes, cpu } = await whileProbing(() => sleep(idleMs));
+    probes.forEach((p, i) => rows.push(probeRow(probeTargets[i]!.label, 'idle cluster', p, idleMs / 1000, cpu, true)));
   }
 
   // The rush.
@@ -173,15 +191,13 @@ export async function run(ctx: Context): Promise<Row[]> {
   const { writeLat, readLat, outcomes, errorSamples } = tally;
   const timed = timer(tally);
 
-  const probes = await startProbes();
-  const meter = cpuMeter(ctx.procs());
-  const t0 = performance.now();
   /** Which students read their waitlist in the rush, for the reads-only replay. */
   const readsWaitlist = new Set<number>();
-  await mapBounded(people, RUSH_CONCURRENCY, (st, i) => studentSession(st, i, vias[i % 2]!, sids, timed, readsWaitlist));
-  const seconds = (performance.now() - t0) / 1000;
-  const probeResults = await Promise.all(probes.map((p) => p.stop()));
-  const cpu = meter();
+  const { value: seconds, probes: probeResults, cpu } = await whileProbing(async () => {
+    const t0 = performance.now();
+    await mapBounded(people, RUSH_CONCURRENCY, (st, i) => studentSession(st, i, vias[i % 2]!, sids, timed, readsWaitlist));
+    return (performance.now() - t0) / 1000;
+  });
 
   const all = [...writeLat, ...readLat];
   const sAll = summarize(all);
@@ -222,28 +238,27 @@ export async function run(ctx: Context): Promise<Row[]> {
         await read(() => via.enrollments(st));
         if (readsWaitlist.has(i)) await read(() => via.waitlist(st));
       });
-    const readProbes = await startProbes();
-    const readMeter = cpuMeter(ctx.procs());
-    const probeMeter = cpuMeter(ctx.procs());
-    const t1 = performance.now();
-    await replay();
-    const readSeconds = (performance.now() - t1) / 1000;
-    const readCpu = readMeter();
-    const timedReads = lat.length;
-    const sRead = summarize(lat);
-    rows.push({
-      ...base, variant: READS_ALONE, seconds: round(readSeconds),
-      requests: timedReads + readErrors, throughput: round(timedReads / readSeconds), p50_ms: round(sRead.p50), p99_ms: round(sRead.p99), max_ms: round(sRead.max), errors: readErrors,
-      notes: `the rush's ${readLat.length} reads, same students and concurrency, no writes: a floor for the rush's duration in any write mode; ${formatCpu(readCpu)}`,
-      ...cpuFields(readCpu, lat.length),
+    const { value: probeSeconds, probes: readProbeResults, cpu: probeCpu } = await whileProbing(async () => {
+      // The first pass is timed, with the CPU it takes.
+      const readMeter = cpuMeter(ctx.procs());
+      const t1 = performance.now();
+      await replay();
+      const readSeconds = (performance.now() - t1) / 1000;
+      const readCpu = readMeter();
+      const timedReads = lat.length;
+      const sRead = summarize(lat);
+      rows.push({
+        ...base, variant: READS_ALONE, seconds: round(readSeconds),
+        requests: timedReads + readErrors, throughput: round(timedReads / readSeconds), p50_ms: round(sRead.p50), p99_ms: round(sRead.p99), max_ms: round(sRead.max), errors: readErrors,
+        notes: `the rush's ${readLat.length} reads, same students and concurrency, no writes: a floor for the rush's duration in any write mode; ${formatCpu(readCpu)}`,
+        ...cpuFields(readCpu, lat.length),
+      });
+      ctx.log(`the rush's reads alone: ${round(lat.length / readSeconds)} ops/s over ${round(readSeconds)} s (the rush took ${round(seconds)} s)`);
+      // More passes, untimed, so the probes see as long a load as the rush's:
+      // their p99 with the same reads but no writes shows what the writes add.
+      while ((performance.now() - t1) / 1000 < seconds) await replay();
+      return (performance.now() - t1) / 1000;
     });
-    ctx.log(`the rush's reads alone: ${round(lat.length / readSeconds)} ops/s over ${round(readSeconds)} s (the rush took ${round(seconds)} s)`);
-    // More passes, untimed, so the probes see as long a load as the rush's:
-    // their p99 with the same reads but no writes shows what the writes add.
-    while ((performance.now() - t1) / 1000 < seconds) await replay();
-    const probeSeconds = (performance.now() - t1) / 1000;
-    const readProbeResults = await Promise.all(readProbes.map((p) => p.stop()));
-    const probeCpu = probeMeter();
     readProbeResults.forEach((p, i) => rows.push(probeRow(probeTargets[i]!.label, PROBE_READS_ALONE, p, probeSeconds, probeCpu, false)));
   }
 
@@ -268,14 +283,11 @@ export async function run(ctx: Context): Promise<Row[]> {
       const group = people.slice(firstStudent, firstStudent + M);
       firstStudent += M;
       let next = 0;
-      const probesP = await startProbes();
-      const meterP = cpuMeter(ctx.procs());
-      const r = await runOpenLoop({ rate, durationMs: ((M + 0.5) / rate) * 1000, slots: PACED_SLOTS }, () => {
-        const i = next++;
-        return studentSession(group[i]!, i, vias[i % 2]!, pacedSids, timedP, new Set());
-      });
-      const probeResultsP = await Promise.all(probesP.map((p) => p.stop()));
-      const cpuP = meterP();
+      const { value: r, probes: probeResultsP, cpu: cpuP } = await whileProbing(() =>
+        runOpenLoop({ rate, durationMs: ((M + 0.5) / rate) * 1000, slots: PACED_SLOTS }, () => {
+          const i = next++;
+          return studentSession(group[i]!, i, vias[i % 2]!, pacedSids, timedP, new Set());
+        }));
       const ops = [...tallyP.writeLat, ...tallyP.readLat];
       const sOps = summarize(ops);
       const outcomeText = Object.entries(tallyP.outcomes).sort().map(([k, v]) => `${k} ${v}`).join(', ');
