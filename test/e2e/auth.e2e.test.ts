@@ -283,6 +283,23 @@ describe('the auth service on the real cluster', () => {
       const tooBig = await http('POST', '/register', { body: { username: name, email: `${name}@example.edu`, first_name: 'x'.repeat(200_000) } });
       assert.ok(tooBig.status >= 400 && tooBig.status < 500, `a 200 KB body is refused with a 4xx, got ${tooBig.status}`);
 
+      // A body Envoy cannot transcode is answered in the same JSON shape, and
+      // the answer never quotes the body: it may hold a password or a token.
+      const secret = 'hunter2-do-not-echo';
+      const unparsable: Array<[string, string]> = [
+        ['/login', `{"username": "ada", "password": ${secret}}`],
+        ['/login', `{"username": "ada", "password": "x" "${secret}"}`],
+        ['/login', '{"username": "ada", "password": 918273645}'],
+        ['/token', `{"refresh_token": ${secret}`],
+        ['/register', `{"username": "${name}", "password": ${secret}}`],
+      ];
+      for (const [path, body] of unparsable) {
+        const res = await http('POST', path, { body });
+        assert.equal(res.status, 400, `${path} ${body}: ${res.status} ${res.text}`);
+        assert.equal(res.body?.code, Status.INVALID_ARGUMENT, `${path} ${body}: a JSON error, got ${res.text}`);
+        assert.doesNotMatch(res.text, /hunter2|918273645/, `${path} ${body}: the body is not quoted back`);
+      }
+
       const field = await http('POST', '/register', { body: { username: name, email: 'not-an-email' } });
       assert.match(field.body.message, /email/, 'the error names the field');
 

@@ -181,7 +181,14 @@ describe('the enrollment service on the real cluster', () => {
         assert.equal(res.status, 400, `${field}: ${res.text}`);
         assert.match(res.body.message, new RegExp(field.replace('_time', '')), `the error names ${field}`);
       }
-      assert.equal((await http('GET', '/sections?course_id=abc', { token: t })).status, 400);
+      // A query Envoy cannot map is refused before the request is transcoded; it still gets the JSON shape.
+      const badQuery = await http('GET', '/sections?course_id=abc', { token: t });
+      assert.equal(badQuery.status, 400);
+      assert.equal(badQuery.body?.code, Status.INVALID_ARGUMENT, badQuery.text);
+      assert.match(badQuery.body.message, /course_id/, 'the error names the parameter');
+      const unknownParam = await http('GET', '/sections?colour=red', { token: t });
+      assert.equal(unknownParam.status, 400);
+      assert.match(unknownParam.body?.message ?? '', /colour/, unknownParam.text);
       assert.equal((await http('GET', '/sections?page_token=garbage!', { token: t })).status, 400);
       assert.equal((await http('GET', `/users/${s!.id}/sections?type=teaching`, { token: s!.token })).status, 400);
     });
