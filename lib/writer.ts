@@ -224,8 +224,8 @@ function commitBatch(db: WritableDb, tx: TxStatements, batch: Job[], position: (
   }
   if (!db.inTransaction) {
     // SQLite rolled the whole transaction back (it may on SQLITE_FULL or
-    // SQLITE_IOERR): nothing of this batch was written, so every request but
-    // the one that failed gets the same retryable error.
+    // SQLITE_IOERR): nothing of this batch was written. Each request that had
+    // failed keeps its own error; every other one gets the same retryable error.
     const aborted = unavailable('write aborted, retry');
     batch.forEach((job, i) => {
       const outcome = outcomes[i];
