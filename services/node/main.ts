@@ -1,5 +1,6 @@
 // What LiteFS execs on each node (deploy/litefs/nodeN.yml): runs the auth and enroll
-// services side by side, as child processes that inherit this environment and stdio.
+// services side by side, as child processes that inherit this environment (plus the auth
+// service's thread pool size, env.ts) and stdio.
 //
 // Lifecycle, so that LiteFS (and through it foreman) always notices trouble:
 // - SIGINT/SIGTERM (LiteFS forwards its own on shutdown): SIGTERM both services, wait for
@@ -8,6 +9,7 @@
 //   LiteFS shuts the node down and foreman stops the cluster.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { serviceEnv } from './env.js';
 
 /** How long a service gets to drain after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -27,7 +29,7 @@ let stopping = false;
 const NODE_FLAGS = (process.env.SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 function startService(name: string, script: string): void {
-  const child = spawn(process.execPath, [...NODE_FLAGS, script], { env: process.env, stdio: 'inherit' });
+  const child = spawn(process.execPath, [...NODE_FLAGS, script], { env: serviceEnv(name, process.env), stdio: 'inherit' });
   children.set(name, child);
   child.on('error', (err) => {
     // Never spawned, so no 'exit' will follow.

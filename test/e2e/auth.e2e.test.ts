@@ -18,6 +18,7 @@ import Database from 'better-sqlite3';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { Status } from '../../lib/errors.js';
 import { loadPrivateKey } from '../../services/auth/domain/keys.js';
+import { authThreadPoolSize } from '../../services/node/env.js';
 import { useCluster } from '../harness/cluster.js';
 import { authClient, call, http, txidOf, uniqueName } from '../support/clients.js';
 import { manyStudents } from '../support/school.js';
@@ -344,6 +345,14 @@ describe('the auth service on the real cluster', () => {
       assert.ok(txids.every((x) => x !== undefined), `every ${what} reports the TXID of its write`);
       return new Set(txids).size;
     }
+
+    test('every auth service hashes on one pool thread per core (services/node/env.ts)', () => {
+      for (const n of [1, 2, 3] as const) {
+        const said = env.cluster.logEntries(`node${n}`).filter((e) => e.service === 'auth' && 'threadPool' in e);
+        assert.ok(said.length > 0, `node${n}: auth logged its thread pool size`);
+        assert.equal(said.at(-1)!.threadPool, String(authThreadPoolSize()), `node${n}: auth's pool`);
+      }
+    });
 
     test('logins checking their passwords at the same time share commits, on the primary and through a replica, and each is audited', async (t) => {
       const people = await manyStudents(LOGINS, env.cluster.node(1).authGrpc);

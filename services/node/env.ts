@@ -1,0 +1,21 @@
+// The environment each service of a node starts with.
+import { availableParallelism } from 'node:os';
+
+/**
+ * The auth service spends nearly all its CPU in argon2id, which runs on
+ * libuv's thread pool (4 threads by default). On a 2-core VM, logins at 8 in
+ * flight ran at 0.771 and 0.773 of the raw verify rate with 2 threads, against
+ * 0.757 and 0.746 with 4 (docs/DESIGN.md, "Logins that check their passwords
+ * together commit together"). So unless UV_THREADPOOL_SIZE is set, the auth
+ * service gets one pool thread per core, and at least two, so that one long
+ * hash never holds the whole pool.
+ */
+export function authThreadPoolSize(cores: number = availableParallelism()): number {
+  return Math.max(2, cores);
+}
+
+/** The environment of service `name`: this process's, plus the auth service's pool size. */
+export function serviceEnv(name: string, env: NodeJS.ProcessEnv, cores?: number): NodeJS.ProcessEnv {
+  if (name !== 'auth' || env.UV_THREADPOOL_SIZE !== undefined) return env;
+  return { ...env, UV_THREADPOOL_SIZE: String(authThreadPoolSize(cores)) };
+}
