@@ -34,7 +34,7 @@ export function markdown(r: Results): string {
   out.push('');
   out.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GiB${m.virtualization ? `, ${m.virtualization}` : ''}, Linux ${m.kernel}. ` +
     `Node ${m.node}, Envoy ${m.envoy}, ${m.litefs}, SQLite ${m.sqlite}; ` +
-    Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ') + `; UV_THREADPOOL_SIZE ${m.uv_threadpool_size}. ` +
+    Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(', ') + `; the generator's UV_THREADPOOL_SIZE ${m.uv_threadpool_size}. ` +
     'The load generator is one Node process on the same machine: it competes with the cluster for the same cores.');
   out.push('');
   out.push(`Settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}.`);
