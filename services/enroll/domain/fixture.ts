@@ -43,6 +43,8 @@ export interface Fixture {
   /** What the fake auth service knows; push to it to register users later. */
   directoryUsers: DirectoryUser[];
   directoryCalls: number;
+  /** How many times the domain has entered a read of the read handle (see ReadScope). */
+  readsEntered: number;
   /** A course (CPSC 449) in a department, created by the registrar. */
   courseId: number;
   /** Creates a section of the course taught by INSTRUCTOR (Monday 09:00-10:00, capacity 2 by default). */
@@ -69,10 +71,12 @@ export async function setup(
   const fixture = {
     directoryUsers: directoryUsers(),
     directoryCalls: 0,
+    readsEntered: 0,
   } as Fixture;
   const pageSize = options.pageSize ?? 1000;
   const domain = new EnrollDomain({
     db: readDb,
+    reads: { enter: () => void fixture.readsEntered++ },
     write: writeAcrossBoundary(db as WritableDb),
     directory: {
       usersAfter: async (afterId) => {

@@ -49,6 +49,23 @@ test('a user unknown to the directory as well is NOT_FOUND after one sync', asyn
   f.close();
 });
 
+test('a write about users the local copy covers reads nothing first, and calls no directory', async () => {
+  const f = await setup();
+  const a = await f.section();
+  const b = await f.section({ day: 'Tuesday' });
+  await f.domain.createEnrollment(student(10), { user_id: 10, section_id: a });
+  const reads = f.readsEntered;
+  const calls = f.directoryCalls;
+  // Student 11 is new to this process, but below the newest user of the copy.
+  assert.equal((await f.domain.createEnrollment(student(11), { user_id: 11, section_id: b })).status, 'enrolled');
+  assert.equal(f.readsEntered, reads, 'no read before the write');
+  // Ids 4..9 were never given (the directory has 1-3 and 10-29): below the
+  // newest synced user, an id missing from the copy is missing everywhere.
+  await rejectsWith(f.domain.createEnrollment(student(5), { user_id: 5, section_id: a }), Status.NOT_FOUND);
+  assert.equal(f.directoryCalls, calls, 'no directory call');
+  f.close();
+});
+
 test('a new instructor is synced before a section names them', async () => {
   const f = await setup();
   f.directoryUsers.push({ id: 70, username: 'prof', first_name: 'P', last_name: 'Rof', roles: ['instructor'] });
