@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, beforeEach, describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ReadMemo } from './read-memo.js';
+import { encodeShared } from './shared-answers.js';
 import { sharedReads } from './shared-reads.js';
 import { openWritable, type ReadableDb, type WritableDb } from './sqlite.js';
 
@@ -93,5 +94,20 @@ describe('read memo', () => {
     }, TypeError);
     assert.throws(() => answer.rows.push({ id: 2, name: 'y' }), TypeError);
     assert.equal(memo.get<Page>('page', () => ({ rows: [], token: 'other' })).rows[0]!.name, 'x');
+  });
+
+  test('a memoised answer is encoded once while it is reused, and afresh once the data changes', () => {
+    const memo = new ReadMemo(reader);
+    let encoded = 0;
+    const encode = encodeShared((v: unknown) => {
+      encoded += 1;
+      return Buffer.from(JSON.stringify(v));
+    });
+    assert.equal(encode(countVia(memo, reader)).toString(), '{"c":0}');
+    assert.equal(encode(countVia(memo, reader)).toString(), '{"c":0}');
+    assert.equal(encoded, 1);
+    insert();
+    assert.equal(encode(countVia(memo, reader)).toString(), '{"c":1}');
+    assert.equal(encoded, 2);
   });
 });

@@ -30,8 +30,11 @@
  *
  * Answers are shared between callers, so they are frozen: a caller that
  * tried to change one would throw instead of corrupting the others' answers.
+ * They are also marked shared (lib/shared-answers.ts), so that each is
+ * encoded into protobuf once, not once per caller.
  */
 import type Database from 'better-sqlite3';
+import { markShared } from './shared-answers.js';
 
 /** At most this many answers are kept for one version of the data (distinct pages and filters). */
 export const DefaultMaxEntries = 64;
@@ -79,6 +82,8 @@ export class ReadMemo {
     }
     this.misses += 1;
     const answer = deepFreeze(compute());
+    // Every caller gets this very object, so its response bytes can be shared too.
+    if (typeof answer === 'object' && answer !== null) markShared(answer);
     if (this.answers.size < this.maxEntries) this.answers.set(key, answer);
     return answer;
   }

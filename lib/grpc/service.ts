@@ -12,6 +12,7 @@ import { LiteFsNode } from '../litefs.js';
 import { createAccessLogger, createLogger, type Logger } from '../log.js';
 import { openDatabase, type OpenedDb } from '../sqlite.js';
 import { autocommitReads, sharedReads, type ReadScope } from '../shared-reads.js';
+import { encodeShared } from '../shared-answers.js';
 import { createWriter, type WriteOp, type Writer } from '../writer.js';
 import { createThreadWriter } from '../writer-thread.js';
 import { Forwarder } from './forward.js';
@@ -124,7 +125,8 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     addService(dotted, impls, verifier) {
       const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog };
       const ctor = serviceClient(grpcObject, dotted);
-      server.addService(ctor.service, bindService(runtime, ctor.service, impls));
+      const service = encodingSharedAnswersOnce(ctor.service);
+      server.addService(service, bindService(runtime, service, impls));
       forwarding.addRoutes(forwardedRoutes(runtime, ctor.service, impls));
       serviceNames.push(dotted);
     },
@@ -202,4 +204,11 @@ async function waitForRole(node: LiteFsNode, log: Logger): Promise<boolean> {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/** `definition` with each method's response serializer reusing the bytes of shared answers (lib/shared-answers.ts). */
+function encodingSharedAnswersOnce(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(definition).map(([name, method]) => [name, { ...method, responseSerialize: encodeShared(method.responseSerialize) }]),
+  );
 }
