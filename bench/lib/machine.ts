@@ -5,6 +5,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { REPO_DIR } from '../../test/harness/cluster.js';
+import { threadPoolSize } from '../../services/node/env.js';
 
 export interface Machine {
   cpu: string;
@@ -56,6 +57,6 @@ export function machineInfo(): Machine {
     litefs: firstLine(bin('litefs'), ['version']).replace(/, commit=$/, ''),
     sqlite,
     packages: Object.fromEntries(['@grpc/grpc-js', 'better-sqlite3', 'argon2', 'jose', 'pino'].map((p) => [p, pkgVersion(p)])),
-    uv_threadpool_size: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+    uv_threadpool_size: threadPoolSize(process.env),
   };
 }

@@ -12,7 +12,7 @@
  */
 import argon2 from 'argon2';
 import { ARGON2_PARAMS } from '../../services/auth/domain/passwords.js';
-import { serviceEnv } from '../../services/node/env.js';
+import { serviceEnv, threadPoolSize } from '../../services/node/env.js';
 import { authClient, txidOf } from '../../test/support/clients.js';
 import { unary } from '../lib/rpc.js';
 import { students } from '../lib/school.js';
@@ -34,7 +34,7 @@ export async function run(ctx: Context): Promise<Row[]> {
   const client = authClient(ctx.cluster.node(1).authGrpc);
   const duration = ctx.pick(8_000, 2_000);
   ctx.setting('argon2', { m: ARGON2_PARAMS.memoryCost, t: ARGON2_PARAMS.timeCost, p: ARGON2_PARAMS.parallelism });
-  ctx.setting('auth_threadpool', serviceEnv('auth', process.env).UV_THREADPOOL_SIZE ?? '4 (libuv default)');
+  ctx.setting('auth_threadpool', threadPoolSize(serviceEnv('auth', process.env)));
   const params = `m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}`;
   try {
     for (const c of LOGIN_CONCURRENCY) {

@@ -11,6 +11,7 @@ import { AuthDomain } from './domain/index.js';
 import { authServiceHandlers, userDirectoryHandlers } from './handlers.js';
 import { startJwksServer } from './jwks-http.js';
 import { AUTH_MIGRATIONS } from './store/migrations.js';
+import { threadPoolSize } from '../node/env.js';
 
 /** How often the primary checks the signing-key schedule. */
 const KeyCheckIntervalMs = 60_000;
@@ -35,7 +36,7 @@ const svc = await startService({
 
 // Default: about one password check on a busy 2-core node (domain/hash-gate.ts, docs/DESIGN.md).
 const loginCommitWaitMs = millis('LOGIN_COMMIT_WAIT_MS', 40, 100);
-svc.log.info({ loginCommitWaitMs, threadPool: process.env.UV_THREADPOOL_SIZE ?? 'libuv default (4)' }, 'logins and registrations wait for others still at their password work, to share commits');
+svc.log.info({ loginCommitWaitMs, threadPool: threadPoolSize(process.env) }, 'logins and registrations wait for others still at their password work, to share commits');
 
 const domain = new AuthDomain({
   db: svc.db.read,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { authThreadPoolSize, serviceEnv } from './env.js';
+import { authThreadPoolSize, serviceEnv, threadPoolSize } from './env.js';
 
 test('the auth service gets one pool thread per core, at least two', () => {
   assert.equal(authThreadPoolSize(1), 2);
@@ -13,4 +13,9 @@ test('the auth service gets one pool thread per core, at least two', () => {
 test('UV_THREADPOOL_SIZE set by the operator wins, and the enrollment service keeps libuv\'s default', () => {
   assert.equal(serviceEnv('auth', { UV_THREADPOOL_SIZE: '4' }, 2).UV_THREADPOOL_SIZE, '4');
   assert.equal(serviceEnv('enroll', {}, 2).UV_THREADPOOL_SIZE, undefined);
+});
+
+test('a pool size is stated as set, or as libuv\'s default', () => {
+  assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: '2' }), '2');
+  assert.equal(threadPoolSize({}), '4 (libuv default)');
 });

@@ -19,3 +19,8 @@ export function serviceEnv(name: string, env: NodeJS.ProcessEnv, cores?: number)
   if (name !== 'auth' || env.UV_THREADPOOL_SIZE !== undefined) return env;
   return { ...env, UV_THREADPOOL_SIZE: String(authThreadPoolSize(cores)) };
 }
+
+/** A process's libuv pool size as logs and reports state it: UV_THREADPOOL_SIZE, else libuv's default. */
+export function threadPoolSize(env: NodeJS.ProcessEnv): string {
+  return env.UV_THREADPOOL_SIZE ?? '4 (libuv default)';
+}
