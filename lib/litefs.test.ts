@@ -30,24 +30,27 @@ test('waitForTxid resolves when the position arrives, and false on timeout', asy
   node.close();
 });
 
-/** A stand-in for the LiteFS API's /events: sends `init`, then whatever the test writes. */
-async function eventServer(): Promise<{ url: string; stream(): Promise<ServerResponse>; close(): Promise<void> }> {
-  let stream: ServerResponse | undefined;
+/**
+ * A stand-in for the LiteFS API's /events: sends `init`, then whatever the
+ * test writes. `stream(n)` is the n-th connection (1 by default).
+ */
+async function eventServer(): Promise<{ url: string; stream(n?: number): Promise<ServerResponse>; close(): Promise<void> }> {
+  const streams: ServerResponse[] = [];
   const server = createServer((req, res) => {
     assert.equal(req.url, '/events');
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{"type":"init","data":{"isPrimary":false,"hostname":"node1"}}\n');
-    stream = res;
+    streams.push(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async stream() {
-      while (!stream) await new Promise((r) => setTimeout(r, 5));
-      return stream;
+    async stream(n = 1) {
+      while (streams.length < n) await new Promise((r) => setTimeout(r, 5));
+      return streams[n - 1]!;
     },
     async close() {
-      stream?.end();
+      for (const stream of streams) stream.end();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },
@@ -93,4 +96,39 @@ test("a tx event's TXID counts as reached without reading the position file agai
   assert.equal(await node.waitForTxid('d.db', 0x11n, 50), false);
   node.close();
   await api.close();
+});
+
+/** Polls `probe` until it returns `want` (or fails after 3 s). */
+async function until<T>(probe: () => T, want: T, what: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (probe() !== want) {
+    if (Date.now() > deadline) assert.fail(`${what}: still ${String(probe())}, wanted ${String(want)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a database is followed from its first announced commit, and again only after one once the stream drops', async (t) => {
+  const api = await eventServer();
+  const node = new LiteFsNode(dir, api.url, { pollIntervalMs: 60_000 });
+  t.after(async () => {
+    node.close();
+    await api.close();
+  });
+  writeFileSync(join(dir, 'e.db-pos'), '0000000000000004/00\n');
+  node.watch();
+  const first = await api.stream(1);
+  assert.equal(node.position('e.db'), 4n);
+  assert.equal(node.followed('e.db'), undefined, 'known from the file, but no commit announced yet');
+  first.write('{"type":"tx","db":"e.db","data":{"txID":"0000000000000005"}}\n');
+  await until(() => node.followed('e.db'), 5n, 'after the first tx event');
+  assert.equal(node.followed('other.db'), undefined, 'only the announced database');
+
+  // Commits made while the stream is down are never announced.
+  first.end();
+  await until(() => node.followed('e.db'), undefined, 'after the stream ended');
+  const second = await api.stream(2);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(node.followed('e.db'), undefined, 'reconnected, but nothing announced since');
+  second.write('{"type":"tx","db":"e.db","data":{"txID":"0000000000000009"}}\n');
+  await until(() => node.followed('e.db'), 9n, 'after the next tx event');
 });

@@ -147,6 +147,19 @@ export class LiteFsNode {
     return this.learned.get(dbName) ?? 0n;
   }
 
+  /**
+   * `known(dbName)` when this process learns of every commit of `dbName` as
+   * LiteFS makes it (the event stream is live and has announced a commit of
+   * it since it connected), else undefined. While defined it is the data's
+   * version: LiteFS announces a commit only once a new read can see it (on a
+   * replica while still holding the locks it applied it under, on the primary
+   * after SQLite published it in the WAL index), so a read that begins after
+   * this reached n sees n, and nothing changes without this moving.
+   */
+  followed(dbName: string): bigint | undefined {
+    return this.eventsLive && this.announced.has(dbName) ? this.known(dbName) : undefined;
+  }
+
   /** Records that `dbName` has reached at least `txid` here (e.g. a commit a writer thread reported). */
   learn(dbName: string, txid: bigint): void {
     if (txid > (this.learned.get(dbName) ?? 0n)) this.learned.set(dbName, txid);
@@ -242,6 +255,9 @@ export class LiteFsNode {
         if (retried) return;
         retried = true;
         this.eventsLive = false; // the slow poll covers the gap until we reconnect
+        // Commits made meanwhile go unannounced: a database is followed again
+        // from its next announced commit, which carries its latest TXID.
+        this.announced.clear();
         if (!controller.signal.aborted) setTimeout(follow, EventReconnectMs).unref();
       };
       const req = httpGet(`${this.apiUrl}/events`, { signal: controller.signal }, (res) => {

@@ -7,7 +7,7 @@ import { after, beforeEach, describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ReadMemo } from './read-memo.js';
 import { encodeShared } from './shared-answers.js';
-import { sharedReads } from './shared-reads.js';
+import { sharedReads, type ReadScope } from './shared-reads.js';
 import { openWritable, type ReadableDb, type WritableDb } from './sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'read-memo-test-'));
@@ -76,7 +76,7 @@ describe('read memo', () => {
   });
 
   test('keys are kept apart, a failed computation keeps nothing, and at most maxEntries answers are kept', () => {
-    const memo = new ReadMemo(reader, 2);
+    const memo = new ReadMemo(reader, { maxEntries: 2 });
     assert.deepEqual(memo.get('a', () => ['A']), ['A']);
     assert.deepEqual(memo.get('b', () => ['B']), ['B']);
     assert.throws(() => memo.get('boom', () => { throw new Error('bad page'); }), /bad page/);
@@ -109,5 +109,26 @@ describe('read memo', () => {
     insert();
     assert.equal(encode(countVia(memo, reader)).toString(), '{"c":1}');
     assert.equal(encoded, 2);
+  });
+
+  test('with a followed TXID the version is that TXID, and a reused answer reads nothing', () => {
+    let entered = 0;
+    const reads: ReadScope = { enter: () => void (entered += 1) };
+    let txid: bigint | undefined = 5n;
+    const memo = new ReadMemo(reader, { reads, followed: () => txid });
+    assert.equal(countVia(memo, reader).c, 0);
+    assert.equal(entered, 1, 'the first answer is read in the read scope');
+    insert();
+    assert.equal(countVia(memo, reader).c, 0, 'TXID 5 still: the answer is reused without reading');
+    assert.equal(entered, 1, 'no read scope entered, so no read lock taken');
+    txid = 6n;
+    assert.equal(countVia(memo, reader).c, 1, 'a new TXID: read afresh');
+    assert.equal(entered, 2);
+    insert();
+    txid = undefined;
+    assert.equal(countVia(memo, reader).c, 2, 'no longer followed: SQLite\'s version sees the commit');
+    assert.equal(countVia(memo, reader).c, 2);
+    assert.equal(computed, 3);
+    assert.equal(entered, 5, 'each version check enters the scope (and the miss once more)');
   });
 });

@@ -9,9 +9,26 @@
  * raised catalogue reads through Envoy by a quarter or more (docs/DESIGN.md,
  * "Catalogue answers are reused until the data changes").
  *
- * When an answer may be reused. The memo is keyed by this connection's view
- * of the database's version, read in the caller's read scope just before the
- * answer would be computed:
+ * When an answer may be reused. Answers are kept for one version of the
+ * data at a time, and the version comes from one of two places.
+ *
+ * The TXID, while the process follows every commit (`followed`, which a
+ * service wires to `LiteFsNode.followed`: LiteFS's event stream is live and
+ * has announced a commit of this database since it connected). LiteFS
+ * announces a commit only once a new read would see it: on a replica it
+ * announces while still holding the locks it applied the transaction under,
+ * and on the primary when SQLite releases the WAL write lock, after it has
+ * published the commit in the WAL index. So an answer computed after TXID n
+ * was learned includes n, and until a newer TXID is learned it can be given
+ * again without reading anything: no WAL read lock, so no FUSE round trip to
+ * LiteFS and no wait while LiteFS applies a replicated transaction. Such an
+ * answer is as new as everything this process had been told had arrived,
+ * which is what read-your-writes and `x-min-txid` promise: their waits end
+ * on the same learned TXIDs.
+ *
+ * Otherwise (no event stream, or no commit announced yet) SQLite's own view
+ * of the version, read through this connection in the read scope just
+ * before the answer would be computed:
  * - `PRAGMA data_version` changes when the connection begins a read and finds
  *   that another connection committed: the primary's writer thread, or LiteFS
  *   applying a replicated transaction on a replica (SQLite notices it the same
@@ -35,11 +52,12 @@
  */
 import type Database from 'better-sqlite3';
 import { markShared } from './shared-answers.js';
+import { autocommitReads, type ReadScope } from './shared-reads.js';
 
 /** At most this many answers are kept for one version of the data (distinct pages and filters). */
 export const DefaultMaxEntries = 64;
 
-interface Version {
+interface SqliteVersion {
   data_version: number;
   changes: number;
 }
@@ -49,30 +67,45 @@ export interface ReadMemoStats {
   misses: number;
 }
 
+export interface ReadMemoOptions {
+  /** Entered before the memo or `compute` reads the connection (default: each statement on its own). */
+  reads?: ReadScope;
+  /**
+   * The TXID the data is known to be at, when every commit is learned as it
+   * is applied (`LiteFsNode.followed` on a replica), else undefined. While
+   * defined it versions the answers and a reused answer reads nothing at all.
+   */
+  followed?: () => bigint | undefined;
+  maxEntries?: number;
+}
+
 export class ReadMemo {
-  private readonly versionStmt: Database.Statement<[], Version>;
-  private version: Version | undefined;
+  private readonly versionStmt: Database.Statement<[], SqliteVersion>;
+  private readonly reads: ReadScope;
+  private readonly followed: () => bigint | undefined;
+  private readonly maxEntries: number;
+  /** The version the kept answers were read at, as `txid:…` or `sqlite:…:…`. */
+  private version: string | undefined;
   private readonly answers = new Map<string, unknown>();
   private hits = 0;
   private misses = 0;
 
-  constructor(
-    db: Database.Database,
-    private readonly maxEntries = DefaultMaxEntries,
-  ) {
-    this.versionStmt = db.prepare<[], Version>('SELECT data_version, total_changes() AS changes FROM pragma_data_version');
+  constructor(db: Database.Database, opts: ReadMemoOptions = {}) {
+    this.versionStmt = db.prepare<[], SqliteVersion>('SELECT data_version, total_changes() AS changes FROM pragma_data_version');
+    this.reads = opts.reads ?? autocommitReads;
+    this.followed = opts.followed ?? (() => undefined);
+    this.maxEntries = opts.maxEntries ?? DefaultMaxEntries;
   }
 
   /**
-   * The answer for `key` at the connection's current version of the data,
-   * computed by `compute` (which must read through the same connection and
-   * depend on nothing but `key` and the data) when not already known. Call it
-   * inside the read scope the computation would use. An error from `compute`
-   * is thrown and nothing is kept.
+   * The answer for `key` at the current version of the data, computed by
+   * `compute` (which must read through the same connection, in the read scope
+   * the memo enters, and depend on nothing but `key` and the data) when not
+   * already known. An error from `compute` is thrown and nothing is kept.
    */
   get<T>(key: string, compute: () => T): T {
-    const now = this.versionStmt.get()!;
-    if (this.version?.data_version !== now.data_version || this.version.changes !== now.changes) {
+    const now = this.currentVersion();
+    if (now !== this.version) {
       this.version = now;
       this.answers.clear();
     }
@@ -81,11 +114,24 @@ export class ReadMemo {
       return this.answers.get(key) as T;
     }
     this.misses += 1;
+    this.reads.enter();
     const answer = deepFreeze(compute());
     // Every caller gets this very object, so its response bytes can be shared too.
     if (typeof answer === 'object' && answer !== null) markShared(answer);
     if (this.answers.size < this.maxEntries) this.answers.set(key, answer);
     return answer;
+  }
+
+  /**
+   * A followed TXID costs nothing to learn. Otherwise SQLite's version, read
+   * in the read scope: entering it is what a read would do anyway.
+   */
+  private currentVersion(): string {
+    const txid = this.followed();
+    if (txid !== undefined) return `txid:${txid}`;
+    this.reads.enter();
+    const v = this.versionStmt.get()!;
+    return `sqlite:${v.data_version}:${v.changes}`;
   }
 
   stats(): ReadMemoStats {

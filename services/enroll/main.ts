@@ -31,6 +31,8 @@ const domain = new EnrollDomain({
   write: svc.write,
   directory,
   memoReads: svc.config.readMemo,
+  // While LiteFS's event stream announces every commit, the memo needs no read to know the data is unchanged.
+  followed: () => svc.node.followed('enroll.db'),
 });
 // How much the catalogue memo saved (lib/read-memo.ts), for whoever tunes the node.
 svc.onShutdown(() => {

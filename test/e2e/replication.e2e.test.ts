@@ -104,19 +104,21 @@ describe('replication and failover on the real cluster', () => {
   });
 
   describe('reads on a busy replica (one shared snapshot per event-loop turn)', () => {
-    test('still see the write they waited for (x-min-txid) and a write forwarded through them, in the memoised catalogue too', async () => {
+    test('still see the write they waited for (x-min-txid) and a write forwarded through them, in the memoised catalogue too (and so does the primary)', async () => {
       const school = await createSchool(env.cluster.registrar);
       const sid = await section(school);
       const student = await person('student', school.registrar.token);
       const primary = enrollClient(env.cluster.node(1).enrollGrpc);
       const replica = enrollClient(env.cluster.node(2).enrollGrpc);
-      // Other callers keep node2 reading, so a snapshot is open in most turns.
+      // Other callers keep node2 reading, so a snapshot is open in most turns, and
+      // keep the catalogue's memoised answers in use on node2 and the primary.
       const busy = enrollClient(env.cluster.node(2).enrollGrpc);
+      const busyPrimary = enrollClient(env.cluster.node(1).enrollGrpc);
       let reading = true;
       let busyReads = 0;
-      const readers = Array.from({ length: 8 }, async () => {
+      const readers = Array.from({ length: 8 }, async (_, i) => {
         while (reading) {
-          const page = await call(busy, 'ListSections', { page_size: 50 }, { token: student.token });
+          const page = await call(i < 6 ? busy : busyPrimary, 'ListSections', { page_size: 50 }, { token: student.token });
           assert.equal(page.error, undefined, page.error?.details);
           busyReads += 1;
         }
@@ -127,8 +129,8 @@ describe('replication and failover on the real cluster', () => {
         return (listed.response.enrollments as Array<{ section_id: number; status: string }>).find((e) => e.section_id === sid)?.status;
       };
       // The catalogue is memoised per version of the data (lib/read-memo.ts): its counts must move with every write too.
-      const seatsTakenOnReplica = async (metadata?: Record<string, string>): Promise<number | undefined> => {
-        const page = await call(replica, 'ListSections', { course_id: school.courseId }, { token: student.token, metadata });
+      const seatsTaken = async (on: typeof replica, metadata?: Record<string, string>): Promise<number | undefined> => {
+        const page = await call(on, 'ListSections', { course_id: school.courseId }, { token: student.token, metadata });
         assert.equal(page.error, undefined, page.error?.details);
         return (page.response.sections as Array<{ id: number; enrolled_count: number }>).find((s) => s.id === sid)?.enrolled_count;
       };
@@ -139,16 +141,18 @@ describe('replication and failover on the real cluster', () => {
           const txid = txidOf(enrolled.headers);
           assert.ok(txid, 'the primary answers with the TXID');
           assert.equal(await statusOnReplica({ 'x-min-txid': txid }), 'enrolled', `round ${round}: a read with x-min-txid ${txid}`);
-          assert.equal(await seatsTakenOnReplica({ 'x-min-txid': txid }), 1, `round ${round}: the catalogue with x-min-txid ${txid}`);
+          assert.equal(await seatsTaken(primary), 1, `round ${round}: the primary's catalogue right after its write`);
+          assert.equal(await seatsTaken(replica, { 'x-min-txid': txid }), 1, `round ${round}: the catalogue with x-min-txid ${txid}`);
           const dropped = await call(replica, 'DropUserEnrollment', { user_id: student.id, section_id: sid }, { token: student.token });
           assert.equal(dropped.error, undefined, dropped.error?.details);
           assert.equal(await statusOnReplica(), 'dropped', `round ${round}: a read right after a write forwarded by this node`);
-          assert.equal(await seatsTakenOnReplica(), 0, `round ${round}: the catalogue right after a write forwarded by this node`);
+          assert.equal(await seatsTaken(replica), 0, `round ${round}: the catalogue right after a write forwarded by this node`);
+          assert.equal(await seatsTaken(primary), 0, `round ${round}: the primary's catalogue after the forwarded write`);
         }
       } finally {
         reading = false;
         await Promise.allSettled(readers);
-        for (const c of [primary, replica, busy]) c.close();
+        for (const c of [primary, replica, busy, busyPrimary]) c.close();
       }
       await Promise.all(readers); // a failed background read fails the test too
       assert.ok(busyReads >= 50, `the replica was kept busy (${busyReads} other reads)`);

@@ -22,6 +22,8 @@ export interface EnrollDomainDeps {
   directory: UserDirectory;
   /** Reuse catalogue answers until the data changes (default true; READ_MEMO). */
   memoReads?: boolean;
+  /** The TXID of `db` while every commit is learned as LiteFS makes it (`LiteFsNode.followed`), see lib/read-memo.ts. */
+  followed?: () => bigint | undefined;
 }
 
 export class DomainContext {
@@ -42,7 +44,7 @@ export class DomainContext {
   private readonly memo: ReadMemo | undefined;
 
   constructor(private readonly deps: EnrollDomainDeps) {
-    this.memo = deps.memoReads === false ? undefined : new ReadMemo(deps.db);
+    this.memo = deps.memoReads === false ? undefined : new ReadMemo(deps.db, { reads: deps.reads, followed: deps.followed });
   }
 
   /** The store on the read handle. Use it at once: its snapshot may end at the next turn. */
@@ -54,10 +56,11 @@ export class DomainContext {
   /**
    * A read whose answer depends only on `key` and the data (the catalogue, the
    * same for every caller): reused until the data changes, see lib/read-memo.ts.
+   * The memo enters the read scope itself, and only when it reads.
    */
   memoRead<T>(key: string, compute: (store: EnrollStore) => T): T {
-    const store = this.read();
-    return this.memo ? this.memo.get(key, () => compute(store)) : compute(store);
+    if (!this.memo) return compute(this.read());
+    return this.memo.get(key, () => compute(storeFor(this.deps.db)));
   }
 
   /** The memo's hits and misses so far; undefined when READ_MEMO is off. */
