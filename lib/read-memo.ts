@@ -71,9 +71,9 @@ export interface ReadMemoOptions {
   /** Entered before the memo or `compute` reads the connection (default: each statement on its own). */
   reads?: ReadScope;
   /**
-   * The TXID the data is known to be at, when every commit is learned as it
-   * is applied (`LiteFsNode.followed` on a replica), else undefined. While
-   * defined it versions the answers and a reused answer reads nothing at all.
+   * The TXID the data is known to be at, while every commit is learned as
+   * LiteFS makes it (`LiteFsNode.followed`), else undefined. While defined it
+   * versions the answers, and a reused answer reads nothing at all.
    */
   followed?: () => bigint | undefined;
   maxEntries?: number;
