@@ -32,7 +32,7 @@ const domain = new EnrollDomain({
   directory,
   memoReads: svc.config.readMemo,
   // While LiteFS's event stream announces every commit, the memo needs no read to know the data is unchanged.
-  followed: () => svc.node.followed('enroll.db'),
+  followed: () => svc.node.followed(svc.db.name),
 });
 // How much the catalogue memo saved (lib/read-memo.ts), for whoever tunes the node.
 svc.onShutdown(() => {
