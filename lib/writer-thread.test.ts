@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import { checkOnlyFailuresRollBack, crash, insertSeat, returnFunction, SEAT_MIGRATIONS, takeSeat } from '../test/support/seat-ops.js';
 import { AppError, Status, invalidArgument, toGrpcStatus } from './errors.js';
 import { openWritable, type WritableDb } from './sqlite.js';
-import { createThreadWriter, fromWire, toWire, writeAcrossBoundary } from './writer-thread.js';
+import { fromWire, toWire } from './op-thread.js';
+import { createThreadWriter, writeAcrossBoundary } from './writer-thread.js';
 import type { Writer } from './writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'writer-thread-test-'));

@@ -5,15 +5,14 @@
  * writer (`writer.ts`, group commit or one transaction each), reading the TXID
  * of each commit from the database's `-pos` file.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { PositionFile } from './litefs.js';
+import { serveOps, toWire } from './op-thread.js';
 import { openWritable } from './sqlite.js';
-import { turnOutbox } from './turn-outbox.js';
-import { createWriter, writeOpNamed } from './writer.js';
-import { toWire, type WriteAnswers, type WriteCalls, type WriterThreadData } from './writer-thread.js';
+import { createWriter, writeOpNamed, type WriteResult } from './writer.js';
+import type { WriterThreadData } from './writer-thread.js';
 
 const data = workerData as WriterThreadData;
-const port = parentPort!;
 for (const module of data.opsModules) await import(module);
 
 // The main thread has already migrated the file; this only configures the connection.
@@ -21,23 +20,7 @@ const db = openWritable(data.path, []);
 const pos = new PositionFile(`${data.path}-pos`);
 const writer = createWriter(db, { mode: data.mode, maxBatch: data.maxBatch, delayMs: data.delayMs, position: () => pos.read() });
 
-const answer = turnOutbox<WriteAnswers['answers'][number]>((answers) => {
-  try {
-    port.postMessage({ answers } satisfies WriteAnswers);
-  } catch {
-    // A value that cannot be cloned (a bug in an operation) must not cost
-    // the other answers of the turn: send them one by one.
-    for (const a of answers) {
-      try {
-        port.postMessage({ answers: [a] } satisfies WriteAnswers);
-      } catch {
-        port.postMessage({ answers: [{ id: a.id, error: { kind: 'other', message: 'the write committed, but its result could not be sent back' } }] } satisfies WriteAnswers);
-      }
-    }
-  }
-});
-
-port.on('message', ({ calls }: WriteCalls) => {
+serveOps<WriteResult<unknown>>((calls, answer) => {
   for (const { id, op: name, args } of calls) {
     const op = writeOpNamed(name);
     if (!op) {
@@ -45,8 +28,8 @@ port.on('message', ({ calls }: WriteCalls) => {
       continue;
     }
     writer.run(op, args).then(
-      ({ value, txid }) => answer({ id, value, txid }),
+      (value) => answer({ id, value }),
       (err: unknown) => answer({ id, error: toWire(err) }),
     );
   }
-});
+}, 'the write committed, but its result could not be sent back');
