@@ -3,7 +3,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { loadNodeConfig, millis } from './config.js';
 import { DefaultBatchDelayMs, DefaultMaxBatch } from './writer.js';
 
-const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'LOGIN_COMMIT_WAIT_MS'];
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'READ_THREAD', 'LOGIN_COMMIT_WAIT_MS'];
 let saved: Record<string, string | undefined>;
 
 beforeEach(() => {
@@ -21,7 +21,7 @@ afterEach(() => {
   }
 });
 
-test('defaults: group commit of at most DefaultMaxBatch on a writer thread, shared reads, writes forwarded on a stream', () => {
+test('defaults: group commit of at most DefaultMaxBatch on a writer thread, shared reads on a reader thread, writes forwarded on a stream', () => {
   const c = loadNodeConfig();
   assert.deepEqual(c, {
     nodeName: 'node2',
@@ -34,7 +34,15 @@ test('defaults: group commit of at most DefaultMaxBatch on a writer thread, shar
     forwardMode: 'stream',
     writerThread: true,
     readMemo: true,
+    readThread: true,
   });
+});
+
+test('READ_THREAD=off reads on the event loop; anything but on/off is refused by name', () => {
+  process.env.READ_THREAD = 'off';
+  assert.equal(loadNodeConfig().readThread, false);
+  process.env.READ_THREAD = 'true';
+  assert.throws(() => loadNodeConfig(), /READ_THREAD must be on or off/);
 });
 
 test('WRITER_THREAD=off runs writes on the event loop; anything but on/off is refused by name', () => {

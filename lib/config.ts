@@ -62,6 +62,8 @@ export interface NodeConfig {
   writerThread: boolean;
   /** Whether catalogue answers are reused until the data changes (READ_MEMO=on), see lib/read-memo.ts. */
   readMemo: boolean;
+  /** Whether the other reads run on a reader thread (READ_THREAD=on) or on the event loop (off), see lib/reader.ts. */
+  readThread: boolean;
 }
 
 /** A switch spelled on or off. */
@@ -99,5 +101,6 @@ export function loadNodeConfig(): NodeConfig {
     forwardMode,
     writerThread: onOff('WRITER_THREAD', 'on'),
     readMemo: onOff('READ_MEMO', 'on'),
+    readThread: onOff('READ_THREAD', 'on'),
   };
 }

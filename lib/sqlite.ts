@@ -74,14 +74,20 @@ export function openWritable(path: string, migrations: readonly string[]): Writa
   return db as WritableDb;
 }
 
+/** Opens an existing database read-only (a replica's copy, or a reader beside the primary's writer). */
+export function openReadOnly(path: string): ReadableDb {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  configure(db);
+  return db;
+}
+
 export async function openDatabase(opts: OpenOptions): Promise<OpenedDb> {
   const path = join(opts.mountDir, opts.name);
   if (opts.isPrimary) {
     const write = openWritable(path, opts.migrations);
     if (opts.writeHere !== false) return { name: opts.name, path, read: write, write, close: () => write.close() };
     write.close();
-    const read = new Database(path, { readonly: true, fileMustExist: true });
-    configure(read);
+    const read = openReadOnly(path);
     return { name: opts.name, path, read, close: () => read.close() };
   }
 

@@ -15,6 +15,8 @@ import { autocommitReads, sharedReads, type ReadScope } from '../shared-reads.js
 import { encodeShared } from '../shared-answers.js';
 import { createWriter, type WriteOp, type Writer } from '../writer.js';
 import { createThreadWriter } from '../writer-thread.js';
+import { inlineReader, type ReadFn } from '../reader.js';
+import { createThreadReader } from '../reader-thread.js';
 import { Forwarder } from './forward.js';
 import { ForwardingServer } from './forward-server.js';
 import { unavailable } from '../errors.js';
@@ -44,10 +46,11 @@ export interface ServiceSpec {
   dbName: string;
   migrations: readonly string[];
   /**
-   * Modules (URLs) whose import defines every write operation the service
-   * runs (`defineWrite`): a writer thread imports them to run operations by name.
+   * Modules (URLs) whose import defines every read and write operation the
+   * service runs (`defineRead`, `defineWrite`): the reader and writer threads
+   * import them to run operations by name.
    */
-  writeOps: string[];
+  opsModules: string[];
   /** Environment variable names of the listen address and the peers map. */
   addrEnv: string;
   peersEnv: string;
@@ -61,6 +64,8 @@ export interface StartedService {
   writer?: Writer;
   /** To enter before reading `db.read` (a shared snapshot per turn on a replica). */
   reads: ReadScope;
+  /** The read function to inject into a domain: on the reader thread (READ_THREAD=on), or on `db.read` within `reads`. */
+  read: ReadFn;
   isPrimary: boolean;
   server: grpc.Server;
   health: HealthImplementation;
@@ -86,18 +91,20 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const node = new LiteFsNode(config.mountDir, config.litefsApi);
   node.watch();
   const isPrimary = await waitForRole(node, log);
-  log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, batchDelayMs: config.batchDelayMs, readMode: config.readMode, writerThread: config.writerThread, readMemo: config.readMemo }, 'starting');
+  log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, batchDelayMs: config.batchDelayMs, readMode: config.readMode, writerThread: config.writerThread, readMemo: config.readMemo, readThread: config.readThread }, 'starting');
 
   const db = await openDatabase({ mountDir: config.mountDir, name: spec.dbName, migrations: spec.migrations, isPrimary, writeHere: !config.writerThread, log });
   const batching = { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs };
   let writer: Writer | undefined;
   if (isPrimary && config.writerThread) {
-    writer = createThreadWriter({ ...batching, path: db.path, opsModules: spec.writeOps, log, onCommit: (txid) => node.learn(spec.dbName, txid) });
+    writer = createThreadWriter({ ...batching, path: db.path, opsModules: spec.opsModules, log, onCommit: (txid) => node.learn(spec.dbName, txid) });
   } else if (db.write) {
     writer = createWriter(db.write, { ...batching, position: () => node.position(spec.dbName) });
   }
   const reads =
     isPrimary || config.readMode === 'per-statement' ? autocommitReads : sharedReads(db.read, () => node.known(spec.dbName));
+  // The thread starts at the first read: a service that reads only through `db.read` has none.
+  const reader = config.readThread ? createThreadReader({ path: db.path, opsModules: spec.opsModules, log }) : inlineReader(db.read, reads);
   const forwarder = new Forwarder(config.nodeName, parsePeers(env(spec.peersEnv)), config.forwardMode, log);
   const forwarding = new ForwardingServer();
 
@@ -122,6 +129,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
 
   const started: StartedService = {
     config, log, node, db, writer, reads, isPrimary, server, health, grpcObject,
+    read: (op, args) => reader.run(op, args),
     addService(dotted, impls, verifier) {
       const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog };
       const ctor = serviceClient(grpcObject, dotted);
@@ -178,6 +186,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
       });
     });
     forwarder.close();
+    await reader.close();
     await writer?.close();
     node.close();
     db.close();

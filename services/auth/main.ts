@@ -29,7 +29,7 @@ const svc = await startService({
   protoFile: 'auth/v1/auth.proto',
   dbName: 'auth.db',
   migrations: AUTH_MIGRATIONS,
-  writeOps: [new URL('./domain/index.js', import.meta.url).href],
+  opsModules: [new URL('./domain/index.js', import.meta.url).href],
   addrEnv: 'AUTH_GRPC_ADDR',
   peersEnv: 'AUTH_PEERS',
 });

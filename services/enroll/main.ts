@@ -19,7 +19,7 @@ const svc = await startService({
   protoFile: 'enroll/v1/enroll.proto',
   dbName: 'enroll.db',
   migrations: ENROLL_MIGRATIONS,
-  writeOps: [new URL('./domain/enroll-domain.js', import.meta.url).href],
+  opsModules: [new URL('./domain/enroll-domain.js', import.meta.url).href],
   addrEnv: 'ENROLL_GRPC_ADDR',
   peersEnv: 'ENROLL_PEERS',
 });

@@ -1,10 +1,12 @@
 /**
- * Write operations over a one-table database, and a check both writers must
- * pass, for the writer unit tests (lib/writer.test.ts, lib/writer-thread.test.ts).
- * A module of its own, so a writer thread can import it to run them by name.
+ * Read and write operations over a one-table database, and a check both
+ * writers must pass, for the writer and reader unit tests (lib/writer.test.ts,
+ * lib/writer-thread.test.ts, lib/reader-thread.test.ts). A module of its own,
+ * so a writer or reader thread can import it to run them by name.
  */
 import assert from 'node:assert/strict';
-import { AppError, Status, failedPrecondition } from '../../lib/errors.js';
+import { AppError, Status, failedPrecondition, notFound } from '../../lib/errors.js';
+import { defineRead } from '../../lib/reader.js';
 import { defineWrite, type Writer } from '../../lib/writer.js';
 
 export const SEAT_MIGRATIONS = ['CREATE TABLE seats (id INTEGER PRIMARY KEY, taken_by TEXT UNIQUE)'];
@@ -53,3 +55,27 @@ export async function checkOnlyFailuresRollBack(writer: Writer, seats: () => str
   assert.equal(full.message, 'full');
   assert.deepEqual(seats(), ['a', 'b']);
 }
+
+/** Every seat's taker, in id order. */
+export const listSeats = defineRead('test.listSeats', (db, _: null) =>
+  (db.prepare('SELECT taken_by FROM seats ORDER BY id').all() as Array<{ taken_by: string }>).map((r) => r.taken_by),
+);
+
+/** The seat's taker; NOT_FOUND when there is no such seat. */
+export const seatTaker = defineRead('test.seatTaker', (db, id: number) => {
+  const row = db.prepare('SELECT taken_by FROM seats WHERE id = ?').get(id) as { taken_by: string } | undefined;
+  if (!row) throw notFound(`seat ${id}`);
+  return row.taken_by;
+});
+
+/** Whether the read runs inside a read transaction. */
+export const inReadTransaction = defineRead('test.inReadTransaction', (db, _: null) => db.inTransaction);
+
+/** Reads a table that does not exist: SQLite's own error. */
+export const readMissingTable = defineRead('test.readMissingTable', (db, _: null) => db.prepare('SELECT * FROM nowhere').all());
+
+/** Returns what cannot cross a thread boundary. */
+export const readFunction = defineRead('test.readFunction', (_db, _: null) => () => 1);
+
+/** Ends the thread it runs on (a reader thread that dies). */
+export const readCrash = defineRead('test.readCrash', (_db, code: number) => process.exit(code));
