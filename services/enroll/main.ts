@@ -28,6 +28,7 @@ const directory = directoryClient(env('AUTH_GRPC_ADDR'));
 const domain = new EnrollDomain({
   db: svc.db.read,
   reads: svc.reads,
+  query: svc.read,
   write: svc.write,
   directory,
   memoReads: svc.config.readMemo,

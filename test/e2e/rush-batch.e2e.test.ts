@@ -15,7 +15,7 @@ describe('registration rush (batch writes)', () => {
   const env = useCluster({ env: { WRITE_MODE: 'batch' } });
 
   test('a registration rush keeps every rule on every node (batch writes)', async (t) => {
-    assertStartedWith(env.cluster, 1, { isPrimary: true, writeMode: 'batch', writerThread: true, batchDelayMs: DefaultBatchDelayMs });
+    assertStartedWith(env.cluster, 1, { isPrimary: true, writeMode: 'batch', writerThread: true, batchDelayMs: DefaultBatchDelayMs, readThread: true });
     const report = await runRush(env.cluster, { students: 200, capacity: 10, waitlistCapacity: 15 });
     t.diagnostic(`rush (batch): ${JSON.stringify(report)}`);
     // 200 writes at once: group commit puts some of them in one transaction.

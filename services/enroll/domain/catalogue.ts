@@ -11,7 +11,7 @@ import type { ListDepartmentsRequest } from '../../../gen/ts/enroll/v1/ListDepar
 import type { ListDepartmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListDepartmentsResponse.js';
 import { requireRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
-import { enrollWrite } from './writes.js';
+import { enrollRead, enrollWrite } from './operations.js';
 import { toCourse, toDepartment } from './convert.js';
 import { requireCourse } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
@@ -72,6 +72,7 @@ const insertCourse = enrollWrite('createCourse', (store, a: { code: string; name
 });
 
 export async function getCourse(ctx: DomainContext, _actor: Actor, req: GetCourseRequest): Promise<Course__Output> {
-  const courseId = requireId('course_id', req.course_id);
-  return toCourse(requireCourse(ctx.read(), courseId));
+  return ctx.query(readCourse, requireId('course_id', req.course_id));
 }
+
+const readCourse = enrollRead('getCourse', (store, courseId: number) => toCourse(requireCourse(store, courseId)));

@@ -20,7 +20,7 @@ import {
   type Actor,
 } from './actor.js';
 import type { DomainContext } from './context.js';
-import { enrollWrite } from './writes.js';
+import { enrollRead, enrollWrite } from './operations.js';
 import { parseRoles, toEnrollment } from './convert.js';
 import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
@@ -139,12 +139,24 @@ export async function listSectionEnrollments(
   const sectionId = requireId('section_id', req.section_id);
   const status = statusFilter(req.status);
   const cursor = readPage('section-enrollments', 1, req);
-  const store = ctx.read();
-  requireSectionForStaff(actor, store, sectionId);
-  const rows = store.enrollments.listSectionEnrollments(sectionId, status, cursor.afterId, cursor.limit);
+  couldBeSectionStaff(actor);
+  const rows = await ctx.query(readSectionEnrollments, { actor, sectionId, status, afterId: cursor.afterId, limit: cursor.limit });
   const page = toPage(cursor, rows, (r) => [r.user_id]);
   return { enrollments: page.rows.map(toEnrollment), next_page_token: page.next_page_token };
 }
+
+/** What listing a section's or a user's enrollments reads with. */
+interface EnrollmentsQuery {
+  actor: Actor;
+  status: ReturnType<typeof statusFilter>;
+  afterId: number;
+  limit: number;
+}
+
+const readSectionEnrollments = enrollRead('listSectionEnrollments', (store, q: EnrollmentsQuery & { sectionId: number }) => {
+  requireSectionForStaff(q.actor, store, q.sectionId);
+  return store.enrollments.listSectionEnrollments(q.sectionId, q.status, q.afterId, q.limit);
+});
 
 /** The user themself or the registrar; ordered by section id. */
 export async function listUserEnrollments(
@@ -156,10 +168,13 @@ export async function listUserEnrollments(
   const status = statusFilter(req.status);
   const cursor = readPage('user-enrollments', 1, req);
   requireSelfOrRegistrar(actor, userId);
-  const store = ctx.read();
-  requireListedUser(actor, store, userId);
-  const rows = store.enrollments.listUserEnrollments(userId, status, cursor.afterId, cursor.limit);
+  const rows = await ctx.query(readUserEnrollments, { actor, userId, status, afterId: cursor.afterId, limit: cursor.limit });
   const page = toPage(cursor, rows, (r) => [r.section_id]);
   return { enrollments: page.rows.map(toEnrollment), next_page_token: page.next_page_token };
 }
+
+const readUserEnrollments = enrollRead('listUserEnrollments', (store, q: EnrollmentsQuery & { userId: number }) => {
+  requireListedUser(q.actor, store, q.userId);
+  return store.enrollments.listUserEnrollments(q.userId, q.status, q.afterId, q.limit);
+});
 

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, type Status } from '../../../lib/errors.js';
 import type { WritableDb } from '../../../lib/sqlite.js';
+import { readAcrossBoundary } from '../../../lib/reader-thread.js';
+import type { ReadScope } from '../../../lib/shared-reads.js';
 import { writeAcrossBoundary } from '../../../lib/writer-thread.js';
 import { ENROLL_MIGRATIONS } from '../store/migrations.js';
 import type { Actor } from './actor.js';
@@ -74,9 +76,12 @@ export async function setup(
     readsEntered: 0,
   } as Fixture;
   const pageSize = options.pageSize ?? 1000;
+  const reads: ReadScope = { enter: () => void fixture.readsEntered++ };
   const domain = new EnrollDomain({
     db: readDb,
-    reads: { enter: () => void fixture.readsEntered++ },
+    reads,
+    // Reads and writes cross the boundary a reader and a writer thread put around them.
+    query: readAcrossBoundary(readDb, reads),
     write: writeAcrossBoundary(db as WritableDb),
     directory: {
       usersAfter: async (afterId) => {

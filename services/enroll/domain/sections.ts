@@ -11,7 +11,7 @@ import type { NewSection } from '../store/rows.js';
 import type { EnrollStore } from '../store/store.js';
 import { INSTRUCTOR, requireRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
-import { enrollWrite } from './writes.js';
+import { enrollRead, enrollWrite } from './operations.js';
 import { parseRoles, toSection } from './convert.js';
 import { requireCourse, requireSection } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
@@ -41,8 +41,10 @@ export async function listSections(
 }
 
 export async function getSection(ctx: DomainContext, _actor: Actor, req: GetSectionRequest): Promise<Section__Output> {
-  return toSection(requireSection(ctx.read(), requireId('section_id', req.section_id)));
+  return ctx.query(readSection, requireId('section_id', req.section_id));
 }
+
+const readSection = enrollRead('getSection', (store, sectionId: number) => toSection(requireSection(store, sectionId)));
 
 /** The instructor_id of a section must name a known user with the instructor role. */
 function requireInstructor(store: EnrollStore, id: number): void {

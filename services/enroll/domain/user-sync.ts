@@ -1,7 +1,7 @@
 /** Mirroring the auth service's users into the local users table. */
 import type { WriteFn } from '../../../lib/writer.js';
 import type { EnrollStore } from '../store/store.js';
-import { enrollWrite } from './writes.js';
+import { enrollWrite } from './operations.js';
 
 export interface DirectoryUser {
   id: number;

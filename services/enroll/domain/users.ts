@@ -8,6 +8,7 @@ import type { ListUsersResponse__Output } from '../../../gen/ts/enroll/v1/ListUs
 import type { User__Output } from '../../../gen/ts/enroll/v1/User.js';
 import { requireRegistrar, requireSelfOrRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
+import { enrollRead } from './operations.js';
 import { toSection, toUser } from './convert.js';
 import { requireListedUser, requireUser } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
@@ -17,7 +18,7 @@ import { requireId } from './validate.js';
 export async function listUsers(ctx: DomainContext, actor: Actor, req: ListUsersRequest): Promise<ListUsersResponse__Output> {
   requireRegistrar(actor);
   const cursor = readPage('user', 1, req);
-  const rows = ctx.read().users.listUsers(cursor.afterId, cursor.limit);
+  const rows = await ctx.query(readUsers, { afterId: cursor.afterId, limit: cursor.limit });
   const page = toPage(cursor, rows, (r) => [r.id]);
   return { users: page.rows.map(toUser), next_page_token: page.next_page_token };
 }
@@ -26,7 +27,7 @@ export async function listUsers(ctx: DomainContext, actor: Actor, req: ListUsers
 export async function getUser(ctx: DomainContext, actor: Actor, req: GetUserRequest): Promise<User__Output> {
   const userId = requireId('user_id', req.user_id);
   requireSelfOrRegistrar(actor, userId);
-  return toUser(requireUser(ctx.read(), userId));
+  return ctx.query(readUser, userId);
 }
 
 /** "enrolled" (default): sections the user is enrolled in; "instructing": sections they teach. */
@@ -40,12 +41,21 @@ export async function listUserSections(
   if (type !== 'enrolled' && type !== 'instructing') throw invalidArgument('type', 'must be "enrolled" or "instructing"');
   const cursor = readPage('user-sections', 1, req);
   requireSelfOrRegistrar(actor, userId);
-  const store = ctx.read();
-  requireListedUser(actor, store, userId);
-  const rows =
-    type === 'enrolled'
-      ? store.sections.listStudentSections(userId, cursor.afterId, cursor.limit)
-      : store.sections.listInstructorSections(userId, cursor.afterId, cursor.limit);
+  const rows = await ctx.query(readUserSections, { actor, userId, type, afterId: cursor.afterId, limit: cursor.limit });
   const page = toPage(cursor, rows, (r) => [r.id]);
   return { sections: page.rows.map(toSection), next_page_token: page.next_page_token };
 }
+
+const readUsers = enrollRead('listUsers', (store, { afterId, limit }: { afterId: number; limit: number }) => store.users.listUsers(afterId, limit));
+
+const readUser = enrollRead('getUser', (store, userId: number) => toUser(requireUser(store, userId)));
+
+const readUserSections = enrollRead(
+  'listUserSections',
+  (store, a: { actor: Actor; userId: number; type: 'enrolled' | 'instructing'; afterId: number; limit: number }) => {
+    requireListedUser(a.actor, store, a.userId);
+    return a.type === 'enrolled'
+      ? store.sections.listStudentSections(a.userId, a.afterId, a.limit)
+      : store.sections.listInstructorSections(a.userId, a.afterId, a.limit);
+  },
+);

@@ -7,6 +7,7 @@ import type { ListSectionWaitlistRequest } from '../../../gen/ts/enroll/v1/ListS
 import type { ListUserWaitlistRequest } from '../../../gen/ts/enroll/v1/ListUserWaitlistRequest.js';
 import type { ListWaitlistResponse__Output } from '../../../gen/ts/enroll/v1/ListWaitlistResponse.js';
 import {
+  couldBeSectionStaff,
   hasRole,
   INSTRUCTOR,
   isRegistrar,
@@ -14,7 +15,7 @@ import {
   type Actor,
 } from './actor.js';
 import type { DomainContext } from './context.js';
-import { enrollWrite } from './writes.js';
+import { enrollRead, enrollWrite } from './operations.js';
 import { toWaitlistEntry } from './convert.js';
 import { requireCourse, requireListedUser, requireSection, requireSectionForStaff } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
@@ -33,10 +34,13 @@ export async function listCourseWaitlist(
   const cursor = readPage('course-waitlist', 2, req);
   const registrar = isRegistrar(actor);
   if (!registrar && !hasRole(actor, INSTRUCTOR)) throw permissionDenied('only instructors and the registrar');
-  const store = ctx.read();
-  requireCourse(store, courseId);
   const [sectionId = 0, position = 0] = cursor.after;
-  const rows = store.waitlist.listCourseWaitlist(courseId, registrar ? null : actor.userId, { sectionId, position }, cursor.limit);
+  const rows = await ctx.query(readCourseWaitlist, {
+    courseId,
+    instructorId: registrar ? null : actor.userId,
+    after: { sectionId, position },
+    limit: cursor.limit,
+  });
   const page = toPage(cursor, rows, (r) => [r.section_id, r.position]);
   return { entries: page.rows.map(toWaitlistEntry), next_page_token: page.next_page_token };
 }
@@ -52,9 +56,8 @@ export async function listSectionWaitlist(
 ): Promise<ListWaitlistResponse__Output> {
   const sectionId = requireId('section_id', req.section_id);
   const cursor = readPage('section-waitlist', 1, req);
-  const store = ctx.read();
-  requireSectionForStaff(actor, store, sectionId);
-  const rows = store.waitlist.listSectionWaitlist(sectionId, cursor.afterId, cursor.limit);
+  couldBeSectionStaff(actor);
+  const rows = await ctx.query(readSectionWaitlist, { actor, sectionId, afterId: cursor.afterId, limit: cursor.limit });
   const page = toPage(cursor, rows, (r) => [r.position]);
   return { entries: page.rows.map(toWaitlistEntry), next_page_token: page.next_page_token };
 }
@@ -68,12 +71,28 @@ export async function listUserWaitlist(
   const userId = requireId('user_id', req.user_id);
   const cursor = readPage('user-waitlist', 1, req);
   requireSelfOrRegistrar(actor, userId);
-  const store = ctx.read();
-  requireListedUser(actor, store, userId);
-  const rows = store.waitlist.listUserWaitlist(userId, cursor.afterId, cursor.limit);
+  const rows = await ctx.query(readUserWaitlist, { actor, userId, afterId: cursor.afterId, limit: cursor.limit });
   const page = toPage(cursor, rows, (r) => [r.section_id]);
   return { entries: page.rows.map(toWaitlistEntry), next_page_token: page.next_page_token };
 }
+
+const readCourseWaitlist = enrollRead(
+  'listCourseWaitlist',
+  (store, q: { courseId: number; instructorId: number | null; after: { sectionId: number; position: number }; limit: number }) => {
+    requireCourse(store, q.courseId);
+    return store.waitlist.listCourseWaitlist(q.courseId, q.instructorId, q.after, q.limit);
+  },
+);
+
+const readSectionWaitlist = enrollRead('listSectionWaitlist', (store, q: { actor: Actor; sectionId: number; afterId: number; limit: number }) => {
+  requireSectionForStaff(q.actor, store, q.sectionId);
+  return store.waitlist.listSectionWaitlist(q.sectionId, q.afterId, q.limit);
+});
+
+const readUserWaitlist = enrollRead('listUserWaitlist', (store, q: { actor: Actor; userId: number; afterId: number; limit: number }) => {
+  requireListedUser(q.actor, store, q.userId);
+  return store.waitlist.listUserWaitlist(q.userId, q.afterId, q.limit);
+});
 
 /** The user themself or the registrar. Positions behind close up. */
 export async function dropUserWaitlist(

@@ -1,7 +1,9 @@
 /**
- * Stores per connection, and how this service defines its write operations.
+ * Stores per connection, and how this service defines its read and write
+ * operations.
  */
 import type Database from 'better-sqlite3';
+import { defineRead, type ReadOp } from '../../../lib/reader.js';
 import { defineWrite, type WriteOp } from '../../../lib/writer.js';
 import { createEnrollStore, type EnrollStore } from '../store/store.js';
 
@@ -25,4 +27,15 @@ export function storeFor(db: Database.Database): EnrollStore {
  */
 export function enrollWrite<A, R>(name: string, run: (store: EnrollStore, args: A) => R): WriteOp<A, R> {
   return defineWrite(`enroll.${name}`, (db, args: A) => run(storeFor(db), args));
+}
+
+/**
+ * Defines a read operation of this service (named `enroll.<name>`): `run`
+ * gets the store on a read connection and the plain arguments it was sent,
+ * and returns plain data. It may run on the node's reader thread, so it uses
+ * nothing else; what needs no data (the caller's role, the request's shape)
+ * is checked before it is called.
+ */
+export function enrollRead<A, R>(name: string, run: (store: EnrollStore, args: A) => R): ReadOp<A, R> {
+  return defineRead(`enroll.${name}`, (db, args: A) => run(storeFor(db), args));
 }
