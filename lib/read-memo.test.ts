@@ -22,12 +22,27 @@ function insert(db: Database.Database = writer): void {
   db.prepare('INSERT INTO t DEFAULT VALUES').run();
 }
 
-/** The memoised answer: the row count, read through `db`, counting computations. */
-function countVia(memo: ReadMemo, db: Database.Database): { c: number } {
+/**
+ * The memoised answer: the row count, read through `db` at once (as the
+ * event-loop reader does, after entering `reads`), counting computations.
+ */
+function countVia(memo: ReadMemo, db: Database.Database, reads?: ReadScope): Promise<{ c: number }> {
   return memo.get('count', () => {
+    reads?.enter();
     computed += 1;
-    return db.prepare('SELECT count(*) AS c FROM t').get() as { c: number };
+    return Promise.resolve(db.prepare('SELECT count(*) AS c FROM t').get() as { c: number });
   });
+}
+
+/** A computation that ends when told to. */
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 describe('read memo', () => {
@@ -38,96 +53,136 @@ describe('read memo', () => {
     computed = 0;
   });
 
-  test('an answer is reused until another connection commits', () => {
+  test('an answer is reused until another connection commits', async () => {
     const memo = new ReadMemo(reader);
-    assert.equal(countVia(memo, reader).c, 0);
-    assert.equal(countVia(memo, reader).c, 0);
+    assert.equal((await countVia(memo, reader)).c, 0);
+    assert.equal((await countVia(memo, reader)).c, 0);
     assert.equal(computed, 1, 'the second read reused the first answer');
     insert();
-    assert.equal(countVia(memo, reader).c, 1, 'a commit on the writer connection is seen at once');
+    assert.equal((await countVia(memo, reader)).c, 1, 'a commit on the writer connection is seen at once');
     assert.equal(computed, 2);
     assert.deepEqual(memo.stats(), { hits: 1, misses: 2 });
   });
 
-  test("the connection's own commits end its answers too (the writer on the event loop reads through it)", () => {
+  test("the connection's own commits end its answers too (the writer on the event loop reads through it)", async () => {
     const memo = new ReadMemo(writer);
-    assert.equal(countVia(memo, writer).c, 0);
+    assert.equal((await countVia(memo, writer)).c, 0);
     insert(writer);
-    assert.equal(countVia(memo, writer).c, 1);
+    assert.equal((await countVia(memo, writer)).c, 1);
     insert(writer);
     insert(writer);
-    assert.equal(countVia(memo, writer).c, 3);
+    assert.equal((await countVia(memo, writer)).c, 3);
     assert.equal(computed, 3);
   });
 
   test('inside a shared snapshot the answer is the snapshot\'s; the next snapshot sees the commit', async () => {
-    const memo = new ReadMemo(reader);
     const reads = sharedReads(reader, () => 0n);
-    reads.enter();
-    assert.equal(countVia(memo, reader).c, 0);
+    const memo = new ReadMemo(reader, { reads });
+    // Within one turn: no await between the reads.
+    const first = countVia(memo, reader, reads);
     insert();
-    reads.enter();
-    assert.equal(countVia(memo, reader).c, 0, 'the open snapshot still sees no row, and neither does its answer');
+    const second = countVia(memo, reader, reads);
+    assert.equal((await first).c, 0);
+    assert.equal((await second).c, 0, 'the open snapshot still sees no row, and neither does its answer');
     assert.equal(computed, 1);
     await nextTurn();
-    reads.enter();
-    assert.equal(countVia(memo, reader).c, 1);
+    assert.equal((await countVia(memo, reader, reads)).c, 1);
     assert.equal(computed, 2);
   });
 
-  test('keys are kept apart, a failed computation keeps nothing, and at most maxEntries answers are kept', () => {
+  test('keys are kept apart, a failed computation keeps nothing, and at most maxEntries answers are kept', async () => {
     const memo = new ReadMemo(reader, { maxEntries: 2 });
-    assert.deepEqual(memo.get('a', () => ['A']), ['A']);
-    assert.deepEqual(memo.get('b', () => ['B']), ['B']);
-    assert.throws(() => memo.get('boom', () => { throw new Error('bad page'); }), /bad page/);
-    assert.deepEqual(memo.get('boom', () => ['recovered']), ['recovered'], 'the failure was not kept');
-    assert.deepEqual(memo.get('a', () => ['A again']), ['A'], 'kept');
-    assert.deepEqual(memo.get('boom', () => ['fresh']), ['fresh'], 'past the bound: computed each time, not kept');
+    const answer = (v: string[]) => () => Promise.resolve(v);
+    assert.deepEqual(await memo.get('a', answer(['A'])), ['A']);
+    await assert.rejects(memo.get('boom', () => Promise.reject(new Error('bad page'))), /bad page/);
+    assert.deepEqual(await memo.get('boom', answer(['recovered'])), ['recovered'], 'the failure was not kept');
+    assert.deepEqual(await memo.get('a', answer(['A again'])), ['A'], 'kept');
+    assert.deepEqual(await memo.get('c', answer(['C'])), ['C']);
+    assert.deepEqual(await memo.get('c', answer(['fresh'])), ['fresh'], 'past the bound: computed each time, not kept');
   });
 
-  test('a shared answer is frozen, all the way down', () => {
+  test('callers that miss together share one computation, and a failure reaches them all', async () => {
+    const memo = new ReadMemo(reader, { followed: () => 1n });
+    let calls = 0;
+    const slow = deferred<string[]>();
+    const compute = () => {
+      calls += 1;
+      return slow.promise;
+    };
+    const both = Promise.all([memo.get('page', compute), memo.get('page', compute)]);
+    slow.resolve(['one']);
+    const [a, b] = await both;
+    assert.equal(a, b, 'the very same answer');
+    assert.equal(calls, 1);
+
+    const failing = deferred<string[]>();
+    const fail = () => {
+      calls += 1;
+      return failing.promise;
+    };
+    const outcomes = Promise.allSettled([memo.get('other', fail), memo.get('other', fail)]);
+    failing.reject(new Error('lost'));
+    assert.deepEqual((await outcomes).map((o) => o.status), ['rejected', 'rejected']);
+    assert.deepEqual(await memo.get('other', () => Promise.resolve(['retried'])), ['retried'], 'the failure was not kept');
+    assert.equal(calls, 2);
+  });
+
+  test('an answer still being computed when the version moves on is not given for the new version', async () => {
+    let txid = 5n;
+    const memo = new ReadMemo(reader, { followed: () => txid });
+    const old = deferred<string[]>();
+    const atFive = memo.get('page', () => old.promise);
+    txid = 6n;
+    const atSix = memo.get('page', () => Promise.resolve(['six']));
+    old.resolve(['five']);
+    assert.deepEqual(await atFive, ['five']);
+    assert.deepEqual(await atSix, ['six']);
+    assert.deepEqual(await memo.get('page', () => Promise.resolve(['again'])), ['six'], 'TXID 6 keeps its own answer');
+  });
+
+  test('a shared answer is frozen, all the way down', async () => {
     const memo = new ReadMemo(reader);
     type Page = { rows: Array<{ id: number; name: string }>; token: string };
-    const answer = memo.get<Page>('page', () => ({ rows: [{ id: 1, name: 'x' }], token: '' }));
+    const answer = await memo.get<Page>('page', () => Promise.resolve({ rows: [{ id: 1, name: 'x' }], token: '' }));
     assert.throws(() => {
       answer.rows[0]!.name = 'changed';
     }, TypeError);
     assert.throws(() => answer.rows.push({ id: 2, name: 'y' }), TypeError);
-    assert.equal(memo.get<Page>('page', () => ({ rows: [], token: 'other' })).rows[0]!.name, 'x');
+    assert.equal((await memo.get<Page>('page', () => Promise.resolve({ rows: [], token: 'other' }))).rows[0]!.name, 'x');
   });
 
-  test('a memoised answer is encoded once while it is reused, and afresh once the data changes', () => {
+  test('a memoised answer is encoded once while it is reused, and afresh once the data changes', async () => {
     const memo = new ReadMemo(reader);
     let encoded = 0;
     const encode = encodeShared((v: unknown) => {
       encoded += 1;
       return Buffer.from(JSON.stringify(v));
     });
-    assert.equal(encode(countVia(memo, reader)).toString(), '{"c":0}');
-    assert.equal(encode(countVia(memo, reader)).toString(), '{"c":0}');
+    assert.equal(encode(await countVia(memo, reader)).toString(), '{"c":0}');
+    assert.equal(encode(await countVia(memo, reader)).toString(), '{"c":0}');
     assert.equal(encoded, 1);
     insert();
-    assert.equal(encode(countVia(memo, reader)).toString(), '{"c":1}');
+    assert.equal(encode(await countVia(memo, reader)).toString(), '{"c":1}');
     assert.equal(encoded, 2);
   });
 
-  test('with a followed TXID the version is that TXID, and a reused answer reads nothing', () => {
+  test('with a followed TXID the version is that TXID, and a reused answer reads nothing', async () => {
     let entered = 0;
     const reads: ReadScope = { enter: () => void (entered += 1) };
     let txid: bigint | undefined = 5n;
     const memo = new ReadMemo(reader, { reads, followed: () => txid });
-    assert.equal(countVia(memo, reader).c, 0);
-    assert.equal(entered, 1, 'the first answer is read in the read scope');
+    assert.equal((await countVia(memo, reader, reads)).c, 0);
+    assert.equal(entered, 1, 'only the computation read');
     insert();
-    assert.equal(countVia(memo, reader).c, 0, 'TXID 5 still: the answer is reused without reading');
+    assert.equal((await countVia(memo, reader, reads)).c, 0, 'TXID 5 still: the answer is reused without reading');
     assert.equal(entered, 1, 'no read scope entered, so no read lock taken');
     txid = 6n;
-    assert.equal(countVia(memo, reader).c, 1, 'a new TXID: read afresh');
+    assert.equal((await countVia(memo, reader, reads)).c, 1, 'a new TXID: read afresh');
     assert.equal(entered, 2);
     insert();
     txid = undefined;
-    assert.equal(countVia(memo, reader).c, 2, 'no longer followed: SQLite\'s version sees the commit');
-    assert.equal(countVia(memo, reader).c, 2);
+    assert.equal((await countVia(memo, reader, reads)).c, 2, 'no longer followed: SQLite\'s version sees the commit');
+    assert.equal((await countVia(memo, reader, reads)).c, 2);
     assert.equal(computed, 3);
     assert.equal(entered, 5, 'each version check enters the scope (and the miss once more)');
   });

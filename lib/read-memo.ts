@@ -38,12 +38,15 @@
  *   own commits do not move `data_version`. (Rolled-back changes count too,
  *   which only costs a needless miss.)
  * Inside a shared snapshot (`lib/shared-reads.ts`) the version is that
- * snapshot's, so an answer is reused exactly when a fresh read would see the
- * same data. Outside a transaction the version comes from its own statement,
- * before the answer's: an answer may then be newer than its version, never
- * older. Either way a reused answer is at least as new as the data the read
- * was entitled to when it began, so read-your-writes and `x-min-txid` waits
- * keep their meaning.
+ * snapshot's. Outside a transaction the version comes from its own statement.
+ *
+ * Either way, the answer is computed after its version was learned, on a
+ * snapshot begun after that (on the reader thread, or on the connection in
+ * the read scope): it may be newer than its version, never older. So a reused
+ * answer is at least as new as the data the read was entitled to when it
+ * began, and read-your-writes and `x-min-txid` waits keep their meaning.
+ * Callers that miss while an answer is being computed for the same version
+ * share that computation instead of starting their own.
  *
  * Answers are shared between callers, so they are frozen: a caller that
  * tried to change one would throw instead of corrupting the others' answers.
@@ -68,12 +71,12 @@ export interface ReadMemoStats {
 }
 
 export interface ReadMemoOptions {
-  /** Entered before the memo or `compute` reads the connection (default: each statement on its own). */
+  /** Entered before the memo reads SQLite's version through the connection (default: each statement on its own). */
   reads?: ReadScope;
   /**
    * The TXID the data is known to be at, while every commit is learned as
    * LiteFS makes it (`LiteFsNode.followed`), else undefined. While defined it
-   * versions the answers, and a reused answer reads nothing at all.
+   * versions the answers, and the memo reads nothing at all.
    */
   followed?: () => bigint | undefined;
   maxEntries?: number;
@@ -84,9 +87,10 @@ export class ReadMemo {
   private readonly reads: ReadScope;
   private readonly followed: () => bigint | undefined;
   private readonly maxEntries: number;
-  /** The version the kept answers were read at, as `txid:…` or `sqlite:…:…`. */
+  /** The version the kept answers (and those being computed) belong to, as `txid:…` or `sqlite:…:…`. */
   private version: string | undefined;
-  private readonly answers = new Map<string, unknown>();
+  /** Per key, the answer, or the computation whose answer every caller of this version shares. */
+  private readonly answers = new Map<string, Promise<unknown>>();
   private hits = 0;
   private misses = 0;
 
@@ -99,26 +103,37 @@ export class ReadMemo {
 
   /**
    * The answer for `key` at the current version of the data, computed by
-   * `compute` (which must read through the same connection, in the read scope
-   * the memo enters, and depend on nothing but `key` and the data) when not
-   * already known. An error from `compute` is thrown and nothing is kept.
+   * `compute` when not already known or being computed. `compute` must depend
+   * on nothing but `key` and the data, and read a snapshot that begins after
+   * it is called (the reader thread, or the connection, entering the read
+   * scope): its answer is then at least as new as the version it is kept for.
+   * Callers that ask while it runs share its answer. A failure reaches
+   * them all, and nothing is kept.
    */
-  get<T>(key: string, compute: () => T): T {
+  get<T>(key: string, compute: () => Promise<T>): Promise<T> {
     const now = this.currentVersion();
     if (now !== this.version) {
       this.version = now;
       this.answers.clear();
     }
-    if (this.answers.has(key)) {
+    const known = this.answers.get(key);
+    if (known) {
       this.hits += 1;
-      return this.answers.get(key) as T;
+      return known as Promise<T>;
     }
     this.misses += 1;
-    this.reads.enter();
-    const answer = deepFreeze(compute());
-    // Every caller gets this very object, so its response bytes can be shared too.
-    if (typeof answer === 'object' && answer !== null) markShared(answer);
-    if (this.answers.size < this.maxEntries) this.answers.set(key, answer);
+    const answer = compute().then((value) => {
+      const frozen = deepFreeze(value);
+      // Every caller gets this very object, so its response bytes can be shared too.
+      if (typeof frozen === 'object' && frozen !== null) markShared(frozen);
+      return frozen;
+    });
+    if (this.answers.size < this.maxEntries) {
+      this.answers.set(key, answer);
+      answer.catch(() => {
+        if (this.answers.get(key) === answer) this.answers.delete(key);
+      });
+    }
     return answer;
   }
 

@@ -14,7 +14,7 @@ import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { toCourse, toDepartment } from './convert.js';
 import { requireCourse } from './lookups.js';
-import { readPage, toPage } from './pagination.js';
+import { readPage, toPage, type PageCursor } from './pagination.js';
 import { LIMITS, optionalId, requireId, requireText } from './validate.js';
 
 export async function listDepartments(
@@ -22,12 +22,13 @@ export async function listDepartments(
   _actor: Actor,
   req: ListDepartmentsRequest,
 ): Promise<ListDepartmentsResponse__Output> {
-  const cursor = readPage('dept', 1, req);
-  return ctx.memoRead(`departments ${cursor.afterId} ${cursor.limit}`, (store) => {
-    const page = toPage(cursor, store.catalogue.listDepartments(cursor.afterId, cursor.limit), (r) => [r.id]);
-    return { departments: page.rows.map(toDepartment), next_page_token: page.next_page_token };
-  });
+  return ctx.memoQuery(readDepartments, readPage('dept', 1, req));
 }
+
+const readDepartments = enrollRead('listDepartments', (store, cursor: PageCursor): ListDepartmentsResponse__Output => {
+  const page = toPage(cursor, store.catalogue.listDepartments(cursor.afterId, cursor.limit), (r) => [r.id]);
+  return { departments: page.rows.map(toDepartment), next_page_token: page.next_page_token };
+});
 
 export async function createDepartment(
   ctx: DomainContext,
@@ -50,12 +51,16 @@ export async function listCourses(
   req: ListCoursesRequest,
 ): Promise<ListCoursesResponse__Output> {
   const departmentId = optionalId('department_id', req.department_id);
-  const cursor = readPage('course', 1, req);
-  return ctx.memoRead(`courses ${departmentId} ${cursor.afterId} ${cursor.limit}`, (store) => {
+  return ctx.memoQuery(readCourses, { departmentId, cursor: readPage('course', 1, req) });
+}
+
+const readCourses = enrollRead(
+  'listCourses',
+  (store, { departmentId, cursor }: { departmentId: number | null; cursor: PageCursor }): ListCoursesResponse__Output => {
     const page = toPage(cursor, store.catalogue.listCourses(cursor.afterId, departmentId, cursor.limit), (r) => [r.id]);
     return { courses: page.rows.map(toCourse), next_page_token: page.next_page_token };
-  });
-}
+  },
+);
 
 export async function createCourse(ctx: DomainContext, actor: Actor, req: CreateCourseRequest): Promise<Course__Output> {
   requireRegistrar(actor);

@@ -54,8 +54,8 @@ export class DomainContext {
 
   /**
    * Runs the read operation `op` (see `enrollRead`) with `args`, on the node's
-   * reader thread when it has one. Every read of an RPC goes this way, except
-   * the memoised catalogue (`memoRead`).
+   * reader thread when it has one. Every read of an RPC goes this way, the
+   * memoised catalogue's too (`memoQuery`).
    */
   query<A, R>(op: ReadOp<A, R>, args: A): Promise<R> {
     return this.queryFn(op, args);
@@ -68,13 +68,13 @@ export class DomainContext {
   }
 
   /**
-   * A read whose answer depends only on `key` and the data (the catalogue, the
-   * same for every caller): reused until the data changes, see lib/read-memo.ts.
-   * The memo enters the read scope itself, and only when it reads.
+   * A read whose answer depends only on its arguments and the data (the
+   * catalogue, the same for every caller): `query`, with answers reused until
+   * the data changes, see lib/read-memo.ts.
    */
-  memoRead<T>(key: string, compute: (store: EnrollStore) => T): T {
-    if (!this.memo) return compute(this.read());
-    return this.memo.get(key, () => compute(storeFor(this.deps.db)));
+  memoQuery<A, R>(op: ReadOp<A, R>, args: A): Promise<R> {
+    if (!this.memo) return this.query(op, args);
+    return this.memo.get(`${op.name} ${JSON.stringify(args)}`, () => this.query(op, args));
   }
 
   /** The memo's hits and misses so far; undefined when READ_MEMO is off. */

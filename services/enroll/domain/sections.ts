@@ -14,7 +14,7 @@ import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { parseRoles, toSection } from './convert.js';
 import { requireCourse, requireSection } from './lookups.js';
-import { readPage, toPage } from './pagination.js';
+import { readPage, toPage, type PageCursor } from './pagination.js';
 import { promoteFromWaitlist } from './promotion.js';
 import {
   DEFAULT_WAITLIST_CAPACITY,
@@ -33,12 +33,16 @@ export async function listSections(
   req: ListSectionsRequest,
 ): Promise<ListSectionsResponse__Output> {
   const courseId = optionalId('course_id', req.course_id);
-  const cursor = readPage('section', 1, req);
-  return ctx.memoRead(`sections ${courseId} ${cursor.afterId} ${cursor.limit}`, (store) => {
+  return ctx.memoQuery(readSections, { courseId, cursor: readPage('section', 1, req) });
+}
+
+const readSections = enrollRead(
+  'listSections',
+  (store, { courseId, cursor }: { courseId: number | null; cursor: PageCursor }): ListSectionsResponse__Output => {
     const page = toPage(cursor, store.sections.listSections(cursor.afterId, courseId, cursor.limit), (r) => [r.id]);
     return { sections: page.rows.map(toSection), next_page_token: page.next_page_token };
-  });
-}
+  },
+);
 
 export async function getSection(ctx: DomainContext, _actor: Actor, req: GetSectionRequest): Promise<Section__Output> {
   return ctx.query(readSection, requireId('section_id', req.section_id));
