@@ -3,9 +3,10 @@
  * enroll.v1.EnrollService. No transport here: handlers pass the caller and
  * the request message, and get the response message or an AppError.
  *
- * Reads go to the read handle; every write does its reading, checking and
- * writing in one synchronous callback of `write`, so rules hold under
- * concurrency (the transaction takes the write lock up front).
+ * Every read is a named read operation (`enrollRead`) run by `query`, on the
+ * node's reader thread; every write does its reading, checking and writing in
+ * one named write operation (`enrollWrite`) run by `write`, so rules hold
+ * under concurrency (the transaction takes the write lock up front).
  */
 import type { Course__Output } from '../../../gen/ts/enroll/v1/Course.js';
 import type { CreateCourseRequest } from '../../../gen/ts/enroll/v1/CreateCourseRequest.js';
