@@ -129,7 +129,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
 
   const started: StartedService = {
     config, log, node, db, writer, reads, isPrimary, server, health, grpcObject,
-    read: (op, args) => reader.run(op, args),
+    read: reader.run,
     addService(dotted, impls, verifier) {
       const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog };
       const ctor = serviceClient(grpcObject, dotted);

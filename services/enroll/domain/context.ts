@@ -4,8 +4,8 @@
  */
 import type Database from 'better-sqlite3';
 import { ReadMemo, type ReadMemoStats } from '../../../lib/read-memo.js';
-import { inlineReader, type ReadFn, type ReadOp } from '../../../lib/reader.js';
-import { autocommitReads, type ReadScope } from '../../../lib/shared-reads.js';
+import type { ReadFn, ReadOp } from '../../../lib/reader.js';
+import type { ReadScope } from '../../../lib/shared-reads.js';
 import type { WriteFn, WriteOp } from '../../../lib/writer.js';
 import type { EnrollStore } from '../store/store.js';
 import { syncUsersOnce, type UserDirectory } from './user-sync.js';
@@ -17,8 +17,8 @@ export interface EnrollDomainDeps {
   db: Database.Database;
   /** Entered before every read of `db` (default: each statement on its own). */
   reads?: ReadScope;
-  /** Runs a read operation: the node's reader thread (default: on `db` within `reads`). */
-  query?: ReadFn;
+  /** Runs a read operation: on the node's reader thread, or on `db` within `reads` (`StartedService.read`). */
+  query: ReadFn;
   /** Runs a write operation in a write transaction on the primary. */
   write: WriteFn;
   /** The auth service's users, which this service mirrors. */
@@ -45,11 +45,9 @@ export class DomainContext {
   private usersUpTo = 0;
 
   private readonly memo: ReadMemo | undefined;
-  private readonly queryFn: ReadFn;
 
   constructor(private readonly deps: EnrollDomainDeps) {
     this.memo = deps.memoReads === false ? undefined : new ReadMemo(deps.db, { reads: deps.reads, followed: deps.followed });
-    this.queryFn = deps.query ?? inlineReader(deps.db, deps.reads ?? autocommitReads).run;
   }
 
   /**
@@ -58,7 +56,7 @@ export class DomainContext {
    * memoised catalogue's too (`memoQuery`).
    */
   query<A, R>(op: ReadOp<A, R>, args: A): Promise<R> {
-    return this.queryFn(op, args);
+    return this.deps.query(op, args);
   }
 
   /** The store on the read handle. Use it at once: its snapshot may end at the next turn. */
