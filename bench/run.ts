@@ -7,7 +7,7 @@
  * one cluster is started with the test harness, every scenario that runs in that mode
  * runs against it, the peak memory of each cluster process is read, and the cluster is
  * stopped, always, even when a scenario fails. A full run writes bench/results/latest.json,
- * latest.md and the README summary; --quick, --only and --mode runs go to bench/results/raw/.
+ * latest.md, their copy in bench/README.md and the targets in the repository README; --quick, --only and --mode runs go to bench/results/raw/.
  */
 import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { REPO_DIR, startCluster, type Cluster } from '../test/harness/cluster.js
 import { runLoad } from './lib/load.js';
 import { machineInfo } from './lib/machine.js';
 import { clusterProcesses, cpuFields, cpuMeter, formatCpu, memoryOf, type CpuReport, type Memory, type Proc } from './lib/procs.js';
-import { markdown, updateReadme, writeJson, type Results } from './lib/report.js';
+import { markdown, readmeSummary, RESULTS_BLOCK, SUMMARY_BLOCK, updateBlock, writeJson, type Results } from './lib/report.js';
 import { round } from './lib/stats.js';
 import type { Check, Context, MeasureSpec, Row, Scenario, WriteMode } from './lib/types.js';
 
@@ -214,7 +214,10 @@ async function main(): Promise<void> {
   const base = full && !args.out ? 'latest' : 'results';
   writeJson(join(outDir, `${base}.json`), results);
   writeFileSync(join(outDir, `${base}.md`), md);
-  if (full && !args.out) updateReadme(join(BENCH_SRC, 'README.md'), md);
+  if (full && !args.out) {
+    updateBlock(join(BENCH_SRC, 'README.md'), RESULTS_BLOCK, `${md}\n![throughput](results/throughput.png)\n![latency](results/latency.png)\n`);
+    updateBlock(join(REPO_DIR, 'README.md'), SUMMARY_BLOCK, readmeSummary(results));
+  }
   // For scripts/bench.sh: where the chart script finds this run's JSON and puts its images.
   writeFileSync(join(RESULTS, 'raw', 'last-run'), `${join(outDir, `${base}.json`)}\n${outDir}\n`);
   console.log('\n' + md);

@@ -12,9 +12,9 @@ files=()
 while IFS= read -r js; do
   src="${js#dist/}"
   [ -f "${src%.js}.ts" ] && files+=("$js")
-done < <(find dist/services dist/lib dist/test -name '*.test.js' -type f 2>/dev/null | sort)
+done < <(find dist/services dist/lib dist/bench dist/test -name '*.test.js' -type f 2>/dev/null | sort)
 if [ ${#files[@]} -eq 0 ]; then
-  echo "test: no compiled test files under dist/{services,lib,test}" >&2
+  echo "test: no compiled test files under dist/{services,lib,bench,test}" >&2
   exit 1
 fi
 echo "test: ${#files[@]} test files"

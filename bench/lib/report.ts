@@ -71,20 +71,53 @@ export function markdown(r: Results): string {
   return out.join('\n') + '\n';
 }
 
-const START = '<!-- bench:results:start -->';
-const END = '<!-- bench:results:end -->';
+/** bench/README.md's block: the whole of latest.md and the charts. */
+export const RESULTS_BLOCK = { start: '<!-- bench:results:start -->', end: '<!-- bench:results:end -->' };
 
-/** Replaces the block between the README's markers with the latest summary. */
-export function updateReadme(readme: string, md: string): void {
+/** The repository README's block: the targets of the latest full run (`readmeSummary`). */
+export const SUMMARY_BLOCK = { start: '<!-- bench:summary:start -->', end: '<!-- bench:summary:end -->' };
+
+/**
+ * The latest run's targets for the repository README: when and where it ran, and
+ * each target's figures and ratio without the long "what bounds it" column
+ * (that stays in latest.md).
+ */
+export function readmeSummary(r: Results): string {
+  const m = r.machine;
+  const out: string[] = [];
+  out.push(`The latest full run, ${r.started.slice(0, 16).replace('T', ' ')} UTC: ${m.cores} cores (${m.cpu}${m.virtualization ? `, ${m.virtualization}` : ''}), ` +
+    `Node ${m.node}, Envoy ${m.envoy}, ${m.litefs}; the load generator shares the machine. Ratios are taken within the run.`);
+  out.push('');
+  out.push('| target | measured | ratio | goal | met |');
+  out.push('|---|---|--:|---|---|');
+  for (const c of r.checks) out.push(`| ${c.target} | ${c.measured} | ${fmt(c.ratio)} | ${c.goal} | ${c.met ? 'yes' : '**no**'} |`);
+  const peaks = new Map<string, number>();
+  for (const list of Object.values(r.memory)) {
+    for (const p of list) {
+      const kind = p.name.replace(/@.*/, '');
+      peaks.set(kind, Math.max(peaks.get(kind) ?? 0, p.vmhwm_mb));
+    }
+  }
+  if (peaks.size > 0) {
+    out.push('');
+    out.push(`Peak memory (VmHWM, the largest of its kind): ${[...peaks].map(([k, v]) => `${k} ${Math.round(v)} MiB`).join(', ')}.`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/**
+ * Replaces the block between `markers` in `file` with `content` (a blank line on
+ * each side of it); a file without them is left as is.
+ */
+export function updateBlock(file: string, markers: { start: string; end: string }, content: string): void {
   let text: string;
   try {
-    text = readFileSync(readme, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return;
   }
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
+  const a = text.indexOf(markers.start);
+  const b = text.indexOf(markers.end);
   if (a < 0 || b < a) return;
-  const block = `${START}\n\n${md}\n![throughput](results/throughput.png)\n![latency](results/latency.png)\n\n${END}`;
-  writeFileSync(readme, text.slice(0, a) + block + text.slice(b + END.length));
+  writeFileSync(file, `${text.slice(0, a)}${markers.start}\n\n${content}\n${markers.end}${text.slice(b + markers.end.length)}`);
 }
