@@ -72,9 +72,9 @@ export async function run(ctx: Context): Promise<Row[]> {
       }, login);
       rows.push(loginCommits.onto(row));
     }
-    rows.push(...(await alternatingRounds(ctx, Math.max(...LOGIN_CONCURRENCY), rawVerify, login, params)));
-    // Registrations: an argon2id hash, then one write (a new user), through the same gate.
     const c = Math.max(...LOGIN_CONCURRENCY);
+    rows.push(...(await alternatingRounds(ctx, c, rawVerify, login, params)));
+    // Registrations: an argon2id hash, then one write (a new user), through the same gate.
     rows.push(await ctx.measure({
       variant: `raw argon2id hash in-process, ${c} in flight`, baseline: true, concurrency: c, durationMs: duration, warmupMs: 300,
       notes: params,
