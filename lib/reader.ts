@@ -10,34 +10,20 @@
  * of the process, the catalogue reads the memo answers without SQLite
  * included (docs/DESIGN.md, "Reads off the event loop").
  */
+import { opRegistry, type NamedOp } from './op-registry.js';
 import type { ReadScope } from './shared-reads.js';
 import type { ReadableDb } from './sqlite.js';
 
-/**
- * A read operation. `run` must be synchronous, use only `db` and `args`
- * (never state captured from its module's thread), and return plain data
- * (it survives a structured clone): it may run on a reader thread.
- */
-export interface ReadOp<A, R> {
-  readonly name: string;
-  readonly run: (db: ReadableDb, args: A) => R;
-}
+/** A read operation (`op-registry.ts`): it may run on a reader thread. */
+export type ReadOp<A, R> = NamedOp<ReadableDb, A, R>;
 
-/** Every read operation defined in this thread, by name. */
-const ops = new Map<string, ReadOp<never, unknown>>();
+const reads = opRegistry<ReadableDb>('read');
 
 /** Defines (and registers by its unique name) a read operation. Call at module level. */
-export function defineRead<A, R>(name: string, run: (db: ReadableDb, args: A) => R): ReadOp<A, R> {
-  if (ops.has(name)) throw new Error(`read operation ${name} is defined twice`);
-  const op: ReadOp<A, R> = { name, run };
-  ops.set(name, op as ReadOp<never, unknown>);
-  return op;
-}
+export const defineRead = reads.define;
 
 /** The read operation defined under `name` in this thread (a reader thread imports the modules that define them). */
-export function readOpNamed(name: string): ReadOp<unknown, unknown> | undefined {
-  return ops.get(name) as ReadOp<unknown, unknown> | undefined;
-}
+export const readOpNamed = reads.named;
 
 /** Runs `op` with `args` on a snapshot at least as new as every commit this process knew of when it was called: what domains are given. */
 export type ReadFn = <A, R>(op: ReadOp<A, R>, args: A) => Promise<R>;

@@ -30,6 +30,7 @@ import type Database from 'better-sqlite3';
 import type { WritableDb } from './sqlite.js';
 import type { WriteMode } from './config.js';
 import { unavailable } from './errors.js';
+import { opRegistry, type NamedOp } from './op-registry.js';
 
 /** The most requests one group commit takes. */
 export const DefaultMaxBatch = 256;
@@ -43,31 +44,16 @@ export interface WriteResult<T> {
   txid: bigint;
 }
 
-/**
- * A write operation. `run` must be synchronous, use only `db` and `args`
- * (never state captured from its module's thread), and return a value that
- * survives a structured clone (plain data): it may run on a writer thread.
- */
-export interface WriteOp<A, R> {
-  readonly name: string;
-  readonly run: (db: WritableDb, args: A) => R;
-}
+/** A write operation (`op-registry.ts`): it may run on the writer thread. */
+export type WriteOp<A, R> = NamedOp<WritableDb, A, R>;
 
-/** Every operation defined in this thread, by name. */
-const ops = new Map<string, WriteOp<never, unknown>>();
+const writes = opRegistry<WritableDb>('write');
 
 /** Defines (and registers by its unique name) a write operation. Call at module level. */
-export function defineWrite<A, R>(name: string, run: (db: WritableDb, args: A) => R): WriteOp<A, R> {
-  if (ops.has(name)) throw new Error(`write operation ${name} is defined twice`);
-  const op: WriteOp<A, R> = { name, run };
-  ops.set(name, op as WriteOp<never, unknown>);
-  return op;
-}
+export const defineWrite = writes.define;
 
 /** The operation defined under `name` in this thread (a writer thread imports the modules that define them). */
-export function writeOpNamed(name: string): WriteOp<unknown, unknown> | undefined {
-  return ops.get(name) as WriteOp<unknown, unknown> | undefined;
-}
+export const writeOpNamed = writes.named;
 
 /** Runs `op` with `args` in a write transaction on the primary: what domains are given. */
 export type WriteFn = <A, R>(op: WriteOp<A, R>, args: A) => Promise<R>;
