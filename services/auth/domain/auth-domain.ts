@@ -307,18 +307,18 @@ export class AuthDomain {
     return key;
   }
 
-  async #tokens(
+  #tokens(
     key: SigningKey,
     who: Identity,
     now: Date,
     expired: boolean,
     refreshToken: string | undefined,
-  ): Promise<TokenResponse__Output> {
+  ): TokenResponse__Output {
     const t = toSeconds(now);
     const ttl = this.#policy.tokenTtl;
     // An expired token: issued two lifetimes ago, expired one lifetime ago.
     const exp = expired ? t - ttl : t + ttl;
-    const jwt = await signAccessToken(key, who, { iat: exp - ttl, exp }, this.#settings);
+    const jwt = signAccessToken(key, who, { iat: exp - ttl, exp }, this.#settings);
     return {
       access_token: jwt,
       token: jwt,

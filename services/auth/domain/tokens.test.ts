@@ -58,6 +58,20 @@ test('an access token has the agreed header and claims and verifies with the JWK
   assert.equal(payload.sub, String(userId));
 });
 
+test('two tokens signed for the same caller at the same instant differ only by their jti, and both verify', async () => {
+  const key = domain.keys.currentSigningKey(clock.now())!;
+  const now = Math.floor(clock.now().getTime() / 1000);
+  const who = { userId, username: 'tina', roles: ['student'] };
+  const settings = { issuer: ISSUER, audience: AUDIENCE };
+  const [a, b] = [signAccessToken(key, who, { iat: now, exp: now + 60 }, settings), signAccessToken(key, who, { iat: now, exp: now + 60 }, settings)];
+  assert.notEqual(a, b);
+  const { jti: jtiA, ...restA } = decodeJwt(a);
+  const { jti: jtiB, ...restB } = decodeJwt(b);
+  assert.notEqual(jtiA, jtiB);
+  assert.deepEqual(restA, restB);
+  for (const token of [a, b]) assert.deepEqual(await domain.verifyAccessToken(token), who);
+});
+
 test('tampered, expired, wrong issuer/audience, alg none and HS256 tokens are rejected', async () => {
   const res = await domain.login({ username: 'tina', password: PASSWORD }, { ip: '10.0.0.1', method: 'login' });
   const [h, p, s] = res.access_token.split('.') as [string, string, string];
