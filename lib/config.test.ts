@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { loadNodeConfig, millis } from './config.js';
+import { DefaultStaleMs } from './read-memo.js';
 import { DefaultBatchDelayMs, DefaultMaxBatch } from './writer.js';
 
-const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'READ_THREAD', 'LOGIN_COMMIT_WAIT_MS'];
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'READ_MEMO_STALE_MS', 'READ_THREAD', 'LOGIN_COMMIT_WAIT_MS'];
 let saved: Record<string, string | undefined>;
 
 beforeEach(() => {
@@ -34,6 +35,7 @@ test('defaults: group commit of at most DefaultMaxBatch on a writer thread, shar
     forwardMode: 'stream',
     writerThread: true,
     readMemo: true,
+    readMemoStaleMs: DefaultStaleMs,
     readThread: true,
   });
 });
@@ -57,6 +59,17 @@ test('READ_MEMO=off reads the catalogue afresh every time; anything but on/off i
   assert.equal(loadNodeConfig().readMemo, false);
   process.env.READ_MEMO = '1';
   assert.throws(() => loadNodeConfig(), /READ_MEMO must be on or off/);
+});
+
+test('READ_MEMO_STALE_MS bounds how old a kept catalogue answer may be; 0 gives only current ones; other values are refused by name', () => {
+  process.env.READ_MEMO_STALE_MS = '0';
+  assert.equal(loadNodeConfig().readMemoStaleMs, 0);
+  process.env.READ_MEMO_STALE_MS = '250';
+  assert.equal(loadNodeConfig().readMemoStaleMs, 250);
+  for (const bad of ['-5', '1001', '0.5', 'later']) {
+    process.env.READ_MEMO_STALE_MS = bad;
+    assert.throws(() => loadNodeConfig(), /READ_MEMO_STALE_MS must be a whole number of milliseconds from 0 to 1000/);
+  }
 });
 
 test('WRITE_BATCH_DELAY_MS sets the most a busy primary holds a batch back; 0 turns that off; other values are refused by name', () => {

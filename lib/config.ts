@@ -4,6 +4,7 @@
  */
 
 import type { ForwardMode } from './grpc/forward.js';
+import { DefaultStaleMs as DefaultReadMemoStaleMs } from './read-memo.js';
 import { DefaultBatchDelayMs, DefaultMaxBatch } from './writer.js';
 
 /** A required variable, or its fallback. Throws a clear error when neither exists. */
@@ -62,6 +63,8 @@ export interface NodeConfig {
   writerThread: boolean;
   /** Whether catalogue answers are reused until the data changes (READ_MEMO=on), see lib/read-memo.ts. */
   readMemo: boolean;
+  /** How old a catalogue answer may be and still be given while a newer one is computed (READ_MEMO_STALE_MS), see lib/read-memo.ts. */
+  readMemoStaleMs: number;
   /** Whether the other reads run on a reader thread (READ_THREAD=on) or on the event loop (off), see lib/reader.ts. */
   readThread: boolean;
 }
@@ -101,6 +104,7 @@ export function loadNodeConfig(): NodeConfig {
     forwardMode,
     writerThread: onOff('WRITER_THREAD', 'on'),
     readMemo: onOff('READ_MEMO', 'on'),
+    readMemoStaleMs: millis('READ_MEMO_STALE_MS', DefaultReadMemoStaleMs, 1_000),
     readThread: onOff('READ_THREAD', 'on'),
   };
 }

@@ -19,6 +19,17 @@ test('position parses the -pos file and is 0 before the database exists', () => 
   assert.equal(node.known('a.db'), 255n);
 });
 
+test('acknowledged is the newest TXID a write answer carried, per database, and never goes back', () => {
+  const node = new LiteFsNode(dir, 'http://127.0.0.1:1');
+  assert.equal(node.acknowledged('a.db'), 0n);
+  node.acknowledge('a.db', 7n);
+  node.acknowledge('a.db', 5n);
+  node.acknowledge('b.db', 9n);
+  assert.equal(node.acknowledged('a.db'), 7n);
+  assert.equal(node.acknowledged('b.db'), 9n);
+  assert.equal(node.known('a.db'), 0n, 'answering a write is not learning that it arrived');
+});
+
 test('waitForTxid resolves when the position arrives, and false on timeout', async () => {
   const node = new LiteFsNode(dir, 'http://127.0.0.1:1');
   writeFileSync(join(dir, 'b.db-pos'), '0000000000000001/00\n');

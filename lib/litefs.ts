@@ -90,6 +90,8 @@ export class LiteFsNode {
   private readonly announced = new Set<string>();
   /** Highest TXID learned by any means (events or the position file), per database: a lower bound of its position. */
   private readonly learned = new Map<string, bigint>();
+  /** Newest TXID of a write this process has answered, per database. */
+  private readonly acked = new Map<string, bigint>();
   /** The `<db>-pos` files read so far, by database. */
   private readonly posFiles = new Map<string, PositionFile>();
 
@@ -158,6 +160,19 @@ export class LiteFsNode {
    */
   followed(dbName: string): bigint | undefined {
     return this.eventsLive && this.announced.has(dbName) ? this.known(dbName) : undefined;
+  }
+
+  /**
+   * Records that this process told a client its write committed at `txid`
+   * (the `x-txid` of a write answer), so later reads here may not be older.
+   */
+  acknowledge(dbName: string, txid: bigint): void {
+    if (txid > (this.acked.get(dbName) ?? 0n)) this.acked.set(dbName, txid);
+  }
+
+  /** The newest TXID of `dbName` a write answered by this process committed at (0 before any). */
+  acknowledged(dbName: string): bigint {
+    return this.acked.get(dbName) ?? 0n;
   }
 
   /** Records that `dbName` has reached at least `txid` here (e.g. a commit a writer thread reported). */

@@ -61,7 +61,7 @@ describe('read memo', () => {
     insert();
     assert.equal((await countVia(memo, reader)).c, 1, 'a commit on the writer connection is seen at once');
     assert.equal(computed, 2);
-    assert.deepEqual(memo.stats(), { hits: 1, misses: 2 });
+    assert.deepEqual(memo.stats(), { hits: 1, misses: 2, stale: 0 });
   });
 
   test("the connection's own commits end its answers too (the writer on the event loop reads through it)", async () => {
@@ -90,7 +90,7 @@ describe('read memo', () => {
     assert.equal(computed, 2);
   });
 
-  test('keys are kept apart, a failed computation keeps nothing, and at most maxEntries answers are kept', async () => {
+  test('keys are kept apart, a failed computation keeps nothing, and at most maxEntries keys are kept', async () => {
     const memo = new ReadMemo(reader, { maxEntries: 2 });
     const answer = (v: string[]) => () => Promise.resolve(v);
     assert.deepEqual(await memo.get('a', answer(['A'])), ['A']);
@@ -98,7 +98,9 @@ describe('read memo', () => {
     assert.deepEqual(await memo.get('boom', answer(['recovered'])), ['recovered'], 'the failure was not kept');
     assert.deepEqual(await memo.get('a', answer(['A again'])), ['A'], 'kept');
     assert.deepEqual(await memo.get('c', answer(['C'])), ['C']);
-    assert.deepEqual(await memo.get('c', answer(['fresh'])), ['fresh'], 'past the bound: computed each time, not kept');
+    assert.deepEqual(await memo.get('c', answer(['C again'])), ['C'], 'a new key is kept');
+    assert.deepEqual(await memo.get('boom', answer(['B again'])), ['recovered'], 'the key computed second stays');
+    assert.deepEqual(await memo.get('a', answer(['A anew'])), ['A anew'], 'the key that computed longest ago made room');
   });
 
   test('callers that miss together share one computation, and a failure reaches them all', async () => {
@@ -185,5 +187,75 @@ describe('read memo', () => {
     assert.equal((await countVia(memo, reader, reads)).c, 2);
     assert.equal(computed, 3);
     assert.equal(entered, 5, 'each version check enters the scope (and the miss once more)');
+  });
+  describe('answers from before the latest commit (staleMs)', () => {
+    /** A memo over a followed TXID whose clock and floor the test moves. */
+    function staleMemo(opts: { staleMs: number; floor?: () => bigint }) {
+      const state = { txid: 5n };
+      const memo = new ReadMemo(reader, { followed: () => state.txid, ...opts });
+      return { memo, state };
+    }
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    test('while a newer answer is computed, the kept one is given at once; then the newer one', async () => {
+      const { memo, state } = staleMemo({ staleMs: 60_000 });
+      assert.deepEqual(await memo.get('page', () => Promise.resolve(['five'])), ['five']);
+      state.txid = 6n;
+      const refresh = deferred<string[]>();
+      let computations = 0;
+      const compute = () => {
+        computations += 1;
+        return refresh.promise;
+      };
+      assert.deepEqual(await memo.get('page', compute), ['five'], 'given without waiting for TXID 6');
+      state.txid = 7n;
+      assert.deepEqual(await memo.get('page', compute), ['five'], 'still the kept answer');
+      assert.equal(computations, 1, 'one refresh at a time, however many commits meanwhile');
+      refresh.resolve(['six']);
+      await nextTurn();
+      assert.deepEqual(await memo.get('page', () => Promise.resolve(['seven'])), ['six'], 'the refresh is kept and given while TXID 7 is computed');
+      await nextTurn();
+      assert.deepEqual(await memo.get('page', () => Promise.resolve(['unused'])), ['seven']);
+      assert.deepEqual(memo.stats(), { hits: 1, misses: 1, stale: 3 });
+    });
+
+    test('an answer whose computation began longer ago than staleMs is not given: the caller waits', async () => {
+      const { memo, state } = staleMemo({ staleMs: 20 });
+      await memo.get('page', () => Promise.resolve(['five']));
+      await wait(40);
+      state.txid = 6n;
+      assert.deepEqual(await memo.get('page', () => Promise.resolve(['six'])), ['six']);
+      assert.deepEqual(memo.stats(), { hits: 0, misses: 2, stale: 0 });
+    });
+
+    test('an answer older than the floor is not given, however recent', async () => {
+      let floor = 0n;
+      const { memo, state } = staleMemo({ staleMs: 60_000, floor: () => floor });
+      await memo.get('page', () => Promise.resolve(['five']));
+      state.txid = 7n;
+      floor = 6n;
+      assert.deepEqual(await memo.get('page', () => Promise.resolve(['seven'])), ['seven'], 'TXID 5 is below the floor of 6');
+      state.txid = 8n;
+      assert.deepEqual(await memo.get('page', () => Promise.resolve(['eight'])), ['seven'], 'TXID 7 is not');
+    });
+
+    test("SQLite's version is never given stale: without a followed TXID every commit is read", async () => {
+      const memo = new ReadMemo(reader, { staleMs: 60_000 });
+      assert.equal((await countVia(memo, reader)).c, 0);
+      insert();
+      assert.equal((await countVia(memo, reader)).c, 1);
+      assert.equal(computed, 2);
+    });
+
+    test('a failed refresh leaves the kept answer, and the next caller tries again', async () => {
+      const { memo, state } = staleMemo({ staleMs: 60_000 });
+      await memo.get('page', () => Promise.resolve(['five']));
+      state.txid = 6n;
+      assert.deepEqual(await memo.get('page', () => Promise.reject(new Error('lost'))), ['five']);
+      await nextTurn();
+      assert.deepEqual(await memo.get('page', () => Promise.resolve(['six'])), ['five'], 'the kept answer, while the retry runs');
+      await nextTurn();
+      assert.deepEqual(await memo.get('page', () => Promise.resolve(['unused'])), ['six']);
+    });
   });
 });

@@ -51,6 +51,8 @@ export interface CallContext {
   write<A, R>(op: WriteOp<A, R>, args: A): Promise<R>;
   /** Adds a response header (initial metadata), e.g. cache-control. */
   setHeader(key: string, value: string): void;
+  /** The `x-min-txid` a read carried (this node has reached it by the time the handler runs). */
+  readonly minTxid?: bigint;
 }
 
 /** The call being served, so a domain's injected write function can find it. */
@@ -117,6 +119,7 @@ function clientIpOf(md: grpc.Metadata, peer: string): string {
 
 class Context implements CallContext {
   txid?: bigint;
+  minTxid?: bigint;
   readonly headers = new grpc.Metadata();
   private verified?: Promise<Identity | undefined>;
   private childLog?: Logger;
@@ -274,6 +277,8 @@ async function serveCall(
   };
   const done = (response: unknown, txid: bigint | undefined, headers: grpc.Metadata): Served => {
     const line = { ...access, code: 'OK', ms: msSince(started), forwarded, wait_ms: waitMs, txid: txid?.toString() };
+    // Reads answered here from now on must include this write (lib/read-memo.ts, `floor`).
+    if (txid !== undefined) runtime.node.acknowledge(runtime.dbName, txid);
     if (impl.quiet) runtime.accessLog.debug(line, 'request done');
     else runtime.accessLog.info(line, 'request done');
     return { response, txid, headers };
@@ -296,7 +301,7 @@ async function serveCall(
       }
       return done(response, txid, new grpc.Metadata());
     }
-    if (impl.kind === 'read') await waitForMinTxid(runtime, md);
+    if (impl.kind === 'read') ctx.minTxid = await waitForMinTxid(runtime, md);
     const response = await callStore.run(ctx, () => impl.fn(ctx, request));
     return done(response, ctx.txid, ctx.headers);
   } catch (err) {
@@ -305,12 +310,13 @@ async function serveCall(
   }
 }
 
-async function waitForMinTxid(runtime: Runtime, md: grpc.Metadata): Promise<void> {
+/** Waits until this node has the read's `x-min-txid`, and returns it (undefined when none was sent). */
+async function waitForMinTxid(runtime: Runtime, md: grpc.Metadata): Promise<bigint | undefined> {
   const raw = firstValue(md, MIN_TXID_HEADER);
-  if (raw === undefined) return;
+  if (raw === undefined) return undefined;
   const wanted = parseTxid(raw.trim());
   if (wanted === undefined) throw invalidArgument(MIN_TXID_HEADER, 'must be a decimal TXID');
-  if (await runtime.node.waitForTxid(runtime.dbName, wanted, DefaultMinTxidTimeoutMs)) return;
+  if (await runtime.node.waitForTxid(runtime.dbName, wanted, DefaultMinTxidTimeoutMs)) return wanted;
   const at = runtime.node.position(runtime.dbName);
   throw unavailable(`this node has not yet replicated TXID ${wanted} (it is at ${at}): retry, or read from another node`);
 }

@@ -4,6 +4,7 @@
  * the same node, and on the primary mirrors new users from the auth service.
  */
 import { env } from '../../lib/config.js';
+import { currentCall } from '../../lib/grpc/handler.js';
 import { remoteVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
 import { directoryClient } from './directory-client.js';
@@ -34,6 +35,14 @@ const domain = new EnrollDomain({
   memoReads: svc.config.readMemo,
   // While LiteFS's event stream announces every commit, the memo needs no read to know the data is unchanged.
   followed: () => svc.node.followed(svc.db.name),
+  memoStaleMs: svc.config.readMemoStaleMs,
+  // An answer kept from before a commit is given only if it includes the caller's
+  // x-min-txid and every write this process has answered.
+  readFloor: () => {
+    const wanted = currentCall()?.minTxid ?? 0n;
+    const acknowledged = svc.node.acknowledged(svc.db.name);
+    return wanted > acknowledged ? wanted : acknowledged;
+  },
 });
 // How much the catalogue memo saved (lib/read-memo.ts), for whoever tunes the node.
 svc.onShutdown(() => {

@@ -27,6 +27,10 @@ export interface EnrollDomainDeps {
   memoReads?: boolean;
   /** The TXID of `db` while every commit is learned as LiteFS makes it (`LiteFsNode.followed`), see lib/read-memo.ts. */
   followed?: () => bigint | undefined;
+  /** How old a memoised answer may be while a newer one is computed (READ_MEMO_STALE_MS; default 0: never). */
+  memoStaleMs?: number;
+  /** The lowest TXID an answer to the current caller may have been read at, see lib/read-memo.ts. */
+  readFloor?: () => bigint;
 }
 
 export class DomainContext {
@@ -47,7 +51,10 @@ export class DomainContext {
   private readonly memo: ReadMemo | undefined;
 
   constructor(private readonly deps: EnrollDomainDeps) {
-    this.memo = deps.memoReads === false ? undefined : new ReadMemo(deps.db, { reads: deps.reads, followed: deps.followed });
+    this.memo =
+      deps.memoReads === false
+        ? undefined
+        : new ReadMemo(deps.db, { reads: deps.reads, followed: deps.followed, staleMs: deps.memoStaleMs, floor: deps.readFloor });
   }
 
   /**
