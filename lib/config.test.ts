@@ -61,27 +61,21 @@ test('READ_MEMO=off reads the catalogue afresh every time; anything but on/off i
   assert.throws(() => loadNodeConfig(), /READ_MEMO must be on or off/);
 });
 
-test('READ_MEMO_STALE_MS bounds how old a kept catalogue answer may be; 0 gives only current ones; other values are refused by name', () => {
-  process.env.READ_MEMO_STALE_MS = '0';
-  assert.equal(loadNodeConfig().readMemoStaleMs, 0);
-  process.env.READ_MEMO_STALE_MS = '250';
-  assert.equal(loadNodeConfig().readMemoStaleMs, 250);
-  for (const bad of ['-5', '1001', '0.5', 'later']) {
-    process.env.READ_MEMO_STALE_MS = bad;
-    assert.throws(() => loadNodeConfig(), /READ_MEMO_STALE_MS must be a whole number of milliseconds from 0 to 1000/);
-  }
-});
-
-test('WRITE_BATCH_DELAY_MS sets the most a busy primary holds a batch back; 0 turns that off; other values are refused by name', () => {
-  process.env.WRITE_BATCH_DELAY_MS = '0';
-  assert.equal(loadNodeConfig().batchDelayMs, 0);
-  process.env.WRITE_BATCH_DELAY_MS = '25';
-  assert.equal(loadNodeConfig().batchDelayMs, 25);
-  for (const bad of ['-1', '51', '2.5', 'soon']) {
-    process.env.WRITE_BATCH_DELAY_MS = bad;
-    assert.throws(() => loadNodeConfig(), /WRITE_BATCH_DELAY_MS must be a whole number of milliseconds from 0 to 50/);
-  }
-});
+for (const { name, field, max, what } of [
+  { name: 'WRITE_BATCH_DELAY_MS', field: 'batchDelayMs', max: 50, what: 'the most a busy primary holds a batch back; 0 turns that off' },
+  { name: 'READ_MEMO_STALE_MS', field: 'readMemoStaleMs', max: 1000, what: 'how old a kept catalogue answer may be; 0 gives only current ones' },
+] as const) {
+  test(`${name} sets ${what}; other values are refused by name`, () => {
+    for (const ok of [0, Math.floor(max / 2), max]) {
+      process.env[name] = String(ok);
+      assert.equal(loadNodeConfig()[field], ok);
+    }
+    for (const bad of ['-1', String(max + 1), '2.5', 'soon']) {
+      process.env[name] = bad;
+      assert.throws(() => loadNodeConfig(), new RegExp(`${name} must be a whole number of milliseconds from 0 to ${max}`), bad);
+    }
+  });
+}
 
 test('WRITE_MAX_BATCH sets the batch bound', () => {
   process.env.WRITE_MAX_BATCH = '32';
