@@ -163,10 +163,11 @@ export class ReadMemo {
   }
 
   /**
-   * The answer for `key`: the one kept for the current version of the data,
-   * or one still being computed for it; else, within `staleMs` and the
-   * floor, the newest kept answer while a newer one is computed; else a new
-   * computation by `compute`, which callers of the same version share.
+   * The answer for `key`: the one kept for the current version of the data;
+   * else, within `staleMs` and the floor, the newest kept answer while a
+   * newer one is computed; else the one being computed for the current
+   * version, or a new computation by `compute`, which callers of the same
+   * version share.
    * `compute` must depend on nothing but `key` and the data, and read a
    * snapshot that begins after it is called (the reader thread, or the
    * connection, entering the read scope): its answer is then at least as new
@@ -177,15 +178,19 @@ export class ReadMemo {
     const txid = this.followed();
     const version = txid !== undefined ? `txid:${txid}` : this.sqliteVersion();
     const entry = this.entries.get(key);
-    if (entry?.settled?.version === version || entry?.pending?.version === version) {
+    if (entry?.settled?.version === version) {
       this.hits += 1;
-      return (entry.settled?.version === version ? entry.settled : entry.pending)!.answer as Promise<T>;
+      return entry.settled.answer as Promise<T>;
     }
     if (entry?.settled && this.givableStale(entry.settled)) {
       this.stale += 1;
       // One refresh at a time: while it runs, callers keep getting the kept answer.
       if (!entry.pending) this.start(key, entry, version, txid, compute);
       return entry.settled.answer as Promise<T>;
+    }
+    if (entry?.pending?.version === version) {
+      this.hits += 1;
+      return entry.pending.answer as Promise<T>;
     }
     this.misses += 1;
     return this.start(key, entry, version, txid, compute).answer as Promise<T>;
