@@ -209,7 +209,8 @@ export class ReadMemo {
   private start(key: string, existing: Entry | undefined, version: string, txid: bigint | undefined, compute: () => Promise<unknown>): Computation {
     const c: Computation = { version, txid, startedAt: performance.now(), answer: compute().then(share) };
     const entry = existing ?? {};
-    // Newest first out of the way: the key that began a computation longest ago goes when room is needed.
+    // Re-inserted, so the map stays in the order keys last began a computation: the first
+    // key is the one that began one longest ago, and it goes when room is needed.
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, entry);
