@@ -82,7 +82,7 @@ export class DomainContext {
     return this.memo.get(`${op.name} ${JSON.stringify(args)}`, () => this.query(op, args));
   }
 
-  /** The memo's hits and misses so far; undefined when READ_MEMO is off. */
+  /** The memo's hits, misses and kept answers given while a newer one was computed; undefined when READ_MEMO is off. */
   memoStats(): ReadMemoStats | undefined {
     return this.memo?.stats();
   }

@@ -70,7 +70,7 @@ export class EnrollDomain {
     return this.ctx.syncUsers();
   }
 
-  /** How often the catalogue memo answered (hits) and how often it read (misses); undefined when off. */
+  /** How often the catalogue memo answered (hits, and stale: a kept answer while the next was computed) and how often a caller waited for a read (misses); undefined when off. */
   memoStats(): ReadMemoStats | undefined {
     return this.ctx.memoStats();
   }
