@@ -19,14 +19,20 @@ describe('the enrollment service on the real cluster', () => {
     school = await createSchool(env.cluster.registrar);
   });
 
-  async function waitlistOf(sectionId: number): Promise<Array<{ user_id: number; position: number }>> {
-    const res = await http('GET', `/sections/${sectionId}/waitlist`, { token: school.registrar.token });
+  /** `after`: a write's answer whose commit the read must see (its x-txid sent as x-min-txid). */
+  const seeing = (after?: { headers: Headers }) => {
+    const txid = after?.headers.get('x-txid');
+    return txid ? { 'x-min-txid': txid } : undefined;
+  };
+
+  async function waitlistOf(sectionId: number, after?: { headers: Headers }): Promise<Array<{ user_id: number; position: number }>> {
+    const res = await http('GET', `/sections/${sectionId}/waitlist`, { token: school.registrar.token, headers: seeing(after) });
     assert.equal(res.status, 200, res.text);
     return res.body.entries;
   }
 
-  async function enrolledOf(sectionId: number): Promise<number[]> {
-    const res = await http('GET', `/sections/${sectionId}/enrollments?status=enrolled`, { token: school.registrar.token });
+  async function enrolledOf(sectionId: number, after?: { headers: Headers }): Promise<number[]> {
+    const res = await http('GET', `/sections/${sectionId}/enrollments?status=enrolled`, { token: school.registrar.token, headers: seeing(after) });
     assert.equal(res.status, 200, res.text);
     return res.body.enrollments.map((e: { user_id: number }) => e.user_id).sort((a: number, b: number) => a - b);
   }
@@ -114,6 +120,27 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(drop.body.promoted_user_ids, [free!.id]);
       assert.deepEqual(await enrolledOf(sid), [free!.id]);
       assert.deepEqual((await waitlistOf(sid)).map((e) => [e.user_id, e.position]), [[busy!.id, 1]]);
+    });
+
+    test('a seat left free while its only waiting student clashed goes to them once they drop the clash', async () => {
+      const sid = await section(school, { capacity: 1, day: 'Saturday', begin_time: '08:00', end_time: '09:00' });
+      const clashing = await section(school, { day: 'Saturday', begin_time: '08:30', end_time: '09:30' });
+      const [holder, busy, late] = await students(3);
+      await enroll(holder!, holder!.id, sid);
+      assert.equal((await enroll(busy!, busy!.id, sid)).body.position, 1);
+      assert.equal((await enroll(busy!, busy!.id, clashing)).status, 200);
+      // The holder leaves; the only one waiting clashes, so the seat stays free.
+      const drop = await http('DELETE', `/users/${holder!.id}/enrollments/${sid}`, { token: holder!.token });
+      assert.equal(drop.status, 200, drop.text);
+      assert.deepEqual(drop.body.promoted_user_ids, []);
+      assert.deepEqual(await enrolledOf(sid, drop), []);
+      // Dropping the clash moves them in before a newcomer can take the seat.
+      const free = await http('DELETE', `/users/${busy!.id}/enrollments/${clashing}`, { token: busy!.token });
+      assert.equal(free.status, 200, free.text);
+      assert.deepEqual(await enrolledOf(sid, free), [busy!.id]);
+      assert.deepEqual(await waitlistOf(sid, free), []);
+      const newcomer = await enroll(late!, late!.id, sid);
+      assert.equal(newcomer.body.status, 'waitlisted', newcomer.text);
     });
 
     test('leaving a waitlist closes up the positions behind', async () => {

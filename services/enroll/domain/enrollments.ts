@@ -24,7 +24,7 @@ import { enrollRead, enrollWrite } from './operations.js';
 import { parseRoles, toEnrollment } from './convert.js';
 import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
 import { readPage, toPage } from './pagination.js';
-import { promoteFromWaitlist } from './promotion.js';
+import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
 import { requireId, statusFilter } from './validate.js';
 
 /** How many waitlists (of live sections) one student may be on at once. */
@@ -79,7 +79,9 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId }: { 
 
 /**
  * Drops an active enrollment and, unless the section is frozen, promotes from
- * the waitlist into the freed seat, all in the caller's transaction.
+ * the waitlist into the freed seat, all in the caller's transaction. The
+ * response names those promotions; the student who dropped may also be
+ * promoted where they wait, now that this section no longer clashes.
  */
 function dropEnrollment(
   store: EnrollStore,
@@ -93,7 +95,10 @@ function dropEnrollment(
     // A dropped enrollment is history, not something to drop again.
     throw notFound(`enrollment of user ${userId} in section ${sectionId}`);
   }
-  return { user_id: userId, section_id: sectionId, promoted_user_ids: promoteFromWaitlist(store, sectionId) };
+  const promoted = promoteFromWaitlist(store, sectionId);
+  // The dropped seat may have been what kept this student out of a section they wait for.
+  promoteWaitlistsOf(store, [userId]);
+  return { user_id: userId, section_id: sectionId, promoted_user_ids: promoted };
 }
 
 /** The student themself or the registrar. */

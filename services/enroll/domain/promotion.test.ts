@@ -29,6 +29,60 @@ test('promotion skips a student with a schedule conflict, who keeps their place'
   f.close();
 });
 
+test('a student skipped for a conflict gets the seat left free once they drop the clashing section', async () => {
+  const f = await setup();
+  const s = await f.section({ capacity: 1, begin_time: '09:00', end_time: '10:00' });
+  const clash = await f.section({ capacity: 5, begin_time: '09:30', end_time: '10:30' });
+  await enrollAll(f, s, [10, 11]);
+  await enrollAll(f, clash, [11]);
+  // 11 clashes and no one else waits: the seat stays free, 11 keeps their place.
+  const res = await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
+  assert.deepEqual(res.promoted_user_ids, []);
+  assert.deepEqual(waitlistOf(f, s), [[11, 1]]);
+  // Dropping the clash is what frees them: they take the seat before anyone else can.
+  const dropped = await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: clash });
+  assert.deepEqual(dropped.promoted_user_ids, [], 'the clashing section had no waitlist');
+  assert.equal(statusOf(f, 11, s), 'enrolled');
+  assert.equal(statusOf(f, 11, clash), 'dropped');
+  assert.deepEqual(waitlistOf(f, s), []);
+  const late = await f.domain.createEnrollment(student(12), { user_id: 12, section_id: s });
+  assert.equal(late.status, 'waitlisted', 'a newcomer no longer finds the seat free');
+  f.close();
+});
+
+test('the first in line who fits gets a seat freed while others clashed, when a clash is dropped', async () => {
+  const f = await setup();
+  const s = await f.section({ capacity: 1, begin_time: '09:00', end_time: '10:00' });
+  const clash = await f.section({ capacity: 5, begin_time: '09:30', end_time: '10:30' });
+  await enrollAll(f, s, [10, 11, 12]);
+  await enrollAll(f, clash, [11, 12]);
+  await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
+  assert.deepEqual(waitlistOf(f, s), [[11, 1], [12, 2]]);
+  // 12 drops the clash first, but 11 is still ahead in line and still clashes: 12 gets it.
+  await f.domain.dropUserEnrollment(student(12), { user_id: 12, section_id: clash });
+  assert.equal(statusOf(f, 12, s), 'enrolled');
+  assert.deepEqual(waitlistOf(f, s), [[11, 1]]);
+  // Now s is full: 11 dropping the clash only leaves them first in line.
+  await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: clash });
+  assert.equal(statusOf(f, 11, s), undefined);
+  assert.deepEqual(waitlistOf(f, s), [[11, 1]]);
+  f.close();
+});
+
+test('deleting a clashing section promotes its students where they wait', async () => {
+  const f = await setup();
+  const s = await f.section({ capacity: 1, begin_time: '09:00', end_time: '10:00' });
+  const clash = await f.section({ capacity: 5, begin_time: '09:30', end_time: '10:30' });
+  await enrollAll(f, s, [10, 11]);
+  await enrollAll(f, clash, [11]);
+  await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
+  assert.deepEqual(waitlistOf(f, s), [[11, 1]]);
+  await f.domain.deleteSection(REGISTRAR, { section_id: clash });
+  assert.equal(statusOf(f, 11, s), 'enrolled');
+  assert.deepEqual(waitlistOf(f, s), []);
+  f.close();
+});
+
 test('promotion fills every free seat when the capacity is raised', async () => {
   const f = await setup();
   const s = await f.section({ capacity: 1 });

@@ -28,3 +28,17 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
   }
   return promoted;
 }
+
+/**
+ * A student who was skipped for a schedule conflict keeps their place in line,
+ * and the seat goes to someone behind them, or stays free if no one else fits.
+ * When the students in `userIds` lose an enrollment (they drop it, or its
+ * section is deleted), that conflict may be gone: every waitlist they are on
+ * is walked again, in section order, so a seat left free while they clashed
+ * goes to the first in line who now fits, not to whoever enrolls next.
+ */
+export function promoteWaitlistsOf(store: EnrollStore, userIds: Iterable<number>): void {
+  const sections = new Set<number>();
+  for (const userId of userIds) for (const sectionId of store.waitlist.userWaitlistSections(userId)) sections.add(sectionId);
+  for (const sectionId of [...sections].sort((a, b) => a - b)) promoteFromWaitlist(store, sectionId);
+}

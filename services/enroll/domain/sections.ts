@@ -15,7 +15,7 @@ import { enrollRead, enrollWrite } from './operations.js';
 import { parseRoles, toSection } from './convert.js';
 import { requireCourse, requireSection } from './lookups.js';
 import { readPage, toPage, type PageCursor } from './pagination.js';
-import { promoteFromWaitlist } from './promotion.js';
+import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
 import {
   DEFAULT_WAITLIST_CAPACITY,
   LIMITS,
@@ -143,7 +143,10 @@ const changeSection = enrollWrite('updateSection', (store, c: SectionChange) => 
   return toSection(store.sections.getSection(c.sectionId)!);
 });
 
-/** Keeps the section as deleted, drops its students and clears its waitlist. */
+/**
+ * Keeps the section as deleted, drops its students and clears its waitlist.
+ * Its students may then be promoted where they wait (promoteWaitlistsOf).
+ */
 export async function deleteSection(ctx: DomainContext, actor: Actor, req: DeleteSectionRequest): Promise<Section__Output> {
   requireRegistrar(actor);
   const sectionId = requireId('section_id', req.section_id);
@@ -153,7 +156,9 @@ export async function deleteSection(ctx: DomainContext, actor: Actor, req: Delet
 const markSectionDeleted = enrollWrite('deleteSection', (store, { sectionId }: { sectionId: number }) => {
   requireSection(store, sectionId);
   store.sections.markSectionDeleted(sectionId);
-  store.enrollments.dropAllInSection(sectionId);
+  const dropped = store.enrollments.dropAllInSection(sectionId);
   store.waitlist.clearSection(sectionId);
+  // Its students are free at its hours now: the waitlists they are on may take them in.
+  promoteWaitlistsOf(store, dropped);
   return toSection(store.sections.getSection(sectionId)!);
 });

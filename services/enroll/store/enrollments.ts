@@ -30,8 +30,8 @@ export function enrollmentStatements(db: Database.Database) {
   const drop = db.prepare<[number, number]>(
     `UPDATE enrollments SET status = 'dropped' WHERE user_id = ? AND section_id = ? AND status = 'enrolled'`,
   );
-  const dropAll = db.prepare<[number]>(
-    `UPDATE enrollments SET status = 'dropped' WHERE section_id = ? AND status = 'enrolled'`,
+  const dropAll = db.prepare<[number], { user_id: number }>(
+    `UPDATE enrollments SET status = 'dropped' WHERE section_id = ? AND status = 'enrolled' RETURNING user_id`,
   );
 
   return {
@@ -43,6 +43,7 @@ export function enrollmentStatements(db: Database.Database) {
     enroll: (userId: number, sectionId: number): void => void enroll.run(userId, sectionId),
     /** Returns whether an active enrollment was dropped. */
     drop: (userId: number, sectionId: number): boolean => drop.run(userId, sectionId).changes === 1,
-    dropAllInSection: (sectionId: number): number => dropAll.run(sectionId).changes,
+    /** Drops every active enrollment of the section; returns the students dropped. */
+    dropAllInSection: (sectionId: number): number[] => dropAll.all(sectionId).map((r) => r.user_id),
   };
 }

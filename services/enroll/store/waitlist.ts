@@ -29,6 +29,10 @@ export function waitlistStatements(db: Database.Database) {
     `${ENTRY_SELECT} JOIN sections s ON s.id = w.section_id
      WHERE w.user_id = ? AND s.deleted = 0 AND w.section_id > ? ORDER BY w.section_id LIMIT ?`,
   );
+  const sectionsOfUser = db.prepare<[number], { section_id: number }>(
+    `SELECT w.section_id FROM waitlist w JOIN sections s ON s.id = w.section_id
+     WHERE w.user_id = ? AND s.deleted = 0 ORDER BY w.section_id`,
+  );
   const countForUser = db.prepare<[number], { n: number }>(
     `SELECT count(*) AS n FROM waitlist w JOIN sections s ON s.id = w.section_id
      WHERE w.user_id = ? AND s.deleted = 0`,
@@ -67,6 +71,8 @@ export function waitlistStatements(db: Database.Database) {
       byCourse.all(courseId, instructorId, instructorId, after.sectionId, after.sectionId, after.position, limit),
     listUserWaitlist: (userId: number, afterSectionId: number, limit: number): WaitlistRow[] =>
       byUser.all(userId, afterSectionId, limit),
+    /** The sections whose waitlist the student is on, not deleted, by id. */
+    userWaitlistSections: (userId: number): number[] => sectionsOfUser.all(userId).map((r) => r.section_id),
     /** Waitlists the student is on, in sections that are not deleted. */
     countUserWaitlists: (userId: number): number => countForUser.get(userId)!.n,
     /** Appends the student to the section's waitlist and returns their position. */
