@@ -13,6 +13,7 @@ import { protoPath as healthProto } from 'grpc-health-check';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
@@ -329,6 +330,32 @@ describe('the auth service on the real cluster', () => {
       } finally {
         client.close();
       }
+    });
+
+    /** Repeats `attempt` until it answers something other than 429 (the bucket refills at 20/s), at most 5 s. */
+    async function untilServed(attempt: () => Promise<{ status: number }>): Promise<number> {
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const { status } = await attempt();
+        if (status !== 429 || Date.now() > deadline) return status;
+        await sleep(200);
+      }
+    }
+
+    test('a burst of registrations gets 429 from a bucket of its own, and is served again once it refills', async () => {
+      const login = () => http('POST', '/login', { body: { username: 'nobody-at-all', password: 'whatever123' } });
+      // No email: the service refuses these with 400 before it hashes anything.
+      const register = () => http('POST', '/register', { body: { username: 'nobody-registers', password: 'whatever123' } });
+      assert.equal(await untilServed(login), 401, 'the login bucket refilled after the test above');
+
+      const burst = await Promise.all(Array.from({ length: 80 }, register));
+      const statuses = burst.map((r) => r.status);
+      assert.ok(statuses.includes(429), `expected some 429 in ${JSON.stringify(statuses)}`);
+      assert.ok(statuses.every((s) => s === 429 || s === 400), `only 400 or 429, got ${JSON.stringify([...new Set(statuses)])}`);
+      assert.equal(burst.find((r) => r.status === 429)!.headers.get('x-ratelimit'), 'token-endpoint');
+
+      assert.equal((await login()).status, 401, 'a flood of sign-ups does not use up the logins');
+      assert.equal(await untilServed(register), 400, 'registrations are served again within seconds');
     });
   });
 
