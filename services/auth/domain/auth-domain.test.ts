@@ -213,9 +213,10 @@ describe('profile and directory', () => {
     assert.throws(() => domain.me(999_999), { code: Status.NOT_FOUND });
   });
 
-  test('listUsersAfter pages in id order without password hashes', () => {
+  test('listUsersAfter pages in id order with only what the enrollment service mirrors', () => {
     const all = domain.listUsersAfter(0, 0);
     assert.ok(all.length >= 5);
+    for (const u of all) assert.deepEqual(Object.keys(u).sort(), ['first_name', 'last_name', 'roles', 'user_id', 'username']);
     assert.deepEqual(all.map((u) => u.user_id), [...all.map((u) => u.user_id)].sort((a, b) => a - b));
     const page = domain.listUsersAfter(all[1]!.user_id, 2);
     assert.deepEqual(page.map((u) => u.user_id), [all[2]!.user_id, all[3]!.user_id]);

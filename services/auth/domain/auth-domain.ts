@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
+import type { DirectoryUser__Output } from '../../../gen/ts/auth/v1/DirectoryUser.js';
 import type { Jwks__Output } from '../../../gen/ts/auth/v1/Jwks.js';
 import type { RegisterResponse__Output } from '../../../gen/ts/auth/v1/RegisterResponse.js';
 import type { TokenResponse__Output } from '../../../gen/ts/auth/v1/TokenResponse.js';
@@ -253,12 +254,18 @@ export class AuthDomain {
     return toUser(row);
   }
 
-  /** Users with id > afterId in id order (the internal UserDirectory). */
-  listUsersAfter(afterId: number, pageSize: number): User__Output[] {
+  /** Users with id > afterId in id order (the internal UserDirectory): no email, no dates. */
+  listUsersAfter(afterId: number, pageSize: number): DirectoryUser__Output[] {
     if (!Number.isInteger(afterId) || afterId < 0) throw invalidArgument('after_id', 'must be a non-negative integer');
     if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument('page_size', 'must be a non-negative integer');
     const limit = pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
-    return this.#read.usersAfter(afterId, limit).map(toUser);
+    return this.#read.usersAfter(afterId, limit).map((row) => ({
+      user_id: row.id,
+      username: row.username,
+      first_name: row.first_name,
+      last_name: row.last_name,
+      roles: parseRoles(row.roles),
+    }));
   }
 
   /** The public keys of every unexpired signing key. */
