@@ -126,6 +126,9 @@ describe('the auth service on the real cluster', () => {
       const bare = await http('POST', '/auth?expired', { body: { username: u.username, password: u.password } });
       assert.equal(bare.status, 200, bare.text);
       assert.ok(decodeJwt(bare.body.token).exp! < Date.now() / 1000, 'a bare ?expired counts too');
+      const no = await http('POST', '/auth?expired=false', { body: { username: u.username, password: u.password } });
+      assert.equal(no.status, 200, no.text);
+      assert.ok(decodeJwt(no.body.token).exp! > Date.now() / 1000, '?expired=false asks for a valid token');
 
       const rejected = await http('GET', '/me', { token: expired.body.token });
       assert.equal(rejected.status, 401, 'Envoy refuses the expired token');
