@@ -150,13 +150,16 @@ describe('the auth service on the real cluster', () => {
     test('every token request is in auth_logs with the client IP and the outcome', async () => {
       const u = await registerAndLogin('audit');
       await http('POST', '/login', { body: { username: u.username, password: 'wrong password!' } });
+      assert.equal((await http('POST', '/auth', { body: { username: u.username, password: u.password } })).status, 200);
+      const expired = await http('POST', '/auth?expired=true', { body: { username: u.username, password: u.password } });
+      assert.equal(expired.status, 200, expired.text);
       // Read the primary's auth.db straight from its LiteFS mount (read-only).
       const db = new Database(join(env.cluster.node(1).mount, 'auth.db'), { readonly: true, fileMustExist: true });
       try {
         const rows = db
           .prepare('SELECT request_ip, user_id, outcome FROM auth_logs WHERE user_id = ? ORDER BY id')
           .all(u.userId) as Array<{ request_ip: string; user_id: number; outcome: string }>;
-        assert.deepEqual(rows.map((r) => r.outcome), ['ok', 'bad_credentials']);
+        assert.deepEqual(rows.map((r) => r.outcome), ['ok', 'bad_credentials', 'ok', 'expired_key']);
         // Envoy appends the client address to x-forwarded-for; for a client on
         // loopback it writes this host's own address instead.
         const hostAddresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
