@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Status } from '../../../lib/errors.js';
-import { enrollAll, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf } from './fixture.js';
+import { enrollAll, type Fixture, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf } from './fixture.js';
+
+/** A one-seat section 09:00–10:00, and a roomy one at 09:30–10:30 that clashes with it. */
+async function oneSeatAndAClash(f: Fixture): Promise<{ s: number; clash: number }> {
+  const s = await f.section({ capacity: 1, begin_time: '09:00', end_time: '10:00' });
+  const clash = await f.section({ capacity: 5, begin_time: '09:30', end_time: '10:30' });
+  return { s, clash };
+}
 
 test('dropping promotes the first waitlisted student and closes up positions', async () => {
   const f = await setup();
@@ -17,8 +24,7 @@ test('dropping promotes the first waitlisted student and closes up positions', a
 
 test('promotion skips a student with a schedule conflict, who keeps their place', async () => {
   const f = await setup();
-  const s = await f.section({ capacity: 1, begin_time: '09:00', end_time: '10:00' });
-  const clash = await f.section({ capacity: 5, begin_time: '09:30', end_time: '10:30' });
+  const { s, clash } = await oneSeatAndAClash(f);
   await enrollAll(f, s, [10, 11, 12, 13]);
   // 11 enrolls in a clashing section while waiting for s.
   await enrollAll(f, clash, [11]);
@@ -31,8 +37,7 @@ test('promotion skips a student with a schedule conflict, who keeps their place'
 
 test('a student skipped for a conflict gets the seat left free once they drop the clashing section', async () => {
   const f = await setup();
-  const s = await f.section({ capacity: 1, begin_time: '09:00', end_time: '10:00' });
-  const clash = await f.section({ capacity: 5, begin_time: '09:30', end_time: '10:30' });
+  const { s, clash } = await oneSeatAndAClash(f);
   await enrollAll(f, s, [10, 11]);
   await enrollAll(f, clash, [11]);
   // 11 clashes and no one else waits: the seat stays free, 11 keeps their place.
@@ -52,8 +57,7 @@ test('a student skipped for a conflict gets the seat left free once they drop th
 
 test('the first in line who fits gets a seat freed while others clashed, when a clash is dropped', async () => {
   const f = await setup();
-  const s = await f.section({ capacity: 1, begin_time: '09:00', end_time: '10:00' });
-  const clash = await f.section({ capacity: 5, begin_time: '09:30', end_time: '10:30' });
+  const { s, clash } = await oneSeatAndAClash(f);
   await enrollAll(f, s, [10, 11, 12]);
   await enrollAll(f, clash, [11, 12]);
   await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
@@ -71,8 +75,7 @@ test('the first in line who fits gets a seat freed while others clashed, when a 
 
 test('deleting a clashing section promotes its students where they wait', async () => {
   const f = await setup();
-  const s = await f.section({ capacity: 1, begin_time: '09:00', end_time: '10:00' });
-  const clash = await f.section({ capacity: 5, begin_time: '09:30', end_time: '10:30' });
+  const { s, clash } = await oneSeatAndAClash(f);
   await enrollAll(f, s, [10, 11]);
   await enrollAll(f, clash, [11]);
   await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
