@@ -35,15 +35,20 @@ test('promotion skips a student with a schedule conflict, who keeps their place'
   f.close();
 });
 
-test('a student skipped for a conflict gets the seat left free once they drop the clashing section', async () => {
+/** The one seat of s freed while the only student waiting for it, 11, is enrolled in the clashing section. */
+async function seatFreeWhileTheOneWaitingClashes(): Promise<{ f: Fixture; s: number; clash: number }> {
   const f = await setup();
   const { s, clash } = await oneSeatAndAClash(f);
   await enrollAll(f, s, [10, 11]);
   await enrollAll(f, clash, [11]);
-  // 11 clashes and no one else waits: the seat stays free, 11 keeps their place.
   const res = await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
-  assert.deepEqual(res.promoted_user_ids, []);
-  assert.deepEqual(waitlistOf(f, s), [[11, 1]]);
+  assert.deepEqual(res.promoted_user_ids, [], '11 clashes and no one else waits: the seat stays free');
+  assert.deepEqual(waitlistOf(f, s), [[11, 1]], '11 keeps their place');
+  return { f, s, clash };
+}
+
+test('a student skipped for a conflict gets the seat left free once they drop the clashing section', async () => {
+  const { f, s, clash } = await seatFreeWhileTheOneWaitingClashes();
   // Dropping the clash is what frees them: they take the seat before anyone else can.
   const dropped = await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: clash });
   assert.deepEqual(dropped.promoted_user_ids, [], 'the clashing section had no waitlist');
@@ -74,12 +79,7 @@ test('the first in line who fits gets a seat freed while others clashed, when a 
 });
 
 test('deleting a clashing section promotes its students where they wait', async () => {
-  const f = await setup();
-  const { s, clash } = await oneSeatAndAClash(f);
-  await enrollAll(f, s, [10, 11]);
-  await enrollAll(f, clash, [11]);
-  await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
-  assert.deepEqual(waitlistOf(f, s), [[11, 1]]);
+  const { f, s, clash } = await seatFreeWhileTheOneWaitingClashes();
   await f.domain.deleteSection(REGISTRAR, { section_id: clash });
   assert.equal(statusOf(f, 11, s), 'enrolled');
   assert.deepEqual(waitlistOf(f, s), []);
