@@ -16,7 +16,21 @@ export interface HttpAnswer<T = any> {
   text: string;
 }
 
-/** One HTTP request; `body` is JSON-encoded unless it is already a string. */
+/** The auth service's REST paths (proto/auth/v1/auth.proto); every other path is the enrollment service's. */
+const AUTH_PATH = /^\/(?:(?:register|login|auth|token|me)(?:[/?]|$)|\.well-known\/)/;
+
+/**
+ * The newest TXID each database answered a write of this test process with.
+ * A GET sends it as x-min-txid, as the README tells clients to, so a test
+ * reads its own writes whichever replica Envoy picks (README, "Consistency").
+ */
+const newestWrite = { auth: 0n, enroll: 0n };
+
+/**
+ * One HTTP request; `body` is JSON-encoded unless it is already a string. A
+ * GET waits for this process's writes to the same service (x-min-txid),
+ * unless `headers` names an x-min-txid of its own.
+ */
 export async function http<T = any>(
   method: string,
   path: string,
@@ -24,12 +38,17 @@ export async function http<T = any>(
 ): Promise<HttpAnswer<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const service = AUTH_PATH.test(path) ? 'auth' : 'enroll';
+  const ownMinTxid = Object.keys(headers).some((k) => k.toLowerCase() === 'x-min-txid');
+  if (method === 'GET' && !ownMinTxid && newestWrite[service] > 0n) headers['x-min-txid'] = newestWrite[service].toString();
   let body: string | undefined;
   if (opts.body !== undefined) {
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
   const res = await fetch(`${opts.base ?? ENVOY_HTTP}${path}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+  const txid = res.headers.get('x-txid');
+  if (method !== 'GET' && txid && /^\d+$/.test(txid) && BigInt(txid) > newestWrite[service]) newestWrite[service] = BigInt(txid);
   const text = await res.text();
   let parsed: unknown = undefined;
   try {
