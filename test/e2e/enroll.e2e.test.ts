@@ -31,6 +31,13 @@ describe('the enrollment service on the real cluster', () => {
     return res.body.enrollments.map((e: { user_id: number }) => e.user_id).sort((a: number, b: number) => a - b);
   }
 
+  /** A one-seat section on `day` at 08:00–09:00, and one at 08:30–09:30 that clashes with it. */
+  async function oneSeatAndAClash(day: string): Promise<{ sid: number; clashing: number }> {
+    const sid = await section(school, { capacity: 1, day, begin_time: '08:00', end_time: '09:00' });
+    const clashing = await section(school, { day, begin_time: '08:30', end_time: '09:30' });
+    return { sid, clashing };
+  }
+
   async function students(n: number): Promise<Person[]> {
     return Promise.all(Array.from({ length: n }, () => person('student', school.registrar.token)));
   }
@@ -100,8 +107,7 @@ describe('the enrollment service on the real cluster', () => {
     });
 
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {
-      const sid = await section(school, { capacity: 1, day: 'Sunday', begin_time: '08:00', end_time: '09:00' });
-      const clashing = await section(school, { day: 'Sunday', begin_time: '08:30', end_time: '09:30' });
+      const { sid, clashing } = await oneSeatAndAClash('Sunday');
       const [holder, busy, free] = await students(3);
       await enroll(holder!, holder!.id, sid);
       assert.equal((await enroll(busy!, busy!.id, sid)).body.position, 1);
@@ -117,8 +123,7 @@ describe('the enrollment service on the real cluster', () => {
     });
 
     test('a seat left free while its only waiting student clashed goes to them once they drop the clash', async () => {
-      const sid = await section(school, { capacity: 1, day: 'Saturday', begin_time: '08:00', end_time: '09:00' });
-      const clashing = await section(school, { day: 'Saturday', begin_time: '08:30', end_time: '09:30' });
+      const { sid, clashing } = await oneSeatAndAClash('Saturday');
       const [holder, busy, late] = await students(3);
       await enroll(holder!, holder!.id, sid);
       assert.equal((await enroll(busy!, busy!.id, sid)).body.position, 1);
