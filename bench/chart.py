@@ -4,7 +4,7 @@
 
 throughput.png: ops/s of every row, grouped by scenario, baselines hatched, log scale.
 latency.png:    p50 and p99 of every row, log scale.
-checks.png:     each target's measured ratio against its goal.
+checks.png:     each target's measured ratio against its goal, with its 95 % interval where it has one.
 """
 import json
 import textwrap
@@ -70,13 +70,18 @@ def checks_chart(checks, out):
     ys = list(range(len(checks)))[::-1]
     for y, c in zip(ys, checks):
         goal = float(c["goal"].split()[-1])
-        ax.barh(y, c["ratio"], color="#4c9f70" if c["met"] else "#c44e52")
+        interval = c.get("interval")
+        # A ratio of p99s carries its 95 % bootstrap interval, drawn as an error bar.
+        xerr = [[c["ratio"] - interval[0]], [interval[1] - c["ratio"]]] if interval else None
+        ax.barh(y, c["ratio"], color="#4c9f70" if c["met"] else "#c44e52", xerr=xerr, capsize=3)
         ax.plot([goal, goal], [y - 0.4, y + 0.4], color="black", linewidth=1.5)
-        ax.text(max(c["ratio"], goal) * 1.08, y, f"{c['ratio']:.2f} (goal {c['goal']})", va="center", fontsize=7)
+        right = max(c["ratio"], goal, interval[1] if interval else 0)
+        label = f"{c['ratio']:.2f}" + (f" ({interval[0]:.2f}–{interval[1]:.2f})" if interval else "")
+        ax.text(right * 1.08, y, f"{label} (goal {c['goal']})", va="center", fontsize=7)
     ax.set_yticks(ys)
     ax.set_yticklabels([textwrap.fill(c["target"], 48) for c in checks], fontsize=7)
     ax.set_xscale("log")
-    ax.set_xlabel("measured ratio (log scale); black tick = goal; green = met, red = missed")
+    ax.set_xlabel("measured ratio (log scale); black tick = goal; green = met, red = missed; error bar = 95 % bootstrap interval")
     ax.set_title("Targets", fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "checks.png", dpi=110)

@@ -26,6 +26,11 @@ export function writeJson(path: string, r: Results): void {
 }
 
 const fmt = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : String(round(v)));
+/** A target's ratio, with its 95 % interval where it has one: "2.15 (1.71–2.9)". */
+const ratioCell = (c: Check) => (c.interval ? `${fmt(c.ratio)} (${fmt(c.interval[0])}–${fmt(c.interval[1])})` : fmt(c.ratio));
+/** Said under each table of targets that has intervals. */
+const INTERVAL_NOTE =
+  'In brackets beside a ratio of p99s: its 95 % bootstrap interval, how far the ratio could move on the reads of this run alone (each probe makes a few hundred).';
 
 export function markdown(r: Results): string {
   const m = r.machine;
@@ -51,8 +56,9 @@ export function markdown(r: Results): string {
   out.push('| target | measured | ratio | goal | met | what bounds it |');
   out.push('|---|---|--:|---|---|---|');
   for (const c of r.checks) {
-    out.push(`| ${c.target} | ${c.measured} | ${fmt(c.ratio)} | ${c.goal} | ${c.met ? 'yes' : '**no**'} | ${(c.bound ?? '').replace(/\|/g, '\\|')} |`);
+    out.push(`| ${c.target} | ${c.measured} | ${ratioCell(c)} | ${c.goal} | ${c.met ? 'yes' : '**no**'} | ${(c.bound ?? '').replace(/\|/g, '\\|')} |`);
   }
+  if (r.checks.some((c) => c.interval)) out.push('', INTERVAL_NOTE);
   out.push('');
   out.push('### Peak memory (VmHWM, MiB) per process');
   out.push('');
@@ -90,7 +96,8 @@ export function readmeSummary(r: Results): string {
   out.push('');
   out.push('| target | measured | ratio | goal | met |');
   out.push('|---|---|--:|---|---|');
-  for (const c of r.checks) out.push(`| ${c.target} | ${c.measured} | ${fmt(c.ratio)} | ${c.goal} | ${c.met ? 'yes' : '**no**'} |`);
+  for (const c of r.checks) out.push(`| ${c.target} | ${c.measured} | ${ratioCell(c)} | ${c.goal} | ${c.met ? 'yes' : '**no**'} |`);
+  if (r.checks.some((c) => c.interval)) out.push('', INTERVAL_NOTE);
   const peaks = new Map<string, number>();
   for (const list of Object.values(r.memory)) {
     for (const p of list) {

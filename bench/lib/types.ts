@@ -41,6 +41,11 @@ export interface Check {
   /** What was divided by what, with both figures. */
   measured: string;
   ratio: number;
+  /**
+   * For a ratio of percentiles from a few hundred samples: the 95 % bootstrap
+   * interval of the ratio (bench/lib/stats.ts, `percentileRatioInterval`).
+   */
+  interval?: [number, number];
   /** e.g. ">= 10" or "<= 2". */
   goal: string;
   met: boolean;
