@@ -13,8 +13,15 @@
  */
 import { Worker } from 'node:worker_threads';
 
-/** Where a probe reads: HTTP/JSON through Envoy, or native gRPC to one address. */
-export type ProbeTarget = { kind: 'http'; name: string; base?: string } | { kind: 'grpc'; name: string; address: string };
+/**
+ * Where a probe reads: the catalogue over HTTP/JSON through Envoy or over
+ * native gRPC at one address; or, as a control with no product in the way,
+ * a bare grpc-js echo server (bench/lib/echo-server.ts).
+ */
+export type ProbeTarget =
+  | { kind: 'http'; name: string; base?: string }
+  | { kind: 'grpc'; name: string; address: string }
+  | { kind: 'echo'; name: string; address: string };
 
 /** What the worker is started with. */
 export interface ProbeSpec {

@@ -82,6 +82,51 @@ function cpuSeconds(pid: number, mainThread = false): { user: number; system: nu
   return { user: Number(f[11]) / CLK_TCK, system: Number(f[12]) / CLK_TCK };
 }
 
+/** Per thread of a process (tid →): nanoseconds run on a core, nanoseconds waited runnable for one, and how many times it was put on a core. */
+type SchedTimes = Map<number, { run: number; wait: number; slices: number }>;
+
+/**
+ * From /proc/<pid>/task/<tid>/schedstat, kept by the scheduler: time on a
+ * core, time runnable on a run queue before getting one, and the number of
+ * times it got one. With `mainThread`, only the first thread's. Empty once
+ * the process is gone.
+ */
+export function schedTimes(pid: number, mainThread = false): SchedTimes {
+  const out: SchedTimes = new Map();
+  let tids: string[];
+  try {
+    tids = mainThread ? [String(pid)] : readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const f = (read(`/proc/${pid}/task/${tid}/schedstat`) ?? '').trim().split(' ');
+    if (f.length >= 3) out.set(Number(tid), { run: Number(f[0]), wait: Number(f[1]), slices: Number(f[2]) });
+  }
+  return out;
+}
+
+/**
+ * How long a process's threads waited, on average, each time they became
+ * runnable before a core ran them (ms), between two readings; a thread that
+ * ended meanwhile drops out, one that began counts from zero. Undefined when
+ * they were hardly put on a core (fewer than 20 times).
+ *
+ * On an idle VM this is not zero: a halted virtual core takes tens of
+ * microseconds to wake. What a load adds to it is time spent queueing for a
+ * busy core.
+ */
+export function runQueueDelayMs(before: SchedTimes, after: SchedTimes): number | undefined {
+  let wait = 0;
+  let slices = 0;
+  for (const [tid, b] of after) {
+    const a = before.get(tid) ?? { run: 0, wait: 0, slices: 0 };
+    wait += b.wait - a.wait;
+    slices += b.slices - a.slices;
+  }
+  return slices >= 20 ? wait / slices / 1e6 : undefined;
+}
+
 /** Busy and total jiffies of the whole machine, from /proc/stat. */
 function machineTicks(): { busy: number; total: number } {
   const line = (read('/proc/stat') ?? '').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -104,6 +149,14 @@ export interface CpuReport {
    * and this generator): the event loop, against the process's other threads.
    */
   mainThread: Record<string, number>;
+  /**
+   * How long each process's threads waited for a core, on average, each time
+   * they became runnable (ms): what queueing for the CPU adds to every hop a
+   * request makes through the process.
+   */
+  runQueueDelay: Record<string, number>;
+  /** The same for the main thread alone, for the Node processes. */
+  mainRunQueueDelay: Record<string, number>;
   /** Cores busy on the whole machine on average (everything, this generator included). */
   machineBusy: number;
   machineCores: number;
@@ -115,6 +168,7 @@ export function cpuMeter(procs: Proc[]): () => CpuReport {
   const isNode = (p: Proc) => !/^(envoy|litefs)/.test(p.name);
   const before = new Map(all.map((p) => [p.pid, cpuSeconds(p.pid)]));
   const beforeMain = new Map(all.filter(isNode).map((p) => [p.pid, cpuSeconds(p.pid, true)]));
+  const schedBefore = new Map(all.map((p) => [p.pid, schedTimes(p.pid)]));
   const m0 = machineTicks();
   const t0 = process.hrtime.bigint();
   return () => {
@@ -143,8 +197,20 @@ export function cpuMeter(procs: Proc[]): () => CpuReport {
       cores[name] = total / seconds;
       kernelShare[name] = total > 0 ? system[name]! / total : 0;
     }
+    const runQueueDelay: Record<string, number> = {};
+    const mainRunQueueDelay: Record<string, number> = {};
+    for (const p of all) {
+      const before = schedBefore.get(p.pid)!;
+      const after = schedTimes(p.pid);
+      const delay = runQueueDelayMs(before, after);
+      if (delay !== undefined) runQueueDelay[p.name] = delay;
+      if (!isNode(p)) continue;
+      const onlyMain = (m: SchedTimes) => new Map([...m].filter(([tid]) => tid === p.pid));
+      const main = runQueueDelayMs(onlyMain(before), onlyMain(after));
+      if (main !== undefined) mainRunQueueDelay[p.name] = main;
+    }
     const n = cpus().length;
-    return { seconds, cores, kernelShare, mainThread, machineBusy: ((m1.busy - m0.busy) / Math.max(m1.total - m0.total, 1)) * n, machineCores: n };
+    return { seconds, cores, kernelShare, mainThread, runQueueDelay, mainRunQueueDelay, machineBusy: ((m1.busy - m0.busy) / Math.max(m1.total - m0.total, 1)) * n, machineCores: n };
   };
 }
 
@@ -175,12 +241,27 @@ function cpuMsPerRequest(r: CpuReport, requests: number): Record<string, number>
 }
 
 /** The CPU figures a result row carries: cores, main-thread cores, kernel share (per process) and CPU ms per request. */
-export function cpuFields(r: CpuReport, requests: number): Pick<Row, 'cpu_cores' | 'cpu_main_thread_cores' | 'cpu_kernel_share' | 'cpu_ms_per_request'> {
+export function cpuFields(r: CpuReport, requests: number): Pick<Row, 'cpu_cores' | 'cpu_main_thread_cores' | 'cpu_kernel_share' | 'cpu_ms_per_request' | 'run_queue_delay_ms'> {
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return {
+    ...runQueueFields(r),
     cpu_cores: Object.fromEntries(Object.entries(r.cores).map(([k, v]) => [k, r3(v)]).concat([['machine', r3(r.machineBusy)]])),
     cpu_main_thread_cores: Object.fromEntries(Object.entries(r.mainThread).map(([k, v]) => [k, r3(v)])),
     cpu_kernel_share: Object.fromEntries(Object.entries(r.kernelShare).map(([k, v]) => [k, Math.round(v * 100) / 100])),
     cpu_ms_per_request: cpuMsPerRequest(r, requests),
+  };
+}
+
+/**
+ * The run-queue delays a row carries (ms per time a thread became runnable):
+ * per process, and per Node main thread under "<name> main thread".
+ */
+export function runQueueFields(r: CpuReport): Pick<Row, 'run_queue_delay_ms'> {
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    run_queue_delay_ms: Object.fromEntries([
+      ...Object.entries(r.runQueueDelay).map(([k, v]) => [k, r3(v)]),
+      ...Object.entries(r.mainRunQueueDelay).map(([k, v]) => [`${k} main thread`, r3(v)]),
+    ]),
   };
 }

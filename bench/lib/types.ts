@@ -29,6 +29,12 @@ export interface Row {
   cpu_main_thread_cores?: Record<string, number>;
   /** Share of each process's CPU spent in the kernel (FUSE round trips show up here). */
   cpu_kernel_share?: Record<string, number>;
+  /**
+   * How long each process's threads waited for a core, on average, each time
+   * they became runnable (ms, from the scheduler's schedstat); "<name> main
+   * thread" for a Node process's event loop alone.
+   */
+  run_queue_delay_ms?: Record<string, number>;
   /** CPU milliseconds per successful request, per process ("machine": everything). */
   cpu_ms_per_request?: Record<string, number>;
   /** Scenario-specific extra figures. */

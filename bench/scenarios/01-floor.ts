@@ -4,13 +4,11 @@
  * product's pragmas (WAL, synchronous=FULL) on the same disk, without LiteFS.
  */
 import * as grpc from '@grpc/grpc-js';
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { REPO_DIR } from '../../test/harness/cluster.js';
-import { ECHO_SERVICE } from '../lib/echo-server.js';
+import { echoCall, startEchoServer } from '../lib/echo-server.js';
 import { runOpenLoop } from '../lib/capacity.js';
 import type { LoadResult } from '../lib/load.js';
 import { cpuMeter } from '../lib/procs.js';
@@ -35,21 +33,6 @@ export const HIGH_CONCURRENCY = 256;
  */
 export const PACED_ECHO_RATE = 40;
 export const PACED_ECHO = `grpc-js unary echo, paced: ${PACED_ECHO_RATE} calls/s, each alone`;
-
-async function startEcho(): Promise<{ port: number; pid: number; stop(): void }> {
-  const script = fileURLToPath(new URL('../lib/echo-server.js', import.meta.url));
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = buf.match(/PORT (\d+)/);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));
-  });
-  return { port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
-}
 
 /** Commits on a plain file: `perCommit` inserts per transaction, for durationMs. */
 function sqliteCommits(file: string, perCommit: number, durationMs: number): LoadResult {
@@ -86,14 +69,10 @@ export async function run(ctx: Context): Promise<Row[]> {
   ctx.setting('duration_ms', duration);
   ctx.setting('warmup_ms', warmupMs);
 
-  const echo = await startEcho();
-  const client = new grpc.Client(`127.0.0.1:${echo.port}`, grpc.credentials.createInsecure());
+  const echo = await startEchoServer();
+  const client = new grpc.Client(echo.address, grpc.credentials.createInsecure());
   const payload = Buffer.from('{"user_id":1234,"section_id":56}');
-  const def = ECHO_SERVICE.Echo!;
-  const op = () =>
-    new Promise<void>((resolve, reject) => {
-      client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, payload, (err) => (err ? reject(err) : resolve()));
-    });
+  const op = () => echoCall(client, payload);
   try {
     const procs = [{ pid: echo.pid, name: 'echo-server' }];
     rows.push(await ctx.measure({ variant: `grpc-js unary echo, ${CONCURRENCY} in flight`, baseline: true, concurrency: CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));

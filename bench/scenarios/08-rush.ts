@@ -10,7 +10,11 @@
  * Meanwhile, catalogue probes (paced readers, each on a thread of its own so
  * that the generator's busy event loop does not delay them; bench/lib/probe.ts)
  * measure read latency on the idle cluster just before the rush and during it,
- * through Envoy and straight on a replica (node3).
+ * through Envoy and straight on a replica (node3). A control probe reads the
+ * same way from a bare grpc-js echo server beside the cluster: what a load
+ * does to its p99 is what sharing the machine's cores does to any process,
+ * with no product in the way. Each probe row also says how long the threads
+ * of each process waited for a core each time they became runnable.
  *
  * On the group-commit cluster the rush's reads are then replayed alone (same
  * students, same concurrency, no writes): no write path can make the rush take
@@ -31,9 +35,10 @@
  * for each paced one).
  */
 import { runOpenLoop } from '../lib/capacity.js';
+import { startEchoServer } from '../lib/echo-server.js';
 import { startProbe, type Probe, type ProbeTarget } from '../lib/probe.js';
 import { mapBounded, sleep } from '../lib/load.js';
-import { cpuFields, cpuMeter, formatCpu, type CpuReport } from '../lib/procs.js';
+import { cpuFields, cpuMeter, formatCpu, runQueueFields, type CpuReport } from '../lib/procs.js';
 import { school, sections, students, type Person } from '../lib/school.js';
 import { percentile, percentileRatioInterval, round, sorted, summarize } from '../lib/stats.js';
 import type { Check, Context, Row } from '../lib/types.js';
@@ -127,6 +132,16 @@ async function studentSession(st: Person, i: number, via: Via, sids: number[], t
 }
 
 export async function run(ctx: Context): Promise<Row[]> {
+  // The control probe's server: a process of its own beside the cluster's.
+  const echo = await startEchoServer();
+  try {
+    return await rush(ctx, echo.address);
+  } finally {
+    echo.stop();
+  }
+}
+
+async function rush(ctx: Context, echoAddress: string): Promise<Row[]> {
   const cluster = ctx.cluster;
   const N = ctx.pick(2000, 200);
   const S = ctx.pick(50, 10);
@@ -147,8 +162,9 @@ export async function run(ctx: Context): Promise<Row[]> {
 
   const probeToken = people[0]!.token;
   const probeTargets: Array<{ label: string; target: ProbeTarget }> = [
-    { label: 'via Envoy HTTP/JSON', target: { kind: 'http', name: 'probe-envoy' } },
-    { label: 'straight on replica node3 gRPC', target: { kind: 'grpc', name: 'probe-node3', address: cluster.node(3).enrollGrpc } },
+    { label: `catalogue probe ${VIA_ENVOY}`, target: { kind: 'http', name: 'probe-envoy' } },
+    { label: `catalogue probe ${ON_NODE3}`, target: { kind: 'grpc', name: 'probe-node3', address: cluster.node(3).enrollGrpc } },
+    { label: CONTROL_PROBE, target: { kind: 'echo', name: 'probe-echo', address: echoAddress } },
   ];
   /**
    * Runs `phase` while the probes read (one per target, on threads of their
@@ -182,11 +198,12 @@ export async function run(ctx: Context): Promise<Row[]> {
     const s = sorted(p.lat);
     const interval = idle ? percentileRatioInterval(p.lat, idle, 99) : undefined;
     return {
-      scenario: name, variant: `catalogue probe ${label}, ${phase}`, mode: ctx.mode, concurrency: 1,
+      scenario: name, variant: `${label}, ${phase}`, mode: ctx.mode, concurrency: 1,
       ...(baseline ? { baseline: true } : {}),
       requests: p.lat.length + p.errors, seconds: round(seconds), throughput: round(p.lat.length / seconds),
       p50_ms: round(percentile(s, 50)), p99_ms: round(percentile(s, 99)), max_ms: round(s[s.length - 1] ?? NaN), errors: p.errors,
       notes: `paced reader on its own thread (${PROBE_PAUSE_MS} ms pause); ${formatCpu(cpu)}`,
+      ...runQueueFields(cpu),
       ...(interval ? { extra: { [P99_RATIO_INTERVAL]: interval.map(round) } } : {}),
     };
   };
@@ -328,6 +345,14 @@ export async function run(ctx: Context): Promise<Row[]> {
 }
 
 const READS_ALONE = 'rush: its reads alone (no writes), replayed after it';
+const VIA_ENVOY = 'via Envoy HTTP/JSON';
+const ON_NODE3 = 'straight on replica node3 gRPC';
+/**
+ * The control: the same paced reader against a bare grpc-js echo server (1
+ * KiB each way), a process of its own with no product in the way. What the
+ * load does to its p99 is what sharing two cores does to any process here.
+ */
+const CONTROL_PROBE = 'control probe: a bare grpc-js echo server (no product), 1 KiB';
 const PACED_RUSH = 'paced rush';
 const pacedLabel = (share: number) => `${share * 100} % of the closed-loop rate`;
 const PROBE_READS_ALONE = "during the rush's reads alone (no writes)";
@@ -362,7 +387,7 @@ export function checks(rows: Row[]): Check[] {
           `(top: ${topCpu(batch)}), ${batch.extra?.writes_per_commit ?? '?'} writes per commit; single rush writes ${sw?.throughput ?? '?'}/s (FUSE commit-bound, machine ${single.cpu_cores?.machine ?? '?'}/2 busy)`,
     });
   }
-  for (const target of ['via Envoy HTTP/JSON', 'straight on replica node3 gRPC']) {
+  for (const target of [VIA_ENVOY, ON_NODE3]) {
     const idle = rows.find((r) => r.scenario === name && r.mode === 'batch' && r.variant === `catalogue probe ${target}, idle cluster`);
     const busy = rows.find((r) => r.scenario === name && r.mode === 'batch' && r.variant === `catalogue probe ${target}, during the rush`);
     if (!idle || !busy) continue;
@@ -376,7 +401,7 @@ export function checks(rows: Row[]): Check[] {
       goal: '<= 2',
       met: ratio <= 2,
       bound: ratio <= 2 ? undefined
-        : `mostly CPU contention: the closed-loop rush kept the machine ${batch?.cpu_cores?.machine ?? '?'}/2 cores busy (top: ${batch ? topCpu(batch) : '?'}); p50 ${busy.p50_ms} vs ${idle.p50_ms} ms. ` +
+        : `mostly CPU contention: the closed-loop rush kept the machine ${batch?.cpu_cores?.machine ?? '?'}/2 cores busy (top: ${batch ? topCpu(batch) : '?'}); p50 ${busy.p50_ms} vs ${idle.p50_ms} ms; ${queueing(busy, idle, target)}${control(rows, 'during the rush')}. ` +
           `Reads never take SQLite's write lock, but on a replica they wait while LiteFS applies a replicated commit (scenario 07, reads on node2's mount); group commit keeps those commits few` +
           (readsOnly ? `; with the rush's reads alone and no writes, p99 is already ${readsOnly.p99_ms} ms (${round(readsOnly.p99_ms / idle.p99_ms)} × idle)` : ''),
     });
@@ -395,7 +420,7 @@ export function checks(rows: Row[]): Check[] {
         met: ratioP <= 2,
         bound: ratioP <= 2 ? undefined
           : `the machine was ${pacedRush.cpu_cores?.machine ?? '?'}/2 cores busy during the paced rush (top: ${topCpu(pacedRush)}; ${pacedRush.extra?.writes_per_commit ?? '?'} writes per commit); ` +
-            `${pacedRush.cpu_ms_per_request?.machine ?? '?'} ms of CPU per operation against ${batch?.cpu_ms_per_request?.machine ?? '?'} in the closed-loop rush${loneCallCost(rows)}; p50 ${paced.p50_ms} vs ${idle.p50_ms} ms`,
+            `${pacedRush.cpu_ms_per_request?.machine ?? '?'} ms of CPU per operation against ${batch?.cpu_ms_per_request?.machine ?? '?'} in the closed-loop rush${loneCallCost(rows)}; p50 ${paced.p50_ms} vs ${idle.p50_ms} ms; ${queueing(paced, idle, target)}${control(rows, `during the ${PACED_RUSH} (${label})`)}`,
       });
     }
   }
@@ -407,6 +432,30 @@ function readsBound(rows: Row[], single: Row): string {
   const reads = rows.find((r) => r.scenario === name && r.mode === 'batch' && r.variant === READS_ALONE);
   if (!reads) return '';
   return `the rush's reads alone take ${reads.seconds} s (${reads.cpu_ms_per_request?.machine ?? '?'} ms CPU each), so even writes that cost nothing would make the rush at most ${round(single.seconds / reads.seconds)} × the single rush (${single.seconds} s); `;
+}
+
+/**
+ * "each time a thread on the probe's path became runnable it waited for a
+ * core 0.9 ms in envoy, … on average, against 0.05, … idle".
+ */
+function queueing(during: Row, idle: Row, target: string): string {
+  const services = ['enroll@node2 main thread', 'enroll@node3 main thread'];
+  const names = target.includes('Envoy') ? ['envoy', ...services, 'loadgen'] : [services[1]!, 'loadgen'];
+  const delay = (r: Row, n: string) => r.run_queue_delay_ms?.[n];
+  const shown = names.filter((n) => delay(during, n) !== undefined);
+  if (shown.length === 0) return 'run-queue delays not measured';
+  const ms = (v: number | undefined) => (v === undefined ? '?' : String(round(v)));
+  return `each time a thread on the probe's path became runnable it waited for a core ${shown.map((n) => `${ms(delay(during, n))} ms in ${n}`).join(', ')} on average, ` +
+    `against ${shown.map((n) => ms(delay(idle, n))).join(', ')} ms idle (loadgen: the probe's thread and the students')`;
+}
+
+/** "; the control probe (…): p99 9.1 against 4.2 ms idle, 2.17 ×", when it ran in both phases. */
+function control(rows: Row[], phase: string): string {
+  const at = (p: string) => rows.find((r) => r.scenario === name && r.mode === 'batch' && r.variant === `${CONTROL_PROBE}, ${p}`);
+  const idle = at('idle cluster');
+  const during = at(phase);
+  if (!idle || !during) return '';
+  return `; the ${CONTROL_PROBE} in the same phase: p99 ${during.p99_ms} against ${idle.p99_ms} ms idle, ${round(during.p99_ms / idle.p99_ms)} ×`;
 }
 
 function topCpu(r: Row): string {
