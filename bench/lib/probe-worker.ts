@@ -23,25 +23,25 @@ function reader(target: ProbeTarget): { read(): Promise<unknown>; close(): void 
   return { read: () => via.catalogue(spec.token, spec.pageSize), close: () => via.close() };
 }
 
-const via = reader(spec.target);
+const source = reader(spec.target);
 let running = true;
 port.once('message', () => {
   running = false;
 });
 
-for (let i = 0; i < PROBE_WARMUP_READS; i++) await via.read();
+for (let i = 0; i < PROBE_WARMUP_READS; i++) await source.read();
 port.postMessage({ ready: true } satisfies ProbeMessage);
 
 const probe: Probe = { lat: [], errors: 0 };
 while (running) {
   const s = performance.now();
   try {
-    await via.read();
+    await source.read();
     probe.lat.push(performance.now() - s);
   } catch {
     probe.errors += 1;
   }
   await sleep(spec.pauseMs);
 }
-via.close();
+source.close();
 port.postMessage({ probe } satisfies ProbeMessage);

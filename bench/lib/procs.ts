@@ -88,14 +88,14 @@ type SchedTimes = Map<number, { run: number; wait: number; slices: number }>;
 /**
  * From /proc/<pid>/task/<tid>/schedstat, kept by the scheduler: time on a
  * core, time runnable on a run queue before getting one, and the number of
- * times it got one. With `mainThread`, only the first thread's. Empty once
- * the process is gone.
+ * times it got one, for every thread (the main thread's tid is the pid).
+ * Empty once the process is gone.
  */
-export function schedTimes(pid: number, mainThread = false): SchedTimes {
+export function schedTimes(pid: number): SchedTimes {
   const out: SchedTimes = new Map();
   let tids: string[];
   try {
-    tids = mainThread ? [String(pid)] : readdirSync(`/proc/${pid}/task`);
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return out;
   }
