@@ -115,16 +115,29 @@ export interface CapacityOptions {
   probeMs: number;
   /** Each probe's own warm-up at its rate (not recorded). */
   warmupMs: number;
-  /** Probes after the first failing rate, halving the interval each time. */
+  /** Probes after the first failing rate, halving the interval each time (at most). */
   refineSteps?: number;
+  /**
+   * Further tries at a rate that failed before it counts as failed. On a
+   * shared machine one probe can fail on a neighbour's burst; a search that
+   * took that as the path's limit would stop below it (a rush of the same
+   * path a minute later passed 30 % higher).
+   */
+  retries?: number;
   log?: (message: string) => void;
 }
 
 export interface Probe {
   rate: number;
+  /** The probe that decided: the first that held, or the last that failed. */
   result: OpenLoopResult;
   sustained: boolean;
+  /** Probes run at this rate: 1 when the first held. */
+  tries: number;
 }
+
+/** Bisection stops once the failed rate is within this share of the held one. */
+const RESOLUTION = 0.04;
 
 /** Sustained: nothing shed or failed, answers keep up with the offer, p99 within the bound. */
 export function sustains(r: OpenLoopResult, p99BoundMs: number): boolean {
@@ -134,22 +147,28 @@ export function sustains(r: OpenLoopResult, p99BoundMs: number): boolean {
 /**
  * The highest sustained rate: from `hint`, up by a quarter until a rate fails
  * (or down by a third until one holds), then bisection between the best held
- * and the lowest failed rate. `measure` runs one probe (the caller wraps it in
- * its CPU meter); every probe is returned, the best sustained one first.
+ * and the lowest failed rate, until they are within 4 % or `refineSteps` run
+ * out. A rate fails only when every one of its 1 + `retries` probes fails.
+ * `measure` runs one probe (the caller wraps it in its CPU meter); every rate
+ * is returned in the order tried, with the probe that decided it.
  */
 export async function findCapacity(
   opts: CapacityOptions,
   measure: (o: OpenLoopOptions) => Promise<OpenLoopResult>,
 ): Promise<{ best?: Probe; probes: Probe[] }> {
   const probes: Probe[] = [];
+  const attempts = 1 + (opts.retries ?? 1);
   const probe = async (rate: number): Promise<Probe> => {
     const r = Math.round(rate);
-    await measure({ rate: r, durationMs: opts.warmupMs, slots: opts.slots });
-    const result = await measure({ rate: r, durationMs: opts.probeMs, slots: opts.slots });
-    const p: Probe = { rate: r, result, sustained: sustains(result, opts.p99BoundMs) };
-    opts.log?.(`open loop at ${r}/s: ${result.throughput.toFixed(0)}/s answered, p99 ${result.p99_ms.toFixed(1)} ms, shed ${result.shed}, errors ${result.errors}: ${p.sustained ? 'sustained' : 'not sustained'}`);
-    probes.push(p);
-    return p;
+    let p: Probe | undefined;
+    for (let tries = 1; tries <= attempts && !p?.sustained; tries++) {
+      await measure({ rate: r, durationMs: opts.warmupMs, slots: opts.slots });
+      const result = await measure({ rate: r, durationMs: opts.probeMs, slots: opts.slots });
+      p = { rate: r, result, sustained: sustains(result, opts.p99BoundMs), tries };
+      opts.log?.(`open loop at ${r}/s (try ${tries}): ${result.throughput.toFixed(0)}/s answered, p99 ${result.p99_ms.toFixed(1)} ms, shed ${result.shed}, errors ${result.errors}: ${p.sustained ? 'sustained' : 'not sustained'}`);
+    }
+    probes.push(p!);
+    return p!;
   };
 
   let good: Probe | undefined;
@@ -170,7 +189,7 @@ export async function findCapacity(
       else bad = p;
     }
   }
-  for (let i = 0; i < (opts.refineSteps ?? 2) && good && bad && bad.rate - good.rate > good.rate * 0.04; i++) {
+  for (let i = 0; i < (opts.refineSteps ?? 3) && good && bad && bad.rate - good.rate > good.rate * RESOLUTION; i++) {
     p = await probe((good.rate + bad.rate) / 2);
     if (p.sustained) good = p;
     else bad = p;

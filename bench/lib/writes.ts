@@ -136,7 +136,7 @@ export async function measureCapacity(ctx: Context, ws: Writers, via: Via, slots
         return r;
       },
     );
-    const tried = probes.map((p) => `${p.rate}${p.sustained ? ' ✓' : ' ✗'}`).join(', ');
+    const tried = probes.map((p) => `${p.rate} ${'✗'.repeat(p.sustained ? p.tries - 1 : p.tries)}${p.sustained ? '✓' : ''}`).join(', ');
     const spec = {
       variant: `${variant}, open loop: highest rate with p99 ≤ ${CAPACITY_P99_MS} ms`,
       concurrency: slots,
