@@ -22,6 +22,14 @@ export LITEFS_API="http://127.0.0.1:${!lp}"
 export AUTH_GRPC_ADDR="127.0.0.1:${!ag}"
 export AUTH_JWKS_ADDR="127.0.0.1:${!aj}"
 export ENROLL_GRPC_ADDR="127.0.0.1:${!eg}"
+# The auth service's node-local socket: the user directory, for this node's enrollment
+# service only (docs/DESIGN.md, "The enrollment service's copy of the users").
+directory_socket="$CLUSTER_DIR/node$n/auth.sock"
+if [ "${#directory_socket}" -gt 107 ]; then
+  echo "node.sh: $directory_socket is longer than a Unix socket path may be (107 bytes): use a shorter CLUSTER_DIR" >&2
+  exit 1
+fi
+export AUTH_DIRECTORY_ADDR="unix:$directory_socket"
 
 if port_in_use "${!lp}"; then
   echo "node.sh: $NODE_NAME: port ${!lp} (LiteFS API) is in use: is this node already running?" >&2

@@ -1,9 +1,11 @@
 /**
  * The composition every service's main shares: node config, logger, LiteFS
  * role, database (migrated on the primary, awaited on a replica), writer,
- * forwarding (both ends), the gRPC server with health and reflection, and a clean
- * shutdown on SIGINT/SIGTERM.
+ * forwarding (both ends), the gRPC server with health and reflection, a second
+ * server on a Unix socket for what only the node's other service may call, and a
+ * clean shutdown on SIGINT/SIGTERM.
  */
+import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -54,6 +56,18 @@ export interface ServiceSpec {
   /** Environment variable names of the listen address and the peers map. */
   addrEnv: string;
   peersEnv: string;
+  /**
+   * Environment variable naming the node-local address (`unix:/path`) of the
+   * services added with `{ nodeLocal: true }`. A Unix socket is reachable only
+   * from this machine's file system, never from the network, whatever address
+   * the public server binds; Envoy and other nodes never see these services.
+   */
+  nodeLocalAddrEnv?: string;
+}
+
+export interface AddServiceOptions {
+  /** Serve it only on the node-local socket (`ServiceSpec.nodeLocalAddrEnv`), not on the public port. */
+  nodeLocal?: boolean;
 }
 
 export interface StartedService {
@@ -68,11 +82,13 @@ export interface StartedService {
   read: ReadFn;
   isPrimary: boolean;
   server: grpc.Server;
+  /** The node-local server, once a service was added to it. */
+  nodeLocalServer?: grpc.Server;
   health: HealthImplementation;
   grpcObject: grpc.GrpcObject;
   /** Registers a service of the loaded proto (dotted name) with its method table. */
-  addService(dotted: string, impls: Record<string, MethodImpl>, verifier: TokenVerifier): void;
-  /** Binds the port and marks every added service SERVING. */
+  addService(dotted: string, impls: Record<string, MethodImpl>, verifier: TokenVerifier, opts?: AddServiceOptions): void;
+  /** Binds the port (and the node-local socket, if used) and marks every public service SERVING. */
   listen(): Promise<number>;
   /**
    * The write function to inject into a domain: inside an RPC it goes through
@@ -127,22 +143,38 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     health.setStatus(RoleHealthNames.replica, primary === false ? 'SERVING' : 'NOT_SERVING');
   };
 
+  const nodeLocalNames: string[] = [];
   const started: StartedService = {
     config, log, node, db, writer, reads, isPrimary, server, health, grpcObject,
     read: reader.run,
-    addService(dotted, impls, verifier) {
+    addService(dotted, impls, verifier, opts = {}) {
       const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog };
       const ctor = serviceClient(grpcObject, dotted);
       const service = encodingSharedAnswersOnce(ctor.service);
+      if (opts.nodeLocal) {
+        // Reads only: a write would have to be forwarded, and forwarding goes over the network.
+        if (Object.values(impls).some((impl) => impl.kind === 'write')) throw new Error(`${dotted}: a node-local service cannot write`);
+        if (!spec.nodeLocalAddrEnv) throw new Error(`${dotted}: ${spec.name} has no node-local address`);
+        started.nodeLocalServer ??= new grpc.Server({ 'grpc.max_receive_message_length': MaxMessageBytes });
+        started.nodeLocalServer.addService(service, bindService(runtime, service, impls));
+        nodeLocalNames.push(dotted);
+        return;
+      }
       server.addService(service, bindService(runtime, service, impls));
       forwarding.addRoutes(forwardedRoutes(runtime, ctor.service, impls));
       serviceNames.push(dotted);
     },
     async listen() {
       const addr = env(spec.addrEnv);
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-      );
+      const port = await bind(server, addr);
+      if (started.nodeLocalServer) {
+        const local = env(spec.nodeLocalAddrEnv!);
+        if (!local.startsWith('unix:')) throw new Error(`${spec.nodeLocalAddrEnv} must be a Unix socket (unix:/path), got ${local}`);
+        // A socket file left by a process that was killed would refuse the bind.
+        rmSync(local.slice('unix:'.length), { force: true });
+        await bind(started.nodeLocalServer, local);
+        log.info({ addr: local, services: nodeLocalNames }, 'listening on the node-local socket');
+      }
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'SERVING');
       reportRole(isPrimary);
       roleTimer = setInterval(() => {
@@ -175,16 +207,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     for (const name of ['', ...serviceNames]) health.setStatus(name, 'NOT_SERVING');
     for (const hook of shutdownHooks) await hook();
     forwarding.drain();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, ShutdownGraceMs);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await Promise.all([server, started.nodeLocalServer].map((s) => s && drain(s)));
     forwarder.close();
     await reader.close();
     await writer?.close();
@@ -200,6 +223,26 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   return started;
+}
+
+/** Stops taking calls and waits for those in flight, for up to ShutdownGraceMs. */
+function drain(server: grpc.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, ShutdownGraceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function bind(server: grpc.Server, addr: string): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
 }
 
 /** LiteFS starts us only once the node is ready, but its API may lag a moment. */

@@ -32,6 +32,7 @@ const svc = await startService({
   opsModules: [new URL('./domain/index.js', import.meta.url).href],
   addrEnv: 'AUTH_GRPC_ADDR',
   peersEnv: 'AUTH_PEERS',
+  nodeLocalAddrEnv: 'AUTH_DIRECTORY_ADDR',
 });
 
 // Default: about one password check on a busy 2-core node (domain/hash-gate.ts, docs/DESIGN.md).
@@ -71,7 +72,9 @@ if (svc.isPrimary) {
 
 const verifier = cachingVerifier({ verify: (token: string) => domain.verifyAccessToken(token) });
 svc.addService('auth.v1.AuthService', authServiceHandlers(domain), verifier);
-svc.addService('auth.v1.UserDirectory', userDirectoryHandlers(domain), verifier);
+// Every user's name and roles, for the enrollment service beside it: on the node's Unix
+// socket only, so no one can list the users over the network (docs/DESIGN.md).
+svc.addService('auth.v1.UserDirectory', userDirectoryHandlers(domain), verifier, { nodeLocal: true });
 const jwks = await startJwksServer(domain, env('AUTH_JWKS_ADDR'), svc.log);
 svc.onShutdown(() => new Promise<void>((resolve) => jwks.close(() => resolve())));
 await svc.listen();

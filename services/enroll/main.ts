@@ -25,7 +25,8 @@ const svc = await startService({
   peersEnv: 'ENROLL_PEERS',
 });
 
-const directory = directoryClient(env('AUTH_GRPC_ADDR'));
+// The auth service on this node, on its node-local socket (unix:…).
+const directory = directoryClient(env('AUTH_DIRECTORY_ADDR'));
 const domain = new EnrollDomain({
   db: svc.db.read,
   reads: svc.reads,

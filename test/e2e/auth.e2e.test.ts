@@ -21,8 +21,8 @@ import { Status } from '../../lib/errors.js';
 import { loadPrivateKey } from '../../services/auth/domain/keys.js';
 import { authThreadPoolSize } from '../../services/node/env.js';
 import { useCluster } from '../harness/cluster.js';
-import { authClient, call, http, txidOf, uniqueName } from '../support/clients.js';
-import { manyStudents } from '../support/school.js';
+import { ENVOY_GRPC, authClient, call, directoryClient, http, txidOf, uniqueName } from '../support/clients.js';
+import { loginHttp, manyStudents } from '../support/school.js';
 
 const ISSUER = 'course-registration-auth';
 
@@ -446,6 +446,37 @@ describe('the auth service on the real cluster', () => {
           const listed = spawnSync(process.execPath, ['-e', REFLECTION_LIST, addr], { encoding: 'utf8' });
           assert.match(listed.stdout, new RegExp(service.replace(/\./g, '\\.')), `${node.name} reflection lists ${service}: ${listed.stderr}`);
         }
+      }
+    });
+
+    test("the user directory is served only on each node's Unix socket, never on the public port or through Envoy", async () => {
+      for (const node of env.cluster.nodes) {
+        const open = directoryClient(node.authGrpc);
+        const local = directoryClient(node.authDirectory);
+        try {
+          const refused = await call(open, 'ListUsers', { after_id: 0, page_size: 10 });
+          assert.equal(refused.error?.code, Status.UNIMPLEMENTED, `${node.name}: the public port lists no users`);
+          const listed = await call(local, 'ListUsers', { after_id: 0, page_size: 10 });
+          assert.equal(listed.error, undefined, listed.error?.details);
+          assert.ok(
+            (listed.response.users as Array<{ username: string }>).some((u) => u.username === env.cluster.registrar.username),
+            `${node.name}: the socket lists the registrar`,
+          );
+        } finally {
+          open.close();
+          local.close();
+        }
+      }
+      // Not even for a registrar: Envoy has no route to it (its 404 reaches gRPC clients as UNIMPLEMENTED).
+      const registrarToken = await loginHttp(env.cluster.registrar);
+      const viaEnvoy = directoryClient(ENVOY_GRPC);
+      try {
+        for (const token of [undefined, registrarToken]) {
+          const refused = await call(viaEnvoy, 'ListUsers', { after_id: 0, page_size: 10 }, { token });
+          assert.equal(refused.error?.code, Status.UNIMPLEMENTED, `via Envoy ${token ? 'as the registrar' : 'without a token'}: ${refused.error?.details}`);
+        }
+      } finally {
+        viaEnvoy.close();
       }
     });
 

@@ -20,7 +20,7 @@ describe('replication and failover on the real cluster', () => {
     const dir = {} as Record<NodeNumber, UnaryClient>;
     for (const n of [1, 2, 3] as const) {
       auth[n] = authClient(env.cluster.node(n).authGrpc);
-      dir[n] = directoryClient(env.cluster.node(n).authGrpc);
+      dir[n] = directoryClient(env.cluster.node(n).authDirectory);
     }
     return {
       auth,

@@ -40,6 +40,8 @@ export interface NodeInfo {
   authGrpc: string;
   authJwks: string;
   enrollGrpc: string;
+  /** The auth service's node-local socket (`unix:…`), where alone it serves the user directory. */
+  authDirectory: string;
   /** The node's LiteFS FUSE mount (auth.db, enroll.db). */
   mount: string;
 }
@@ -112,6 +114,7 @@ export function nodeInfo(n: NodeNumber, dir: string): NodeInfo {
     authGrpc: `127.0.0.1:${7100 + n}`,
     authJwks: `127.0.0.1:${7110 + n}`,
     enrollGrpc: `127.0.0.1:${7200 + n}`,
+    authDirectory: `unix:${join(dir, `node${n}`, 'auth.sock')}`,
     mount: join(dir, `node${n}`, 'mnt'),
   };
 }
