@@ -5,7 +5,7 @@
  * server on a Unix socket for what only the node's other service may call, and a
  * clean shutdown on SIGINT/SIGTERM.
  */
-import { rmSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -170,8 +170,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
       if (started.nodeLocalServer) {
         const local = env(spec.nodeLocalAddrEnv!);
         if (!local.startsWith('unix:')) throw new Error(`${spec.nodeLocalAddrEnv} must be a Unix socket (unix:/path), got ${local}`);
-        // A socket file left by a process that was killed would refuse the bind.
-        rmSync(local.slice('unix:'.length), { force: true });
+        removeStaleSocket(local.slice('unix:'.length));
         await bind(started.nodeLocalServer, local);
         log.info({ addr: local, services: nodeLocalNames }, 'listening on the node-local socket');
       }
@@ -237,6 +236,15 @@ function drain(server: grpc.Server): Promise<void> {
       resolve();
     });
   });
+}
+
+/** A socket file left by a process that was killed would refuse the bind; anything else at the path stays. */
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 function bind(server: grpc.Server, addr: string): Promise<number> {
