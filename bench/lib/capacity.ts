@@ -115,13 +115,13 @@ export interface CapacityOptions {
   probeMs: number;
   /** Each probe's own warm-up at its rate (not recorded). */
   warmupMs: number;
-  /** Probes after the first failing rate, halving the interval each time (at most). */
+  /** At most this many bisection probes after the first failing rate (default 3). */
   refineSteps?: number;
   /**
-   * Further tries at a rate that failed before it counts as failed. On a
-   * shared machine one probe can fail on a neighbour's burst; a search that
-   * took that as the path's limit would stop below it (a rush of the same
-   * path a minute later passed 30 % higher).
+   * Further tries at a rate that failed before it counts as failed (default
+   * 1). On a shared machine one probe can fail on a neighbour's burst; a
+   * search that took that as the path's limit would stop below it (one did at
+   * 1,922/s, and a search of the same path minutes later reached 2,442/s).
    */
   retries?: number;
   log?: (message: string) => void;
