@@ -240,9 +240,11 @@ function cpuMsPerRequest(r: CpuReport, requests: number): Record<string, number>
   return out;
 }
 
+/** Three decimals: the precision every CPU figure of a row is given in. */
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
 /** The CPU figures a result row carries: cores, main-thread cores, kernel share (per process) and CPU ms per request. */
 export function cpuFields(r: CpuReport, requests: number): Pick<Row, 'cpu_cores' | 'cpu_main_thread_cores' | 'cpu_kernel_share' | 'cpu_ms_per_request' | 'run_queue_delay_ms'> {
-  const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return {
     ...runQueueFields(r),
     cpu_cores: Object.fromEntries(Object.entries(r.cores).map(([k, v]) => [k, r3(v)]).concat([['machine', r3(r.machineBusy)]])),
@@ -257,7 +259,6 @@ export function cpuFields(r: CpuReport, requests: number): Pick<Row, 'cpu_cores'
  * per process, and per Node main thread under "<name> main thread".
  */
 export function runQueueFields(r: CpuReport): Pick<Row, 'run_queue_delay_ms'> {
-  const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return {
     run_queue_delay_ms: Object.fromEntries([
       ...Object.entries(r.runQueueDelay).map(([k, v]) => [k, r3(v)]),

@@ -439,8 +439,8 @@ function readsBound(rows: Row[], single: Row): string {
  * core 0.9 ms in envoy, … on average, against 0.05, … idle".
  */
 function queueing(during: Row, idle: Row, target: string): string {
-  const services = ['enroll@node2 main thread', 'enroll@node3 main thread'];
-  const names = target.includes('Envoy') ? ['envoy', ...services, 'loadgen'] : [services[1]!, 'loadgen'];
+  const node3 = 'enroll@node3 main thread';
+  const names = target === VIA_ENVOY ? ['envoy', 'enroll@node2 main thread', node3, 'loadgen'] : [node3, 'loadgen'];
   const delay = (r: Row, n: string) => r.run_queue_delay_ms?.[n];
   const shown = names.filter((n) => delay(during, n) !== undefined);
   if (shown.length === 0) return 'run-queue delays not measured';
