@@ -1,7 +1,10 @@
 /**
  * The floor of this machine: a bare grpc-js unary echo (server in its own
- * process, no proto decoding, no middleware) and raw SQLite commits with the
- * product's pragmas (WAL, synchronous=FULL) on the same disk, without LiteFS.
+ * process, no proto decoding, no middleware), the product's own Envoy in front
+ * of a stand-in enrollment primary that does no work (bench/lib/stand-in.ts:
+ * what any service could reach through that Envoy over HTTP/JSON), and raw
+ * SQLite commits with the product's pragmas (WAL, synchronous=FULL) on the
+ * same disk, without LiteFS.
  */
 import * as grpc from '@grpc/grpc-js';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -10,6 +13,9 @@ import Database from 'better-sqlite3';
 import { REPO_DIR } from '../../test/harness/cluster.js';
 import { echoCall, startEchoServer } from '../lib/echo-server.js';
 import { runOpenLoop } from '../lib/capacity.js';
+import { startStandInFront } from '../lib/stand-in.js';
+import { httpVia } from '../lib/vias.js';
+import { enrollDropOp } from '../lib/writes.js';
 import type { LoadResult } from '../lib/load.js';
 import { cpuMeter } from '../lib/procs.js';
 import { percentile, sorted } from '../lib/stats.js';
@@ -33,6 +39,9 @@ export const HIGH_CONCURRENCY = 256;
  */
 export const PACED_ECHO_RATE = 40;
 export const PACED_ECHO = `grpc-js unary echo, paced: ${PACED_ECHO_RATE} calls/s, each alone`;
+
+/** The stand-in rows' variant at `n` in flight (03-write-envoy's check reads them). */
+export const standInVariant = (n: number) => `Envoy HTTP/JSON writes to a stand-in primary that does no work, ${n} in flight`;
 
 /** Commits on a plain file: `perCommit` inserts per transaction, for durationMs. */
 function sqliteCommits(file: string, perCommit: number, durationMs: number): LoadResult {
@@ -87,6 +96,24 @@ export async function run(ctx: Context): Promise<Row[]> {
   } finally {
     client.close();
     echo.stop();
+  }
+
+  // 03-write-envoy's writes, the same requests from the same client, through
+  // the product's Envoy to a primary that answers without doing anything.
+  const front = await startStandInFront(join(REPO_DIR, 'var', 'bench-stand-in'), HIGH_CONCURRENCY);
+  try {
+    const notes = 'the product\'s Envoy (scripts/envoy.sh, same config: token check, RBAC, transcoding, access log) in front of a grpc-js server that answers fixed bytes; enroll/drop pairs as in 03';
+    for (const n of [CONCURRENCY, HIGH_CONCURRENCY]) {
+      const ws = { sectionId: 17, students: front.students.slice(0, n), enrolled: front.students.slice(0, n).map(() => false) };
+      const via = httpVia('stand-in', front.url);
+      try {
+        rows.push(await ctx.measure({ variant: standInVariant(n), concurrency: n, durationMs: duration, warmupMs, procs: front.procs, notes }, enrollDropOp(ws, via)));
+      } finally {
+        via.close();
+      }
+    }
+  } finally {
+    await front.stop();
   }
 
   const dir = join(REPO_DIR, 'var', 'bench-sqlite');

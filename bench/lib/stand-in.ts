@@ -1,0 +1,225 @@
+/**
+ * A control for the HTTP/JSON write target: the product's own Envoy, started
+ * by `scripts/envoy.sh` with `deploy/envoy/envoy.yaml` unchanged, in front of
+ * a stand-in for the enrollment primary that does no work.
+ *
+ * The stand-in answers CreateEnrollment and DropUserEnrollment with the bytes
+ * of a fixed answer (decoding nothing, like the bare echo of 01-floor), and
+ * every health check, the role checks included, with SERVING. A JWKS server in
+ * this process publishes a key made here on the port Envoy fetches its keys
+ * from, and the load signs its tokens with it (the auth service's own signing
+ * function). So Envoy does everything it does for a real write: it strips the
+ * forged headers, transcodes the same JSON, verifies an RS256 token, checks the
+ * same RBAC rules, routes by the same role health checks, logs the access line,
+ * and transcodes the answer back. What the stand-in reaches is what any
+ * enrollment service could reach through this Envoy and this HTTP client on
+ * this machine: the product's share of the target is what is left between it
+ * and the real writes.
+ *
+ * It binds the cluster's fixed ports (Envoy 8080 and 9901, JWKS 7111, primary
+ * 7201), so it runs only while no cluster does: 01-floor, before any cluster
+ * starts, under the bench's cluster lock.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadProto } from '../../lib/grpc/proto.js';
+import { signAccessToken } from '../../services/auth/domain/tokens.js';
+import { REPO_DIR } from '../../test/harness/cluster.js';
+import type { Person } from '../../test/support/school.js';
+import { rawMethod, serveUntilOrphaned, startServerProcess, type ServerProcess } from './server-process.js';
+
+/** The cluster's fixed ports the stand-in takes (scripts/cluster-env.sh; Envoy's config names them). */
+export const STAND_IN_PORTS = { envoy: 8080, envoyAdmin: 9901, jwks: 7111, primary: 7201 } as const;
+/** The issuer and audience deploy/envoy/envoy.yaml's jwt_authn provider accepts. */
+const TOKEN_SETTINGS = { issuer: 'course-registration-auth', audience: 'course-registration' };
+
+const ENROLL = '/enroll.v1.EnrollService/';
+const HEALTH_CHECK = '/grpc.health.v1.Health/Check';
+/** grpc.health.v1.HealthCheckResponse { status: SERVING }: field 1, varint 1. */
+const SERVING = Buffer.from([0x08, 0x01]);
+
+/** The answers a real primary gives the bench's enroll/drop writes, encoded once with the product's proto. */
+export function standInAnswers(): { create: Buffer; drop: Buffer } {
+  const def = loadProto('enroll/v1/enroll.proto').packageDefinition['enroll.v1.EnrollService'] as grpc.ServiceDefinition;
+  return {
+    create: def.CreateEnrollment!.responseSerialize({ user_id: 100_001, section_id: 17, status: 'enrolled', position: 0 }),
+    drop: def.DropUserEnrollment!.responseSerialize({ user_id: 100_001, section_id: 17, promoted_user_ids: [] }),
+  };
+}
+
+/** The stand-in's methods, on raw bytes. */
+export const STAND_IN_SERVICE: grpc.ServiceDefinition = {
+  CreateEnrollment: rawMethod(`${ENROLL}CreateEnrollment`),
+  DropUserEnrollment: rawMethod(`${ENROLL}DropUserEnrollment`),
+  Check: rawMethod(HEALTH_CHECK),
+};
+
+/** Starts the stand-in primary as a process of its own on `port` (0: any); resolves once it listens. */
+export function startStandInPrimary(port: number): Promise<ServerProcess> {
+  return startServerProcess(import.meta.url, [String(port)], 'stand-in primary');
+}
+
+/** The product's Envoy in front of the stand-in, ready for writes. */
+export interface StandInFront {
+  /** Envoy's listener, for HttpJson / httpVia. */
+  readonly url: string;
+  /** Students the writes act as: ids and tokens Envoy accepts (signed with the key the JWKS publishes). */
+  readonly students: Person[];
+  /** The processes a row's CPU figures should name. */
+  readonly procs: { pid: number; name: string }[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the JWKS server, the stand-in primary and Envoy (`scripts/envoy.sh`,
+ * output in `dir`/envoy.log), and waits until a write goes through. Stops
+ * whatever it started if that fails.
+ */
+export async function startStandInFront(dir: string, studentCount: number): Promise<StandInFront> {
+  mkdirSync(dir, { recursive: true });
+  const key = signingKey();
+  const started: { stop(): Promise<void> | void }[] = [];
+  const stopAll = async () => {
+    for (const s of started.reverse()) await s.stop();
+  };
+  try {
+    const jwks = await serveJwks(key.jwks, STAND_IN_PORTS.jwks);
+    started.push({ stop: () => new Promise<void>((r) => jwks.close(() => r())) });
+    const primary = await startStandInPrimary(STAND_IN_PORTS.primary);
+    started.push(primary);
+    const envoy = await startEnvoy(dir);
+    started.push(envoy);
+
+    const now = Math.floor(Date.now() / 1000);
+    const students: Person[] = Array.from({ length: studentCount }, (_, i) => {
+      const id = 100_001 + i;
+      const who = { userId: id, username: `stand-in-${id}`, roles: ['student'] };
+      return { id, username: who.username, password: '', token: signAccessToken(key, who, { iat: now, exp: now + 3600 }, TOKEN_SETTINGS) };
+    });
+    const url = `http://127.0.0.1:${STAND_IN_PORTS.envoy}`;
+    await firstWrite(url, students[0]!, envoy);
+    return {
+      url,
+      students,
+      procs: [{ pid: envoy.pid, name: 'envoy' }, { pid: primary.pid, name: 'stand-in' }],
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function signingKey(): { keyId: string; privateKey: KeyObject; jwks: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
+  const keyId = `stand-in-${randomUUID()}`;
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: keyId, alg: 'RS256', use: 'sig' };
+  return { keyId, privateKey, jwks: JSON.stringify({ keys: [jwk] }) };
+}
+
+/** The auth service's JWKS side port, as Envoy's `auth_jwks` cluster sees it: the keys, and /healthz. */
+function serveJwks(body: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url === '/.well-known/jwks.json') res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    else if (req.url === '/healthz') res.writeHead(200).end('ok');
+    else res.writeHead(404).end();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/**
+ * `scripts/envoy.sh` under a small shell that reads its stdin, a pipe from this
+ * process: when the pipe closes (stop(), or this process dying) it stops Envoy.
+ * Envoy's pid is the one the shell prints (envoy.sh execs Envoy); Envoy's own
+ * output, access lines and warnings, goes to the log.
+ */
+async function startEnvoy(dir: string): Promise<{ pid: number; child: ChildProcess; stop(): Promise<void> }> {
+  const log = openSync(join(dir, 'envoy.log'), 'w');
+  const script = 'bash scripts/envoy.sh </dev/null 2>&1 & p=$!; echo "PID $p" >&2; while read -r _; do :; done; kill -TERM "$p" 2>/dev/null; wait "$p"';
+  const child = spawn('bash', ['-c', script], {
+    cwd: REPO_DIR,
+    env: { ...process.env, CLUSTER_DIR: dir },
+    stdio: ['pipe', log, 'pipe'],
+  });
+  closeSync(log);
+  const pid = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = buf.match(/PID (\d+)/);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`envoy wrapper exited (${code}): ${buf.trim().slice(-300)}`)));
+  });
+  const exited = once(child, 'exit');
+  return {
+    pid,
+    child,
+    stop: async () => {
+      child.stdin!.end();
+      const timer = setTimeout(() => {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }, 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls one enroll write through Envoy until it answers 200 (JWKS fetched, primary healthy): up to 30 s. */
+async function firstWrite(url: string, s: Person, envoy: { child: ChildProcess }): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (envoy.child.exitCode !== null) throw new Error(`Envoy exited (${envoy.child.exitCode}) before it answered; see its log`);
+    try {
+      const res = await fetch(`${url}/users/${s.id}/enrollments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ section_id: 17 }),
+        signal: AbortSignal.timeout(2000),
+      });
+      last = `HTTP ${res.status} ${(await res.text()).slice(0, 120)}`;
+      if (res.ok) return;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the stand-in behind Envoy did not answer a write within 30 s (last: ${last})`);
+}
+
+function main(): void {
+  const port = Number(process.argv[2] ?? 0);
+  const answers = standInAnswers();
+  let txid = 0;
+  // Each write answers with an x-txid header, as the product's do (a counter: one "commit" per write).
+  const reply = (answer: Buffer) => (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+    const md = new grpc.Metadata();
+    md.set('x-txid', String(++txid));
+    call.sendMetadata(md);
+    cb(null, answer);
+  };
+  const server = new grpc.Server();
+  server.addService(STAND_IN_SERVICE, {
+    CreateEnrollment: reply(answers.create),
+    DropUserEnrollment: reply(answers.drop),
+    Check: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, SERVING),
+  });
+  serveUntilOrphaned(server, port, 'stand-in primary');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
