@@ -40,6 +40,12 @@ export const HIGH_CONCURRENCY = 256;
 export const PACED_ECHO_RATE = 40;
 export const PACED_ECHO = `grpc-js unary echo, paced: ${PACED_ECHO_RATE} calls/s, each alone`;
 
+/** What every echo call sends: about the size of an enrollment write's request. */
+export const ECHO_PAYLOAD = Buffer.from('{"user_id":1234,"section_id":56}');
+
+/** The echo rows' variant at `n` in flight (the write targets' baseline). */
+export const echoVariant = (n: number) => `grpc-js unary echo, ${n} in flight`;
+
 /** The stand-in rows' variant at `n` in flight (03-write-envoy's check reads them). */
 export const standInVariant = (n: number) => `Envoy HTTP/JSON writes to a stand-in primary that does no work, ${n} in flight`;
 
@@ -80,12 +86,11 @@ export async function run(ctx: Context): Promise<Row[]> {
 
   const echo = await startEchoServer();
   const client = new grpc.Client(echo.address, grpc.credentials.createInsecure());
-  const payload = Buffer.from('{"user_id":1234,"section_id":56}');
-  const op = () => echoCall(client, payload);
+  const op = () => echoCall(client, ECHO_PAYLOAD);
   try {
     const procs = [{ pid: echo.pid, name: 'echo-server' }];
-    rows.push(await ctx.measure({ variant: `grpc-js unary echo, ${CONCURRENCY} in flight`, baseline: true, concurrency: CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));
-    rows.push(await ctx.measure({ variant: `grpc-js unary echo, ${HIGH_CONCURRENCY} in flight`, concurrency: HIGH_CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));
+    rows.push(await ctx.measure({ variant: echoVariant(CONCURRENCY), baseline: true, concurrency: CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));
+    rows.push(await ctx.measure({ variant: echoVariant(HIGH_CONCURRENCY), concurrency: HIGH_CONCURRENCY, durationMs: duration, warmupMs, procs, notes: 'server in its own process, one HTTP/2 connection' }, op));
     rows.push(await ctx.measure({ variant: 'grpc-js unary echo, 1 in flight', concurrency: 1, durationMs: Math.min(duration, 5_000), procs, notes: 'latency floor of one call' }, op));
     // A call that arrives alone costs more CPU than one of a stream of calls:
     // the process wakes from idle each time. Paced requests (08's probes and

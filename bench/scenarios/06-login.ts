@@ -21,7 +21,8 @@ import argon2 from 'argon2';
 import { ARGON2_PARAMS } from '../../services/auth/domain/passwords.js';
 import { serviceEnv, threadPoolSize } from '../../services/node/env.js';
 import { authClient, txidOf } from '../../test/support/clients.js';
-import { runLoad, type LoadResult, type Op } from '../lib/load.js';
+import type { Op } from '../lib/load.js';
+import { ALTERNATING, alternatingRounds } from '../lib/rounds.js';
 import { unary } from '../lib/rpc.js';
 import { students } from '../lib/school.js';
 import { commitCounter } from '../lib/writes.js';
@@ -39,7 +40,6 @@ export const LOGIN_CONCURRENCY = [1, 8];
 /** Alternating rounds at the highest concurrency: how many of each side, and how long each. */
 export const ROUNDS = 6;
 const ROUND_MS = 3_000;
-const ALTERNATING = 'alternating rounds';
 
 export async function run(ctx: Context): Promise<Row[]> {
   const rows: Row[] = [];
@@ -73,7 +73,9 @@ export async function run(ctx: Context): Promise<Row[]> {
       rows.push(loginCommits.onto(row));
     }
     const c = Math.max(...LOGIN_CONCURRENCY);
-    rows.push(...(await alternatingRounds(ctx, c, rawVerify, login, params)));
+    rows.push(...(await alternatingRounds(ctx, { concurrency: c, rounds: ROUNDS, roundMs: ctx.pick(ROUND_MS, 500), warmupMs: 300 },
+      { op: rawVerify, variant: `raw argon2id verify in-process, ${c} in flight`, notes: params },
+      { op: login, variant: `Login RPC to node1:7101, ${c} in flight`, notes: 'argon2 verify + RS256 signing + one write' })));
     // Registrations: an argon2id hash, then one write (a new user), through the same gate.
     rows.push(await ctx.measure({
       variant: `raw argon2id hash in-process, ${c} in flight`, baseline: true, concurrency: c, durationMs: duration, warmupMs: 300,
@@ -97,35 +99,6 @@ export async function run(ctx: Context): Promise<Row[]> {
     client.close();
   }
   return rows;
-}
-
-/**
- * The raw verify and logins in ROUNDS short rounds each, alternating (ABBA…),
- * as two rows: each side's requests over its rounds' time, and the ratio of
- * every pair of rounds in the notes. Latency is left to the long windows.
- */
-async function alternatingRounds(ctx: Context, c: number, rawVerify: Op, login: Op, params: string): Promise<Row[]> {
-  const roundMs = ctx.pick(ROUND_MS, 500);
-  const raw: LoadResult[] = [];
-  const logins: LoadResult[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    for (const side of i % 2 === 0 ? ['raw', 'login'] : ['login', 'raw']) {
-      if (side === 'raw') raw.push(await runLoad({ concurrency: c, durationMs: roundMs, warmupMs: 300 }, rawVerify));
-      else logins.push(await runLoad({ concurrency: c, durationMs: roundMs, warmupMs: 300 }, login));
-    }
-  }
-  const pooled = (rs: LoadResult[]): LoadResult => {
-    const requests = rs.reduce((n, r) => n + r.requests, 0);
-    const errors = rs.reduce((n, r) => n + r.errors, 0);
-    const seconds = rs.reduce((n, r) => n + r.seconds, 0);
-    return { requests, errors, seconds, throughput: (requests - errors) / seconds, p50_ms: Number.NaN, p99_ms: Number.NaN, max_ms: Number.NaN, errorSamples: [...new Set(rs.flatMap((r) => r.errorSamples))].slice(0, 5) };
-  };
-  const perRound = raw.map((r, i) => round(logins[i]!.throughput / r.throughput)).join(', ');
-  const rounds = `${ROUNDS} rounds of ${roundMs / 1000} s, alternating raw and login (ABBA…); latency: see the long windows`;
-  const rawRow = ctx.row({ variant: `raw argon2id verify in-process, ${c} in flight, ${ALTERNATING}`, baseline: true, concurrency: c, durationMs: roundMs, notes: `${params}; ${rounds}` }, pooled(raw));
-  const loginRow = ctx.row({ variant: `Login RPC to node1:7101, ${c} in flight, ${ALTERNATING}`, concurrency: c, durationMs: roundMs, notes: `${rounds}; login ÷ raw verify per pair of rounds: ${perRound}` }, pooled(logins));
-  ctx.log(`login ÷ raw verify in ${ALTERNATING}: ${round(loginRow.throughput / rawRow.throughput)} (per pair: ${perRound})`);
-  return [rawRow, loginRow];
 }
 
 export function checks(rows: Row[]): Check[] {

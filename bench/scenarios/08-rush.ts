@@ -44,7 +44,7 @@ import { percentile, percentileRatioInterval, round, sorted, summarize } from '.
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia, httpVia, type Outcome, type Via } from '../lib/vias.js';
 import { replicated, withWritesPerCommit } from '../lib/writes.js';
-import { CONCURRENCY, PACED_ECHO } from './01-floor.js';
+import { CONCURRENCY, PACED_ECHO, echoVariant } from './01-floor.js';
 
 export const name = '08-rush';
 export const title = 'registration rush through Envoy (group commit vs one transaction per request)';
@@ -364,7 +364,7 @@ const intervalOf = (r: Row) => r.extra?.[P99_RATIO_INTERVAL] as [number, number]
 function loneCallCost(rows: Row[]): string {
   const echoCpu = (variant: string) => rows.find((r) => r.scenario === '01-floor' && r.variant === variant)?.cpu_ms_per_request?.['echo-server'];
   const alone = echoCpu(PACED_ECHO);
-  const stream = echoCpu(`grpc-js unary echo, ${CONCURRENCY} in flight`);
+  const stream = echoCpu(echoVariant(CONCURRENCY));
   return alone === undefined || stream === undefined ? '' : ` (a call arriving alone costs even the bare echo server ${alone} ms of CPU, against ${stream} ms at ${CONCURRENCY} in flight)`;
 }
 
