@@ -10,6 +10,11 @@ import { runLoad, type LoadResult, type Op } from './load.js';
 import { round } from './stats.js';
 import type { Context, Row } from './types.js';
 
+/** How many rounds of each side the scenarios run, and how long each lasts (--quick: 0.5 s). */
+export const ROUNDS = 6;
+export const ROUND_MS = 3_000;
+export const QUICK_ROUND_MS = 500;
+
 /** The suffix of both rows' variants. */
 export const ALTERNATING = 'alternating rounds';
 

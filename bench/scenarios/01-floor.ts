@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { REPO_DIR } from '../../test/harness/cluster.js';
 import { echoCall, startEchoServer } from '../lib/echo-server.js';
 import { runOpenLoop } from '../lib/capacity.js';
+import { QUICK_ROUND_MS, ROUNDS, ROUND_MS, alternatingRounds } from '../lib/rounds.js';
 import { startStandInFront } from '../lib/stand-in.js';
 import { httpVia } from '../lib/vias.js';
 import { enrollDropOp } from '../lib/writes.js';
@@ -98,27 +99,31 @@ export async function run(ctx: Context): Promise<Row[]> {
     const meter = cpuMeter(procs);
     const paced = await runOpenLoop({ rate: PACED_ECHO_RATE, durationMs: Math.min(duration, 8_000), slots: 1 }, op);
     rows.push(ctx.row({ variant: PACED_ECHO, concurrency: 1, notes: 'open loop, one call in flight at most; compare the CPU per call with the rows above' }, paced, meter()));
+
+    // 03-write-envoy's writes, the same requests from the same client, through
+    // the product's Envoy to a primary that answers without doing anything:
+    // a long window each (CPU figures), then alternating rounds with the echo.
+    const front = await startStandInFront(join(REPO_DIR, 'var', 'bench-stand-in'), HIGH_CONCURRENCY);
+    try {
+      const notes = 'the product\'s Envoy (scripts/envoy.sh, same config: token check, RBAC, transcoding, access log) in front of a grpc-js server that answers fixed bytes; enroll/drop pairs as in 03';
+      for (const n of [CONCURRENCY, HIGH_CONCURRENCY]) {
+        const ws = { sectionId: 17, students: front.students.slice(0, n), enrolled: front.students.slice(0, n).map(() => false) };
+        const via = httpVia('stand-in', front.url);
+        try {
+          rows.push(await ctx.measure({ variant: standInVariant(n), concurrency: n, durationMs: duration, warmupMs, procs: front.procs, notes }, enrollDropOp(ws, via)));
+          rows.push(...(await alternatingRounds(ctx, { concurrency: n, rounds: ROUNDS, roundMs: ctx.pick(ROUND_MS, QUICK_ROUND_MS), warmupMs: 300 },
+            { op, variant: echoVariant(n), notes: 'the same echo server' },
+            { op: enrollDropOp(ws, via), variant: standInVariant(n), notes })));
+        } finally {
+          via.close();
+        }
+      }
+    } finally {
+      await front.stop();
+    }
   } finally {
     client.close();
     echo.stop();
-  }
-
-  // 03-write-envoy's writes, the same requests from the same client, through
-  // the product's Envoy to a primary that answers without doing anything.
-  const front = await startStandInFront(join(REPO_DIR, 'var', 'bench-stand-in'), HIGH_CONCURRENCY);
-  try {
-    const notes = 'the product\'s Envoy (scripts/envoy.sh, same config: token check, RBAC, transcoding, access log) in front of a grpc-js server that answers fixed bytes; enroll/drop pairs as in 03';
-    for (const n of [CONCURRENCY, HIGH_CONCURRENCY]) {
-      const ws = { sectionId: 17, students: front.students.slice(0, n), enrolled: front.students.slice(0, n).map(() => false) };
-      const via = httpVia('stand-in', front.url);
-      try {
-        rows.push(await ctx.measure({ variant: standInVariant(n), concurrency: n, durationMs: duration, warmupMs, procs: front.procs, notes }, enrollDropOp(ws, via)));
-      } finally {
-        via.close();
-      }
-    }
-  } finally {
-    await front.stop();
   }
 
   const dir = join(REPO_DIR, 'var', 'bench-sqlite');

@@ -15,7 +15,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { echoCall, startEchoServer } from '../lib/echo-server.js';
-import { ALTERNATING, alternatingRounds } from '../lib/rounds.js';
+import { ALTERNATING, QUICK_ROUND_MS, ROUNDS, ROUND_MS, alternatingRounds } from '../lib/rounds.js';
 import { round } from '../lib/stats.js';
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia, httpVia } from '../lib/vias.js';
@@ -30,10 +30,6 @@ export const modes = ['batch', 'single'] as const;
 const HTTP_VARIANT = 'Envoy HTTP/JSON (transcoded)';
 const HIGH_VARIANT = `${HTTP_VARIANT}, ${HIGH_CONCURRENCY} in flight`;
 const httpVariant = (n: number) => (n === CONCURRENCY ? HTTP_VARIANT : HIGH_VARIANT);
-
-/** Alternating rounds of the echo and the HTTP/JSON writes: how many of each, and how long each. */
-const ROUNDS = 6;
-const ROUND_MS = 3_000;
 
 export async function run(ctx: Context): Promise<Row[]> {
   const rows: Row[] = [];
@@ -52,7 +48,7 @@ export async function run(ctx: Context): Promise<Row[]> {
     for (const n of [CONCURRENCY, HIGH_CONCURRENCY]) {
       const via = httpVia('envoy-http');
       try {
-        rows.push(...(await alternatingRounds(ctx, { concurrency: n, rounds: ROUNDS, roundMs: ctx.pick(ROUND_MS, 500), warmupMs: 300 },
+        rows.push(...(await alternatingRounds(ctx, { concurrency: n, rounds: ROUNDS, roundMs: ctx.pick(ROUND_MS, QUICK_ROUND_MS), warmupMs: 300 },
           { op: () => echoCall(client, ECHO_PAYLOAD), variant: echoVariant(n), notes: 'the bare echo of 01-floor, a server started here' },
           { op: enrollDropOp(n === CONCURRENCY ? ws : more, via), variant: httpVariant(n), notes })));
       } finally {
@@ -69,14 +65,24 @@ export async function run(ctx: Context): Promise<Row[]> {
 /**
  * What the same writes reach through the product's Envoy when the service
  * behind it does no work (01-floor's stand-in): the ceiling Envoy and the HTTP
- * client put on any service here, and how much of it the product keeps.
+ * client put on any service here, and how much of it the product keeps. Both
+ * ratios are to the echo in alternating rounds when the rows have them.
  */
-function standInText(standIn: Row, echo: Row, http: Row): string {
+function standInText(rows: Row[], n: number, http: Row, productRatio: number): string {
+  const find = (variant: string) => rows.find((r) => r.scenario === '01-floor' && r.variant === variant);
+  const standIn = find(standInVariant(n));
+  if (!standIn) return '';
+  const standInRounds = find(`${standInVariant(n)}, ${ALTERNATING}`);
+  const echoRounds = find(`${echoVariant(n)}, ${ALTERNATING}`);
+  const echo = find(echoVariant(n));
+  const [s, e] = standInRounds && echoRounds ? [standInRounds, echoRounds] : [standIn, echo];
+  if (!e) return '';
+  const ceiling = s.throughput / e.throughput;
   const envoyMs = standIn.cpu_ms_per_request?.envoy;
-  return `the product's Envoy in front of a stand-in primary that does no work (01-floor) reaches ${standIn.throughput} writes/s, ` +
-    `${round(standIn.throughput / echo.throughput)} of 01's echo` +
-    (envoyMs !== undefined ? ` (Envoy ${envoyMs} ms of CPU per write, against ${http.cpu_ms_per_request?.envoy ?? '?'} with the product)` : '') +
-    `: the most any service behind this Envoy and this HTTP client reaches here; the product's writes (long window) are ${round(http.throughput / standIn.throughput)} of it`;
+  return `; the product's Envoy in front of a stand-in primary that does no work (01-floor) reaches ${s.throughput} writes/s, ` +
+    `${round(ceiling)} of the echo${s === standInRounds ? ` (${ALTERNATING})` : ''}` +
+    (envoyMs !== undefined ? `, Envoy spending ${envoyMs} ms of CPU per write against ${http.cpu_ms_per_request?.envoy ?? '?'} with the product` : '') +
+    `: the most any service behind this Envoy and this HTTP client reaches here; the product keeps ${round(productRatio / ceiling)} of it`;
 }
 
 export function checks(rows: Row[]): Check[] {
@@ -97,7 +103,6 @@ export function checks(rows: Row[]): Check[] {
     const top = Object.entries(perReq).filter(([k]) => k !== 'machine').sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, v]) => `${k} ${v}`).join(', ');
     const busy = http.cpu_cores?.machine ?? 0;
     const primary = primaryRow(rows, 'batch');
-    const standIn = find('01-floor', standInVariant(n));
     out.push({
       target: `writes through Envoy over HTTP/JSON ≥ 0.5 × bare grpc-js echo (both ${n} in flight${rounds ? `, ${ALTERNATING}` : ''})`,
       measured: rounds
@@ -110,8 +115,8 @@ export function checks(rows: Row[]): Check[] {
         : `(long windows) ${busy >= 1.8 ? 'CPU' : `the closed loop's latency (${n} in flight: ops/s = ${n} / latency; the machine is not full)`}: ` +
           `${perReq.machine ?? '?'} ms of CPU per write over ${busy}/2 busy cores (by process, ms/request: ${top}) vs ${echo.cpu_ms_per_request?.machine ?? '?'} ms per echo; ` +
           `p50 ${http.p50_ms} ms` +
-          (n === CONCURRENCY ? `; even straight to the primary over gRPC, writes reach only ${primary?.throughput ?? '?'} ops/s (p50 ${primary?.p50_ms ?? '?'} ms)` : '') +
-          (standIn ? `; ${standInText(standIn, echo, http)}` : ''),
+          (n === CONCURRENCY && primary ? `; even straight to the primary over gRPC, writes reach only ${primary.throughput} ops/s (p50 ${primary.p50_ms} ms)` : '') +
+          standInText(rows, n, http, ratio),
     });
   }
   return out;
