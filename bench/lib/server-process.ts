@@ -7,7 +7,8 @@
  * left behind by a bench that fails or is killed.
  */
 import * as grpc from '@grpc/grpc-js';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 const identity = (b: Buffer) => b;
@@ -23,18 +24,27 @@ export interface ServerProcess {
   stop(): void;
 }
 
+/**
+ * The number a child announces as `<tag> <n>` on `stream` (its stdout or
+ * stderr); rejects if the child exits first.
+ */
+export function announced(child: ChildProcess, stream: Readable, tag: string, label: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let buf = '';
+    const pattern = new RegExp(`${tag} (\\d+)`);
+    stream.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = buf.match(pattern);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${label} exited (${code})${buf ? `: ${buf.trim().slice(-300)}` : ''}`)));
+  });
+}
+
 /** Starts the module at `moduleUrl` (its main calls `serveUntilOrphaned`); resolves once it listens. */
 export async function startServerProcess(moduleUrl: string, args: string[], label: string): Promise<ServerProcess> {
   const child = spawn(process.execPath, [fileURLToPath(moduleUrl), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = buf.match(/PORT (\d+)/);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${label} exited (${code})`)));
-  });
+  const port = await announced(child, child.stdout!, 'PORT', label);
   return { address: `127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 

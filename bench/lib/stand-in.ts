@@ -32,7 +32,7 @@ import { loadProto } from '../../lib/grpc/proto.js';
 import { signAccessToken } from '../../services/auth/domain/tokens.js';
 import { REPO_DIR } from '../../test/harness/cluster.js';
 import type { Person } from '../../test/support/school.js';
-import { rawMethod, serveUntilOrphaned, startServerProcess, type ServerProcess } from './server-process.js';
+import { announced, rawMethod, serveUntilOrphaned, startServerProcess, type ServerProcess } from './server-process.js';
 
 /** The cluster's fixed ports the stand-in takes (scripts/cluster-env.sh; Envoy's config names them). */
 export const STAND_IN_PORTS = { envoy: 8080, envoyAdmin: 9901, jwks: 7111, primary: 7201 } as const;
@@ -151,15 +151,7 @@ async function startEnvoy(dir: string): Promise<{ pid: number; child: ChildProce
     stdio: ['pipe', log, 'pipe'],
   });
   closeSync(log);
-  const pid = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = buf.match(/PID (\d+)/);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`envoy wrapper exited (${code}): ${buf.trim().slice(-300)}`)));
-  });
+  const pid = await announced(child, child.stderr!, 'PID', 'envoy wrapper');
   const exited = once(child, 'exit');
   return {
     pid,
