@@ -11,9 +11,9 @@ import { round } from './stats.js';
 import type { Context, Row } from './types.js';
 
 /** How many rounds of each side the scenarios run, and how long each lasts (--quick: 0.5 s). */
-export const ROUNDS = 6;
-export const ROUND_MS = 3_000;
-export const QUICK_ROUND_MS = 500;
+const ROUNDS = 6;
+const ROUND_MS = 3_000;
+const QUICK_ROUND_MS = 500;
 
 /** The suffix of both rows' variants. */
 export const ALTERNATING = 'alternating rounds';
@@ -30,6 +30,11 @@ export interface RoundsSpec {
   rounds: number;
   roundMs: number;
   warmupMs: number;
+}
+
+/** The scenarios' rounds at `concurrency`: ROUNDS of ROUND_MS each (QUICK_ROUND_MS with --quick), 300 ms warm-up. */
+export function roundsFor(ctx: Pick<Context, 'pick'>, concurrency: number): RoundsSpec {
+  return { concurrency, rounds: ROUNDS, roundMs: ctx.pick(ROUND_MS, QUICK_ROUND_MS), warmupMs: 300 };
 }
 
 /** Sums rounds into one result: their requests over their time. Latency is left to the long windows. */

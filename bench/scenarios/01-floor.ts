@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { REPO_DIR } from '../../test/harness/cluster.js';
 import { echoCall, startEchoServer } from '../lib/echo-server.js';
 import { runOpenLoop } from '../lib/capacity.js';
-import { QUICK_ROUND_MS, ROUNDS, ROUND_MS, alternatingRounds } from '../lib/rounds.js';
+import { alternatingRounds, roundsFor } from '../lib/rounds.js';
 import { startStandInFront } from '../lib/stand-in.js';
 import { httpVia } from '../lib/vias.js';
 import { enrollDropOp } from '../lib/writes.js';
@@ -111,7 +111,7 @@ export async function run(ctx: Context): Promise<Row[]> {
         const via = httpVia('stand-in', front.url);
         try {
           rows.push(await ctx.measure({ variant: standInVariant(n), concurrency: n, durationMs: duration, warmupMs, procs: front.procs, notes }, enrollDropOp(ws, via)));
-          rows.push(...(await alternatingRounds(ctx, { concurrency: n, rounds: ROUNDS, roundMs: ctx.pick(ROUND_MS, QUICK_ROUND_MS), warmupMs: 300 },
+          rows.push(...(await alternatingRounds(ctx, roundsFor(ctx, n),
             { op, variant: echoVariant(n), notes: 'the same echo server' },
             { op: enrollDropOp(ws, via), variant: standInVariant(n), notes })));
         } finally {

@@ -15,7 +15,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { echoCall, startEchoServer } from '../lib/echo-server.js';
-import { ALTERNATING, QUICK_ROUND_MS, ROUNDS, ROUND_MS, alternatingRounds } from '../lib/rounds.js';
+import { ALTERNATING, alternatingRounds, roundsFor } from '../lib/rounds.js';
 import { round } from '../lib/stats.js';
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia, httpVia } from '../lib/vias.js';
@@ -48,7 +48,7 @@ export async function run(ctx: Context): Promise<Row[]> {
     for (const n of [CONCURRENCY, HIGH_CONCURRENCY]) {
       const via = httpVia('envoy-http');
       try {
-        rows.push(...(await alternatingRounds(ctx, { concurrency: n, rounds: ROUNDS, roundMs: ctx.pick(ROUND_MS, QUICK_ROUND_MS), warmupMs: 300 },
+        rows.push(...(await alternatingRounds(ctx, roundsFor(ctx, n),
           { op: () => echoCall(client, ECHO_PAYLOAD), variant: echoVariant(n), notes: 'the bare echo of 01-floor, a server started here' },
           { op: enrollDropOp(n === CONCURRENCY ? ws : more, via), variant: httpVariant(n), notes })));
       } finally {

@@ -22,7 +22,7 @@ import { ARGON2_PARAMS } from '../../services/auth/domain/passwords.js';
 import { serviceEnv, threadPoolSize } from '../../services/node/env.js';
 import { authClient, txidOf } from '../../test/support/clients.js';
 import type { Op } from '../lib/load.js';
-import { ALTERNATING, QUICK_ROUND_MS, ROUNDS, ROUND_MS, alternatingRounds } from '../lib/rounds.js';
+import { ALTERNATING, alternatingRounds, roundsFor } from '../lib/rounds.js';
 import { unary } from '../lib/rpc.js';
 import { students } from '../lib/school.js';
 import { commitCounter } from '../lib/writes.js';
@@ -36,7 +36,6 @@ export const modes = ['batch'] as const;
 const PASSWORD = 'registration-day-2026'; // what test/support/school.ts registers students with
 
 export const LOGIN_CONCURRENCY = [1, 8];
-
 
 export async function run(ctx: Context): Promise<Row[]> {
   const rows: Row[] = [];
@@ -70,7 +69,7 @@ export async function run(ctx: Context): Promise<Row[]> {
       rows.push(loginCommits.onto(row));
     }
     const c = Math.max(...LOGIN_CONCURRENCY);
-    rows.push(...(await alternatingRounds(ctx, { concurrency: c, rounds: ROUNDS, roundMs: ctx.pick(ROUND_MS, QUICK_ROUND_MS), warmupMs: 300 },
+    rows.push(...(await alternatingRounds(ctx, roundsFor(ctx, c),
       { op: rawVerify, variant: `raw argon2id verify in-process, ${c} in flight`, notes: params },
       { op: login, variant: `Login RPC to node1:7101, ${c} in flight`, notes: 'argon2 verify + RS256 signing + one write' })));
     // Registrations: an argon2id hash, then one write (a new user), through the same gate.
