@@ -29,6 +29,12 @@ export const modes = ['batch', 'single'] as const;
 
 const HTTP_VARIANT = 'Envoy HTTP/JSON (transcoded)';
 const HIGH_VARIANT = `${HTTP_VARIANT}, ${HIGH_CONCURRENCY} in flight`;
+/**
+ * Cores busy (of 2) from which a closed loop counts as CPU-bound rather than
+ * latency-bound: at 1.79 the rest is the scheduler's slack, not idle capacity.
+ */
+const FULL_MACHINE = 1.75;
+
 const httpVariant = (n: number) => (n === CONCURRENCY ? HTTP_VARIANT : HIGH_VARIANT);
 
 export async function run(ctx: Context): Promise<Row[]> {
@@ -112,7 +118,7 @@ export function checks(rows: Row[]): Check[] {
       goal: '>= 0.5',
       met: ratio >= 0.5,
       bound: ratio >= 0.5 ? undefined
-        : `(long windows) ${busy >= 1.8 ? 'CPU' : `the closed loop's latency (${n} in flight: ops/s = ${n} / latency; the machine is not full)`}: ` +
+        : `(long windows) ${busy >= FULL_MACHINE ? 'CPU' : `the closed loop's latency (${n} in flight: ops/s = ${n} / latency; the machine is not full)`}: ` +
           `${perReq.machine ?? '?'} ms of CPU per write over ${busy}/2 busy cores (by process, ms/request: ${top}) vs ${echo.cpu_ms_per_request?.machine ?? '?'} ms per echo; ` +
           `p50 ${http.p50_ms} ms` +
           (n === CONCURRENCY && primary ? `; even straight to the primary over gRPC, writes reach only ${primary.throughput} ops/s (p50 ${primary.p50_ms} ms)` : '') +
