@@ -30,12 +30,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadProto } from '../../lib/grpc/proto.js';
 import { signAccessToken } from '../../services/auth/domain/tokens.js';
-import { REPO_DIR } from '../../test/harness/cluster.js';
+import { ENVOY_PORT, REPO_DIR, nodeInfo } from '../../test/harness/cluster.js';
 import type { Person } from '../../test/support/school.js';
+import { HttpJson } from './rpc.js';
 import { announced, rawMethod, serveUntilOrphaned, startServerProcess, type ServerProcess } from './server-process.js';
 
-/** The cluster's fixed ports the stand-in takes (scripts/cluster-env.sh; Envoy's config names them). */
-export const STAND_IN_PORTS = { envoy: 8080, envoyAdmin: 9901, jwks: 7111, primary: 7201 } as const;
+/** The section every stand-in write names (the answers carry it too). */
+export const STAND_IN_SECTION = 17;
 /** The issuer and audience deploy/envoy/envoy.yaml's jwt_authn provider accepts. */
 const TOKEN_SETTINGS = { issuer: 'course-registration-auth', audience: 'course-registration' };
 
@@ -48,8 +49,8 @@ const SERVING = Buffer.from([0x08, 0x01]);
 export function standInAnswers(): { create: Buffer; drop: Buffer } {
   const def = loadProto('enroll/v1/enroll.proto').packageDefinition['enroll.v1.EnrollService'] as grpc.ServiceDefinition;
   return {
-    create: def.CreateEnrollment!.responseSerialize({ user_id: 100_001, section_id: 17, status: 'enrolled', position: 0 }),
-    drop: def.DropUserEnrollment!.responseSerialize({ user_id: 100_001, section_id: 17, promoted_user_ids: [] }),
+    create: def.CreateEnrollment!.responseSerialize({ user_id: 100_001, section_id: STAND_IN_SECTION, status: 'enrolled', position: 0 }),
+    drop: def.DropUserEnrollment!.responseSerialize({ user_id: 100_001, section_id: STAND_IN_SECTION, promoted_user_ids: [] }),
   };
 }
 
@@ -88,10 +89,13 @@ export async function startStandInFront(dir: string, studentCount: number): Prom
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop();
   };
+  // Node 1's ports, where Envoy's config looks for its JWKS and its primary.
+  const portOf = (addr: string) => Number(addr.slice(addr.lastIndexOf(':') + 1));
+  const node1 = nodeInfo(1, dir);
   try {
-    const jwks = await serveJwks(key.jwks, STAND_IN_PORTS.jwks);
+    const jwks = await serveJwks(key.jwks, portOf(node1.authJwks));
     started.push({ stop: () => new Promise<void>((r) => jwks.close(() => r())) });
-    const primary = await startStandInPrimary(STAND_IN_PORTS.primary);
+    const primary = await startStandInPrimary(portOf(node1.enrollGrpc));
     started.push(primary);
     const envoy = await startEnvoy(dir);
     started.push(envoy);
@@ -102,7 +106,7 @@ export async function startStandInFront(dir: string, studentCount: number): Prom
       const who = { userId: id, username: `stand-in-${id}`, roles: ['student'] };
       return { id, username: who.username, password: '', token: signAccessToken(key, who, { iat: now, exp: now + 3600 }, TOKEN_SETTINGS) };
     });
-    const url = `http://127.0.0.1:${STAND_IN_PORTS.envoy}`;
+    const url = `http://127.0.0.1:${ENVOY_PORT}`;
     await firstWrite(url, students[0]!, envoy);
     return {
       url,
@@ -173,23 +177,22 @@ async function startEnvoy(dir: string): Promise<{ pid: number; child: ChildProce
 
 /** Polls one enroll write through Envoy until it answers 200 (JWKS fetched, primary healthy): up to 30 s. */
 async function firstWrite(url: string, s: Person, envoy: { child: ChildProcess }): Promise<void> {
+  const http = new HttpJson(url);
   const deadline = Date.now() + 30_000;
   let last = '';
-  while (Date.now() < deadline) {
-    if (envoy.child.exitCode !== null) throw new Error(`Envoy exited (${envoy.child.exitCode}) before it answered; see its log`);
-    try {
-      const res = await fetch(`${url}/users/${s.id}/enrollments`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ section_id: 17 }),
-        signal: AbortSignal.timeout(2000),
-      });
-      last = `HTTP ${res.status} ${(await res.text()).slice(0, 120)}`;
-      if (res.ok) return;
-    } catch (err) {
-      last = (err as Error).message;
+  try {
+    while (Date.now() < deadline) {
+      if (envoy.child.exitCode !== null) throw new Error(`Envoy exited (${envoy.child.exitCode}) before it answered; see its log`);
+      try {
+        await http.send('POST', `/users/${s.id}/enrollments`, { token: s.token, body: { section_id: STAND_IN_SECTION } });
+        return;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 250));
     }
-    await new Promise((r) => setTimeout(r, 250));
+  } finally {
+    http.close();
   }
   throw new Error(`the stand-in behind Envoy did not answer a write within 30 s (last: ${last})`);
 }

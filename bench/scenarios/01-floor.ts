@@ -14,7 +14,7 @@ import { REPO_DIR } from '../../test/harness/cluster.js';
 import { echoCall, startEchoServer } from '../lib/echo-server.js';
 import { runOpenLoop } from '../lib/capacity.js';
 import { alternatingRounds, roundsFor } from '../lib/rounds.js';
-import { startStandInFront } from '../lib/stand-in.js';
+import { STAND_IN_SECTION, startStandInFront } from '../lib/stand-in.js';
 import { httpVia } from '../lib/vias.js';
 import { enrollDropOp } from '../lib/writes.js';
 import type { LoadResult } from '../lib/load.js';
@@ -107,7 +107,7 @@ export async function run(ctx: Context): Promise<Row[]> {
     try {
       const notes = 'the product\'s Envoy (scripts/envoy.sh, same config: token check, RBAC, transcoding, access log) in front of a grpc-js server that answers fixed bytes; enroll/drop pairs as in 03';
       for (const n of [CONCURRENCY, HIGH_CONCURRENCY]) {
-        const ws = { sectionId: 17, students: front.students.slice(0, n), enrolled: front.students.slice(0, n).map(() => false) };
+        const ws = { sectionId: STAND_IN_SECTION, students: front.students.slice(0, n), enrolled: front.students.slice(0, n).map(() => false) };
         const via = httpVia('stand-in', front.url);
         try {
           rows.push(await ctx.measure({ variant: standInVariant(n), concurrency: n, durationMs: duration, warmupMs, procs: front.procs, notes }, enrollDropOp(ws, via)));

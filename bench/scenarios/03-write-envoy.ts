@@ -74,14 +74,13 @@ export async function run(ctx: Context): Promise<Row[]> {
  * client put on any service here, and how much of it the product keeps. Both
  * ratios are to the echo in alternating rounds when the rows have them.
  */
-function standInText(rows: Row[], n: number, http: Row, productRatio: number): string {
-  const find = (variant: string) => rows.find((r) => r.scenario === '01-floor' && r.variant === variant);
-  const standIn = find(standInVariant(n));
+function standInText(find: (scenario: string, variant: string) => Row | undefined, n: number, http: Row, productRatio: number): string {
+  const floor = (variant: string) => find('01-floor', variant);
+  const standIn = floor(standInVariant(n));
   if (!standIn) return '';
-  const standInRounds = find(`${standInVariant(n)}, ${ALTERNATING}`);
-  const echoRounds = find(`${echoVariant(n)}, ${ALTERNATING}`);
-  const echo = find(echoVariant(n));
-  const [s, e] = standInRounds && echoRounds ? [standInRounds, echoRounds] : [standIn, echo];
+  const standInRounds = floor(`${standInVariant(n)}, ${ALTERNATING}`);
+  const echoRounds = floor(`${echoVariant(n)}, ${ALTERNATING}`);
+  const [s, e] = standInRounds && echoRounds ? [standInRounds, echoRounds] : [standIn, floor(echoVariant(n))];
   if (!e) return '';
   const ceiling = s.throughput / e.throughput;
   const envoyMs = standIn.cpu_ms_per_request?.envoy;
@@ -122,7 +121,7 @@ export function checks(rows: Row[]): Check[] {
           `${perReq.machine ?? '?'} ms of CPU per write over ${busy}/2 busy cores (by process, ms/request: ${top}) vs ${echo.cpu_ms_per_request?.machine ?? '?'} ms per echo; ` +
           `p50 ${http.p50_ms} ms` +
           (n === CONCURRENCY && primary ? `; even straight to the primary over gRPC, writes reach only ${primary.throughput} ops/s (p50 ${primary.p50_ms} ms)` : '') +
-          standInText(rows, n, http, ratio),
+          standInText(find, n, http, ratio),
     });
   }
   return out;
