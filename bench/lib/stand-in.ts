@@ -22,13 +22,16 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadProto } from '../../lib/grpc/proto.js';
+import { generateSigningKey, KEK_BYTES } from '../../services/auth/domain/keys.js';
+import { publishedJwk } from '../../services/auth/domain/keyring.js';
+import { AUDIENCE, ISSUER } from '../../services/auth/domain/testkit.js';
 import { signAccessToken } from '../../services/auth/domain/tokens.js';
 import { ENVOY_PORT, REPO_DIR, nodeInfo } from '../../test/harness/cluster.js';
 import type { Person } from '../../test/support/school.js';
@@ -37,8 +40,8 @@ import { announced, rawMethod, serveUntilOrphaned, startServerProcess, type Serv
 
 /** The section every stand-in write names (the answers carry it too). */
 export const STAND_IN_SECTION = 17;
-/** The issuer and audience deploy/envoy/envoy.yaml's jwt_authn provider accepts. */
-const TOKEN_SETTINGS = { issuer: 'course-registration-auth', audience: 'course-registration' };
+/** The issuer and audience deploy/envoy/envoy.yaml's jwt_authn provider accepts: scripts/cluster-env.sh's defaults. */
+const TOKEN_SETTINGS = { issuer: ISSUER, audience: AUDIENCE };
 
 const ENROLL = '/enroll.v1.EnrollService/';
 const HEALTH_CHECK = '/grpc.health.v1.Health/Check';
@@ -84,7 +87,9 @@ export interface StandInFront {
  */
 export async function startStandInFront(dir: string, studentCount: number): Promise<StandInFront> {
   mkdirSync(dir, { recursive: true });
-  const key = signingKey();
+  // A key made by the auth service's own generator (its sealed copy is not needed here).
+  const key = await generateSigningKey(randomBytes(KEK_BYTES));
+  const jwks = JSON.stringify({ keys: [publishedJwk(key.keyId, key.publicJwk)] });
   const started: { stop(): Promise<void> | void }[] = [];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop();
@@ -93,8 +98,8 @@ export async function startStandInFront(dir: string, studentCount: number): Prom
   const portOf = (addr: string) => Number(addr.slice(addr.lastIndexOf(':') + 1));
   const node1 = nodeInfo(1, dir);
   try {
-    const jwks = await serveJwks(key.jwks, portOf(node1.authJwks));
-    started.push({ stop: () => new Promise<void>((r) => jwks.close(() => r())) });
+    const jwksServer = await serveJwks(jwks, portOf(node1.authJwks));
+    started.push({ stop: () => new Promise<void>((r) => jwksServer.close(() => r())) });
     const primary = await startStandInPrimary(portOf(node1.enrollGrpc));
     started.push(primary);
     const envoy = await startEnvoy(dir);
@@ -118,13 +123,6 @@ export async function startStandInFront(dir: string, studentCount: number): Prom
     await stopAll();
     throw err;
   }
-}
-
-function signingKey(): { keyId: string; privateKey: KeyObject; jwks: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
-  const keyId = `stand-in-${randomUUID()}`;
-  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: keyId, alg: 'RS256', use: 'sig' };
-  return { keyId, privateKey, jwks: JSON.stringify({ keys: [jwk] }) };
 }
 
 /** The auth service's JWKS side port, as Envoy's `auth_jwks` cluster sees it: the keys, and /healthz. */

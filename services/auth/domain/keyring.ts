@@ -26,6 +26,11 @@ export interface SigningKey {
   exp: number;
 }
 
+/** A public key as the JWKS publishes it: an RS256 signing key named by its kid. */
+export function publishedJwk(keyId: string, jwk: RsaPublicJwk): Jwk__Output {
+  return { kty: jwk.kty, use: 'sig', alg: 'RS256', kid: keyId, n: jwk.n, e: jwk.e };
+}
+
 export interface EnsureResult {
   created: number;
   deleted: number;
@@ -85,10 +90,7 @@ export class KeyRing {
   publicJwks(now: Date): Jwk__Output[] {
     return createAuthStore(this.#db)
       .publishedKeys(toSeconds(now))
-      .map((row) => {
-        const jwk = JSON.parse(row.public_jwk) as RsaPublicJwk;
-        return { kty: jwk.kty, use: 'sig', alg: 'RS256', kid: row.key_id, n: jwk.n, e: jwk.e };
-      });
+      .map((row) => publishedJwk(row.key_id, JSON.parse(row.public_jwk) as RsaPublicJwk));
   }
 
   /** The public key for a JWT `kid` if that key is published at `now`. */
