@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { authThreadPoolSize, serviceEnv, threadPoolSize } from './env.js';
+import { AUTH_ONLY_ENV, authThreadPoolSize, serviceEnv, threadPoolSize } from './env.js';
 
 test('the auth service gets one pool thread per core, at least two', () => {
   assert.equal(authThreadPoolSize(1), 2);
@@ -18,4 +18,15 @@ test('UV_THREADPOOL_SIZE set by the operator wins, and the enrollment service ke
 test('a pool size is stated as set, or as libuv\'s default', () => {
   assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: '2' }), '2');
   assert.equal(threadPoolSize({}), '4 (libuv default)');
+});
+
+test('the auth service keeps its secrets, and the enrollment service starts without them', () => {
+  const env = { REGISTRAR_USERNAME: 'registrar', REGISTRAR_PASSWORD: 'pw', AUTH_KEY_ENCRYPTION_KEY: 'ab'.repeat(32), AUTH_KEY_ENCRYPTION_KEY_FILE: '/k', NODE_NAME: 'node1' };
+  const auth = serviceEnv('auth', env, 2);
+  for (const key of AUTH_ONLY_ENV) assert.equal(auth[key], env[key], `auth keeps ${key}`);
+  const enroll = serviceEnv('enroll', env, 2);
+  for (const key of AUTH_ONLY_ENV) assert.equal(enroll[key], undefined, `enroll starts without ${key}`);
+  assert.equal(enroll.NODE_NAME, 'node1', 'the rest of the environment is kept');
+  assert.equal(enroll.REGISTRAR_USERNAME, 'registrar', 'a name is no secret');
+  assert.equal(env.REGISTRAR_PASSWORD, 'pw', 'the supervisor\'s own environment is untouched');
 });

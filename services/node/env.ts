@@ -14,9 +14,24 @@ export function authThreadPoolSize(cores: number = availableParallelism()): numb
   return Math.max(2, cores);
 }
 
-/** The environment of service `name`: this process's, plus the auth service's pool size. */
+/**
+ * The auth service's secrets (the first registrar's password, the key that
+ * encrypts the signing keys, and where that key is kept): no other service
+ * needs them, so no other service's environment holds them.
+ */
+export const AUTH_ONLY_ENV = ['REGISTRAR_PASSWORD', 'AUTH_KEY_ENCRYPTION_KEY', 'AUTH_KEY_ENCRYPTION_KEY_FILE'] as const;
+
+/**
+ * The environment of service `name`: this process's, plus the auth service's
+ * pool size for auth, and without the auth service's secrets for any other.
+ */
 export function serviceEnv(name: string, env: NodeJS.ProcessEnv, cores?: number): NodeJS.ProcessEnv {
-  if (name !== 'auth' || env.UV_THREADPOOL_SIZE !== undefined) return env;
+  if (name !== 'auth') {
+    const rest = { ...env };
+    for (const key of AUTH_ONLY_ENV) delete rest[key];
+    return rest;
+  }
+  if (env.UV_THREADPOOL_SIZE !== undefined) return env;
   return { ...env, UV_THREADPOOL_SIZE: String(authThreadPoolSize(cores)) };
 }
 
