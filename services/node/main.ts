@@ -1,6 +1,7 @@
 // What LiteFS execs on each node (deploy/litefs/nodeN.yml): runs the auth and enroll
-// services side by side, as child processes that inherit this environment (plus the auth
-// service's thread pool size, env.ts) and stdio.
+// services side by side, as child processes that inherit this environment and stdio
+// (env.ts: the auth service also gets its thread pool size, and only it keeps the auth
+// secrets).
 //
 // Lifecycle, so that LiteFS (and through it foreman) always notices trouble:
 // - SIGINT/SIGTERM (LiteFS forwards its own on shutdown): SIGTERM both services, wait for
