@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { loadNodeConfig, millis } from './config.js';
+import { loadNodeConfig, millis, seconds } from './config.js';
 import { DefaultStaleMs } from './read-memo.js';
 import { DefaultBatchDelayMs, DefaultMaxBatch } from './writer.js';
 
-const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'READ_MEMO_STALE_MS', 'READ_THREAD', 'LOGIN_COMMIT_WAIT_MS'];
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'READ_MEMO_STALE_MS', 'READ_THREAD', 'LOGIN_COMMIT_WAIT_MS', 'JWKS_CACHE_S'];
 let saved: Record<string, string | undefined>;
 
 beforeEach(() => {
@@ -113,5 +113,17 @@ test('millis: the default when unset, whole milliseconds within bounds, a clear 
   for (const bad of ['101', '-1', '2.5', 'soon']) {
     process.env.LOGIN_COMMIT_WAIT_MS = bad;
     assert.throws(() => millis('LOGIN_COMMIT_WAIT_MS', 40, 100), /LOGIN_COMMIT_WAIT_MS must be a whole number of milliseconds from 0 to 100/);
+  }
+});
+
+test('seconds: the default when unset, whole seconds from 1 to the bound, a clear error otherwise', () => {
+  assert.equal(seconds('JWKS_CACHE_S', 300, 3600), 300);
+  process.env.JWKS_CACHE_S = '1';
+  assert.equal(seconds('JWKS_CACHE_S', 300, 3600), 1);
+  process.env.JWKS_CACHE_S = '3600';
+  assert.equal(seconds('JWKS_CACHE_S', 300, 3600), 3600);
+  for (const bad of ['0', '3601', '-5', '1.5', 'forever']) {
+    process.env.JWKS_CACHE_S = bad;
+    assert.throws(() => seconds('JWKS_CACHE_S', 300, 3600), /JWKS_CACHE_S must be a whole number of seconds from 1 to 3600/);
   }
 });

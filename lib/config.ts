@@ -83,6 +83,28 @@ export function millis(name: string, fallback: number, max: number): number {
   return value;
 }
 
+/** A whole number of seconds from 1 to `max`, or `fallback` when unset. */
+export function seconds(name: string, fallback: number, max: number): number {
+  const value = Number(env(name, String(fallback)));
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${name} must be a whole number of seconds from 1 to ${max}, got ${env(name)}`);
+  return value;
+}
+
+/** The longest duration in seconds any setting takes: a year. */
+export const MaxDurationS = 366 * 24 * 3600;
+
+/** Envoy's JWKS cache_duration by default (deploy/envoy/envoy.yaml). */
+export const DefaultJwksCacheS = 300;
+
+/**
+ * How long the JWKS may be kept (JWKS_CACHE_S): scripts/envoy.sh writes it into
+ * Envoy's cache_duration, the enrollment service keeps its copy no longer, and the
+ * auth service publishes each key at least that long before it signs.
+ */
+export function jwksCacheSeconds(): number {
+  return seconds('JWKS_CACHE_S', DefaultJwksCacheS, MaxDurationS);
+}
+
 export function loadNodeConfig(): NodeConfig {
   const writeMode = env('WRITE_MODE', 'batch');
   if (writeMode !== 'batch' && writeMode !== 'single') throw new Error(`WRITE_MODE must be batch or single, got ${writeMode}`);

@@ -29,6 +29,9 @@ export ENROLL_PEERS="${ENROLL_PEERS:-node1=127.0.0.1:$ENROLL_GRPC_PORT_1,node2=1
 
 export JWT_ISSUER="${JWT_ISSUER:-course-registration-auth}"
 export JWT_AUDIENCE="${JWT_AUDIENCE:-course-registration}"
+# How long Envoy (envoy.sh writes it into the config) and the enrollment service keep the
+# JWKS; the auth service publishes every signing key at least this long before it signs.
+export JWKS_CACHE_S="${JWKS_CACHE_S:-300}"
 
 # Secrets live outside the repo's tracked files, in the cluster dir (mode 700).
 export SECRETS_DIR="$CLUSTER_DIR/secrets"

@@ -30,9 +30,15 @@ export function identityFromClaims(claims: Record<string, unknown>): Identity {
   return { userId, username: claims.username, roles: roles as string[] };
 }
 
-export function remoteVerifier(jwksUrl: string, issuer: string, audience: string): TokenVerifier {
-  // jose caches the key set and re-fetches it when a token names an unknown kid.
-  const keys = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 60_000 });
+/**
+ * Verifies tokens against a JWKS fetched over HTTP and kept for at most
+ * `cacheSeconds`, as Envoy keeps it (JWKS_CACHE_S): the auth service publishes a
+ * key that long before it signs, so no token meets a copy without its key.
+ */
+export function remoteVerifier(jwksUrl: string, issuer: string, audience: string, cacheSeconds: number): TokenVerifier {
+  // jose also re-fetches at once when a token names an unknown kid, at most every 5 s.
+  const cacheMaxAge = cacheSeconds * 1000;
+  const keys = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: Math.min(5_000, cacheMaxAge), cacheMaxAge });
   return cachingVerifier({
     async verify(token: string): Promise<Identity> {
       try {

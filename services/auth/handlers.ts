@@ -11,9 +11,6 @@ import type { RegisterRequest__Output } from '../../gen/ts/auth/v1/RegisterReque
 import { read, write, type MethodImpl } from '../../lib/grpc/handler.js';
 import type { AuthDomain } from './domain/index.js';
 
-/** How long clients and Envoy may cache the JWKS (Envoy's own cache_duration is set in envoy.yaml). */
-export const JwksMaxAgeSeconds = 300;
-
 /**
  * `?expired`, `?expired=true`, `?expired=1` ask for an expired token; absent,
  * "false" or "0" do not. Envoy's transcoder drops a query parameter without a
@@ -28,6 +25,11 @@ export function wantsExpired(req: AuthRequest__Output, originalPath?: string): b
   if (value === undefined || value === null) return false;
   const normalised = value.trim().toLowerCase();
   return normalised !== 'false' && normalised !== '0';
+}
+
+/** How long clients may keep the JWKS: as long as Envoy does (JWKS_CACHE_S), which the key schedule allows for. */
+export function jwksCacheControl(domain: AuthDomain): string {
+  return `public, max-age=${domain.keys.policy.jwksCache}`;
 }
 
 export function authServiceHandlers(domain: AuthDomain): Record<string, MethodImpl> {
@@ -47,7 +49,7 @@ export function authServiceHandlers(domain: AuthDomain): Record<string, MethodIm
     Token: write((ctx, req: RefreshRequest__Output) => domain.refresh(req, { ip: ctx.clientIp })),
     Me: read(async (ctx) => domain.me((await ctx.identity()).userId)),
     GetJwks: read(async (ctx) => {
-      ctx.setHeader('cache-control', `public, max-age=${JwksMaxAgeSeconds}`);
+      ctx.setHeader('cache-control', jwksCacheControl(domain));
       return domain.jwks();
     }),
   };

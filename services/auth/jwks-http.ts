@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../../lib/log.js';
 import type { AuthDomain } from './domain/index.js';
-import { JwksMaxAgeSeconds } from './handlers.js';
+import { jwksCacheControl } from './handlers.js';
 
 export function startJwksServer(domain: AuthDomain, addr: string, log: Logger): Promise<Server> {
   const [host, port] = splitAddr(addr);
@@ -25,7 +25,7 @@ export function startJwksServer(domain: AuthDomain, addr: string, log: Logger): 
       const jwks = domain.jwks();
       if (jwks.keys.length === 0) return send(503, { message: 'no signing keys yet' }, { 'retry-after': '1' });
       if (path === '/healthz') return send(200, { status: 'ok' });
-      return send(200, jwks, { 'cache-control': `public, max-age=${JwksMaxAgeSeconds}` });
+      return send(200, jwks, { 'cache-control': jwksCacheControl(domain) });
     } catch (err) {
       log.error({ err }, 'jwks failed');
       return send(500, { message: 'internal error' });

@@ -12,9 +12,7 @@ import { authServiceHandlers, userDirectoryHandlers } from './handlers.js';
 import { startJwksServer } from './jwks-http.js';
 import { AUTH_MIGRATIONS } from './store/migrations.js';
 import { threadPoolSize } from '../node/env.js';
-
-/** How often the primary checks the signing-key schedule. */
-const KeyCheckIntervalMs = 60_000;
+import { keyCheckIntervalMs, keyPolicyFromEnv } from './key-settings.js';
 
 /** The 32-byte key that encrypts signing keys at rest: hex, from the environment or a file. */
 function loadKeyEncryptionKey(): Buffer {
@@ -39,6 +37,9 @@ const svc = await startService({
 const loginCommitWaitMs = millis('LOGIN_COMMIT_WAIT_MS', 40, 100);
 svc.log.info({ loginCommitWaitMs, threadPool: threadPoolSize(process.env) }, 'logins and registrations wait for others still at their password work, to share commits');
 
+const policy = keyPolicyFromEnv();
+svc.log.info({ keyPolicy: policy }, 'signing-key schedule (seconds)');
+
 const domain = new AuthDomain({
   db: svc.db.read,
   write: svc.write,
@@ -46,6 +47,7 @@ const domain = new AuthDomain({
   issuer: env('JWT_ISSUER'),
   audience: env('JWT_AUDIENCE'),
   loginCommitWaitMs,
+  policy,
 });
 
 if (svc.isPrimary) {
@@ -56,7 +58,7 @@ if (svc.isPrimary) {
       (r) => r.created + r.deleted > 0 && svc.log.info(r, 'signing keys rotated'),
       (err: unknown) => svc.log.error({ err }, 'signing key rotation failed'),
     );
-  }, KeyCheckIntervalMs);
+  }, keyCheckIntervalMs(policy));
   timer.unref();
   svc.onShutdown(() => clearInterval(timer));
 

@@ -3,7 +3,7 @@
  * the node's LiteFS mount, verifies tokens against the auth service's JWKS on
  * the same node, and on the primary mirrors new users from the auth service.
  */
-import { env } from '../../lib/config.js';
+import { env, jwksCacheSeconds } from '../../lib/config.js';
 import { currentCall } from '../../lib/grpc/handler.js';
 import { remoteVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
@@ -64,6 +64,6 @@ if (svc.isPrimary) {
 }
 svc.onShutdown(() => directory.close());
 
-const verifier = remoteVerifier(`http://${env('AUTH_JWKS_ADDR')}/.well-known/jwks.json`, env('JWT_ISSUER'), env('JWT_AUDIENCE'));
+const verifier = remoteVerifier(`http://${env('AUTH_JWKS_ADDR')}/.well-known/jwks.json`, env('JWT_ISSUER'), env('JWT_AUDIENCE'), jwksCacheSeconds());
 svc.addService('enroll.v1.EnrollService', enrollServiceHandlers(domain), verifier);
 await svc.listen();

@@ -7,8 +7,8 @@ import { TestClock, newDomain, openTestDb } from './testkit.js';
 
 const P = DEFAULT_ROTATION_POLICY;
 
-test('default policy: 24h rotation, 15 min lead and token TTL, 10 min JWKS cache', () => {
-  assert.deepEqual({ ...P }, { rotateEvery: 86400, publishLead: 900, tokenTtl: 900, jwksCache: 600 });
+test("default policy: 24h rotation, 15 min lead and token TTL, Envoy's 5 min JWKS cache", () => {
+  assert.deepEqual({ ...P }, { rotateEvery: 86400, publishLead: 900, tokenTtl: 900, jwksCache: 300 });
   assert.throws(() => rotationPolicy({ publishLead: 300, jwksCache: 600 }), {
     code: Status.INVALID_ARGUMENT,
     field: 'policy.publishLead',
@@ -20,7 +20,7 @@ test('an empty database gets a key that signs at once and an expired key', () =>
   const plan = planFromKeys([], 1000, P);
   assert.equal(plan.insert.length, 2);
   const [now, expired] = plan.insert;
-  assert.deepEqual(now, { created_at: 1000, sign_from: 1000, sign_until: 1000 + 86400, exp: 1000 + 86400 + 900 + 600 });
+  assert.deepEqual(now, { created_at: 1000, sign_from: 1000, sign_until: 1000 + 86400, exp: 1000 + 86400 + 900 + 300 });
   assert.ok(expired!.exp < 1000);
   assert.ok(expired!.sign_until <= expired!.sign_from, 'the expired key never signs');
 });

@@ -12,6 +12,7 @@
  * All times are unix seconds.
  */
 import type { Database } from 'better-sqlite3';
+import { DefaultJwksCacheS } from '../../../lib/config.js';
 import { invalidArgument } from '../../../lib/errors.js';
 import { createAuthStore } from '../store/auth-store.js';
 import type { KeyTimesRow } from '../store/auth-store.js';
@@ -23,14 +24,14 @@ export interface RotationPolicy {
   publishLead: number;
   /** Access-token lifetime. */
   tokenTtl: number;
-  /** Envoy's JWKS cache_duration. */
+  /** How long Envoy and the enrollment service keep the JWKS (Envoy's cache_duration). */
   jwksCache: number;
 }
 
 export const DEFAULT_ROTATE_EVERY = 24 * 3600;
 export const DEFAULT_PUBLISH_LEAD = 15 * 60;
 export const DEFAULT_TOKEN_TTL = 15 * 60;
-export const DEFAULT_JWKS_CACHE = 10 * 60;
+export const DEFAULT_JWKS_CACHE = DefaultJwksCacheS;
 
 export const DEFAULT_ROTATION_POLICY: RotationPolicy = Object.freeze({
   rotateEvery: DEFAULT_ROTATE_EVERY,
