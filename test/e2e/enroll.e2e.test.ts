@@ -195,6 +195,13 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal((await http('GET', '/courses/999999', { token: t })).status, 404);
       assert.equal((await http('GET', '/sections/999999', { token: t })).status, 404);
       assert.equal((await enroll(s!, s!.id, 999999)).status, 404);
+      // Ids inside a body too: an unknown course or instructor is 404, a student named as instructor 400.
+      const sectionBody = { course_id: school.courseId, classroom: 'X', capacity: 10, day: 'Monday', begin_time: '10:00', end_time: '11:00', instructor_id: school.instructor.id };
+      for (const [patch, status] of [[{ course_id: 999999 }, 404], [{ instructor_id: 999999 }, 404], [{ instructor_id: s!.id }, 400]] as const) {
+        const res = await http('POST', '/sections', { token: t, body: { ...sectionBody, ...patch } });
+        assert.equal(res.status, status, `${JSON.stringify(patch)}: ${res.text}`);
+        assert.match(res.body.message, new RegExp(Object.keys(patch)[0] === 'course_id' ? 'course 999999' : 'instructor_id'), res.text);
+      }
       const cases: Array<[string, Record<string, unknown>]> = [
         ['day', { day: 'Funday' }],
         ['begin_time', { begin_time: '25:00' }],

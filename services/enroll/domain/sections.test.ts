@@ -66,8 +66,8 @@ test('a section needs an existing course and an instructor', async () => {
   await rejectsWith(f.domain.createSection(REGISTRAR, { ...valid(f.courseId), instructor_id: 10 }), Status.FAILED_PRECONDITION, {
     message: /instructor_id: user 10 is not an instructor/,
   });
-  await rejectsWith(f.domain.createSection(REGISTRAR, { ...valid(f.courseId), instructor_id: 555 }), Status.FAILED_PRECONDITION, {
-    message: /instructor_id/,
+  await rejectsWith(f.domain.createSection(REGISTRAR, { ...valid(f.courseId), instructor_id: 555 }), Status.NOT_FOUND, {
+    message: /^instructor_id: user 555 not found$/,
   });
   f.close();
 });
@@ -101,6 +101,8 @@ test('updating changes only the present fields', async () => {
   assert.equal(updated.capacity, 2);
   assert.equal(updated.frozen, false);
   await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: s, instructor_id: 10 }), Status.FAILED_PRECONDITION);
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: s, instructor_id: 555 }), Status.NOT_FOUND, { message: /instructor_id: user 555/ });
+  assert.equal((await f.domain.getSection(REGISTRAR, { section_id: s })).instructor_id, OTHER_INSTRUCTOR.userId, 'a refused change leaves the section as it was');
   await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: s, capacity: 0 }), Status.INVALID_ARGUMENT, { field: 'capacity' });
   await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: 999, capacity: 3 }), Status.NOT_FOUND);
   f.close();

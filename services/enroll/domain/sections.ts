@@ -1,5 +1,5 @@
 /** Sections: anyone reads, the registrar creates, edits and deletes. */
-import { failedPrecondition, invalidArgument } from '../../../lib/errors.js';
+import { failedPrecondition, invalidArgument, notFound } from '../../../lib/errors.js';
 import type { CreateSectionRequest } from '../../../gen/ts/enroll/v1/CreateSectionRequest.js';
 import type { DeleteSectionRequest } from '../../../gen/ts/enroll/v1/DeleteSectionRequest.js';
 import type { GetSectionRequest } from '../../../gen/ts/enroll/v1/GetSectionRequest.js';
@@ -50,11 +50,14 @@ export async function getSection(ctx: DomainContext, _actor: Actor, req: GetSect
 
 const readSection = enrollRead('getSection', (store, sectionId: number) => toSection(requireSection(store, sectionId)));
 
-/** The instructor_id of a section must name a known user with the instructor role. */
+/**
+ * The instructor_id of a section must name a known user (else NOT_FOUND, as an unknown
+ * course_id or department_id in a body is) with the instructor role (else
+ * FAILED_PRECONDITION, as enrolling a user who is not a student is).
+ */
 function requireInstructor(store: EnrollStore, id: number): void {
   const user = store.users.getUser(id);
-  // A reference inside the body, not the resource addressed: FAILED_PRECONDITION.
-  if (!user) throw failedPrecondition(`instructor_id: user ${id} does not exist`);
+  if (!user) throw notFound(`instructor_id: user ${id}`);
   if (!parseRoles(user.roles).includes(INSTRUCTOR)) throw failedPrecondition(`instructor_id: user ${id} is not an instructor`);
 }
 
