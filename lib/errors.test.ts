@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { test } from 'node:test';
-import { Status, invalidArgument, toGrpcStatus } from './errors.js';
+import { AppError, Status, invalidArgument, toGrpcStatus } from './errors.js';
 
 test('an AppError keeps its code and client message', () => {
   assert.deepEqual(toGrpcStatus(invalidArgument('username', 'must not be empty')), {
     code: Status.INVALID_ARGUMENT,
     details: 'username: must not be empty',
   });
+});
+
+test("an INTERNAL AppError's message stays in the log: the client gets the generic one", () => {
+  const err = new AppError(Status.INTERNAL, 'signing key abc cannot be decrypted: wrong key-encryption key or corrupted key');
+  assert.deepEqual(toGrpcStatus(err), { code: Status.INTERNAL, details: 'internal error' });
 });
 
 test('SQLite errors map to statuses without leaking SQL', () => {

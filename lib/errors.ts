@@ -77,7 +77,8 @@ function sqliteCode(err: unknown): string | undefined {
  * generic text so that SQL, stack traces and secrets never leave the process.
  */
 export function toGrpcStatus(err: unknown): GrpcStatus {
-  if (err instanceof AppError) return { code: err.code, details: err.message };
+  // An INTERNAL AppError's message is for the operator's log (lib/grpc/handler.ts), not the client.
+  if (err instanceof AppError) return { code: err.code, details: err.code === Status.INTERNAL ? 'internal error' : err.message };
 
   const sqlite = sqliteCode(err);
   if (sqlite !== undefined) {

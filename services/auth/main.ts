@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { env, millis, optionalEnv } from '../../lib/config.js';
 import { cachingVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
+import { exitOnUncaughtError } from '../../lib/log.js';
 import { AuthDomain } from './domain/index.js';
 import { authServiceHandlers, userDirectoryHandlers } from './handlers.js';
 import { startJwksServer } from './jwks-http.js';
@@ -21,6 +22,8 @@ function loadKeyEncryptionKey(): Buffer {
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error('the key-encryption key must be 32 bytes written as 64 hex digits');
   return Buffer.from(hex, 'hex');
 }
+
+exitOnUncaughtError('auth', optionalEnv('NODE_NAME'));
 
 const svc = await startService({
   name: 'auth',

@@ -3,10 +3,11 @@
  * the node's LiteFS mount, verifies tokens against the auth service's JWKS on
  * the same node, and on the primary mirrors new users from the auth service.
  */
-import { env, jwksCacheSeconds } from '../../lib/config.js';
+import { env, jwksCacheSeconds, optionalEnv } from '../../lib/config.js';
 import { currentCall } from '../../lib/grpc/handler.js';
 import { remoteVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
+import { exitOnUncaughtError } from '../../lib/log.js';
 import { directoryClient } from './directory-client.js';
 import { EnrollDomain } from './domain/enroll-domain.js';
 import { enrollServiceHandlers } from './handlers.js';
@@ -14,6 +15,8 @@ import { ENROLL_MIGRATIONS } from './store/migrations.js';
 
 /** How often the primary copies newly registered users from the auth service. */
 const UserSyncIntervalMs = 2_000;
+
+exitOnUncaughtError('enroll', optionalEnv('NODE_NAME'));
 
 const svc = await startService({
   name: 'enroll',

@@ -499,6 +499,7 @@ describe('the auth service on the real cluster', () => {
         assert.ok(!all.includes(secret), 'a password or token appears in the logs');
       }
       assert.doesNotMatch(all, /BEGIN (RSA )?PRIVATE KEY|\$argon2id\$/, 'no key or password hash in the logs');
+      assert.doesNotMatch(all, /"stack"|\n\s+at .*:\d+:\d+\)?\n/, 'no stack trace in the logs (lib/log.ts, loggedError)');
     });
   });
 });
