@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { unauthenticated } from '../errors.js';
-import { cachingVerifier, type Identity, type TokenVerifier } from './identity.js';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { SignJWT } from 'jose';
+import { Status, unauthenticated } from '../errors.js';
+import { cachingVerifier, remoteVerifier, type Identity, type TokenVerifier } from './identity.js';
 
 function token(exp: number): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -32,4 +36,50 @@ test('a verified token is checked once until it expires; failures are never cach
   await assert.rejects(verifier.verify(t), /bad/);
   await assert.rejects(verifier.verify(t), /bad/);
   assert.equal(calls, 3);
+});
+
+describe('remoteVerifier against a JWKS served over HTTP', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' }] };
+  let status = 200;
+  const server = createServer((_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(status === 200 ? JSON.stringify(jwks) : '{"message":"no signing keys yet"}');
+  });
+  let url = '';
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const sign = (key: KeyObject, kid: string, audience = 'aud') =>
+    new SignJWT({ username: 'ada', roles: ['student'] })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setSubject('7')
+      .setIssuer('iss')
+      .setAudience(audience)
+      .setExpirationTime('5m')
+      .sign(key);
+
+  test('a good token gives its identity; a forged, unknown-key or wrong-audience one is UNAUTHENTICATED', async () => {
+    status = 200;
+    const verifier = remoteVerifier(url, 'iss', 'aud', 300);
+    assert.deepEqual(await verifier.verify(await sign(privateKey, 'k1')), who);
+    for (const bad of [await sign(other.privateKey, 'k1'), await sign(privateKey, 'k9'), await sign(privateKey, 'k1', 'other')]) {
+      await assert.rejects(verifier.verify(bad), { code: Status.UNAUTHENTICATED });
+    }
+  });
+
+  test('a key set that cannot be fetched is UNAVAILABLE, not the token refused, and the next call fetches again', async () => {
+    const good = await sign(privateKey, 'k1');
+    status = 503;
+    const verifier = remoteVerifier(url, 'iss', 'aud', 300);
+    await assert.rejects(verifier.verify(good), { code: Status.UNAVAILABLE, message: /cannot fetch the keys/ });
+    const nobody = remoteVerifier('http://127.0.0.1:1/.well-known/jwks.json', 'iss', 'aud', 300);
+    await assert.rejects(nobody.verify(good), { code: Status.UNAVAILABLE });
+    status = 200;
+    assert.deepEqual(await verifier.verify(good), who, 'once the JWKS is served again');
+  });
 });

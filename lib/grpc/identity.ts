@@ -6,8 +6,8 @@
  * port bypass Envoy). The enrollment service verifies against the auth
  * service's JWKS on its own node; the auth service uses its own keys.
  */
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { unauthenticated } from '../errors.js';
+import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { unauthenticated, unavailable } from '../errors.js';
 
 export interface Identity {
   userId: number;
@@ -38,7 +38,18 @@ export function identityFromClaims(claims: Record<string, unknown>): Identity {
 export function remoteVerifier(jwksUrl: string, issuer: string, audience: string, cacheSeconds: number): TokenVerifier {
   // jose also re-fetches at once when a token names an unknown kid, at most every 5 s.
   const cacheMaxAge = cacheSeconds * 1000;
-  const keys = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: Math.min(5_000, cacheMaxAge), cacheMaxAge });
+  const remote = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: Math.min(5_000, cacheMaxAge), cacheMaxAge });
+  // A key set that cannot be fetched (the auth service beside us not up yet, a timeout, a
+  // bad answer) is not the token's fault: UNAVAILABLE, which a client may retry, instead of
+  // UNAUTHENTICATED, which tells it to drop a token that may be good.
+  const keys: JWTVerifyGetKey = async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
+      throw unavailable('cannot fetch the keys that check tokens, retry', err);
+    }
+  };
   return cachingVerifier({
     async verify(token: string): Promise<Identity> {
       try {
