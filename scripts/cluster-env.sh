@@ -4,7 +4,7 @@
 # LITEFS_PORT_N, but deploy/envoy/envoy.yaml has the service ports written in, so change
 # those only together with it.
 #
-# Functions: ensure_secrets (create the secrets once, never overwrite), load_secrets.
+# Functions: ensure_secrets (create the secrets once, never overwrite).
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export REPO_DIR
@@ -76,19 +76,10 @@ ensure_secrets() {
   fi
 }
 
-# load_secrets: export REGISTRAR_USERNAME/REGISTRAR_PASSWORD from registrar.env, except
-# those already set in the environment (the user's values win).
-load_secrets() {
-  local file="$SECRETS_DIR/registrar.env" key value
-  [ -f "$file" ] || return 0
-  while IFS='=' read -r key value; do
-    case "$key" in
-      REGISTRAR_USERNAME | REGISTRAR_PASSWORD)
-        [ -n "${!key:-}" ] || export "$key=$value"
-        ;;
-    esac
-  done <"$file"
-}
+# The first registrar's credentials, for the auth service to read (services/auth/secrets.ts):
+# REGISTRAR_USERNAME and REGISTRAR_PASSWORD from the environment win; whatever is not set
+# there comes from this file, so by default no process's environment holds the password.
+export REGISTRAR_FILE="${REGISTRAR_FILE:-$SECRETS_DIR/registrar.env}"
 
 # port_in_use PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 port_in_use() {

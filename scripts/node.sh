@@ -13,7 +13,6 @@ case "$n" in
 esac
 
 ensure_secrets
-load_secrets
 
 export NODE_NAME="node$n"
 export LITEFS_MOUNT="$CLUSTER_DIR/node$n/mnt"

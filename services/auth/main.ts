@@ -3,7 +3,6 @@
  * opens auth.db in the node's LiteFS mount, and on the primary keeps the
  * signing-key schedule filled and creates the first registrar.
  */
-import { readFileSync } from 'node:fs';
 import { env, millis, optionalEnv } from '../../lib/config.js';
 import { cachingVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
@@ -14,14 +13,7 @@ import { startJwksServer } from './jwks-http.js';
 import { AUTH_MIGRATIONS } from './store/migrations.js';
 import { threadPoolSize } from '../node/env.js';
 import { keyCheckIntervalMs, keyPolicyFromEnv } from './key-settings.js';
-
-/** The 32-byte key that encrypts signing keys at rest: hex, from the environment or a file. */
-function loadKeyEncryptionKey(): Buffer {
-  const inline = optionalEnv('AUTH_KEY_ENCRYPTION_KEY');
-  const hex = (inline ?? readFileSync(env('AUTH_KEY_ENCRYPTION_KEY_FILE'), 'utf8')).trim();
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error('the key-encryption key must be 32 bytes written as 64 hex digits');
-  return Buffer.from(hex, 'hex');
-}
+import { loadKeyEncryptionKey, registrarCredentials } from './secrets.js';
 
 exitOnUncaughtError('auth', optionalEnv('NODE_NAME'));
 
@@ -65,13 +57,12 @@ if (svc.isPrimary) {
   timer.unref();
   svc.onShutdown(() => clearInterval(timer));
 
-  const username = optionalEnv('REGISTRAR_USERNAME');
-  const password = optionalEnv('REGISTRAR_PASSWORD');
-  if (username && password) {
-    const { created, user_id } = await domain.ensureRegistrar(username, password);
+  const registrar = registrarCredentials();
+  if (registrar) {
+    const { created, user_id } = await domain.ensureRegistrar(registrar.username, registrar.password);
     svc.log.info({ user_id, created }, created ? 'first registrar created' : 'registrar exists');
   } else {
-    svc.log.warn('REGISTRAR_USERNAME/REGISTRAR_PASSWORD not set: no registrar is created');
+    svc.log.warn('no registrar credentials (REGISTRAR_USERNAME and REGISTRAR_PASSWORD, or REGISTRAR_FILE): no registrar is created');
   }
 }
 

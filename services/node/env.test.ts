@@ -21,7 +21,7 @@ test('a pool size is stated as set, or as libuv\'s default', () => {
 });
 
 test('the auth service keeps its secrets, and the enrollment service starts without them', () => {
-  const env = { REGISTRAR_USERNAME: 'registrar', REGISTRAR_PASSWORD: 'pw', AUTH_KEY_ENCRYPTION_KEY: 'ab'.repeat(32), AUTH_KEY_ENCRYPTION_KEY_FILE: '/k', NODE_NAME: 'node1' };
+  const env = { REGISTRAR_USERNAME: 'registrar', REGISTRAR_PASSWORD: 'pw', REGISTRAR_FILE: '/r', AUTH_KEY_ENCRYPTION_KEY: 'ab'.repeat(32), AUTH_KEY_ENCRYPTION_KEY_FILE: '/k', NODE_NAME: 'node1' };
   const auth = serviceEnv('auth', env, 2);
   for (const key of AUTH_ONLY_ENV) assert.equal(auth[key], env[key], `auth keeps ${key}`);
   const enroll = serviceEnv('enroll', env, 2);

@@ -16,10 +16,10 @@ export function authThreadPoolSize(cores: number = availableParallelism()): numb
 
 /**
  * The auth service's secrets (the first registrar's password, the key that
- * encrypts the signing keys, and where that key is kept): no other service
- * needs them, so no other service's environment holds them.
+ * encrypts the signing keys) and where they are kept: no other service needs
+ * them, so no other service's environment holds them.
  */
-export const AUTH_ONLY_ENV = ['REGISTRAR_PASSWORD', 'AUTH_KEY_ENCRYPTION_KEY', 'AUTH_KEY_ENCRYPTION_KEY_FILE'] as const;
+export const AUTH_ONLY_ENV = ['REGISTRAR_PASSWORD', 'REGISTRAR_FILE', 'AUTH_KEY_ENCRYPTION_KEY', 'AUTH_KEY_ENCRYPTION_KEY_FILE'] as const;
 
 /**
  * The environment of service `name`: this process's, plus the auth service's

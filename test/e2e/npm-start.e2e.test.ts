@@ -12,7 +12,20 @@ import { REPO_DIR, waitUntil } from '../harness/cluster.js';
 import { http } from '../support/clients.js';
 
 const clusterDir = join(REPO_DIR, 'var/test-runs', `npm-start-${process.pid}`);
-const registrar = { username: 'registrar', password: `pw-${process.pid}-${Date.now()}` };
+
+/** The registrar `npm start` generated, as the README tells a user to find it. */
+function generatedRegistrar(): { username: string; password: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(clusterDir, 'secrets/registrar.env'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const value = (name: string) => text.match(new RegExp(`^${name}=(.*)$`, 'm'))?.[1];
+  const username = value('REGISTRAR_USERNAME');
+  const password = value('REGISTRAR_PASSWORD');
+  return username && password ? { username, password } : undefined;
+}
 
 function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mounts', 'utf8')
@@ -76,12 +89,14 @@ describe('npm start', () => {
       cwd: REPO_DIR,
       detached: true, // its own process group, like a terminal's foreground job
       stdio: ['ignore', log, log],
-      env: { ...process.env, CLUSTER_DIR: clusterDir, REGISTRAR_USERNAME: registrar.username, REGISTRAR_PASSWORD: registrar.password },
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRAR_'))), CLUSTER_DIR: clusterDir },
     });
 
     const token = await waitUntil(
       async () => {
         if (child!.exitCode !== null) throw new Error(`npm start exited with ${child!.exitCode}: ${readFileSync(join(clusterDir, 'npm-start.log'), 'utf8').slice(-2000)}`);
+        const registrar = generatedRegistrar();
+        if (registrar === undefined) return undefined;
         const login = await http('POST', '/login', { body: registrar });
         if (login.status !== 200) return undefined;
         // Envoy fetches the JWKS in the background and retries each second until the
@@ -93,6 +108,18 @@ describe('npm start', () => {
       { what: 'the registrar to log in and call a protected method through Envoy', intervalMs: 500 },
     );
     assert.equal(mountsUnder(clusterDir).length, 3, 'three LiteFS mounts');
+    // The generated password is read from its file by the auth service alone: no process of
+    // the cluster (foreman, LiteFS, the supervisors, the services, Envoy) has it in its environment.
+    const password = generatedRegistrar()!.password;
+    const holders = clusterProcesses().filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'latin1').includes(password);
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(clusterProcesses().length >= 10, `the cluster's processes are found: ${clusterProcesses().length}`);
+    assert.deepEqual(holders, [], 'processes with the registrar password in their environment');
     const dept = await http('POST', '/departments', { token, body: { name: 'Procfile Studies' } });
     assert.equal(dept.status, 200, dept.text);
     await waitUntil(async () => (await http('GET', '/departments', { token })).body?.departments?.length === 1, 10_000, { what: 'the write on every node' });
