@@ -6,6 +6,7 @@
 import type { AuthRequest__Output } from '../../gen/ts/auth/v1/AuthRequest.js';
 import type { ListUsersRequest__Output } from '../../gen/ts/auth/v1/ListUsersRequest.js';
 import type { LoginRequest__Output } from '../../gen/ts/auth/v1/LoginRequest.js';
+import type { LogoutRequest__Output } from '../../gen/ts/auth/v1/LogoutRequest.js';
 import type { RefreshRequest__Output } from '../../gen/ts/auth/v1/RefreshRequest.js';
 import type { RegisterRequest__Output } from '../../gen/ts/auth/v1/RegisterRequest.js';
 import { read, write, type MethodImpl } from '../../lib/grpc/handler.js';
@@ -47,6 +48,7 @@ export function authServiceHandlers(domain: AuthDomain): Record<string, MethodIm
       }),
     ),
     Token: write((ctx, req: RefreshRequest__Output) => domain.refresh(req, { ip: ctx.clientIp })),
+    Logout: write((ctx, req: LogoutRequest__Output) => domain.logout(req, { ip: ctx.clientIp })),
     Me: read(async (ctx) => domain.me((await ctx.identity()).userId)),
     GetJwks: read(async (ctx) => {
       ctx.setHeader('cache-control', jwksCacheControl(domain));

@@ -109,6 +109,31 @@ describe('the auth service on the real cluster', () => {
       assert.equal(chainRevoked.status, 401, 'reuse revokes the whole chain');
     });
 
+    test("logout revokes the login's refresh chain; any token is answered 200, and each call is audited", async () => {
+      const u = await registerAndLogin('logout');
+      const next = await http('POST', '/token', { body: { refresh_token: u.refresh } });
+      assert.equal(next.status, 200, next.text);
+      const out = await http('POST', '/logout', { body: { refresh_token: next.body.refresh_token } });
+      assert.equal(out.status, 200, out.text);
+      assert.deepEqual(out.body, {});
+      assert.equal((await http('POST', '/token', { body: { refresh_token: next.body.refresh_token } })).status, 401, 'the refresh token is dead');
+      assert.equal((await http('GET', '/me', { token: next.body.access_token })).status, 200, 'an access token already issued lives until it expires');
+      assert.equal((await http('POST', '/logout', { body: { refresh_token: next.body.refresh_token } })).status, 200, 'again: still 200');
+      assert.equal((await http('POST', '/logout', { body: { refresh_token: 'z'.repeat(43) } })).status, 200, 'an unknown token: 200, nothing told');
+      const empty = await http('POST', '/logout', { body: {} });
+      assert.equal(empty.status, 400, empty.text);
+      assert.match(empty.body.message, /refresh_token/);
+      assert.equal((await http('GET', '/logout')).status, 405);
+
+      const db = new Database(join(env.cluster.node(1).mount, 'auth.db'), { readonly: true, fileMustExist: true });
+      try {
+        const rows = db.prepare("SELECT outcome FROM auth_logs WHERE method = 'logout' AND user_id = ? ORDER BY id").pluck().all(u.userId);
+        assert.deepEqual(rows, ['logout', 'logout'], 'both logouts of that chain are audited with the user');
+      } finally {
+        db.close();
+      }
+    });
+
     test('POST /auth answers with a token field; ?expired gives a past exp signed by a key not in the JWKS', async () => {
       const u = await registerAndLogin('auth');
       const ok = await http('POST', '/auth', { body: { username: u.username, password: u.password } });

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { AppError, Status } from '../../../lib/errors.js';
 import type { AuthDomain } from './auth-domain.js';
 import { argon2Params } from './passwords.js';
+import { hashRefreshToken } from './tokens.js';
 import { TestClock, newDomain, openTestDb } from './testkit.js';
 import type { TestDb } from './testkit.js';
 
@@ -205,6 +206,37 @@ describe('refresh', () => {
     await domain.ensureSigningKeys(); // a week later the schedule has moved on
     await rejectsWith(domain.refresh({ refresh_token: res.refresh_token }, { ip: '10.2.0.5' }), Status.UNAUTHENTICATED);
     assert.equal(lastLog().outcome, 'refresh_expired');
+  });
+});
+
+describe('logout', () => {
+  const PASSWORD = 'logout-test-password';
+  let userId: number;
+  before(async () => {
+    ({ user_id: userId } = await domain.register({ username: 'lou', email: 'lou@example.edu', password: PASSWORD }));
+  });
+  const login = () => domain.login({ username: 'lou', password: PASSWORD }, { ip: '10.3.0.1', method: 'login' });
+
+  test("revokes the login's whole chain, older tokens included, and no other login's", async () => {
+    const first = await login();
+    const other = await login();
+    const second = await domain.refresh({ refresh_token: first.refresh_token }, { ip: '10.3.0.2' });
+    assert.deepEqual(await domain.logout({ refresh_token: second.refresh_token }, { ip: '10.3.0.3' }), {});
+    assert.deepEqual(lastLog(), { request_ip: '10.3.0.3', user_id: userId, outcome: 'logout', method: 'logout', username: 'lou' });
+    await rejectsWith(domain.refresh({ refresh_token: second.refresh_token }, { ip: '10.3.0.2' }), Status.UNAUTHENTICATED);
+    const family = t.read.prepare('SELECT family_id FROM refresh_tokens WHERE token_hash = ?').pluck().get(hashRefreshToken(first.refresh_token));
+    assert.deepEqual(t.read.prepare('SELECT DISTINCT revoked FROM refresh_tokens WHERE family_id = ?').pluck().all(family), [1], 'every token of the chain');
+    assert.ok((await domain.refresh({ refresh_token: other.refresh_token }, { ip: '10.3.0.4' })).access_token, 'another login is untouched');
+  });
+
+  test('an unknown or already revoked token is answered the same, and audited; an empty one is INVALID_ARGUMENT', async () => {
+    assert.deepEqual(await domain.logout({ refresh_token: 'y'.repeat(43) }, { ip: '10.3.0.5' }), {});
+    assert.deepEqual(lastLog(), { request_ip: '10.3.0.5', user_id: null, outcome: 'logout_invalid', method: 'logout', username: null });
+    const res = await login();
+    await domain.logout({ refresh_token: res.refresh_token }, { ip: '10.3.0.6' });
+    assert.deepEqual(await domain.logout({ refresh_token: res.refresh_token }, { ip: '10.3.0.6' }), {}, 'twice');
+    await rejectsWith(domain.logout({ refresh_token: '' }, { ip: '10.3.0.7' }), Status.INVALID_ARGUMENT, 'refresh_token');
+    await rejectsWith(domain.logout({}, { ip: '10.3.0.7' }), Status.INVALID_ARGUMENT, 'refresh_token');
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The auth service's use cases, free of transport: registration, login,
- * refresh-token rotation, profile, JWKS, and keeping the signing keys filled.
+ * refresh-token rotation, logout, profile, JWKS, and keeping the signing keys filled.
  *
  * Reads go to the read handle; every change is one `write` (a synchronous
  * function run in one transaction on the primary). Slow work (argon2, RSA key
@@ -75,7 +75,9 @@ export type AuthOutcome =
   | 'refresh_ok'
   | 'refresh_reuse'
   | 'refresh_invalid'
-  | 'refresh_expired';
+  | 'refresh_expired'
+  | 'logout'
+  | 'logout_invalid';
 
 export interface LoginMeta {
   ip: string;
@@ -247,6 +249,22 @@ export class AuthDomain {
     return this.#tokens(key, { userId: user.id, username: user.username, roles: parseRoles(user.roles) }, now, false, next.token);
   }
 
+  /**
+   * Revokes the presented refresh token's whole chain (one login's), auditing
+   * it. An unknown token is audited and answered the same, as RFC 7009 has it:
+   * the caller learns nothing about tokens it does not hold.
+   */
+  async logout(input: { refresh_token?: string }, meta: RequestMeta): Promise<Record<string, never>> {
+    const presented = input.refresh_token ?? '';
+    if (presented === '') throw invalidArgument('refresh_token', 'required');
+    const now = this.#clock();
+    await this.#write(revokeRefreshFamily, {
+      hash: hashRefreshToken(presented),
+      audit: { request_ip: meta.ip, request_timestamp: sqliteTimestamp(now), method: 'logout' },
+    });
+    return {};
+  }
+
   /** The profile of `userId`. */
   me(userId: number): User__Output {
     const row = this.#read.userById(userId);
@@ -396,6 +414,22 @@ const rotateRefresh = defineWrite(
     store.markRefreshUsed(row.id, a.now, nextId);
     audit('refresh_ok', row.user_id, owner.username);
     return owner;
+  },
+);
+
+/** Revokes the chain of the presented refresh token, if it exists, and audits the logout. */
+const revokeRefreshFamily = defineWrite(
+  'auth.logout',
+  (db, a: { hash: string; audit: Pick<AuthLogEntry, 'request_ip' | 'request_timestamp' | 'method'> }): number => {
+    const store = createAuthStore(db);
+    const row = store.refreshByHash(a.hash);
+    if (row === undefined) {
+      store.insertAuthLog({ ...a.audit, user_id: null, outcome: 'logout_invalid', username: null });
+      return 0;
+    }
+    const revoked = store.revokeFamily(row.family_id);
+    store.insertAuthLog({ ...a.audit, user_id: row.user_id, outcome: 'logout', username: store.userById(row.user_id)?.username ?? null });
+    return revoked;
   },
 );
 

@@ -52,9 +52,9 @@ export const AUTH_MIGRATIONS: readonly string[] = [
     request_timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
     user_id INTEGER REFERENCES users(id),
     -- 'ok' | 'bad_credentials' | 'expired_key' | 'refresh_ok' | 'refresh_reuse'
-    -- | 'refresh_invalid' | 'refresh_expired'
+    -- | 'refresh_invalid' | 'refresh_expired' | 'logout' | 'logout_invalid'
     outcome TEXT NOT NULL DEFAULT 'ok',
-    -- 'login' | 'auth' | 'token'
+    -- 'login' | 'auth' | 'token' | 'logout'
     method TEXT NOT NULL DEFAULT 'auth',
     -- the username as sent (failed attempts included); NULL for refreshes
     username TEXT
