@@ -1,25 +1,17 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
+import { isolateEnv } from '../test/support/env.js';
 import { loadNodeConfig, millis, seconds } from './config.js';
 import { DefaultStaleMs } from './read-memo.js';
 import { DefaultBatchDelayMs, DefaultMaxBatch } from './writer.js';
 
 const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'READ_MEMO_STALE_MS', 'READ_THREAD', 'LOGIN_COMMIT_WAIT_MS', 'JWKS_CACHE_S'];
-let saved: Record<string, string | undefined>;
+isolateEnv(NAMES);
 
 beforeEach(() => {
-  saved = Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
-  for (const n of NAMES) delete process.env[n];
   process.env.NODE_NAME = 'node2';
   process.env.LITEFS_MOUNT = '/mnt/node2';
   process.env.LITEFS_API = 'http://127.0.0.1:20202';
-});
-
-afterEach(() => {
-  for (const n of NAMES) {
-    if (saved[n] === undefined) delete process.env[n];
-    else process.env[n] = saved[n];
-  }
 });
 
 test('defaults: group commit of at most DefaultMaxBatch on a writer thread, shared reads on a reader thread, writes forwarded on a stream', () => {

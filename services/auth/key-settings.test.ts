@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
+import { isolateEnv } from '../../test/support/env.js';
 import { DEFAULT_ROTATION_POLICY } from './domain/index.js';
 import { KeyPolicyEnv, keyCheckIntervalMs, keyPolicyFromEnv } from './key-settings.js';
 
-const NAMES = Object.values(KeyPolicyEnv);
-let saved: Record<string, string | undefined>;
-
-beforeEach(() => {
-  saved = Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
-  for (const n of NAMES) delete process.env[n];
-});
-
-afterEach(() => {
-  for (const n of NAMES) {
-    if (saved[n] === undefined) delete process.env[n];
-    else process.env[n] = saved[n];
-  }
-});
+isolateEnv(Object.values(KeyPolicyEnv));
 
 test('unset, the schedule is the default one: keys sign a day, are published 15 min ahead, the JWKS is kept 5 min', () => {
   assert.deepEqual(keyPolicyFromEnv(), DEFAULT_ROTATION_POLICY);

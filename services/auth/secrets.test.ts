@@ -2,25 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, beforeEach, test } from 'node:test';
+import { after, test } from 'node:test';
+import { isolateEnv } from '../../test/support/env.js';
 import { loadKeyEncryptionKey, registrarCredentials } from './secrets.js';
 
-const NAMES = ['REGISTRAR_USERNAME', 'REGISTRAR_PASSWORD', 'REGISTRAR_FILE', 'AUTH_KEY_ENCRYPTION_KEY', 'AUTH_KEY_ENCRYPTION_KEY_FILE'];
 const dir = mkdtempSync(join(tmpdir(), 'auth-secrets-'));
 const registrarFile = join(dir, 'registrar.env');
 writeFileSync(registrarFile, 'REGISTRAR_USERNAME=registrar\nREGISTRAR_PASSWORD=3f9a=b1\n');
-let saved: Record<string, string | undefined>;
-
-beforeEach(() => {
-  saved = Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
-  for (const n of NAMES) delete process.env[n];
-});
-afterEach(() => {
-  for (const n of NAMES) {
-    if (saved[n] === undefined) delete process.env[n];
-    else process.env[n] = saved[n];
-  }
-});
+isolateEnv(['REGISTRAR_USERNAME', 'REGISTRAR_PASSWORD', 'REGISTRAR_FILE', 'AUTH_KEY_ENCRYPTION_KEY', 'AUTH_KEY_ENCRYPTION_KEY_FILE']);
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('the registrar comes from the file REGISTRAR_FILE names (a value may hold "=")', () => {
