@@ -17,6 +17,10 @@ import { loadKeyEncryptionKey, registrarCredentials } from './secrets.js';
 
 exitOnUncaughtError('auth', optionalEnv('NODE_NAME'));
 
+// Settings and secrets first: a bad one stops the service before it opens anything.
+const policy = keyPolicyFromEnv();
+const keyEncryptionKey = loadKeyEncryptionKey();
+
 const svc = await startService({
   name: 'auth',
   protoFile: 'auth/v1/auth.proto',
@@ -32,13 +36,12 @@ const svc = await startService({
 const loginCommitWaitMs = millis('LOGIN_COMMIT_WAIT_MS', 40, 100);
 svc.log.info({ loginCommitWaitMs, threadPool: threadPoolSize(process.env) }, 'logins and registrations wait for others still at their password work, to share commits');
 
-const policy = keyPolicyFromEnv();
 svc.log.info({ keyPolicy: policy }, 'signing-key schedule (seconds)');
 
 const domain = new AuthDomain({
   db: svc.db.read,
   write: svc.write,
-  keyEncryptionKey: loadKeyEncryptionKey(),
+  keyEncryptionKey,
   issuer: env('JWT_ISSUER'),
   audience: env('JWT_AUDIENCE'),
   loginCommitWaitMs,

@@ -17,6 +17,8 @@ import { ENROLL_MIGRATIONS } from './store/migrations.js';
 const UserSyncIntervalMs = 2_000;
 
 exitOnUncaughtError('enroll', optionalEnv('NODE_NAME'));
+// Read before start: a bad value stops the service before it opens anything.
+const jwksCacheS = jwksCacheSeconds();
 
 const svc = await startService({
   name: 'enroll',
@@ -67,6 +69,6 @@ if (svc.isPrimary) {
 }
 svc.onShutdown(() => directory.close());
 
-const verifier = remoteVerifier(`http://${env('AUTH_JWKS_ADDR')}/.well-known/jwks.json`, env('JWT_ISSUER'), env('JWT_AUDIENCE'), jwksCacheSeconds());
+const verifier = remoteVerifier(`http://${env('AUTH_JWKS_ADDR')}/.well-known/jwks.json`, env('JWT_ISSUER'), env('JWT_AUDIENCE'), jwksCacheS);
 svc.addService('enroll.v1.EnrollService', enrollServiceHandlers(domain), verifier);
 await svc.listen();
