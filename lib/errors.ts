@@ -38,6 +38,11 @@ export function alreadyExists(message: string): AppError {
   return new AppError(Status.ALREADY_EXISTS, message);
 }
 
+/** 409: a concurrent change got there first; the caller may read again and retry. */
+export function aborted(message: string): AppError {
+  return new AppError(Status.ABORTED, message);
+}
+
 /** 400 over HTTP: the request is valid but the system's state refuses it. */
 export function failedPrecondition(message: string): AppError {
   return new AppError(Status.FAILED_PRECONDITION, message);

@@ -4,6 +4,7 @@
  * primary; a replica forwards them (lib/grpc/handler.ts).
  */
 import type { AuthRequest__Output } from '../../gen/ts/auth/v1/AuthRequest.js';
+import type { ChangePasswordRequest__Output } from '../../gen/ts/auth/v1/ChangePasswordRequest.js';
 import type { ListUsersRequest__Output } from '../../gen/ts/auth/v1/ListUsersRequest.js';
 import type { LoginRequest__Output } from '../../gen/ts/auth/v1/LoginRequest.js';
 import type { LogoutRequest__Output } from '../../gen/ts/auth/v1/LogoutRequest.js';
@@ -49,6 +50,9 @@ export function authServiceHandlers(domain: AuthDomain): Record<string, MethodIm
     ),
     Token: write((ctx, req: RefreshRequest__Output) => domain.refresh(req, { ip: ctx.clientIp })),
     Logout: write((ctx, req: LogoutRequest__Output) => domain.logout(req, { ip: ctx.clientIp })),
+    ChangePassword: write(async (ctx, req: ChangePasswordRequest__Output) =>
+      domain.changePassword((await ctx.identity()).userId, req, { ip: ctx.clientIp }),
+    ),
     Me: read(async (ctx) => domain.me((await ctx.identity()).userId)),
     GetJwks: read(async (ctx) => {
       ctx.setHeader('cache-control', jwksCacheControl(domain));

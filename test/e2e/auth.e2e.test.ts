@@ -134,6 +134,28 @@ describe('the auth service on the real cluster', () => {
       }
     });
 
+    test('a user changes their password with the current one; other logins lose their refresh tokens', async () => {
+      const u = await registerAndLogin('passwd');
+      const fresh = 'an entirely new password';
+      const noToken = await http('POST', '/me/password', { body: { current_password: u.password, new_password: fresh } });
+      assert.equal(noToken.status, 401, 'a token is needed');
+      const wrong = await http('POST', '/me/password', { token: u.token, body: { current_password: 'not my password', new_password: fresh } });
+      assert.equal(wrong.status, 400, wrong.text);
+      assert.match(wrong.body.message, /current_password/);
+      const weak = await http('POST', '/me/password', { token: u.token, body: { current_password: u.password, new_password: 'short' } });
+      assert.equal(weak.status, 400, weak.text);
+      assert.match(weak.body.message, /new_password/);
+
+      const changed = await http('POST', '/me/password', { token: u.token, body: { current_password: u.password, new_password: fresh } });
+      assert.equal(changed.status, 200, changed.text);
+      assert.equal((await http('GET', '/me', { token: changed.body.access_token })).body.user_id, u.userId, 'the answer is a new pair');
+      assert.equal((await http('POST', '/login', { body: { username: u.username, password: u.password } })).status, 401, 'the old password is gone');
+      assert.equal((await http('POST', '/login', { body: { username: u.username, password: fresh } })).status, 200);
+      assert.equal((await http('POST', '/token', { body: { refresh_token: u.refresh } })).status, 401, "the earlier login's refresh token is revoked");
+      assert.equal((await http('POST', '/token', { body: { refresh_token: changed.body.refresh_token } })).status, 200);
+      assert.equal((await http('GET', '/me/password', { token: changed.body.access_token })).status, 405);
+    });
+
     test('POST /auth answers with a token field; ?expired gives a past exp signed by a key not in the JWKS', async () => {
       const u = await registerAndLogin('auth');
       const ok = await http('POST', '/auth', { body: { username: u.username, password: u.password } });

@@ -240,6 +240,49 @@ describe('logout', () => {
   });
 });
 
+describe('password change', () => {
+  const OLD = 'the old password';
+  const NEW = 'a brand new password';
+  let userId: number;
+  before(async () => {
+    ({ user_id: userId } = await domain.register({ username: 'pat', email: 'pat@example.edu', password: OLD }));
+  });
+  const login = (password: string) => domain.login({ username: 'pat', password }, { ip: '10.4.0.1', method: 'login' });
+
+  test('needs the current password; then the new one logs in, the old one not, and every refresh token is revoked', async () => {
+    const phone = await login(OLD);
+    await rejectsWith(domain.changePassword(userId, { current_password: 'not the old one', new_password: NEW }, { ip: '10.4.0.2' }), Status.INVALID_ARGUMENT, 'current_password');
+    assert.deepEqual(lastLog(), { request_ip: '10.4.0.2', user_id: userId, outcome: 'bad_credentials', method: 'password', username: 'pat' });
+    assert.ok((await login(OLD)).access_token, 'a refused change changes nothing');
+
+    const res = await domain.changePassword(userId, { current_password: OLD, new_password: NEW }, { ip: '10.4.0.3' });
+    assert.deepEqual(lastLog(), { request_ip: '10.4.0.3', user_id: userId, outcome: 'password_changed', method: 'password', username: 'pat' });
+    assert.equal((await domain.verifyAccessToken(res.access_token)).userId, userId, 'the answer is a new pair');
+    await rejectsWith(login(OLD), Status.UNAUTHENTICATED);
+    assert.ok((await login(NEW)).access_token);
+    await rejectsWith(domain.refresh({ refresh_token: phone.refresh_token }, { ip: '10.4.0.4' }), Status.UNAUTHENTICATED);
+    assert.ok((await domain.refresh({ refresh_token: res.refresh_token }, { ip: '10.4.0.5' })).access_token, "the new pair's refresh token works");
+  });
+
+  test('the new password is checked like any password; both fields are required', async () => {
+    await rejectsWith(domain.changePassword(userId, { current_password: NEW, new_password: 'short' }, { ip: '10.4.0.6' }), Status.INVALID_ARGUMENT, 'new_password');
+    await rejectsWith(domain.changePassword(userId, { current_password: NEW }, { ip: '10.4.0.6' }), Status.INVALID_ARGUMENT, 'new_password');
+    await rejectsWith(domain.changePassword(userId, { new_password: 'long enough password' }, { ip: '10.4.0.6' }), Status.INVALID_ARGUMENT, 'current_password');
+    await rejectsWith(domain.changePassword(999_999, { current_password: NEW, new_password: 'long enough password' }, { ip: '10.4.0.6' }), Status.NOT_FOUND);
+  });
+
+  test('two changes from the same current password: the second is ABORTED and the first one stands', async () => {
+    const [a, b] = await Promise.allSettled([
+      domain.changePassword(userId, { current_password: NEW, new_password: 'first new password' }, { ip: '10.4.0.7' }),
+      domain.changePassword(userId, { current_password: NEW, new_password: 'second new password' }, { ip: '10.4.0.8' }),
+    ]);
+    const outcomes = [a, b].map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as AppError).code));
+    assert.deepEqual(outcomes.sort(), ['ok', Status.ABORTED].sort(), JSON.stringify(outcomes));
+    const winner = a.status === 'fulfilled' ? 'first new password' : 'second new password';
+    assert.ok((await login(winner)).access_token);
+  });
+});
+
 describe('profile and directory', () => {
   test('me() of an unknown user is NOT_FOUND', () => {
     assert.throws(() => domain.me(999_999), { code: Status.NOT_FOUND });

@@ -1,6 +1,7 @@
 /**
  * The auth service's use cases, free of transport: registration, login,
- * refresh-token rotation, logout, profile, JWKS, and keeping the signing keys filled.
+ * refresh-token rotation, logout, password change, profile, JWKS, and keeping
+ * the signing keys filled.
  *
  * Reads go to the read handle; every change is one `write` (a synchronous
  * function run in one transaction on the primary). Slow work (argon2, RSA key
@@ -15,7 +16,7 @@ import type { Jwks__Output } from '../../../gen/ts/auth/v1/Jwks.js';
 import type { RegisterResponse__Output } from '../../../gen/ts/auth/v1/RegisterResponse.js';
 import type { TokenResponse__Output } from '../../../gen/ts/auth/v1/TokenResponse.js';
 import type { User__Output } from '../../../gen/ts/auth/v1/User.js';
-import { alreadyExists, invalidArgument, notFound, permissionDenied, unauthenticated, unavailable } from '../../../lib/errors.js';
+import { aborted, alreadyExists, invalidArgument, notFound, permissionDenied, unauthenticated, unavailable } from '../../../lib/errors.js';
 import { defineWrite } from '../../../lib/writer.js';
 import { createAuthStore } from '../store/auth-store.js';
 import type { AuthLogEntry, AuthStore, NewRefreshToken, NewUser, PublicUserRow } from '../store/auth-store.js';
@@ -77,7 +78,8 @@ export type AuthOutcome =
   | 'refresh_invalid'
   | 'refresh_expired'
   | 'logout'
-  | 'logout_invalid';
+  | 'logout_invalid'
+  | 'password_changed';
 
 export interface LoginMeta {
   ip: string;
@@ -265,6 +267,46 @@ export class AuthDomain {
     return {};
   }
 
+  /**
+   * Changes the caller's password, given the current one. Every refresh token
+   * of the user is revoked (every other login ends once its access token
+   * expires), and the answer is a fresh pair, so the caller stays logged in.
+   * A wrong current password is audited and refused as INVALID_ARGUMENT, not
+   * UNAUTHENTICATED: the caller's token is good.
+   */
+  async changePassword(
+    userId: number,
+    input: { current_password?: string; new_password?: string },
+    meta: RequestMeta,
+  ): Promise<TokenResponse__Output> {
+    const current = input.current_password ?? '';
+    if (current === '') throw invalidArgument('current_password', 'required');
+    const next = checkPassword(input.new_password, 'new_password');
+    if (next === undefined) throw invalidArgument('new_password', 'required');
+    const user = this.#read.userWithHashById(userId);
+    if (user === undefined) throw notFound('user');
+
+    const matches = await this.#passwordGate.after(() => verifyPassword(user.password_hash, current));
+    const now = this.#clock();
+    const log = { request_ip: meta.ip, request_timestamp: sqliteTimestamp(now), user_id: user.id, method: 'password', username: user.username };
+    if (!matches) {
+      await this.#write(audit, { ...log, outcome: 'bad_credentials' });
+      throw invalidArgument('current_password', 'does not match');
+    }
+    const newHash = await hashPassword(next);
+    const key = await this.#signingKey(now, false);
+    const refresh = newRefreshToken();
+    const t = toSeconds(now);
+    const changed = await this.#write(replacePassword, {
+      log: { ...log, outcome: 'password_changed' },
+      expectedHash: user.password_hash,
+      newHash,
+      refresh: { token_hash: refresh.hash, user_id: user.id, created_at: t, expires_at: t + this.#refreshTtl },
+    });
+    if (!changed) throw aborted('the password was changed meanwhile; try again with the new one');
+    return this.#tokens(key, { userId: user.id, username: user.username, roles: parseRoles(user.roles) }, now, false, refresh.token);
+  }
+
   /** The profile of `userId`. */
   me(userId: number): User__Output {
     const row = this.#read.userById(userId);
@@ -414,6 +456,26 @@ const rotateRefresh = defineWrite(
     store.markRefreshUsed(row.id, a.now, nextId);
     audit('refresh_ok', row.user_id, owner.username);
     return owner;
+  },
+);
+
+/**
+ * Replaces a password hash if it is still the one the current password was
+ * checked against, revokes every refresh token of the user and starts a new
+ * chain. False (and nothing written) when another change came first.
+ */
+const replacePassword = defineWrite(
+  'auth.changePassword',
+  (
+    db,
+    a: { log: AuthLogEntry & { user_id: number }; expectedHash: string; newHash: string; refresh: Omit<NewRefreshToken, 'family_id'> },
+  ): boolean => {
+    const store = createAuthStore(db);
+    if (!store.replacePasswordHash(a.log.user_id, a.expectedHash, a.newHash)) return false;
+    store.revokeUserRefresh(a.log.user_id);
+    store.insertRefresh({ ...a.refresh, family_id: randomUUID() });
+    store.insertAuthLog(a.log);
+    return true;
   },
 );
 

@@ -42,11 +42,11 @@ export function checkName(field: 'first_name' | 'last_name', name: unknown): str
 }
 
 /** An empty or missing password means "generate one": returns undefined. */
-export function checkPassword(password: unknown): string | undefined {
+export function checkPassword(password: unknown, field = 'password'): string | undefined {
   if (password === undefined || password === null || password === '') return undefined;
-  if (typeof password !== 'string') throw invalidArgument('password', 'must be a string');
+  if (typeof password !== 'string') throw invalidArgument(field, 'must be a string');
   if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
-    throw invalidArgument('password', `${MIN_PASSWORD} to ${MAX_PASSWORD} characters`);
+    throw invalidArgument(field, `${MIN_PASSWORD} to ${MAX_PASSWORD} characters`);
   }
   return password;
 }

@@ -80,6 +80,10 @@ function build(db: Database) {
     `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE username = ?`,
   );
   const userById = db.prepare<[number], PublicUserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`);
+  const userWithHashById = db.prepare<[number], UserRow>(`SELECT ${USER_COLUMNS}, password_hash FROM users WHERE id = ?`);
+  const replacePasswordHash = db.prepare<[string, number, string]>(
+    'UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?',
+  );
   const userIdByEmail = db.prepare<[string], { id: number }>('SELECT id FROM users WHERE email = ?');
   const usersAfter = db.prepare<[number, number], PublicUserRow>(
     `SELECT ${USER_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ?`,
@@ -124,10 +128,14 @@ function build(db: Database) {
     'UPDATE refresh_tokens SET used_at = ?, replaced_by = ? WHERE id = ?',
   );
   const revokeFamily = db.prepare<[string]>('UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ? AND revoked = 0');
+  const revokeUserRefresh = db.prepare<[number]>('UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0');
 
   return {
     userByUsername: (username: string): UserRow | undefined => userByUsername.get(username),
     userById: (id: number): PublicUserRow | undefined => userById.get(id),
+    userWithHashById: (id: number): UserRow | undefined => userWithHashById.get(id),
+    /** Sets the hash only if it is still `expected`; false when another change came first. */
+    replacePasswordHash: (id: number, expected: string, hash: string): boolean => replacePasswordHash.run(hash, id, expected).changes === 1,
     userIdByEmail: (email: string): number | undefined => userIdByEmail.get(email)?.id,
     usersAfter: (afterId: number, limit: number): PublicUserRow[] => usersAfter.all(afterId, limit),
     insertUser: (user: NewUser): number => Number(insertUser.run(user).lastInsertRowid),
@@ -151,6 +159,8 @@ function build(db: Database) {
     markRefreshUsed: (id: number, usedAt: number, replacedBy: number): void =>
       void markRefreshUsed.run(usedAt, replacedBy, id),
     revokeFamily: (familyId: string): number => revokeFamily.run(familyId).changes,
+    /** Revokes every refresh token of a user (every login's chain). */
+    revokeUserRefresh: (userId: number): number => revokeUserRefresh.run(userId).changes,
   };
 }
 

@@ -53,8 +53,9 @@ export const AUTH_MIGRATIONS: readonly string[] = [
     user_id INTEGER REFERENCES users(id),
     -- 'ok' | 'bad_credentials' | 'expired_key' | 'refresh_ok' | 'refresh_reuse'
     -- | 'refresh_invalid' | 'refresh_expired' | 'logout' | 'logout_invalid'
+    -- | 'password_changed'
     outcome TEXT NOT NULL DEFAULT 'ok',
-    -- 'login' | 'auth' | 'token' | 'logout'
+    -- 'login' | 'auth' | 'token' | 'logout' | 'password'
     method TEXT NOT NULL DEFAULT 'auth',
     -- the username as sent (failed attempts included); NULL for refreshes
     username TEXT
