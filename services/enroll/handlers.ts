@@ -21,6 +21,7 @@ export function enrollServiceHandlers(domain: EnrollDomain): Record<string, Meth
     // catalogue
     ListDepartments: r(domain.listDepartments),
     CreateDepartment: w(domain.createDepartment),
+    GetDepartment: r(domain.getDepartment),
     ListCourses: r(domain.listCourses),
     CreateCourse: w(domain.createCourse),
     GetCourse: r(domain.getCourse),

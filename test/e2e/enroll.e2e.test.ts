@@ -192,6 +192,8 @@ describe('the enrollment service on the real cluster', () => {
     test('unknown ids are 404, malformed input is 400 naming the field, times are validated', async () => {
       const [s] = await students(1);
       const t = school.registrar.token;
+      assert.equal((await http('GET', '/departments/999999', { token: t })).status, 404);
+      assert.equal((await http('DELETE', `/departments/${school.departmentId}`, { token: t })).status, 405);
       assert.equal((await http('GET', '/courses/999999', { token: t })).status, 404);
       assert.equal((await http('GET', '/sections/999999', { token: t })).status, 404);
       assert.equal((await enroll(s!, s!.id, 999999)).status, 404);
@@ -294,6 +296,7 @@ describe('the enrollment service on the real cluster', () => {
     const routes: Array<{ name: string; allowed: Actor[]; mutates?: boolean; request: () => [string, string, unknown?] | Promise<[string, string, unknown?]> }> = [
       { name: 'GET /departments', allowed: ACTORS, request: () => ['GET', '/departments'] },
       { name: 'POST /departments', allowed: ['registrar'], mutates: true, request: () => ['POST', '/departments', { name: `D-${Math.random()}` }] },
+      { name: 'GET /departments/{id}', allowed: ACTORS, request: () => ['GET', `/departments/${school.departmentId}`] },
       { name: 'GET /courses', allowed: ACTORS, request: () => ['GET', '/courses'] },
       { name: 'POST /courses', allowed: ['registrar'], mutates: true, request: () => ['POST', '/courses', { code: `M${Date.now() % 1e9}${Math.floor(Math.random() * 1000)}`, name: 'x', department_id: school.departmentId }] },
       { name: 'GET /courses/{id}', allowed: ACTORS, request: () => ['GET', `/courses/${school.courseId}`] },

@@ -1,10 +1,11 @@
 /** Departments and courses: anyone reads, the registrar creates. */
-import { alreadyExists, notFound } from '../../../lib/errors.js';
+import { alreadyExists } from '../../../lib/errors.js';
 import type { Course__Output } from '../../../gen/ts/enroll/v1/Course.js';
 import type { CreateCourseRequest } from '../../../gen/ts/enroll/v1/CreateCourseRequest.js';
 import type { CreateDepartmentRequest } from '../../../gen/ts/enroll/v1/CreateDepartmentRequest.js';
 import type { Department__Output } from '../../../gen/ts/enroll/v1/Department.js';
 import type { GetCourseRequest } from '../../../gen/ts/enroll/v1/GetCourseRequest.js';
+import type { GetDepartmentRequest } from '../../../gen/ts/enroll/v1/GetDepartmentRequest.js';
 import type { ListCoursesRequest } from '../../../gen/ts/enroll/v1/ListCoursesRequest.js';
 import type { ListCoursesResponse__Output } from '../../../gen/ts/enroll/v1/ListCoursesResponse.js';
 import type { ListDepartmentsRequest } from '../../../gen/ts/enroll/v1/ListDepartmentsRequest.js';
@@ -13,7 +14,7 @@ import { requireRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { toCourse, toDepartment } from './convert.js';
-import { requireCourse } from './lookups.js';
+import { requireCourse, requireDepartment } from './lookups.js';
 import { readPage, toPage, type PageCursor } from './pagination.js';
 import { LIMITS, optionalId, requireId, requireText } from './validate.js';
 
@@ -45,6 +46,18 @@ const insertDepartment = enrollWrite('createDepartment', (store, { name }: { nam
   return toDepartment(store.catalogue.getDepartment(store.catalogue.insertDepartment(name))!);
 });
 
+export async function getDepartment(
+  ctx: DomainContext,
+  _actor: Actor,
+  req: GetDepartmentRequest,
+): Promise<Department__Output> {
+  return ctx.query(readDepartment, requireId('department_id', req.department_id));
+}
+
+const readDepartment = enrollRead('getDepartment', (store, departmentId: number) =>
+  toDepartment(requireDepartment(store, departmentId)),
+);
+
 export async function listCourses(
   ctx: DomainContext,
   _actor: Actor,
@@ -71,7 +84,7 @@ export async function createCourse(ctx: DomainContext, actor: Actor, req: Create
 }
 
 const insertCourse = enrollWrite('createCourse', (store, a: { code: string; name: string; departmentId: number }) => {
-  if (!store.catalogue.getDepartment(a.departmentId)) throw notFound(`department ${a.departmentId}`);
+  requireDepartment(store, a.departmentId);
   if (store.catalogue.getCourseByCode(a.code)) throw alreadyExists(`course code "${a.code}" already exists`);
   return toCourse(store.catalogue.getCourse(store.catalogue.insertCourse(a.code, a.name, a.departmentId))!);
 });

@@ -21,6 +21,7 @@ import type { DropSectionEnrollmentRequest } from '../../../gen/ts/enroll/v1/Dro
 import type { DropUserEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropUserEnrollmentRequest.js';
 import type { DropUserWaitlistRequest } from '../../../gen/ts/enroll/v1/DropUserWaitlistRequest.js';
 import type { GetCourseRequest } from '../../../gen/ts/enroll/v1/GetCourseRequest.js';
+import type { GetDepartmentRequest } from '../../../gen/ts/enroll/v1/GetDepartmentRequest.js';
 import type { GetSectionRequest } from '../../../gen/ts/enroll/v1/GetSectionRequest.js';
 import type { GetUserRequest } from '../../../gen/ts/enroll/v1/GetUserRequest.js';
 import type { ListCourseWaitlistRequest } from '../../../gen/ts/enroll/v1/ListCourseWaitlistRequest.js';
@@ -83,6 +84,9 @@ export class EnrollDomain {
   /** Registrar only. Names are unique, case-insensitively. */
   createDepartment(actor: Actor, req: CreateDepartmentRequest): Promise<Department__Output> {
     return catalogue.createDepartment(this.ctx, actor, req);
+  }
+  getDepartment(actor: Actor, req: GetDepartmentRequest): Promise<Department__Output> {
+    return catalogue.getDepartment(this.ctx, actor, req);
   }
   listCourses(actor: Actor, req: ListCoursesRequest): Promise<ListCoursesResponse__Output> {
     return catalogue.listCourses(this.ctx, actor, req);

@@ -1,6 +1,6 @@
 /** Loading the rows an operation is about, NOT_FOUND when absent. */
 import { notFound } from '../../../lib/errors.js';
-import type { CourseRow, SectionRow, UserRow } from '../store/rows.js';
+import type { CourseRow, DepartmentRow, SectionRow, UserRow } from '../store/rows.js';
 import type { EnrollStore } from '../store/store.js';
 import { couldBeSectionStaff, requireSectionStaff, type Actor } from './actor.js';
 
@@ -9,6 +9,12 @@ export function requireSection(store: EnrollStore, id: number): SectionRow {
   const section = store.sections.getSection(id);
   if (!section || section.deleted === 1) throw notFound(`section ${id}`);
   return section;
+}
+
+export function requireDepartment(store: EnrollStore, id: number): DepartmentRow {
+  const department = store.catalogue.getDepartment(id);
+  if (!department) throw notFound(`department ${id}`);
+  return department;
 }
 
 export function requireCourse(store: EnrollStore, id: number): CourseRow {

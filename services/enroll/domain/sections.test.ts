@@ -77,6 +77,9 @@ test('departments and courses: validated, unique, and course codes case-insensit
   await rejectsWith(f.domain.createDepartment(REGISTRAR, { name: '' }), Status.INVALID_ARGUMENT, { field: 'name' });
   await rejectsWith(f.domain.createDepartment(REGISTRAR, { name: 'computer science' }), Status.ALREADY_EXISTS);
   const math = await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
+  assert.deepEqual(await f.domain.getDepartment(student(10), { department_id: math.id }), { id: math.id, name: 'Mathematics' });
+  await rejectsWith(f.domain.getDepartment(student(10), { department_id: 999 }), Status.NOT_FOUND, { message: /^department 999 not found$/ });
+  await rejectsWith(f.domain.getDepartment(student(10), {}), Status.INVALID_ARGUMENT, { field: 'department_id' });
   await rejectsWith(f.domain.createCourse(REGISTRAR, { code: 'cpsc 449', name: 'Again', department_id: math.id }), Status.ALREADY_EXISTS);
   await rejectsWith(f.domain.createCourse(REGISTRAR, { code: 'MATH 150A', name: 'Calc', department_id: 999 }), Status.NOT_FOUND);
   await rejectsWith(f.domain.createCourse(REGISTRAR, { code: 'x'.repeat(21), name: 'Calc', department_id: math.id }), Status.INVALID_ARGUMENT, {
