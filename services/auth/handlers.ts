@@ -5,6 +5,7 @@
  */
 import type { AuthRequest__Output } from '../../gen/ts/auth/v1/AuthRequest.js';
 import type { ChangePasswordRequest__Output } from '../../gen/ts/auth/v1/ChangePasswordRequest.js';
+import type { ListAuthLogsRequest__Output } from '../../gen/ts/auth/v1/ListAuthLogsRequest.js';
 import type { ListUsersRequest__Output } from '../../gen/ts/auth/v1/ListUsersRequest.js';
 import type { LoginRequest__Output } from '../../gen/ts/auth/v1/LoginRequest.js';
 import type { LogoutRequest__Output } from '../../gen/ts/auth/v1/LogoutRequest.js';
@@ -54,6 +55,7 @@ export function authServiceHandlers(domain: AuthDomain): Record<string, MethodIm
       domain.changePassword((await ctx.identity()).userId, req, { ip: ctx.clientIp }),
     ),
     Me: read(async (ctx) => domain.me((await ctx.identity()).userId)),
+    ListAuthLogs: read(async (ctx, req: ListAuthLogsRequest__Output) => domain.listAuthLogs(await ctx.identity(), req)),
     GetJwks: read(async (ctx) => {
       ctx.setHeader('cache-control', jwksCacheControl(domain));
       return domain.jwks();

@@ -216,6 +216,61 @@ describe('the auth service on the real cluster', () => {
       }
     });
 
+    test('the registrar reads the audit log, newest first and filtered, over HTTP/JSON and gRPC; nobody else does', async () => {
+      const u = await registerAndLogin('audited');
+      assert.equal((await http('POST', '/login', { body: { username: u.username.toUpperCase(), password: 'wrong password!' } })).status, 401);
+      const ghost = uniqueName('ghost');
+      assert.equal((await http('POST', '/login', { body: { username: ghost, password: 'wrong password!' } })).status, 401);
+      const registrar = (await http('POST', '/login', { body: env.cluster.registrar })).body.access_token as string;
+
+      // Reads are served by the replicas: the registrar asks after other
+      // people's writes (no x-min-txid to give), so wait for replication.
+      const read = async (query: string, token = registrar, want = 1) => {
+        for (let tries = 0; ; tries++) {
+          const res = await http('GET', `/auth-logs${query}`, { token });
+          if (res.status !== 200 || res.body.entries.length >= want || tries === 50) return res;
+          await sleep(100);
+        }
+      };
+      const mine = await read(`?user_id=${u.userId}`, registrar, 2);
+      assert.equal(mine.status, 200, mine.text);
+      assert.deepEqual(
+        mine.body.entries.map((e: { method: string; outcome: string; username: string; user_id: number }) => [e.method, e.outcome, e.username, e.user_id]),
+        [
+          ['login', 'bad_credentials', u.username.toUpperCase(), u.userId],
+          ['login', 'ok', u.username, u.userId],
+        ],
+      );
+      assert.match(mine.body.entries[0].request_timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.ok(mine.body.entries[0].id > mine.body.entries[1].id);
+      // An unknown username has no user: found by the name sent, any case.
+      const byName = await read(`?username=${ghost.toUpperCase()}&outcome=bad_credentials`);
+      assert.equal(byName.status, 200, byName.text);
+      assert.deepEqual(byName.body.entries.map((e: { username: string; user_id: number }) => [e.username, e.user_id]), [[ghost, 0]]);
+      // Pages: one entry each, the token leads to the next.
+      const first = await read(`?user_id=${u.userId}&page_size=1`);
+      assert.equal(first.body.entries.length, 1);
+      const second = await read(`?user_id=${u.userId}&page_size=1&page_token=${first.body.next_page_token}`);
+      assert.deepEqual(second.body.entries, [mine.body.entries[1]]);
+
+      assert.equal((await http('GET', '/auth-logs?outcome=great', { token: registrar })).status, 400);
+      assert.equal((await http('GET', '/auth-logs?page_token=garbage', { token: registrar })).status, 400);
+      assert.equal((await http('GET', '/auth-logs', { token: u.token })).status, 403);
+      assert.equal((await http('GET', '/auth-logs')).status, 401);
+      assert.equal((await http('POST', '/auth-logs', { token: registrar, body: {} })).status, 405);
+
+      const client = authClient();
+      try {
+        const viaGrpc = await call(client, 'ListAuthLogs', { user_id: u.userId }, { token: registrar });
+        assert.equal(viaGrpc.error, undefined, viaGrpc.error?.details);
+        assert.deepEqual(viaGrpc.response.entries, mine.body.entries);
+        const asStudent = await call(client, 'ListAuthLogs', {}, { token: u.token });
+        assert.equal(asStudent.error?.code, Status.PERMISSION_DENIED);
+      } finally {
+        client.close();
+      }
+    });
+
     test('roles above student need a registrar token', async () => {
       const u = await registerAndLogin('climber');
       const name = uniqueName('inst');

@@ -1,7 +1,7 @@
 /**
  * The auth service's use cases, free of transport: registration, login,
- * refresh-token rotation, logout, password change, profile, JWKS, and keeping
- * the signing keys filled.
+ * refresh-token rotation, logout, password change, profile, the audit log,
+ * JWKS, and keeping the signing keys filled.
  *
  * Reads go to the read handle; every change is one `write` (a synchronous
  * function run in one transaction on the primary). Slow work (argon2, RSA key
@@ -13,6 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { DirectoryUser__Output } from '../../../gen/ts/auth/v1/DirectoryUser.js';
 import type { Jwks__Output } from '../../../gen/ts/auth/v1/Jwks.js';
+import type { ListAuthLogsRequest } from '../../../gen/ts/auth/v1/ListAuthLogsRequest.js';
+import type { ListAuthLogsResponse__Output } from '../../../gen/ts/auth/v1/ListAuthLogsResponse.js';
 import type { RegisterResponse__Output } from '../../../gen/ts/auth/v1/RegisterResponse.js';
 import type { TokenResponse__Output } from '../../../gen/ts/auth/v1/TokenResponse.js';
 import type { User__Output } from '../../../gen/ts/auth/v1/User.js';
@@ -20,11 +22,13 @@ import { aborted, alreadyExists, invalidArgument, notFound, permissionDenied, un
 import { defineWrite } from '../../../lib/writer.js';
 import { createAuthStore } from '../store/auth-store.js';
 import type { AuthLogEntry, AuthStore, NewRefreshToken, NewUser, PublicUserRow } from '../store/auth-store.js';
+import { listAuthLogs, type AuthOutcome } from './audit-log.js';
 import { KeyRing } from './keyring.js';
 import type { EnsureResult, SigningKey, WriteFn } from './keyring.js';
 import { HashGate } from './hash-gate.js';
 import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './passwords.js';
 import { rotationPolicy, toSeconds } from './rotation.js';
+import { rfc3339, sqliteTimestamp } from './timestamps.js';
 import type { RotationPolicy } from './rotation.js';
 import { DEFAULT_REFRESH_TTL, hashRefreshToken, newRefreshToken, signAccessToken, verifyAccessToken } from './tokens.js';
 import type { Identity } from './tokens.js';
@@ -69,18 +73,6 @@ export interface Caller {
   roles: readonly string[];
 }
 
-export type AuthOutcome =
-  | 'ok'
-  | 'bad_credentials'
-  | 'expired_key'
-  | 'refresh_ok'
-  | 'refresh_reuse'
-  | 'refresh_invalid'
-  | 'refresh_expired'
-  | 'logout'
-  | 'logout_invalid'
-  | 'password_changed';
-
 export interface LoginMeta {
   ip: string;
   method: 'login' | 'auth';
@@ -96,17 +88,6 @@ const BAD_CREDENTIALS = 'invalid username or password';
 const BAD_REFRESH = 'invalid refresh token';
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
-
-/** SQLite's CURRENT_TIMESTAMP format, UTC: `YYYY-MM-DD HH:MM:SS`. */
-export function sqliteTimestamp(at: Date): string {
-  return at.toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** `YYYY-MM-DD HH:MM:SS` (UTC) to RFC 3339; empty for NULL. */
-export function rfc3339(timestamp: string | null): string {
-  if (timestamp === null || timestamp === '') return '';
-  return /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(timestamp) ? `${timestamp.replace(' ', 'T')}Z` : timestamp;
-}
 
 function toUser(row: PublicUserRow): User__Output {
   return {
@@ -312,6 +293,11 @@ export class AuthDomain {
     const row = this.#read.userById(userId);
     if (row === undefined) throw notFound('user');
     return toUser(row);
+  }
+
+  /** The audit log, newest first (audit-log.ts): the registrar's only. */
+  listAuthLogs(caller: Caller, req: ListAuthLogsRequest): ListAuthLogsResponse__Output {
+    return listAuthLogs(this.#read, caller, req);
   }
 
   /** Users with id > afterId in id order (the internal UserDirectory): no email, no dates. */

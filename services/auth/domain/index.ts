@@ -1,6 +1,9 @@
 /** The auth domain's public surface. */
-export { AuthDomain, rfc3339, sqliteTimestamp } from './auth-domain.js';
-export type { AuthDomainOptions, AuthOutcome, Caller, Identity, LoginMeta, RegisterInput, RequestMeta, WriteFn } from './auth-domain.js';
+export { AuthDomain } from './auth-domain.js';
+export { rfc3339, sqliteTimestamp } from './timestamps.js';
+export { AUTH_METHODS, AUTH_OUTCOMES } from './audit-log.js';
+export type { AuthMethod, AuthOutcome } from './audit-log.js';
+export type { AuthDomainOptions, Caller, Identity, LoginMeta, RegisterInput, RequestMeta, WriteFn } from './auth-domain.js';
 export { KeyRing } from './keyring.js';
 export type { EnsureResult, SigningKey } from './keyring.js';
 export { generateSigningKey, loadPrivateKey, openPrivateKey, sealPrivateKey } from './keys.js';

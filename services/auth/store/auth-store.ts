@@ -6,7 +6,7 @@
  * The store does no validation and no policy: that is the domain's job. It
  * never returns password hashes except from `userByUsername`, which login needs.
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 
 export interface UserRow {
   id: number;
@@ -59,6 +59,26 @@ export interface AuthLogEntry {
   username: string | null;
 }
 
+export interface AuthLogRow extends AuthLogEntry {
+  id: number;
+}
+
+/** What a listing of auth_logs keeps; null: any. */
+export interface AuthLogFilter {
+  userId: number | null;
+  /** Compared case-insensitively (an index on username COLLATE NOCASE serves it). */
+  username: string | null;
+  outcome: string | null;
+  method: string | null;
+}
+
+const AUTH_LOG_FILTERS = [
+  ['userId', 'user_id = ?'],
+  ['username', 'username = ? COLLATE NOCASE'],
+  ['outcome', 'outcome = ?'],
+  ['method', 'method = ?'],
+] as const;
+
 export interface RefreshTokenRow {
   id: number;
   token_hash: string;
@@ -98,6 +118,33 @@ function build(db: Database) {
     `INSERT INTO auth_logs (request_ip, request_timestamp, user_id, outcome, method, username)
      VALUES (@request_ip, @request_timestamp, @user_id, @outcome, @method, @username)`,
   );
+
+  // One statement per combination of filters present (at most 32), each
+  // prepared on first use, so that SQLite plans each with the index it can use.
+  const authLogQueries = new Map<string, Statement<unknown[], AuthLogRow>>();
+  const authLogs = (beforeId: number | null, filter: AuthLogFilter, limit: number): AuthLogRow[] => {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (beforeId !== null) {
+      where.push('id < ?');
+      params.push(beforeId);
+    }
+    for (const [key, condition] of AUTH_LOG_FILTERS) {
+      if (filter[key] === null) continue;
+      where.push(condition);
+      params.push(filter[key]);
+    }
+    const sql =
+      'SELECT id, request_ip, request_timestamp, user_id, outcome, method, username FROM auth_logs' +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ' ORDER BY id DESC LIMIT ?';
+    let statement = authLogQueries.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare<unknown[], AuthLogRow>(sql);
+      authLogQueries.set(sql, statement);
+    }
+    return statement.all(...params, limit);
+  };
 
   const keyTimes = db.prepare<[], KeyTimesRow>(
     'SELECT kid, exp, key_id, created_at, sign_from, sign_until FROM keys ORDER BY kid',
@@ -142,6 +189,8 @@ function build(db: Database) {
     setLastLogin: (id: number, at: string): void => void setLastLogin.run(at, id),
 
     insertAuthLog: (entry: AuthLogEntry): void => void insertAuthLog.run(entry),
+    /** Newest first: rows with id < beforeId (any id when null) that match every filter given. */
+    authLogs,
 
     keyTimes: (): KeyTimesRow[] => keyTimes.all(),
     keyByKeyId: (keyId: string): KeyRow | undefined => keyByKeyId.get(keyId),

@@ -78,4 +78,9 @@ export const AUTH_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens(family_id);
   CREATE INDEX IF NOT EXISTS refresh_tokens_user ON refresh_tokens(user_id);
   `,
+  // 2: the registrar searches the audit log by the username sent, which a
+  // failed login with an unknown name has no user_id for.
+  `
+  CREATE INDEX IF NOT EXISTS auth_logs_username ON auth_logs(username COLLATE NOCASE);
+  `,
 ];

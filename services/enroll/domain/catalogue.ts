@@ -15,7 +15,7 @@ import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { toCourse, toDepartment } from './convert.js';
 import { requireCourse, requireDepartment } from './lookups.js';
-import { readPage, toPage, type PageCursor } from './pagination.js';
+import { readPage, toPage, type PageCursor } from '../../../lib/pagination.js';
 import { LIMITS, optionalId, requireId, requireText } from './validate.js';
 
 export async function listDepartments(

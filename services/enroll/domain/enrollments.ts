@@ -23,7 +23,7 @@ import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { parseRoles, toEnrollment } from './convert.js';
 import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
-import { readPage, toPage } from './pagination.js';
+import { readPage, toPage } from '../../../lib/pagination.js';
 import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
 import { requireId, statusFilter } from './validate.js';
 

@@ -14,7 +14,7 @@ import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { parseRoles, toSection } from './convert.js';
 import { requireCourse, requireSection } from './lookups.js';
-import { readPage, toPage, type PageCursor } from './pagination.js';
+import { readPage, toPage, type PageCursor } from '../../../lib/pagination.js';
 import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
 import {
   DEFAULT_WAITLIST_CAPACITY,

@@ -11,7 +11,7 @@ import type { DomainContext } from './context.js';
 import { enrollRead } from './operations.js';
 import { toSection, toUser } from './convert.js';
 import { requireListedUser, requireUser } from './lookups.js';
-import { readPage, toPage } from './pagination.js';
+import { readPage, toPage } from '../../../lib/pagination.js';
 import { requireId } from './validate.js';
 
 /** Registrar only; ordered by id. */

@@ -18,7 +18,7 @@ import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { toWaitlistEntry } from './convert.js';
 import { requireCourse, requireListedUser, requireSection, requireSectionForStaff } from './lookups.js';
-import { readPage, toPage } from './pagination.js';
+import { readPage, toPage } from '../../../lib/pagination.js';
 import { requireId } from './validate.js';
 
 /**

@@ -1,8 +1,9 @@
 /**
- * Keyset pagination. A page token is base64url(JSON [kind, ...key]) of the
- * last row returned; the kind ties a token to the listing that issued it.
+ * Keyset pagination, for the listings of both services. A page token is
+ * base64url(JSON [kind, ...key]) of the last row returned; the kind ties a
+ * token to the listing that issued it.
  */
-import { invalidArgument } from '../../../lib/errors.js';
+import { invalidArgument } from './errors.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;

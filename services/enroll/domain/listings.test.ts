@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Status } from '../../../lib/errors.js';
 import { enrollAll, INSTRUCTOR, REGISTRAR, rejectsWith, setup, student } from './fixture.js';
-import { decodeToken, encodeToken, pageSize } from './pagination.js';
+import { decodeToken, encodeToken, pageSize } from '../../../lib/pagination.js';
 
 test('pages walk the whole list in id order; the last has an empty token', async () => {
   const f = await setup();
