@@ -90,6 +90,13 @@ export function seconds(name: string, fallback: number, max: number): number {
   return value;
 }
 
+/** A whole number from 0 to `max`, or `fallback` when unset. */
+export function wholeNumber(name: string, fallback: number, max: number): number {
+  const value = Number(env(name, String(fallback)));
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new Error(`${name} must be a whole number from 0 to ${max}, got ${env(name)}`);
+  return value;
+}
+
 /** The longest duration in seconds any setting takes: a year. */
 export const MaxDurationS = 366 * 24 * 3600;
 

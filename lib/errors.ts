@@ -58,6 +58,11 @@ export function unauthenticated(message = 'authentication required'): AppError {
   return new AppError(Status.UNAUTHENTICATED, message);
 }
 
+/** 429 over HTTP: the caller is asking too often; the message says when to try again. */
+export function resourceExhausted(message: string): AppError {
+  return new AppError(Status.RESOURCE_EXHAUSTED, message);
+}
+
 /** 503: retryable. */
 export function unavailable(message: string, cause?: unknown): AppError {
   return new AppError(Status.UNAVAILABLE, message, { cause });

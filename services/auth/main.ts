@@ -3,11 +3,11 @@
  * opens auth.db in the node's LiteFS mount, and on the primary keeps the
  * signing-key schedule filled and creates the first registrar.
  */
-import { env, millis, optionalEnv } from '../../lib/config.js';
+import { MaxDurationS, env, millis, optionalEnv, seconds, wholeNumber } from '../../lib/config.js';
 import { cachingVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
 import { exitOnUncaughtError } from '../../lib/log.js';
-import { AuthDomain } from './domain/index.js';
+import { AuthDomain, DEFAULT_LOGIN_THROTTLE } from './domain/index.js';
 import { authServiceHandlers, userDirectoryHandlers } from './handlers.js';
 import { startJwksServer } from './jwks-http.js';
 import { AUTH_MIGRATIONS } from './store/migrations.js';
@@ -19,6 +19,10 @@ exitOnUncaughtError('auth', optionalEnv('NODE_NAME'));
 
 // Settings and secrets first: a bad one stops the service before it opens anything.
 const policy = keyPolicyFromEnv();
+const loginThrottle = {
+  limit: wholeNumber('LOGIN_FAILURE_LIMIT', DEFAULT_LOGIN_THROTTLE.limit, 1_000_000),
+  windowS: seconds('LOGIN_FAILURE_WINDOW_S', DEFAULT_LOGIN_THROTTLE.windowS, MaxDurationS),
+};
 const keyEncryptionKey = loadKeyEncryptionKey();
 
 const svc = await startService({
@@ -37,6 +41,7 @@ const loginCommitWaitMs = millis('LOGIN_COMMIT_WAIT_MS', 40, 100);
 svc.log.info({ loginCommitWaitMs, threadPool: threadPoolSize(process.env) }, 'logins and registrations wait for others still at their password work, to share commits');
 
 svc.log.info({ keyPolicy: policy }, 'signing-key schedule (seconds)');
+svc.log.info({ loginThrottle }, 'failed logins allowed per username and window (seconds; limit 0: no throttle)');
 
 const domain = new AuthDomain({
   db: svc.db.read,
@@ -45,6 +50,7 @@ const domain = new AuthDomain({
   issuer: env('JWT_ISSUER'),
   audience: env('JWT_AUDIENCE'),
   loginCommitWaitMs,
+  loginThrottle,
   policy,
 });
 

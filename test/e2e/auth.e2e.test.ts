@@ -271,6 +271,42 @@ describe('the auth service on the real cluster', () => {
       }
     });
 
+    test('ten wrong passwords for a username make its logins 429 for the window, the right password included; others log in', async () => {
+      const u = await registerAndLogin('guessed');
+      const other = await registerAndLogin('bystander');
+      for (let i = 0; i < 10; i++) {
+        const wrong = await http('POST', i % 2 ? '/login' : '/auth', { body: { username: u.username, password: `guess number ${i}` } });
+        assert.equal(wrong.status, 401, wrong.text);
+      }
+      for (const path of ['/login', '/auth']) {
+        const refused = await http('POST', path, { body: { username: u.username, password: u.password } });
+        assert.equal(refused.status, 429, refused.text);
+        assert.match(refused.body.message, /^too many failed logins for this username; try again in \d+ s$/);
+        assert.equal(refused.headers.get('x-ratelimit'), null, "the service's throttle, not Envoy's bucket");
+      }
+      const client = authClient();
+      try {
+        const viaGrpc = await call(client, 'Login', { username: u.username, password: u.password });
+        assert.equal(viaGrpc.error?.code, Status.RESOURCE_EXHAUSTED);
+      } finally {
+        client.close();
+      }
+      assert.equal((await http('POST', '/login', { body: { username: other.username, password: other.password } })).status, 200);
+      // The refresh token of the earlier login still works: the throttle is on passwords only.
+      assert.equal((await http('POST', '/token', { body: { refresh_token: u.refresh } })).status, 200);
+
+      const registrar = (await http('POST', '/login', { body: env.cluster.registrar })).body.access_token as string;
+      for (let tries = 0; ; tries++) {
+        const log = await http('GET', `/auth-logs?username=${u.username}&outcome=throttled`, { token: registrar });
+        assert.equal(log.status, 200, log.text);
+        if (log.body.entries.length === 3 || tries === 50) {
+          assert.equal(log.body.entries.length, 3, 'each refused login is audited');
+          break;
+        }
+        await sleep(100);
+      }
+    });
+
     test('roles above student need a registrar token', async () => {
       const u = await registerAndLogin('climber');
       const name = uniqueName('inst');
@@ -423,16 +459,18 @@ describe('the auth service on the real cluster', () => {
 
   describe('rate limiting of the token endpoints', () => {
     test('a burst of logins gets 429 over HTTP and RESOURCE_EXHAUSTED over gRPC', async () => {
+      // A username each, so that the 429s are Envoy's bucket, not the service's throttle of one username.
       const burst = await Promise.all(
-        Array.from({ length: 80 }, () => http('POST', '/login', { body: { username: 'nobody-at-all', password: 'whatever123' } })),
+        Array.from({ length: 80 }, () => http('POST', '/login', { body: { username: uniqueName('nobody'), password: 'whatever123' } })),
       );
       const statuses = burst.map((r) => r.status);
       assert.ok(statuses.includes(429), `expected some 429 in ${JSON.stringify(statuses)}`);
       assert.ok(statuses.every((s) => s === 429 || s === 401), `only 401 or 429, got ${JSON.stringify([...new Set(statuses)])}`);
+      assert.ok(burst.filter((r) => r.status === 429).every((r) => r.headers.get('x-ratelimit') === 'token-endpoint'));
 
       const client = authClient();
       try {
-        const answers = await Promise.all(Array.from({ length: 80 }, () => call(client, 'Login', { username: 'nobody-at-all', password: 'whatever123' })));
+        const answers = await Promise.all(Array.from({ length: 80 }, () => call(client, 'Login', { username: uniqueName('nobody'), password: 'whatever123' })));
         const codes = answers.map((a) => a.error?.code);
         assert.ok(codes.includes(Status.RESOURCE_EXHAUSTED), `expected RESOURCE_EXHAUSTED in ${JSON.stringify(codes)}`);
       } finally {
@@ -451,7 +489,7 @@ describe('the auth service on the real cluster', () => {
     }
 
     test('a burst of registrations gets 429 from a bucket of its own, and is served again once it refills', async () => {
-      const login = () => http('POST', '/login', { body: { username: 'nobody-at-all', password: 'whatever123' } });
+      const login = () => http('POST', '/login', { body: { username: uniqueName('nobody'), password: 'whatever123' } });
       // No email: the service refuses these with 400 before it hashes anything.
       const register = () => http('POST', '/register', { body: { username: 'nobody-registers', password: 'whatever123' } });
       assert.equal(await untilServed(login), 401, 'the login bucket refilled after the test above');

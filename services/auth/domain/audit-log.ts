@@ -22,6 +22,7 @@ export const AUTH_OUTCOMES = [
   'logout',
   'logout_invalid',
   'password_changed',
+  'throttled',
 ] as const;
 export type AuthOutcome = (typeof AUTH_OUTCOMES)[number];
 

@@ -18,12 +18,13 @@ import type { ListAuthLogsResponse__Output } from '../../../gen/ts/auth/v1/ListA
 import type { RegisterResponse__Output } from '../../../gen/ts/auth/v1/RegisterResponse.js';
 import type { TokenResponse__Output } from '../../../gen/ts/auth/v1/TokenResponse.js';
 import type { User__Output } from '../../../gen/ts/auth/v1/User.js';
-import { aborted, alreadyExists, invalidArgument, notFound, permissionDenied, unauthenticated, unavailable } from '../../../lib/errors.js';
+import { aborted, alreadyExists, invalidArgument, notFound, permissionDenied, resourceExhausted, unauthenticated, unavailable } from '../../../lib/errors.js';
 import { defineWrite } from '../../../lib/writer.js';
 import { createAuthStore } from '../store/auth-store.js';
 import type { AuthLogEntry, AuthStore, NewRefreshToken, NewUser, PublicUserRow } from '../store/auth-store.js';
 import { listAuthLogs, type AuthOutcome } from './audit-log.js';
 import { KeyRing } from './keyring.js';
+import { DEFAULT_LOGIN_THROTTLE, loginRetryAfter, type LoginThrottlePolicy } from './login-throttle.js';
 import type { EnsureResult, SigningKey, WriteFn } from './keyring.js';
 import { HashGate } from './hash-gate.js';
 import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './passwords.js';
@@ -55,6 +56,8 @@ export interface AuthDomainOptions {
    * hash-gate.ts; 0: never).
    */
   loginCommitWaitMs?: number;
+  /** Failed logins allowed per username (login-throttle.ts); default 10 per 15 minutes. */
+  loginThrottle?: LoginThrottlePolicy;
   clock?: () => Date;
 }
 
@@ -117,6 +120,7 @@ export class AuthDomain {
   readonly #clock: () => Date;
   /** Logins and registrations pass it after their argon2id work, before their write. */
   readonly #passwordGate: HashGate;
+  readonly #throttle: LoginThrottlePolicy;
 
   constructor(options: AuthDomainOptions) {
     if (!options.issuer) throw invalidArgument('issuer', 'required');
@@ -129,6 +133,7 @@ export class AuthDomain {
     this.#refreshTtl = options.refreshTtl ?? DEFAULT_REFRESH_TTL;
     this.#clock = options.clock ?? (() => new Date());
     this.#passwordGate = new HashGate(options.loginCommitWaitMs ?? 0);
+    this.#throttle = options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE;
   }
 
   get keys(): KeyRing {
@@ -174,7 +179,8 @@ export class AuthDomain {
   /**
    * Checks a username and password and issues tokens. An unknown username and
    * a wrong password take the same time and give the same error. Every attempt
-   * is written to auth_logs.
+   * is written to auth_logs. A username with too many recent failures is
+   * refused before its password is checked (login-throttle.ts).
    */
   async login(input: { username?: string; password?: string }, meta: LoginMeta): Promise<TokenResponse__Output> {
     const username = input.username ?? '';
@@ -183,17 +189,26 @@ export class AuthDomain {
     if (password === '') throw invalidArgument('password', 'required');
 
     const user = this.#read.userByUsername(username);
-    const matches = await this.#passwordGate.after(() => verifyPassword(user?.password_hash ?? DUMMY_HASH, password));
-    const now = this.#clock();
-    const log = {
+    const logAt = (at: Date) => ({
       request_ip: meta.ip,
-      request_timestamp: sqliteTimestamp(now),
+      request_timestamp: sqliteTimestamp(at),
       user_id: user?.id ?? null,
       method: meta.method,
       username,
-    };
+    });
+    const asked = this.#clock();
+    const retryAfter = loginRetryAfter(this.#read.loginFailures(username), this.#throttle, toSeconds(asked));
+    if (retryAfter > 0) {
+      await this.#write(audit, { ...logAt(asked), outcome: 'throttled' });
+      throw resourceExhausted(`too many failed logins for this username; try again in ${retryAfter} s`);
+    }
+
+    const matches = await this.#passwordGate.after(() => verifyPassword(user?.password_hash ?? DUMMY_HASH, password));
+    const now = this.#clock();
+    const log = logAt(now);
     if (user === undefined || !matches) {
-      await this.#write(audit, { ...log, outcome: 'bad_credentials' });
+      const failure = { log: { ...log, outcome: 'bad_credentials' }, now: toSeconds(now), windowS: this.#throttle.windowS };
+      await this.#write(recordLoginFailure, failure);
       throw unauthenticated(BAD_CREDENTIALS);
     }
 
@@ -394,12 +409,23 @@ const insertNewUser = defineWrite('auth.register', (db, user: NewUser) => {
 
 const audit = defineWrite('auth.audit', (db, entry: AuthLogEntry) => createAuthStore(db).insertAuthLog(entry));
 
+/** Audits a wrong password (or unknown username) and counts it against the username sent. */
+const recordLoginFailure = defineWrite(
+  'auth.loginFailure',
+  (db, a: { log: AuthLogEntry & { username: string }; now: number; windowS: number }) => {
+    const store = createAuthStore(db);
+    store.insertAuthLog(a.log);
+    store.addLoginFailure(a.log.username, a.now, a.windowS);
+  },
+);
+
 const recordLogin = defineWrite(
   'auth.login',
   (db, a: { log: AuthLogEntry & { user_id: number }; refresh?: Omit<NewRefreshToken, 'family_id'> }) => {
     const store = createAuthStore(db);
     store.setLastLogin(a.log.user_id, a.log.request_timestamp);
     store.insertAuthLog(a.log);
+    store.clearLoginFailures(a.log.username!);
     // A login starts a new family of refresh tokens.
     if (a.refresh) store.insertRefresh({ ...a.refresh, family_id: randomUUID() });
   },

@@ -5,6 +5,8 @@ export { AUTH_METHODS, AUTH_OUTCOMES } from './audit-log.js';
 export type { AuthMethod, AuthOutcome } from './audit-log.js';
 export type { AuthDomainOptions, Caller, Identity, LoginMeta, RegisterInput, RequestMeta, WriteFn } from './auth-domain.js';
 export { KeyRing } from './keyring.js';
+export { DEFAULT_LOGIN_THROTTLE, loginRetryAfter } from './login-throttle.js';
+export type { LoginThrottlePolicy } from './login-throttle.js';
 export type { EnsureResult, SigningKey } from './keyring.js';
 export { generateSigningKey, loadPrivateKey, openPrivateKey, sealPrivateKey } from './keys.js';
 export { ARGON2_PARAMS, DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './passwords.js';

@@ -79,6 +79,14 @@ const AUTH_LOG_FILTERS = [
   ['method', 'method = ?'],
 ] as const;
 
+export interface LoginFailureRow {
+  username: string;
+  failures: number;
+  /** Unix seconds of the window's first failure. */
+  window_start: number;
+  last_failure: number;
+}
+
 export interface RefreshTokenRow {
   id: number;
   token_hash: string;
@@ -118,6 +126,20 @@ function build(db: Database) {
     `INSERT INTO auth_logs (request_ip, request_timestamp, user_id, outcome, method, username)
      VALUES (@request_ip, @request_timestamp, @user_id, @outcome, @method, @username)`,
   );
+
+  const loginFailures = db.prepare<[string], LoginFailureRow>('SELECT * FROM login_failures WHERE username = ?');
+  // A failure in the current window adds to it; one after the window starts a new one.
+  const addLoginFailure = db.prepare<{ username: string; now: number; windowStart: number }>(
+    `INSERT INTO login_failures (username, failures, window_start, last_failure) VALUES (@username, 1, @now, @now)
+     ON CONFLICT (username) DO UPDATE SET
+       failures = CASE WHEN window_start > @windowStart THEN failures + 1 ELSE 1 END,
+       window_start = CASE WHEN window_start > @windowStart THEN window_start ELSE @now END,
+       last_failure = @now`,
+  );
+  const purgeLoginFailures = db.prepare<[number, number]>(
+    'DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM login_failures WHERE window_start <= ? LIMIT ?)',
+  );
+  const clearLoginFailures = db.prepare<[string]>('DELETE FROM login_failures WHERE username = ?');
 
   // One statement per combination of filters present (at most 32), each
   // prepared on first use, so that SQLite plans each with the index it can use.
@@ -189,6 +211,17 @@ function build(db: Database) {
     setLastLogin: (id: number, at: string): void => void setLastLogin.run(at, id),
 
     insertAuthLog: (entry: AuthLogEntry): void => void insertAuthLog.run(entry),
+    loginFailures: (username: string): LoginFailureRow | undefined => loginFailures.get(username),
+    /**
+     * Counts a failed login of `username` at `now`, in the window that began
+     * after `now - windowS` or in a new one; and deletes a few rows whose
+     * window has ended, so the table holds only live windows.
+     */
+    addLoginFailure: (username: string, now: number, windowS: number): void => {
+      addLoginFailure.run({ username, now, windowStart: now - windowS });
+      purgeLoginFailures.run(now - windowS, 16);
+    },
+    clearLoginFailures: (username: string): void => void clearLoginFailures.run(username),
     /** Newest first: rows with id < beforeId (any id when null) that match every filter given. */
     authLogs,
 

@@ -79,8 +79,19 @@ export const AUTH_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS refresh_tokens_user ON refresh_tokens(user_id);
   `,
   // 2: the registrar searches the audit log by the username sent, which a
-  // failed login with an unknown name has no user_id for.
+  // failed login with an unknown name has no user_id for; and failed logins
+  // are counted per username sent, to throttle password guessing.
   `
   CREATE INDEX IF NOT EXISTS auth_logs_username ON auth_logs(username COLLATE NOCASE);
+
+  -- One row per username (as sent, known or not) with failed logins in the
+  -- current window; a successful login deletes it. Times are unix seconds.
+  CREATE TABLE IF NOT EXISTS login_failures(
+    username TEXT PRIMARY KEY COLLATE NOCASE,
+    failures INTEGER NOT NULL CHECK (failures > 0),
+    window_start INTEGER NOT NULL,
+    last_failure INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS login_failures_window ON login_failures(window_start);
   `,
 ];

@@ -1,0 +1,109 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppError, Status } from '../../../lib/errors.js';
+import type { AuthDomain } from './index.js';
+import { DEFAULT_LOGIN_THROTTLE, loginRetryAfter } from './login-throttle.js';
+import { TestClock, newDomain, openTestDb } from './testkit.js';
+import type { TestDb } from './testkit.js';
+
+test('loginRetryAfter: refused only once the limit is reached, until the window ends', () => {
+  const policy = { limit: 3, windowS: 60 };
+  const row = (failures: number) => ({ username: 'u', failures, window_start: 1000, last_failure: 1010 });
+  assert.equal(loginRetryAfter(undefined, policy, 1010), 0);
+  assert.equal(loginRetryAfter(row(2), policy, 1010), 0);
+  assert.equal(loginRetryAfter(row(3), policy, 1010), 50);
+  assert.equal(loginRetryAfter(row(9), policy, 1059), 1);
+  assert.equal(loginRetryAfter(row(9), policy, 1060), 0);
+  assert.equal(loginRetryAfter(row(9), { limit: 0, windowS: 60 }, 1010), 0, 'limit 0 turns it off');
+  assert.deepEqual(DEFAULT_LOGIN_THROTTLE, { limit: 10, windowS: 900 });
+});
+
+describe('login throttle per username', () => {
+  let t: TestDb;
+  let clock: TestClock;
+  let domain: AuthDomain;
+  const PASSWORD = 'the right password';
+  const meta = { ip: '10.3.0.1', method: 'login' as const };
+
+  before(async () => {
+    t = openTestDb();
+    clock = new TestClock();
+    ({ domain } = newDomain(t, clock, { loginThrottle: { limit: 3, windowS: 60 } }));
+    await domain.ensureSigningKeys();
+    for (const username of ['tess', 'uma', 'vic', 'wes']) await domain.register({ username, email: `${username}@example.edu`, password: PASSWORD });
+  });
+  after(() => t.close());
+
+  const attempt = async (username: string, password: string): Promise<Status | 'ok'> => {
+    try {
+      await domain.login({ username, password }, meta);
+      return 'ok';
+    } catch (err) {
+      assert.ok(err instanceof AppError, String(err));
+      return err.code;
+    }
+  };
+  const failuresRow = (username: string) => t.read.prepare('SELECT failures FROM login_failures WHERE username = ?').pluck().get(username);
+  const outcomes = (username: string) =>
+    t.read.prepare('SELECT outcome FROM auth_logs WHERE username = ? COLLATE NOCASE ORDER BY id').pluck().all(username);
+
+  test('after the limit, even the right password is refused with RESOURCE_EXHAUSTED, audited, until the window ends', async () => {
+    for (const name of ['tess', 'TESS', 'Tess']) assert.equal(await attempt(name, 'a wrong password'), Status.UNAUTHENTICATED);
+    clock.advance(20);
+    await assert.rejects(domain.login({ username: 'tess', password: PASSWORD }, meta), {
+      code: Status.RESOURCE_EXHAUSTED,
+      message: 'too many failed logins for this username; try again in 40 s',
+    });
+    assert.equal(await attempt('uma', PASSWORD), 'ok', 'other usernames are not affected');
+    clock.advance(39);
+    assert.equal(await attempt('tess', PASSWORD), Status.RESOURCE_EXHAUSTED);
+    assert.deepEqual(outcomes('tess'), ['bad_credentials', 'bad_credentials', 'bad_credentials', 'throttled', 'throttled']);
+    clock.advance(1);
+    assert.equal(await attempt('tess', PASSWORD), 'ok');
+    assert.equal(failuresRow('tess'), undefined, 'a successful login clears the count');
+  });
+
+  test('a successful login resets the count; failures spread over more than a window do not add up', async () => {
+    assert.equal(await attempt('vic', 'wrong one'), Status.UNAUTHENTICATED);
+    assert.equal(await attempt('vic', 'wrong two'), Status.UNAUTHENTICATED);
+    assert.equal(await attempt('vic', PASSWORD), 'ok');
+    assert.equal(await attempt('vic', 'wrong three'), Status.UNAUTHENTICATED);
+    assert.equal(await attempt('vic', 'wrong four'), Status.UNAUTHENTICATED);
+    clock.advance(61);
+    assert.equal(await attempt('vic', 'wrong five'), Status.UNAUTHENTICATED, 'a new window');
+    assert.equal(failuresRow('vic'), 1);
+    assert.equal(await attempt('vic', PASSWORD), 'ok');
+  });
+
+  test('an unknown username is throttled the same way, so the answers tell nothing about who exists', async () => {
+    const known: Array<Status | 'ok'> = [];
+    const unknown: Array<Status | 'ok'> = [];
+    for (let i = 0; i < 4; i++) {
+      known.push(await attempt('wes', 'not it'));
+      unknown.push(await attempt('nobody-here', 'not it'));
+    }
+    assert.deepEqual(known, unknown);
+    assert.deepEqual(unknown, [Status.UNAUTHENTICATED, Status.UNAUTHENTICATED, Status.UNAUTHENTICATED, Status.RESOURCE_EXHAUSTED]);
+  });
+
+  test('rows of ended windows are deleted by later failures', async () => {
+    clock.advance(3600);
+    const live = () => t.read.prepare('SELECT count(*) FROM login_failures').pluck().get() as number;
+    assert.ok(live() >= 2, 'wes and nobody-here still have rows');
+    assert.equal(await attempt('someone-else', 'wrong'), Status.UNAUTHENTICATED);
+    assert.deepEqual(t.read.prepare('SELECT username FROM login_failures').pluck().all(), ['someone-else']);
+  });
+
+  test('limit 0 never throttles', async () => {
+    const t0 = openTestDb();
+    try {
+      const { domain: open } = newDomain(t0, new TestClock(), { loginThrottle: { limit: 0, windowS: 60 } });
+      await open.ensureSigningKeys();
+      await open.register({ username: 'xena', email: 'xena@example.edu', password: PASSWORD });
+      for (let i = 0; i < 5; i++) await assert.rejects(open.login({ username: 'xena', password: 'wrong' }, meta), { code: Status.UNAUTHENTICATED });
+      await open.login({ username: 'xena', password: PASSWORD }, meta);
+    } finally {
+      t0.close();
+    }
+  });
+});
