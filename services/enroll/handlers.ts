@@ -22,9 +22,11 @@ export function enrollServiceHandlers(domain: EnrollDomain): Record<string, Meth
     ListDepartments: r(domain.listDepartments),
     CreateDepartment: w(domain.createDepartment),
     GetDepartment: r(domain.getDepartment),
+    UpdateDepartment: w(domain.updateDepartment),
     ListCourses: r(domain.listCourses),
     CreateCourse: w(domain.createCourse),
     GetCourse: r(domain.getCourse),
+    UpdateCourse: w(domain.updateCourse),
     ListCourseWaitlist: r(domain.listCourseWaitlist),
     // sections
     ListSections: r(domain.listSections),

@@ -189,6 +189,34 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(waiting.body.entries, []);
     });
 
+    test('the registrar renames a course and its department; the catalogue shows it at once, codes and names stay unique', async () => {
+      const t = school.registrar.token;
+      const code = `RN ${Math.floor(Math.random() * 1e6)}`;
+      const course = await http('POST', '/courses', { token: t, body: { code, name: 'Before', department_id: school.departmentId } });
+      assert.equal(course.status, 200, course.text);
+      const sid = await section({ ...school, courseId: course.body.id });
+      const listing = () => http('GET', `/sections?course_id=${course.body.id}`, { token: school.student.token });
+      assert.equal((await listing()).body.sections[0].course_code, code, 'the listing is read (and kept) before the change');
+
+      const newCode = `${code}X`;
+      const changed = await http('PATCH', `/courses/${course.body.id}`, { token: t, body: { code: newCode, name: 'After' } });
+      assert.equal(changed.status, 200, changed.text);
+      assert.deepEqual({ code: changed.body.code, name: changed.body.name, department_id: changed.body.department_id }, { code: newCode, name: 'After', department_id: school.departmentId });
+      assert.equal((await listing()).body.sections[0].course_code, newCode);
+      assert.equal((await http('GET', `/sections/${sid}`, { token: school.student.token })).body.course_code, newCode);
+
+      const taken = await http('PATCH', `/courses/${course.body.id}`, { token: t, body: { code: (await http('GET', `/courses/${school.courseId}`, { token: t })).body.code } });
+      assert.equal(taken.status, 409, taken.text);
+      assert.equal((await http('PATCH', `/courses/${course.body.id}`, { token: t, body: { department_id: 999999 } })).status, 404);
+      assert.equal((await http('PATCH', `/courses/${course.body.id}`, { token: t, body: { name: '' } })).status, 400);
+      assert.equal((await http('GET', `/courses/${course.body.id}`, { token: t })).body.name, 'After', 'refused changes change nothing');
+
+      const deptName = `Renamed ${Math.random()}`;
+      const renamed = await http('PATCH', `/departments/${school.departmentId}`, { token: t, body: { name: deptName } });
+      assert.equal(renamed.status, 200, renamed.text);
+      assert.equal((await http('GET', `/courses/${course.body.id}`, { token: school.student.token })).body.department_name, deptName);
+    });
+
     test('unknown ids are 404, malformed input is 400 naming the field, times are validated', async () => {
       const [s] = await students(1);
       const t = school.registrar.token;
@@ -297,9 +325,11 @@ describe('the enrollment service on the real cluster', () => {
       { name: 'GET /departments', allowed: ACTORS, request: () => ['GET', '/departments'] },
       { name: 'POST /departments', allowed: ['registrar'], mutates: true, request: () => ['POST', '/departments', { name: `D-${Math.random()}` }] },
       { name: 'GET /departments/{id}', allowed: ACTORS, request: () => ['GET', `/departments/${school.departmentId}`] },
+      { name: 'PATCH /departments/{id}', allowed: ['registrar'], mutates: true, request: () => ['PATCH', `/departments/${school.departmentId}`, { name: `D-${Math.random()}` }] },
       { name: 'GET /courses', allowed: ACTORS, request: () => ['GET', '/courses'] },
       { name: 'POST /courses', allowed: ['registrar'], mutates: true, request: () => ['POST', '/courses', { code: `M${Date.now() % 1e9}${Math.floor(Math.random() * 1000)}`, name: 'x', department_id: school.departmentId }] },
       { name: 'GET /courses/{id}', allowed: ACTORS, request: () => ['GET', `/courses/${school.courseId}`] },
+      { name: 'PATCH /courses/{id}', allowed: ['registrar'], mutates: true, request: () => ['PATCH', `/courses/${school.courseId}`, { name: `C-${Math.random()}` }] },
       { name: 'GET /courses/{id}/waitlist', allowed: ['instructor', 'otherInstructor', 'registrar'], request: () => ['GET', `/courses/${school.courseId}/waitlist`] },
       { name: 'GET /sections', allowed: ACTORS, request: () => ['GET', '/sections'] },
       { name: 'POST /sections', allowed: ['registrar'], mutates: true, request: () => ['POST', '/sections', { course_id: school.courseId, classroom: 'M', capacity: 5, day: 'Monday', begin_time: '01:00', end_time: '01:10', instructor_id: school.instructor.id }] },

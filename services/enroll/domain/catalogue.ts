@@ -1,4 +1,4 @@
-/** Departments and courses: anyone reads, the registrar creates. */
+/** Departments and courses: anyone reads, the registrar creates and changes them. */
 import { alreadyExists } from '../../../lib/errors.js';
 import type { Course__Output } from '../../../gen/ts/enroll/v1/Course.js';
 import type { CreateCourseRequest } from '../../../gen/ts/enroll/v1/CreateCourseRequest.js';
@@ -10,13 +10,15 @@ import type { ListCoursesRequest } from '../../../gen/ts/enroll/v1/ListCoursesRe
 import type { ListCoursesResponse__Output } from '../../../gen/ts/enroll/v1/ListCoursesResponse.js';
 import type { ListDepartmentsRequest } from '../../../gen/ts/enroll/v1/ListDepartmentsRequest.js';
 import type { ListDepartmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListDepartmentsResponse.js';
+import type { UpdateCourseRequest } from '../../../gen/ts/enroll/v1/UpdateCourseRequest.js';
+import type { UpdateDepartmentRequest } from '../../../gen/ts/enroll/v1/UpdateDepartmentRequest.js';
 import { requireRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { toCourse, toDepartment } from './convert.js';
 import { requireCourse, requireDepartment } from './lookups.js';
 import { readPage, toPage, type PageCursor } from '../../../lib/pagination.js';
-import { LIMITS, optionalId, requireId, requireText } from './validate.js';
+import { LIMITS, optionalId, present, requireId, requireText } from './validate.js';
 
 export async function listDepartments(
   ctx: DomainContext,
@@ -58,6 +60,25 @@ const readDepartment = enrollRead('getDepartment', (store, departmentId: number)
   toDepartment(requireDepartment(store, departmentId)),
 );
 
+export async function updateDepartment(
+  ctx: DomainContext,
+  actor: Actor,
+  req: UpdateDepartmentRequest,
+): Promise<Department__Output> {
+  requireRegistrar(actor);
+  const departmentId = requireId('department_id', req.department_id);
+  const name = requireText('name', req.name, LIMITS.departmentName);
+  return ctx.write(renameDepartment, { departmentId, name });
+}
+
+const renameDepartment = enrollWrite('updateDepartment', (store, a: { departmentId: number; name: string }) => {
+  requireDepartment(store, a.departmentId);
+  const holder = store.catalogue.getDepartmentByName(a.name);
+  if (holder && holder.id !== a.departmentId) throw alreadyExists(`department "${a.name}" already exists`);
+  store.catalogue.renameDepartment(a.departmentId, a.name);
+  return toDepartment(requireDepartment(store, a.departmentId));
+});
+
 export async function listCourses(
   ctx: DomainContext,
   _actor: Actor,
@@ -94,3 +115,35 @@ export async function getCourse(ctx: DomainContext, _actor: Actor, req: GetCours
 }
 
 const readCourse = enrollRead('getCourse', (store, courseId: number) => toCourse(requireCourse(store, courseId)));
+
+export async function updateCourse(ctx: DomainContext, actor: Actor, req: UpdateCourseRequest): Promise<Course__Output> {
+  requireRegistrar(actor);
+  const courseId = requireId('course_id', req.course_id);
+  const change: CourseChange = { courseId };
+  if (present(req.code)) change.code = requireText('code', req.code, LIMITS.courseCode);
+  if (present(req.name)) change.name = requireText('name', req.name, LIMITS.courseName);
+  if (present(req.department_id)) change.departmentId = requireId('department_id', req.department_id);
+  return ctx.write(changeCourse, change);
+}
+
+interface CourseChange {
+  courseId: number;
+  code?: string;
+  name?: string;
+  departmentId?: number;
+}
+
+const changeCourse = enrollWrite('updateCourse', (store, c: CourseChange) => {
+  const course = requireCourse(store, c.courseId);
+  if (c.departmentId !== undefined) requireDepartment(store, c.departmentId);
+  if (c.code !== undefined) {
+    const holder = store.catalogue.getCourseByCode(c.code);
+    if (holder && holder.id !== c.courseId) throw alreadyExists(`course code "${c.code}" already exists`);
+  }
+  store.catalogue.updateCourse(c.courseId, {
+    code: c.code ?? course.code,
+    name: c.name ?? course.name,
+    department_id: c.departmentId ?? course.department_id,
+  });
+  return toCourse(requireCourse(store, c.courseId));
+});

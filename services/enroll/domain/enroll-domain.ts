@@ -22,6 +22,8 @@ import type { DropUserEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropUs
 import type { DropUserWaitlistRequest } from '../../../gen/ts/enroll/v1/DropUserWaitlistRequest.js';
 import type { GetCourseRequest } from '../../../gen/ts/enroll/v1/GetCourseRequest.js';
 import type { GetDepartmentRequest } from '../../../gen/ts/enroll/v1/GetDepartmentRequest.js';
+import type { UpdateCourseRequest } from '../../../gen/ts/enroll/v1/UpdateCourseRequest.js';
+import type { UpdateDepartmentRequest } from '../../../gen/ts/enroll/v1/UpdateDepartmentRequest.js';
 import type { GetSectionRequest } from '../../../gen/ts/enroll/v1/GetSectionRequest.js';
 import type { GetUserRequest } from '../../../gen/ts/enroll/v1/GetUserRequest.js';
 import type { ListCourseWaitlistRequest } from '../../../gen/ts/enroll/v1/ListCourseWaitlistRequest.js';
@@ -88,6 +90,10 @@ export class EnrollDomain {
   getDepartment(actor: Actor, req: GetDepartmentRequest): Promise<Department__Output> {
     return catalogue.getDepartment(this.ctx, actor, req);
   }
+  /** Registrar only: a new name, unique like any. */
+  updateDepartment(actor: Actor, req: UpdateDepartmentRequest): Promise<Department__Output> {
+    return catalogue.updateDepartment(this.ctx, actor, req);
+  }
   listCourses(actor: Actor, req: ListCoursesRequest): Promise<ListCoursesResponse__Output> {
     return catalogue.listCourses(this.ctx, actor, req);
   }
@@ -97,6 +103,10 @@ export class EnrollDomain {
   }
   getCourse(actor: Actor, req: GetCourseRequest): Promise<Course__Output> {
     return catalogue.getCourse(this.ctx, actor, req);
+  }
+  /** Registrar only: the fields present change; the code stays unique. */
+  updateCourse(actor: Actor, req: UpdateCourseRequest): Promise<Course__Output> {
+    return catalogue.updateCourse(this.ctx, actor, req);
   }
   /** Registrar: every section's entries; instructor: the sections they teach. */
   listCourseWaitlist(actor: Actor, req: ListCourseWaitlistRequest): Promise<ListWaitlistResponse__Output> {

@@ -47,6 +47,8 @@ const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> =
   ['listSections', ALL, (x, a) => x.f.domain.listSections(a, {})],
   ['getSection', ALL, (x, a) => x.f.domain.getSection(a, { section_id: x.s })],
   ['createDepartment', ['registrar'], (x, a) => x.f.domain.createDepartment(a, { name: 'Physics' })],
+  ['updateDepartment', ['registrar'], (x, a) => x.f.domain.updateDepartment(a, { department_id: 1, name: 'Physics' })],
+  ['updateCourse', ['registrar'], (x, a) => x.f.domain.updateCourse(a, { course_id: x.f.courseId, name: 'Renamed' })],
   ['createCourse', ['registrar'], (x, a) => x.f.domain.createCourse(a, { code: 'PHYS 1', name: 'Mechanics', department_id: 1 })],
   [
     'createSection',

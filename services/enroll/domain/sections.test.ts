@@ -95,6 +95,42 @@ test('departments and courses: validated, unique, and course codes case-insensit
   f.close();
 });
 
+test('departments and courses change: only the fields present, names and codes stay unique, sections show the new code', async () => {
+  const f = await setup();
+  const math = await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
+  const renamed = await f.domain.updateDepartment(REGISTRAR, { department_id: math.id, name: 'Applied Mathematics' });
+  assert.deepEqual(renamed, { id: math.id, name: 'Applied Mathematics' });
+  assert.deepEqual(await f.domain.getDepartment(student(10), { department_id: math.id }), renamed);
+  // Its own name again, in another case, is no conflict; another department's is.
+  await f.domain.updateDepartment(REGISTRAR, { department_id: math.id, name: 'APPLIED mathematics' });
+  await rejectsWith(f.domain.updateDepartment(REGISTRAR, { department_id: math.id, name: 'computer science' }), Status.ALREADY_EXISTS);
+  await rejectsWith(f.domain.updateDepartment(REGISTRAR, { department_id: 999, name: 'Nowhere' }), Status.NOT_FOUND);
+  await rejectsWith(f.domain.updateDepartment(REGISTRAR, { department_id: math.id, name: '' }), Status.INVALID_ARGUMENT, { field: 'name' });
+
+  const s = await f.section();
+  await enrollAll(f, s, [10]);
+  const before = await f.domain.getCourse(student(10), { course_id: f.courseId });
+  const moved = await f.domain.updateCourse(REGISTRAR, { course_id: f.courseId, department_id: math.id });
+  assert.deepEqual(moved, { ...before, department_id: math.id, department_name: 'APPLIED mathematics' });
+  const recoded = await f.domain.updateCourse(REGISTRAR, { course_id: f.courseId, code: 'CPSC 450', name: 'Web Back-End II' });
+  assert.deepEqual(recoded, { ...moved, code: 'CPSC 450', name: 'Web Back-End II' });
+  assert.equal((await f.domain.getSection(student(10), { section_id: s })).course_code, 'CPSC 450');
+  assert.equal((await f.domain.listSections(student(10), { course_id: f.courseId })).sections[0]!.course_code, 'CPSC 450');
+  assert.equal(statusOf(f, 10, s), 'enrolled', 'enrollments are untouched');
+
+  const other = await f.domain.createCourse(REGISTRAR, { code: 'MATH 101', name: 'Algebra', department_id: math.id });
+  const snapshot = f.snapshot();
+  await rejectsWith(f.domain.updateCourse(REGISTRAR, { course_id: other.id, code: 'cpsc 450' }), Status.ALREADY_EXISTS);
+  await rejectsWith(f.domain.updateCourse(REGISTRAR, { course_id: other.id, department_id: 999 }), Status.NOT_FOUND);
+  await rejectsWith(f.domain.updateCourse(REGISTRAR, { course_id: 999, name: 'Ghost' }), Status.NOT_FOUND);
+  await rejectsWith(f.domain.updateCourse(REGISTRAR, { course_id: other.id, code: '' }), Status.INVALID_ARGUMENT, { field: 'code' });
+  await rejectsWith(f.domain.updateCourse(REGISTRAR, { course_id: other.id, name: 'x'.repeat(201) }), Status.INVALID_ARGUMENT, { field: 'name' });
+  assert.equal(f.snapshot(), snapshot, 'refused changes change nothing');
+  // Nothing present: the course as it is.
+  assert.deepEqual(await f.domain.updateCourse(REGISTRAR, { course_id: other.id }), other);
+  f.close();
+});
+
 test('updating changes only the present fields', async () => {
   const f = await setup();
   const s = await f.section({ capacity: 2 });

@@ -20,6 +20,7 @@ import {
   DEFAULT_WAITLIST_CAPACITY,
   LIMITS,
   optionalId,
+  present,
   requireDay,
   requireId,
   requireIntIn,
@@ -95,7 +96,6 @@ const insertSection = enrollWrite('createSection', (store, section: NewSection) 
   return toSection(store.sections.getSection(store.sections.insertSection(section))!);
 });
 
-const present = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
 
 /**
  * Changes only the fields present. Raising the capacity or unfreezing fills

@@ -15,6 +15,9 @@ export const LIMITS = {
 
 export const DEFAULT_WAITLIST_CAPACITY = 15;
 
+/** Whether an optional field of a request was sent. */
+export const present = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
+
 /** A required id: a positive integer. */
 export function requireId(field: string, value: number | undefined | null): number {
   if (value === undefined || value === null || !Number.isInteger(value) || value <= 0) {

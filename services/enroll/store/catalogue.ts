@@ -13,6 +13,7 @@ export function catalogueStatements(db: Database.Database) {
     'SELECT id, name FROM departments WHERE id > ? ORDER BY id LIMIT ?',
   );
   const insertDept = db.prepare<[string]>('INSERT INTO departments (name) VALUES (?)');
+  const renameDept = db.prepare<[string, number]>('UPDATE departments SET name = ? WHERE id = ?');
 
   const getCourse = db.prepare<[number], CourseRow>(`${COURSE_SELECT} WHERE c.id = ?`);
   const courseByCode = db.prepare<[string], CourseRow>(`${COURSE_SELECT} WHERE c.code = ?`);
@@ -23,6 +24,9 @@ export function catalogueStatements(db: Database.Database) {
   const insertCourse = db.prepare<[string, string, number]>(
     'INSERT INTO courses (code, name, department_id) VALUES (?, ?, ?)',
   );
+  const updateCourse = db.prepare<[string, string, number, number]>(
+    'UPDATE courses SET code = ?, name = ?, department_id = ? WHERE id = ?',
+  );
 
   return {
     getDepartment: (id: number): DepartmentRow | undefined => getDept.get(id),
@@ -30,6 +34,7 @@ export function catalogueStatements(db: Database.Database) {
     getDepartmentByName: (name: string): DepartmentRow | undefined => deptByName.get(name),
     listDepartments: (afterId: number, limit: number): DepartmentRow[] => listDepts.all(afterId, limit),
     insertDepartment: (name: string): number => Number(insertDept.run(name).lastInsertRowid),
+    renameDepartment: (id: number, name: string): void => void renameDept.run(name, id),
 
     getCourse: (id: number): CourseRow | undefined => getCourse.get(id),
     /** Case-insensitive (the column is NOCASE). */
@@ -38,5 +43,7 @@ export function catalogueStatements(db: Database.Database) {
       listCourses.all(afterId, departmentId, departmentId, limit),
     insertCourse: (code: string, name: string, departmentId: number): number =>
       Number(insertCourse.run(code, name, departmentId).lastInsertRowid),
+    updateCourse: (id: number, c: { code: string; name: string; department_id: number }): void =>
+      void updateCourse.run(c.code, c.name, c.department_id, id),
   };
 }
