@@ -202,8 +202,12 @@ describe('the enrollment service on the real cluster', () => {
       const changed = await http('PATCH', `/courses/${course.body.id}`, { token: t, body: { code: newCode, name: 'After' } });
       assert.equal(changed.status, 200, changed.text);
       assert.deepEqual({ code: changed.body.code, name: changed.body.name, department_id: changed.body.department_id }, { code: newCode, name: 'After', department_id: school.departmentId });
-      assert.equal((await listing()).body.sections[0].course_code, newCode);
+      const [listed] = (await listing()).body.sections;
+      assert.deepEqual([listed.course_code, listed.course_name], [newCode, 'After']);
       assert.equal((await http('GET', `/sections/${sid}`, { token: school.student.token })).body.course_code, newCode);
+      // A section names its instructor too, as registered.
+      const teacher = (await http('GET', `/users/${school.instructor.id}`, { token: t })).body;
+      assert.deepEqual([listed.instructor_username, listed.instructor_name], [school.instructor.username, `${teacher.first_name} ${teacher.last_name}`]);
 
       const taken = await http('PATCH', `/courses/${course.body.id}`, { token: t, body: { code: (await http('GET', `/courses/${school.courseId}`, { token: t })).body.code } });
       assert.equal(taken.status, 409, taken.text);
@@ -215,6 +219,7 @@ describe('the enrollment service on the real cluster', () => {
       const renamed = await http('PATCH', `/departments/${school.departmentId}`, { token: t, body: { name: deptName } });
       assert.equal(renamed.status, 200, renamed.text);
       assert.equal((await http('GET', `/courses/${course.body.id}`, { token: school.student.token })).body.department_name, deptName);
+      assert.equal((await listing()).body.sections[0].department_name, deptName, 'the kept listing follows the rename');
     });
 
     test('unknown ids are 404, malformed input is 400 naming the field, times are validated', async () => {

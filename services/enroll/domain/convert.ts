@@ -17,10 +17,18 @@ export const toCourse = (r: CourseRow): Course__Output => ({
   department_name: r.department_name,
 });
 
+/** "First Last", or the username when the user gave no names. */
+export function personName(first: string, last: string, username: string): string {
+  return `${first} ${last}`.trim() || username;
+}
+
 export const toSection = (r: SectionRow): Section__Output => ({
   id: r.id,
   course_id: r.course_id,
   course_code: r.course_code,
+  course_name: r.course_name,
+  department_id: r.department_id,
+  department_name: r.department_name,
   classroom: r.classroom,
   capacity: r.capacity,
   waitlist_capacity: r.waitlist_capacity,
@@ -28,6 +36,8 @@ export const toSection = (r: SectionRow): Section__Output => ({
   begin_time: r.begin_time,
   end_time: r.end_time,
   instructor_id: r.instructor_id,
+  instructor_username: r.instructor_username,
+  instructor_name: personName(r.instructor_first_name, r.instructor_last_name, r.instructor_username),
   frozen: r.frozen === 1,
   deleted: r.deleted === 1,
   enrolled_count: r.enrolled_count,

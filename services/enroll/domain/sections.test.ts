@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Status } from '../../../lib/errors.js';
+import { personName } from './convert.js';
 import { enrollAll, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf } from './fixture.js';
 
 const valid = (courseId: number) => ({
@@ -13,13 +14,17 @@ const valid = (courseId: number) => ({
   instructor_id: INSTRUCTOR.userId,
 });
 
-test('a created section is normalised and carries its course code and counts', async () => {
+test('a created section is normalised and carries its course, department, instructor and counts', async () => {
   const f = await setup();
   const s = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), day: 'tUESday', classroom: '  CS102 ' });
+  const course = await f.domain.getCourse(REGISTRAR, { course_id: f.courseId });
   assert.deepEqual(s, {
     id: s.id,
     course_id: f.courseId,
     course_code: 'CPSC 449',
+    course_name: 'Web Back-End',
+    department_id: course.department_id,
+    department_name: 'Computer Science',
     classroom: 'CS102',
     capacity: 30,
     waitlist_capacity: 15,
@@ -27,14 +32,23 @@ test('a created section is normalised and carries its course code and counts', a
     begin_time: '19:00',
     end_time: '21:45',
     instructor_id: INSTRUCTOR.userId,
+    instructor_username: 'ian',
+    instructor_name: 'Ian Struct',
     frozen: false,
     deleted: false,
     enrolled_count: 0,
     waitlist_count: 0,
   });
+  assert.deepEqual((await f.domain.listSections(student(10), {})).sections, [s], 'listings carry the same');
   const explicit = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), waitlist_capacity: 0 });
   assert.equal(explicit.waitlist_capacity, 0);
   f.close();
+});
+
+test("an instructor's name is first and last name, or the username when both are empty", () => {
+  assert.equal(personName('Ada', 'Lovelace', 'ada'), 'Ada Lovelace');
+  assert.equal(personName('', 'Turing', 'alan'), 'Turing');
+  assert.equal(personName('', '', 'nameless'), 'nameless');
 });
 
 test('section fields are validated, naming the field', async () => {

@@ -28,6 +28,9 @@ export interface SectionRow {
   id: number;
   course_id: number;
   course_code: string;
+  course_name: string;
+  department_id: number;
+  department_name: string;
   classroom: string;
   capacity: number;
   waitlist_capacity: number;
@@ -35,6 +38,9 @@ export interface SectionRow {
   begin_time: string;
   end_time: string;
   instructor_id: number;
+  instructor_username: string;
+  instructor_first_name: string;
+  instructor_last_name: string;
   frozen: 0 | 1;
   deleted: 0 | 1;
   enrolled_count: number;
@@ -74,4 +80,7 @@ export interface SectionUpdate {
 }
 
 /** What creating a section stores; the rest is derived or defaulted. */
-export type NewSection = Omit<SectionRow, 'id' | 'course_code' | 'frozen' | 'deleted' | 'enrolled_count' | 'waitlist_count'>;
+export type NewSection = Pick<
+  SectionRow,
+  'course_id' | 'classroom' | 'capacity' | 'waitlist_capacity' | 'day' | 'begin_time' | 'end_time' | 'instructor_id'
+>;

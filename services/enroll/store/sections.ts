@@ -1,12 +1,21 @@
 import type Database from 'better-sqlite3';
 import type { NewSection, SectionRow, SectionUpdate } from './rows.js';
 
-// The counts are columns kept current by triggers (migration 2).
+// The counts are columns kept current by triggers (migration 2). The course,
+// department and instructor come along (each a primary-key lookup), so a
+// listing shows what a student reads without a call per section.
 const SECTION_SELECT = `
-  SELECT s.id, s.course_id, c.code AS course_code, s.classroom, s.capacity, s.waitlist_capacity,
-         s.day, s.begin_time, s.end_time, s.instructor_id, s.frozen, s.deleted,
-         s.enrolled_count, s.waitlist_count
-  FROM sections s JOIN courses c ON c.id = s.course_id`;
+  SELECT s.id, s.course_id, c.code AS course_code, c.name AS course_name,
+         c.department_id, d.name AS department_name,
+         s.classroom, s.capacity, s.waitlist_capacity,
+         s.day, s.begin_time, s.end_time,
+         s.instructor_id, i.username AS instructor_username,
+         i.first_name AS instructor_first_name, i.last_name AS instructor_last_name,
+         s.frozen, s.deleted, s.enrolled_count, s.waitlist_count
+  FROM sections s
+  JOIN courses c ON c.id = s.course_id
+  JOIN departments d ON d.id = c.department_id
+  JOIN users i ON i.id = s.instructor_id`;
 
 /** Statements on sections. Listings leave deleted sections out; getSection does not. */
 export function sectionStatements(db: Database.Database) {
