@@ -195,7 +195,7 @@ describe('the enrollment service on the real cluster', () => {
       const course = await http('POST', '/courses', { token: t, body: { code, name: 'Before', department_id: school.departmentId } });
       assert.equal(course.status, 200, course.text);
       const sid = await section({ ...school, courseId: course.body.id });
-      const listing = () => http('GET', `/sections?course_id=${course.body.id}`, { token: school.student.token });
+      const listing = () => http('GET', `/sections?course_id=${course.body.id}&view=full`, { token: school.student.token });
       assert.equal((await listing()).body.sections[0].course_code, code, 'the listing is read (and kept) before the change');
 
       const newCode = `${code}X`;
@@ -205,6 +205,12 @@ describe('the enrollment service on the real cluster', () => {
       const [listed] = (await listing()).body.sections;
       assert.deepEqual([listed.course_code, listed.course_name], [newCode, 'After']);
       assert.equal((await http('GET', `/sections/${sid}`, { token: school.student.token })).body.course_code, newCode);
+      // The basic view (a listing's default) leaves the names out.
+      const basic = (await http('GET', `/sections?course_id=${course.body.id}`, { token: school.student.token })).body.sections[0];
+      const fullOnly = ['course_name', 'department_id', 'department_name', 'instructor_username', 'instructor_name'];
+      assert.deepEqual(Object.keys(basic).filter((k) => fullOnly.includes(k)), []);
+      assert.equal(basic.course_code, newCode);
+      assert.equal((await http('GET', '/sections?view=everything', { token: school.student.token })).status, 400);
       // A section names its instructor too, as registered.
       const teacher = (await http('GET', `/users/${school.instructor.id}`, { token: t })).body;
       assert.deepEqual([listed.instructor_username, listed.instructor_name], [school.instructor.username, `${teacher.first_name} ${teacher.last_name}`]);

@@ -5,6 +5,7 @@ import type { Enrollment__Output } from '../../../gen/ts/enroll/v1/Enrollment.js
 import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
 import type { User__Output } from '../../../gen/ts/enroll/v1/User.js';
 import type { WaitlistEntry__Output } from '../../../gen/ts/enroll/v1/WaitlistEntry.js';
+import type { SectionView } from './validate.js';
 import type { CourseRow, DepartmentRow, EnrollmentRow, SectionRow, UserRow, WaitlistRow } from '../store/rows.js';
 
 export const toDepartment = (r: DepartmentRow): Department__Output => ({ id: r.id, name: r.name });
@@ -22,27 +23,34 @@ export function personName(first: string, last: string, username: string): strin
   return `${first} ${last}`.trim() || username;
 }
 
-export const toSection = (r: SectionRow): Section__Output => ({
-  id: r.id,
-  course_id: r.course_id,
-  course_code: r.course_code,
-  course_name: r.course_name,
-  department_id: r.department_id,
-  department_name: r.department_name,
-  classroom: r.classroom,
-  capacity: r.capacity,
-  waitlist_capacity: r.waitlist_capacity,
-  day: r.day,
-  begin_time: r.begin_time,
-  end_time: r.end_time,
-  instructor_id: r.instructor_id,
-  instructor_username: r.instructor_username,
-  instructor_name: personName(r.instructor_first_name, r.instructor_last_name, r.instructor_username),
-  frozen: r.frozen === 1,
-  deleted: r.deleted === 1,
-  enrolled_count: r.enrolled_count,
-  waitlist_count: r.waitlist_count,
-});
+/** A section as the API answers it; the "full" view adds its course, department and instructor. */
+export function toSection(r: SectionRow, view: SectionView = 'full'): Section__Output {
+  const basic: Section__Output = {
+    id: r.id,
+    course_id: r.course_id,
+    course_code: r.course_code,
+    classroom: r.classroom,
+    capacity: r.capacity,
+    waitlist_capacity: r.waitlist_capacity,
+    day: r.day,
+    begin_time: r.begin_time,
+    end_time: r.end_time,
+    instructor_id: r.instructor_id,
+    frozen: r.frozen === 1,
+    deleted: r.deleted === 1,
+    enrolled_count: r.enrolled_count,
+    waitlist_count: r.waitlist_count,
+  };
+  if (view === 'basic') return basic;
+  return {
+    ...basic,
+    course_name: r.course_name,
+    department_id: r.department_id,
+    department_name: r.department_name,
+    instructor_username: r.instructor_username,
+    instructor_name: personName(r.instructor_first_name, r.instructor_last_name, r.instructor_username),
+  };
+}
 
 export const toEnrollment = (r: EnrollmentRow): Enrollment__Output => ({
   user_id: r.user_id,

@@ -14,7 +14,7 @@ const valid = (courseId: number) => ({
   instructor_id: INSTRUCTOR.userId,
 });
 
-test('a created section is normalised and carries its course, department, instructor and counts', async () => {
+test('a created section is normalised and carries its course, department, instructor and counts; reads choose the view', async () => {
   const f = await setup();
   const s = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), day: 'tUESday', classroom: '  CS102 ' });
   const course = await f.domain.getCourse(REGISTRAR, { course_id: f.courseId });
@@ -39,7 +39,20 @@ test('a created section is normalised and carries its course, department, instru
     enrolled_count: 0,
     waitlist_count: 0,
   });
-  assert.deepEqual((await f.domain.listSections(student(10), {})).sections, [s], 'listings carry the same');
+  // Reads: listings default to the basic view, a section alone to the full one.
+  const { course_name, department_id, department_name, instructor_username, instructor_name, ...basic } = s;
+  assert.deepEqual([course_name, department_id, department_name, instructor_username, instructor_name].filter((v) => v === undefined), []);
+  assert.deepEqual((await f.domain.listSections(student(10), {})).sections, [basic]);
+  assert.deepEqual((await f.domain.listSections(student(10), { view: 'basic' })).sections, [basic]);
+  assert.deepEqual((await f.domain.listSections(student(10), { view: 'full' })).sections, [s]);
+  assert.deepEqual(await f.domain.getSection(student(10), { section_id: s.id }), s);
+  assert.deepEqual(await f.domain.getSection(student(10), { section_id: s.id, view: 'basic' }), basic);
+  assert.deepEqual((await f.domain.listUserSections(INSTRUCTOR, { user_id: INSTRUCTOR.userId, type: 'instructing', view: 'full' })).sections, [s]);
+  assert.deepEqual((await f.domain.listUserSections(INSTRUCTOR, { user_id: INSTRUCTOR.userId, type: 'instructing' })).sections, [basic]);
+  for (const bad of ['FULL', 'all']) {
+    await rejectsWith(f.domain.listSections(student(10), { view: bad }), Status.INVALID_ARGUMENT, { field: 'view' });
+    await rejectsWith(f.domain.getSection(student(10), { section_id: s.id, view: bad }), Status.INVALID_ARGUMENT, { field: 'view' });
+  }
   const explicit = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), waitlist_capacity: 0 });
   assert.equal(explicit.waitlist_capacity, 0);
   f.close();

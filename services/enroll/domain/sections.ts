@@ -26,6 +26,8 @@ import {
   requireIntIn,
   requireText,
   requireTime,
+  sectionView,
+  type SectionView,
 } from './validate.js';
 
 export async function listSections(
@@ -34,22 +36,29 @@ export async function listSections(
   req: ListSectionsRequest,
 ): Promise<ListSectionsResponse__Output> {
   const courseId = optionalId('course_id', req.course_id);
-  return ctx.memoQuery(readSections, { courseId, cursor: readPage('section', 1, req) });
+  const view = sectionView(req.view, 'basic');
+  return ctx.memoQuery(readSections, { courseId, view, cursor: readPage('section', 1, req) });
 }
 
 const readSections = enrollRead(
   'listSections',
-  (store, { courseId, cursor }: { courseId: number | null; cursor: PageCursor }): ListSectionsResponse__Output => {
+  (
+    store,
+    { courseId, view, cursor }: { courseId: number | null; view: SectionView; cursor: PageCursor },
+  ): ListSectionsResponse__Output => {
     const page = toPage(cursor, store.sections.listSections(cursor.afterId, courseId, cursor.limit), (r) => [r.id]);
-    return { sections: page.rows.map(toSection), next_page_token: page.next_page_token };
+    return { sections: page.rows.map((r) => toSection(r, view)), next_page_token: page.next_page_token };
   },
 );
 
 export async function getSection(ctx: DomainContext, _actor: Actor, req: GetSectionRequest): Promise<Section__Output> {
-  return ctx.query(readSection, requireId('section_id', req.section_id));
+  const sectionId = requireId('section_id', req.section_id);
+  return ctx.query(readSection, { sectionId, view: sectionView(req.view, 'full') });
 }
 
-const readSection = enrollRead('getSection', (store, sectionId: number) => toSection(requireSection(store, sectionId)));
+const readSection = enrollRead('getSection', (store, a: { sectionId: number; view: SectionView }) =>
+  toSection(requireSection(store, a.sectionId), a.view),
+);
 
 /**
  * The instructor_id of a section must name a known user (else NOT_FOUND, as an unknown

@@ -12,7 +12,7 @@ import { enrollRead } from './operations.js';
 import { toSection, toUser } from './convert.js';
 import { requireListedUser, requireUser } from './lookups.js';
 import { readPage, toPage } from '../../../lib/pagination.js';
-import { requireId } from './validate.js';
+import { requireId, sectionView } from './validate.js';
 
 /** Registrar only; ordered by id. */
 export async function listUsers(ctx: DomainContext, actor: Actor, req: ListUsersRequest): Promise<ListUsersResponse__Output> {
@@ -39,11 +39,12 @@ export async function listUserSections(
   const userId = requireId('user_id', req.user_id);
   const type = req.type || 'enrolled';
   if (type !== 'enrolled' && type !== 'instructing') throw invalidArgument('type', 'must be "enrolled" or "instructing"');
+  const view = sectionView(req.view, 'basic');
   const cursor = readPage('user-sections', 1, req);
   requireSelfOrRegistrar(actor, userId);
   const rows = await ctx.query(readUserSections, { actor, userId, type, afterId: cursor.afterId, limit: cursor.limit });
   const page = toPage(cursor, rows, (r) => [r.id]);
-  return { sections: page.rows.map(toSection), next_page_token: page.next_page_token };
+  return { sections: page.rows.map((r) => toSection(r, view)), next_page_token: page.next_page_token };
 }
 
 const readUsers = enrollRead('listUsers', (store, { afterId, limit }: { afterId: number; limit: number }) => store.users.listUsers(afterId, limit));

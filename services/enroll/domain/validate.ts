@@ -70,3 +70,12 @@ export function statusFilter(value: string | undefined | null): EnrollmentStatus
   if (value === 'enrolled' || value === 'dropped') return value;
   throw invalidArgument('status', 'must be "enrolled", "dropped" or empty');
 }
+
+/** How much of a section a read returns: "basic" or "full"; empty means `fallback`. */
+export type SectionView = 'basic' | 'full';
+
+export function sectionView(value: string | undefined | null, fallback: SectionView): SectionView {
+  if (value === undefined || value === null || value === '') return fallback;
+  if (value !== 'basic' && value !== 'full') throw invalidArgument('view', 'must be "basic" or "full"');
+  return value;
+}
