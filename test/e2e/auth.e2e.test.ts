@@ -216,7 +216,7 @@ describe('the auth service on the real cluster', () => {
       }
     });
 
-    test('the registrar reads the audit log, newest first and filtered, over HTTP/JSON and gRPC; nobody else does', async () => {
+    test('the registrar reads the audit log, newest first and filtered, over HTTP/JSON and gRPC; a student only their own entries', async () => {
       const u = await registerAndLogin('audited');
       assert.equal((await http('POST', '/login', { body: { username: u.username.toUpperCase(), password: 'wrong password!' } })).status, 401);
       const ghost = uniqueName('ghost');
@@ -255,7 +255,11 @@ describe('the auth service on the real cluster', () => {
 
       assert.equal((await http('GET', '/auth-logs?outcome=great', { token: registrar })).status, 400);
       assert.equal((await http('GET', '/auth-logs?page_token=garbage', { token: registrar })).status, 400);
-      assert.equal((await http('GET', '/auth-logs', { token: u.token })).status, 403);
+      // A student reads their own entries (the wrong password sent for their name too), no one else's.
+      const own = await http('GET', '/auth-logs', { token: u.token });
+      assert.equal(own.status, 200, own.text);
+      assert.deepEqual(own.body.entries, mine.body.entries);
+      assert.equal((await http('GET', `/auth-logs?user_id=${u.userId + 1}`, { token: u.token })).status, 403);
       assert.equal((await http('GET', '/auth-logs')).status, 401);
       assert.equal((await http('POST', '/auth-logs', { token: registrar, body: {} })).status, 405);
 
@@ -264,7 +268,7 @@ describe('the auth service on the real cluster', () => {
         const viaGrpc = await call(client, 'ListAuthLogs', { user_id: u.userId }, { token: registrar });
         assert.equal(viaGrpc.error, undefined, viaGrpc.error?.details);
         assert.deepEqual(viaGrpc.response.entries, mine.body.entries);
-        const asStudent = await call(client, 'ListAuthLogs', {}, { token: u.token });
+        const asStudent = await call(client, 'ListAuthLogs', { user_id: u.userId + 1 }, { token: u.token });
         assert.equal(asStudent.error?.code, Status.PERMISSION_DENIED);
       } finally {
         client.close();

@@ -66,10 +66,18 @@ describe('the audit log', () => {
     assert.deepEqual(shape({ user_id: 999 }), []);
   });
 
-  test('only a registrar reads it', () => {
+  test("anyone else reads only their own entries, failed guesses at their username included; another's is refused", () => {
+    const ids = (req: ListAuthLogsRequest, caller: Caller) => list(req, caller).entries.map((e) => e.id);
+    const anas = list({ user_id: ana }).entries.map((e) => e.id);
+    assert.equal(anas.length, 4);
     for (const roles of [['student'], ['instructor'], []]) {
-      assert.throws(() => list({}, { userId: ana, roles }), { code: Status.PERMISSION_DENIED });
-      assert.throws(() => list({ user_id: ana }, { userId: ana, roles }), { code: Status.PERMISSION_DENIED });
+      const self: Caller = { userId: ana, roles };
+      assert.deepEqual(ids({}, self), anas);
+      assert.deepEqual(ids({ user_id: ana }, self), anas);
+      assert.deepEqual(ids({ outcome: 'bad_credentials' }, self), [anas[2]]);
+      assert.deepEqual(ids({ username: 'ghost' }, self), [], "an unknown name's entries are nobody's");
+      assert.throws(() => list({ user_id: ana + 1 }, self), { code: Status.PERMISSION_DENIED });
+      assert.deepEqual(ids({}, { userId: 999, roles }), [], "another user sees none of ana's");
     }
   });
 

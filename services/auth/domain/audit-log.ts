@@ -1,6 +1,7 @@
 /**
- * The audit log of the token endpoints, as the registrar reads it: newest
- * first, filtered by user, username, outcome or method, in keyset pages.
+ * The audit log of the token endpoints, as the registrar (all of it) and each
+ * user (their own entries) read it: newest first, filtered by user, username,
+ * outcome or method, in keyset pages.
  * (The rows are written by the token endpoints in auth-domain.ts.)
  */
 import type { ListAuthLogsRequest } from '../../../gen/ts/auth/v1/ListAuthLogsRequest.js';
@@ -52,14 +53,24 @@ export function authLogFilter(req: ListAuthLogsRequest): AuthLogFilter {
   };
 }
 
-/** Registrar only; PERMISSION_DENIED for anyone else, before anything is read. */
+/**
+ * The registrar reads every entry; anyone else only the entries about
+ * themself (their logins, refreshes and logouts, and wrong passwords sent for
+ * their username), which is what they get without a user_id. Asking for
+ * another user's is PERMISSION_DENIED, before anything is read.
+ */
 export function listAuthLogs(
   store: AuthStore,
-  caller: { roles: readonly string[] },
+  caller: { userId: number; roles: readonly string[] },
   req: ListAuthLogsRequest,
 ): ListAuthLogsResponse__Output {
-  if (!caller.roles.includes('registrar')) throw permissionDenied('only a registrar may read the audit log');
   const filter = authLogFilter(req);
+  if (!caller.roles.includes('registrar')) {
+    if (filter.userId !== null && filter.userId !== caller.userId) {
+      throw permissionDenied("only a registrar may read another user's audit entries");
+    }
+    filter.userId = caller.userId;
+  }
   const cursor = readPage('authlog', 1, req);
   // The first page's cursor is 0: no bound. Later pages continue below the last id shown.
   const rows = store.authLogs(cursor.afterId === 0 ? null : cursor.afterId, filter, cursor.limit);

@@ -310,7 +310,7 @@ export class AuthDomain {
     return toUser(row);
   }
 
-  /** The audit log, newest first (audit-log.ts): the registrar's only. */
+  /** The audit log, newest first (audit-log.ts): all of it for the registrar, their own entries for anyone else. */
   listAuthLogs(caller: Caller, req: ListAuthLogsRequest): ListAuthLogsResponse__Output {
     return listAuthLogs(this.#read, caller, req);
   }
