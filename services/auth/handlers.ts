@@ -6,6 +6,8 @@
 import type { AuthRequest__Output } from '../../gen/ts/auth/v1/AuthRequest.js';
 import type { ChangePasswordRequest__Output } from '../../gen/ts/auth/v1/ChangePasswordRequest.js';
 import type { ListAuthLogsRequest__Output } from '../../gen/ts/auth/v1/ListAuthLogsRequest.js';
+import type { ListRoleChangesRequest__Output } from '../../gen/ts/auth/v1/ListRoleChangesRequest.js';
+import type { SetUserRolesRequest__Output } from '../../gen/ts/auth/v1/SetUserRolesRequest.js';
 import type { ListUsersRequest__Output } from '../../gen/ts/auth/v1/ListUsersRequest.js';
 import type { LoginRequest__Output } from '../../gen/ts/auth/v1/LoginRequest.js';
 import type { LogoutRequest__Output } from '../../gen/ts/auth/v1/LogoutRequest.js';
@@ -54,6 +56,7 @@ export function authServiceHandlers(domain: AuthDomain): Record<string, MethodIm
     ChangePassword: write(async (ctx, req: ChangePasswordRequest__Output) =>
       domain.changePassword((await ctx.identity()).userId, req, { ip: ctx.clientIp }),
     ),
+    SetUserRoles: write(async (ctx, req: SetUserRolesRequest__Output) => domain.setUserRoles(await ctx.identity(), req)),
     Me: read(async (ctx) => domain.me((await ctx.identity()).userId)),
     ListAuthLogs: read(async (ctx, req: ListAuthLogsRequest__Output) => domain.listAuthLogs(await ctx.identity(), req)),
     GetJwks: read(async (ctx) => {
@@ -68,5 +71,10 @@ export function userDirectoryHandlers(domain: AuthDomain): Record<string, Method
   return {
     // The primary's enrollment service polls this every 2 s (services/enroll/main.ts).
     ListUsers: read(async (_ctx, req: ListUsersRequest__Output) => ({ users: domain.listUsersAfter(req.after_id, req.page_size) }), { quiet: true }),
+    // Polled with ListUsers.
+    ListRoleChanges: read(
+      async (_ctx, req: ListRoleChangesRequest__Output) => ({ changes: domain.roleChangesAfter(req.after_seq, req.page_size) }),
+      { quiet: true },
+    ),
   };
 }

@@ -4,10 +4,11 @@
  * that needs a user runs) that copy of auth.db is always up to date.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { ListRoleChangesResponse__Output } from '../../gen/ts/auth/v1/ListRoleChangesResponse.js';
 import type { ListUsersResponse__Output } from '../../gen/ts/auth/v1/ListUsersResponse.js';
 import { AppError, Status, unavailable } from '../../lib/errors.js';
 import { loadProto, PEER_CHANNEL_OPTIONS, serviceClient } from '../../lib/grpc/proto.js';
-import type { DirectoryUser, UserDirectory } from './domain/enroll-domain.js';
+import type { DirectoryUser, RoleChange, UserDirectory } from './domain/enroll-domain.js';
 
 /** Users fetched per call. */
 const PageSize = 500;
@@ -31,6 +32,16 @@ export function directoryClient(address: string, opts: { timeoutMs?: number } = 
           resolve(
             res.users.map((u) => ({ id: u.user_id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: u.roles })),
           );
+        });
+      });
+    },
+    roleChangesAfter(afterSeq: number): Promise<RoleChange[]> {
+      return new Promise((resolve, reject) => {
+        const metadata = new grpc.Metadata({ waitForReady: true });
+        const options = { deadline: Date.now() + timeoutMs };
+        client.ListRoleChanges({ after_seq: afterSeq, page_size: PageSize }, metadata, options, (err: grpc.ServiceError | null, res: ListRoleChangesResponse__Output) => {
+          if (err) return reject(directoryError(err));
+          resolve(res.changes.map((c) => ({ seq: c.seq, userId: c.user_id, roles: c.roles })));
         });
       });
     },

@@ -58,10 +58,14 @@ svc.onShutdown(() => {
 
 if (svc.isPrimary) {
   const sync = () =>
-    domain.syncUsers().then(
-      (added) => added > 0 && svc.log.info({ added }, 'users mirrored from the auth service'),
-      (err: unknown) => svc.log.warn({ err: String(err) }, 'user sync failed; will retry'),
-    );
+    domain
+      .syncUsers()
+      .then((added) => added > 0 && svc.log.info({ added }, 'users mirrored from the auth service'))
+      .then(() => domain.syncRoleChanges())
+      .then(
+        (changes) => changes > 0 && svc.log.info({ changes }, 'role changes mirrored from the auth service'),
+        (err: unknown) => svc.log.warn({ err: String(err) }, 'user sync failed; will retry'),
+      );
   void sync();
   const timer = setInterval(sync, UserSyncIntervalMs);
   timer.unref();

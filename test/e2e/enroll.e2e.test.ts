@@ -228,6 +228,41 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal((await listing()).body.sections[0].department_name, deptName, 'the kept listing follows the rename');
     });
 
+    test('the registrar makes a student an instructor: a section can name them at once, and their next token carries the role', async () => {
+      const t = school.registrar.token;
+      const username = `promoted${Math.floor(Math.random() * 1e9)}`;
+      const reg = await http('POST', '/register', { body: { username, email: `${username}@example.edu`, first_name: 'Pro', last_name: 'Moted', password: 'a long password' } });
+      assert.equal(reg.status, 200, reg.text);
+      const id = reg.body.user_id as number;
+      const login = await http('POST', '/login', { body: { username, password: 'a long password' } });
+      assert.equal(login.status, 200, login.text);
+
+      const asStudent = await http('POST', '/sections', { token: t, body: { course_id: school.courseId, classroom: 'P1', capacity: 5, day: 'Sunday', begin_time: '06:00', end_time: '07:00', instructor_id: id } });
+      assert.equal(asStudent.status, 400, 'a student cannot teach');
+      assert.equal((await http('PUT', `/users/${id}/roles`, { token: login.body.access_token, body: { roles: ['instructor'] } })).status, 403);
+
+      const promoted = await http('PUT', `/users/${id}/roles`, { token: t, body: { roles: ['instructor'] } });
+      assert.equal(promoted.status, 200, promoted.text);
+      assert.deepEqual(promoted.body.roles, ['instructor']);
+      const created = await http('POST', '/sections', { token: t, body: { course_id: school.courseId, classroom: 'P1', capacity: 5, day: 'Sunday', begin_time: '06:00', end_time: '07:00', instructor_id: id } });
+      assert.equal(created.status, 200, created.text);
+      assert.deepEqual((await http('GET', `/users/${id}`, { token: t })).body.roles, ['instructor'], "the enrollment service's copy follows");
+
+      // The old token still says student until it expires; a refreshed one says instructor.
+      const roster = (token: string) => http('GET', `/sections/${created.body.id}/enrollments`, { token });
+      assert.equal((await roster(login.body.access_token)).status, 403);
+      const refreshed = await http('POST', '/token', { body: { refresh_token: login.body.refresh_token } });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      assert.equal((await roster(refreshed.body.access_token)).status, 200);
+
+      assert.equal((await http('PUT', `/users/${id}/roles`, { token: t, body: { roles: ['dean'] } })).status, 400);
+      assert.equal((await http('PUT', `/users/${id}/roles`, { token: t, body: { roles: [] } })).status, 400);
+      assert.equal((await http('PUT', '/users/999999/roles', { token: t, body: { roles: ['student'] } })).status, 404);
+      const me = (await http('GET', '/me', { token: t })).body.user_id as number;
+      assert.equal((await http('PUT', `/users/${me}/roles`, { token: t, body: { roles: ['instructor'] } })).status, 400, 'the registrar keeps their own role');
+      assert.equal((await http('GET', `/users/${id}/roles`, { token: t })).status, 405);
+    });
+
     test('unknown ids are 404, malformed input is 400 naming the field, times are validated', async () => {
       const [s] = await students(1);
       const t = school.registrar.token;

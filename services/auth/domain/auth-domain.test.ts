@@ -299,3 +299,41 @@ describe('profile and directory', () => {
     assert.throws(() => domain.listUsersAfter(-1, 10), { code: Status.INVALID_ARGUMENT, field: 'after_id' });
   });
 });
+
+describe('role changes', () => {
+  const REGISTRAR = { userId: 1, roles: ['registrar'] };
+
+  test('the registrar replaces a user\'s roles; each change is numbered for the directory; the next refresh carries them', async () => {
+    const { user_id: id } = await domain.register({ username: 'rolf', email: 'rolf@example.edu', password: 'rolf password' });
+    const login = await domain.login({ username: 'rolf', password: 'rolf password' }, { ip: '10.4.0.1', method: 'login' });
+    const seqBefore = domain.roleChangesAfter(0, 1000).at(-1)?.seq ?? 0;
+
+    const changed = await domain.setUserRoles(REGISTRAR, { user_id: id, roles: ['instructor', 'student'] });
+    assert.deepEqual(changed.roles, ['student', 'instructor']);
+    assert.deepEqual(domain.me(id).roles, ['student', 'instructor']);
+    await domain.setUserRoles(REGISTRAR, { user_id: id, roles: ['instructor'] });
+    const changes = domain.roleChangesAfter(seqBefore, 0);
+    assert.deepEqual(changes.map((c) => [c.user_id, c.roles]), [[id, ['instructor']], [id, ['instructor']]], 'each with the roles as they are now');
+    assert.ok(changes[1]!.seq > changes[0]!.seq);
+    assert.deepEqual(domain.roleChangesAfter(changes[1]!.seq, 0), []);
+
+    const refreshed = await domain.refresh({ refresh_token: login.refresh_token }, { ip: '10.4.0.1' });
+    assert.deepEqual((await domain.verifyAccessToken(refreshed.access_token)).roles, ['instructor']);
+  });
+
+  test('refused: no registrar, no roles, unknown roles or user, and a registrar dropping their own', async () => {
+    const { user_id: id } = await domain.register({ username: 'rhea', email: 'rhea@example.edu', password: 'rhea password' });
+    const count = () => domain.roleChangesAfter(0, 1000).length;
+    const before = count();
+    await rejectsWith(domain.setUserRoles({ userId: id, roles: ['instructor'] }, { user_id: id, roles: ['registrar'] }), Status.PERMISSION_DENIED);
+    await rejectsWith(domain.setUserRoles(REGISTRAR, { user_id: id, roles: [] }), Status.INVALID_ARGUMENT, 'roles');
+    await rejectsWith(domain.setUserRoles(REGISTRAR, { user_id: id, roles: ['dean'] }), Status.INVALID_ARGUMENT, 'roles');
+    await rejectsWith(domain.setUserRoles(REGISTRAR, { user_id: 0, roles: ['student'] }), Status.INVALID_ARGUMENT, 'user_id');
+    await rejectsWith(domain.setUserRoles(REGISTRAR, { user_id: 999_999, roles: ['student'] }), Status.NOT_FOUND);
+    await rejectsWith(domain.setUserRoles({ userId: id, roles: ['registrar'] }, { user_id: id, roles: ['instructor'] }), Status.FAILED_PRECONDITION);
+    assert.equal(count(), before, 'nothing recorded');
+    assert.deepEqual(domain.me(id).roles, ['student']);
+    // Keeping registrar among others is allowed.
+    assert.deepEqual((await domain.setUserRoles({ userId: id, roles: ['registrar'] }, { user_id: id, roles: ['registrar', 'instructor'] })).roles, ['instructor', 'registrar']);
+  });
+});

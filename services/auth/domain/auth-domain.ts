@@ -18,7 +18,17 @@ import type { ListAuthLogsResponse__Output } from '../../../gen/ts/auth/v1/ListA
 import type { RegisterResponse__Output } from '../../../gen/ts/auth/v1/RegisterResponse.js';
 import type { TokenResponse__Output } from '../../../gen/ts/auth/v1/TokenResponse.js';
 import type { User__Output } from '../../../gen/ts/auth/v1/User.js';
-import { aborted, alreadyExists, invalidArgument, notFound, permissionDenied, resourceExhausted, unauthenticated, unavailable } from '../../../lib/errors.js';
+import {
+  aborted,
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  permissionDenied,
+  resourceExhausted,
+  unauthenticated,
+  unavailable,
+} from '../../../lib/errors.js';
 import { defineWrite } from '../../../lib/writer.js';
 import { createAuthStore } from '../store/auth-store.js';
 import type { AuthLogEntry, AuthStore, NewRefreshToken, NewUser, PublicUserRow } from '../store/auth-store.js';
@@ -315,6 +325,37 @@ export class AuthDomain {
     return listAuthLogs(this.#read, caller, req);
   }
 
+  /**
+   * Registrar only: replaces the roles of `userId` (at least one). A registrar
+   * keeps their own registrar role, so the last one cannot lock everyone out.
+   */
+  async setUserRoles(caller: Caller, input: { user_id?: number; roles?: readonly string[] }): Promise<User__Output> {
+    if (!caller.roles.includes('registrar')) throw permissionDenied("only a registrar may change a user's roles");
+    const userId = input.user_id ?? 0;
+    if (!Number.isInteger(userId) || userId <= 0) throw invalidArgument('user_id', 'must be a positive integer');
+    if (!input.roles || input.roles.length === 0) throw invalidArgument('roles', 'must name at least one role');
+    const roles = checkRoles(input.roles);
+    if (userId === caller.userId && !roles.includes('registrar')) {
+      throw failedPrecondition('a registrar cannot take the registrar role from themself');
+    }
+    const changed = await this.#write(replaceRoles, {
+      userId,
+      roles: JSON.stringify(roles),
+      at: sqliteTimestamp(this.#clock()),
+      by: caller.userId,
+    });
+    if (!changed) throw notFound(`user ${userId}`);
+    return this.me(userId);
+  }
+
+  /** Role changes after `afterSeq` (the internal UserDirectory), each with the user's roles now. */
+  roleChangesAfter(afterSeq: number, pageSize: number): Array<{ seq: number; user_id: number; roles: string[] }> {
+    if (!Number.isInteger(afterSeq) || afterSeq < 0) throw invalidArgument('after_seq', 'must be a non-negative integer');
+    if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument('page_size', 'must be a non-negative integer');
+    const limit = pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
+    return this.#read.roleChangesAfter(afterSeq, limit).map((c) => ({ seq: c.seq, user_id: c.user_id, roles: parseRoles(c.roles) }));
+  }
+
   /** Users with id > afterId in id order (the internal UserDirectory): no email, no dates. */
   listUsersAfter(afterId: number, pageSize: number): DirectoryUser__Output[] {
     if (!Number.isInteger(afterId) || afterId < 0) throw invalidArgument('after_id', 'must be a non-negative integer');
@@ -405,6 +446,14 @@ const insertNewUser = defineWrite('auth.register', (db, user: NewUser) => {
   const store = createAuthStore(db);
   assertAvailable(store, user.username, user.email);
   return store.insertUser(user);
+});
+
+/** False when there is no such user. */
+const replaceRoles = defineWrite('auth.setRoles', (db, a: { userId: number; roles: string; at: string; by: number }) => {
+  const store = createAuthStore(db);
+  if (store.userById(a.userId) === undefined) return false;
+  store.setRoles(a.userId, a.roles, a.at, a.by);
+  return true;
 });
 
 const audit = defineWrite('auth.audit', (db, entry: AuthLogEntry) => createAuthStore(db).insertAuthLog(entry));

@@ -79,6 +79,13 @@ const AUTH_LOG_FILTERS = [
   ['method', 'method = ?'],
 ] as const;
 
+export interface RoleChangeRow {
+  seq: number;
+  user_id: number;
+  /** The user's roles now (JSON), not at the time of the change. */
+  roles: string;
+}
+
 export interface LoginFailureRow {
   username: string;
   failures: number;
@@ -121,6 +128,14 @@ function build(db: Database) {
      VALUES (@username, @password_hash, @email, @first_name, @last_name, @roles, @date_registered)`,
   );
   const setLastLogin = db.prepare<[string, number]>('UPDATE users SET last_login = ? WHERE id = ?');
+  const setRoles = db.prepare<[string, number]>('UPDATE users SET roles = ? WHERE id = ?');
+  const insertRoleChange = db.prepare<[number, string, number]>(
+    'INSERT INTO role_changes (user_id, changed_at, changed_by) VALUES (?, ?, ?)',
+  );
+  const roleChangesAfter = db.prepare<[number, number], RoleChangeRow>(
+    `SELECT rc.seq, rc.user_id, u.roles FROM role_changes rc JOIN users u ON u.id = rc.user_id
+     WHERE rc.seq > ? ORDER BY rc.seq LIMIT ?`,
+  );
 
   const insertAuthLog = db.prepare<[AuthLogEntry]>(
     `INSERT INTO auth_logs (request_ip, request_timestamp, user_id, outcome, method, username)
@@ -209,6 +224,13 @@ function build(db: Database) {
     usersAfter: (afterId: number, limit: number): PublicUserRow[] => usersAfter.all(afterId, limit),
     insertUser: (user: NewUser): number => Number(insertUser.run(user).lastInsertRowid),
     setLastLogin: (id: number, at: string): void => void setLastLogin.run(at, id),
+    /** Replaces a user's roles (a JSON array) and numbers the change in role_changes. */
+    setRoles: (id: number, roles: string, at: string, by: number): void => {
+      setRoles.run(roles, id);
+      insertRoleChange.run(id, at, by);
+    },
+    /** Role changes with seq > afterSeq, each with the user's roles now. */
+    roleChangesAfter: (afterSeq: number, limit: number): RoleChangeRow[] => roleChangesAfter.all(afterSeq, limit),
 
     insertAuthLog: (entry: AuthLogEntry): void => void insertAuthLog.run(entry),
     loginFailures: (username: string): LoginFailureRow | undefined => loginFailures.get(username),

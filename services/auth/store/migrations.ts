@@ -79,8 +79,9 @@ export const AUTH_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS refresh_tokens_user ON refresh_tokens(user_id);
   `,
   // 2: the registrar searches the audit log by the username sent, which a
-  // failed login with an unknown name has no user_id for; and failed logins
-  // are counted per username sent, to throttle password guessing.
+  // failed login with an unknown name has no user_id for; failed logins are
+  // counted per username sent, to throttle password guessing; and role
+  // changes are numbered, for the enrollment service's copy of the users.
   `
   CREATE INDEX IF NOT EXISTS auth_logs_username ON auth_logs(username COLLATE NOCASE);
 
@@ -93,5 +94,14 @@ export const AUTH_MIGRATIONS: readonly string[] = [
     last_failure INTEGER NOT NULL
   );
   CREATE INDEX IF NOT EXISTS login_failures_window ON login_failures(window_start);
+
+  -- Every change of a user's roles, in order: the enrollment service's copy of
+  -- the users follows them by seq (UserDirectory.ListRoleChanges).
+  CREATE TABLE IF NOT EXISTS role_changes(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    changed_at TIMESTAMP NOT NULL,
+    changed_by INTEGER REFERENCES users(id)
+  );
   `,
 ];

@@ -8,7 +8,7 @@ import type { ReadFn, ReadOp } from '../../../lib/reader.js';
 import type { ReadScope } from '../../../lib/shared-reads.js';
 import type { WriteFn, WriteOp } from '../../../lib/writer.js';
 import type { EnrollStore } from '../store/store.js';
-import { syncUsersOnce, type UserDirectory } from './user-sync.js';
+import { syncRoleChangesOnce, syncUsersOnce, type UserDirectory } from './user-sync.js';
 import { storeFor } from './operations.js';
 
 /** What EnrollDomain is constructed with. */
@@ -35,6 +35,7 @@ export interface EnrollDomainDeps {
 
 export class DomainContext {
   private inflightSync: Promise<number> | null = null;
+  private inflightRoleSync: Promise<number> | null = null;
   /**
    * Every user with an id up to this one is in the local copy, or does not
    * exist at all. The copy is a prefix of the auth service's users in id
@@ -103,6 +104,19 @@ export class DomainContext {
       });
     }
     return this.inflightSync;
+  }
+
+  /**
+   * Applies the auth service's role changes not yet applied here. Concurrent
+   * callers share one pull, as for syncUsers.
+   */
+  syncRoleChanges(): Promise<number> {
+    if (!this.inflightRoleSync) {
+      this.inflightRoleSync = syncRoleChangesOnce(this.deps.directory, this.read(), this.deps.write).finally(() => {
+        this.inflightRoleSync = null;
+      });
+    }
+    return this.inflightRoleSync;
   }
 
   /**

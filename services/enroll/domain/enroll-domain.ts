@@ -56,7 +56,7 @@ import * as waitlists from './waitlists.js';
 
 export type { Actor } from './actor.js';
 export type { EnrollDomainDeps } from './context.js';
-export type { DirectoryUser, UserDirectory } from './user-sync.js';
+export type { DirectoryUser, RoleChange, UserDirectory } from './user-sync.js';
 
 export class EnrollDomain {
   private readonly ctx: DomainContext;
@@ -71,6 +71,11 @@ export class EnrollDomain {
    */
   syncUsers(): Promise<number> {
     return this.ctx.syncUsers();
+  }
+
+  /** Applies the directory's role changes not applied yet, in one write. Returns how many. */
+  syncRoleChanges(): Promise<number> {
+    return this.ctx.syncRoleChanges();
   }
 
   /** How often the catalogue memo answered (hits, and stale: a kept answer while the next was computed) and how often a caller waited for a read (misses); undefined when off. */

@@ -87,6 +87,8 @@ export async function createSection(ctx: DomainContext, actor: Actor, req: Creat
   const instructorId = requireId('instructor_id', req.instructor_id);
 
   await ctx.ensureUsersKnown(instructorId);
+  // A user just made an instructor may not be one in our copy yet (it follows every 2 s).
+  await ctx.syncRoleChanges();
   return ctx.write(insertSection, {
     course_id: courseId,
     classroom,
@@ -121,7 +123,10 @@ export async function updateSection(ctx: DomainContext, actor: Actor, req: Updat
   const classroom = present(req.classroom) ? requireText('classroom', req.classroom, LIMITS.classroom) : undefined;
   const frozen = present(req.frozen) ? req.frozen : undefined;
 
-  if (instructorId !== undefined) await ctx.ensureUsersKnown(instructorId);
+  if (instructorId !== undefined) {
+    await ctx.ensureUsersKnown(instructorId);
+    await ctx.syncRoleChanges();
+  }
   return ctx.write(changeSection, { sectionId, instructorId, capacity, waitlistCapacity, classroom, frozen });
 }
 

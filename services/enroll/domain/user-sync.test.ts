@@ -77,6 +77,33 @@ test('a new instructor is synced before a section names them', async () => {
   f.close();
 });
 
+test('role changes are applied in seq order, once each; a change for a user not copied yet waits for the user', async () => {
+  const f = await setup();
+  const roles = async (id: number) => (await f.domain.getUser(REGISTRAR, { user_id: id })).roles;
+  assert.equal(await f.domain.syncRoleChanges(), 0);
+  f.roleChanges.push({ seq: 1, userId: 10, roles: ['instructor'] }, { seq: 2, userId: 11, roles: ['student', 'instructor'] });
+  assert.equal(await f.domain.syncRoleChanges(), 2);
+  assert.deepEqual(await roles(10), ['instructor']);
+  assert.deepEqual(await roles(11), ['student', 'instructor']);
+  assert.equal(await f.domain.syncRoleChanges(), 0, 'nothing new after seq 2');
+  // The directory answers each change with the user's roles now; a later change wins.
+  f.roleChanges.push({ seq: 5, userId: 10, roles: ['student'] }, { seq: 6, userId: 99, roles: ['registrar'] });
+  assert.equal(await f.domain.syncRoleChanges(), 2);
+  assert.deepEqual(await roles(10), ['student']);
+  await rejectsWith(f.domain.getUser(REGISTRAR, { user_id: 99 }), Status.NOT_FOUND);
+  assert.equal(f.db.prepare('SELECT seq FROM role_sync').pluck().get(), 6);
+  f.close();
+});
+
+test('a student just made an instructor can be named on a section at once', async () => {
+  const f = await setup();
+  await rejectsWith(f.section({ instructor_id: 12 }), Status.FAILED_PRECONDITION);
+  f.roleChanges.push({ seq: 1, userId: 12, roles: ['instructor'] });
+  const id = await f.section({ instructor_id: 12 });
+  assert.equal((await f.domain.getSection(REGISTRAR, { section_id: id })).instructor_id, 12);
+  f.close();
+});
+
 test('a student asking about themself before being synced gets empty lists', async () => {
   const f = await setup();
   const me = student(80);

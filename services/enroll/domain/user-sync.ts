@@ -11,9 +11,17 @@ export interface DirectoryUser {
   roles: string[];
 }
 
-/** The auth service's user list, in id order. May return one page at a time. */
+/** A change of a user's roles, numbered by the auth service, with the roles as they are now. */
+export interface RoleChange {
+  seq: number;
+  userId: number;
+  roles: string[];
+}
+
+/** The auth service's user list, in id order, and its role changes, in seq order. Each may return one page at a time. */
 export interface UserDirectory {
   usersAfter(afterId: number): Promise<DirectoryUser[]>;
+  roleChangesAfter(afterSeq: number): Promise<RoleChange[]>;
 }
 
 /** Guards against a directory that never returns an empty page. */
@@ -51,4 +59,28 @@ const insertUsers = enrollWrite('insertUsers', (store, users: DirectoryUser[]) =
     if (store.users.insertUser(row)) added++;
   }
   return added;
+});
+
+/**
+ * Fetches the role changes after the last one applied here and applies them
+ * in one write: each user in the copy gets their roles as they are now (a
+ * user not in the copy yet will arrive with them). Returns how many changes.
+ */
+export async function syncRoleChangesOnce(directory: UserDirectory, readStore: EnrollStore, write: WriteFn): Promise<number> {
+  let after = readStore.users.roleSyncSeq();
+  const fetched: RoleChange[] = [];
+  for (let i = 0; i < MAX_BATCHES; i++) {
+    const batch = (await directory.roleChangesAfter(after)).filter((c) => c.seq > after);
+    if (batch.length === 0) break;
+    fetched.push(...batch);
+    after = batch.reduce((max, c) => Math.max(max, c.seq), after);
+  }
+  if (fetched.length === 0) return 0;
+  await write(applyRoleChanges, { changes: fetched, upTo: after });
+  return fetched.length;
+}
+
+const applyRoleChanges = enrollWrite('applyRoleChanges', (store, a: { changes: RoleChange[]; upTo: number }) => {
+  for (const c of a.changes) store.users.setRoles(c.userId, JSON.stringify(c.roles));
+  store.users.setRoleSyncSeq(a.upTo);
 });
