@@ -92,21 +92,22 @@ describe('npm start', () => {
       env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRAR_'))), CLUSTER_DIR: clusterDir },
     });
 
-    const token = await waitUntil(
-      async () => {
-        if (child!.exitCode !== null) throw new Error(`npm start exited with ${child!.exitCode}: ${readFileSync(join(clusterDir, 'npm-start.log'), 'utf8').slice(-2000)}`);
-        const registrar = generatedRegistrar();
-        if (registrar === undefined) return undefined;
-        const login = await http('POST', '/login', { body: registrar });
-        if (login.status !== 200) return undefined;
-        // Envoy fetches the JWKS in the background and retries each second until the
-        // auth service publishes its first key: until then tokens are refused.
-        const probe = await http('GET', '/departments', { token: login.body.access_token });
-        return probe.status === 200 ? (login.body.access_token as string) : undefined;
+    // The Procfile's `ready` process says when a user can start: from then on the
+    // first login and the first call with its token must work, with no retry.
+    const startLog = () => readFileSync(join(clusterDir, 'npm-start.log'), 'utf8');
+    await waitUntil(
+      () => {
+        if (child!.exitCode !== null) throw new Error(`npm start exited with ${child!.exitCode}: ${startLog().slice(-2000)}`);
+        return /ready: the cluster answers on http:\/\/127\.0\.0\.1:8080/.test(startLog());
       },
       120_000,
-      { what: 'the registrar to log in and call a protected method through Envoy', intervalMs: 500 },
+      { what: 'npm start to say the cluster is ready', intervalMs: 200 },
     );
+    const login = await http('POST', '/login', { body: generatedRegistrar()! });
+    assert.equal(login.status, 200, login.text);
+    const token = login.body.access_token as string;
+    const probe = await http('GET', '/departments', { token });
+    assert.equal(probe.status, 200, `a protected call right after the ready line: ${probe.text}`);
     assert.equal(mountsUnder(clusterDir).length, 3, 'three LiteFS mounts');
     // The generated password is read from its file by the auth service alone: no process of
     // the cluster (foreman, LiteFS, the supervisors, the services, Envoy) has it in its environment.
@@ -118,7 +119,7 @@ describe('npm start', () => {
         return false;
       }
     });
-    assert.ok(clusterProcesses().length >= 10, `the cluster's processes are found: ${clusterProcesses().length}`);
+    assert.ok(clusterProcesses().length >= 11, `the cluster's processes are found: ${clusterProcesses().length}`);
     assert.deepEqual(holders, [], 'processes with the registrar password in their environment');
     const dept = await http('POST', '/departments', { token, body: { name: 'Procfile Studies' } });
     assert.equal(dept.status, 200, dept.text);
