@@ -7,6 +7,7 @@ import type { AuthRequest__Output } from '../../gen/ts/auth/v1/AuthRequest.js';
 import type { ChangePasswordRequest__Output } from '../../gen/ts/auth/v1/ChangePasswordRequest.js';
 import type { ListAuthLogsRequest__Output } from '../../gen/ts/auth/v1/ListAuthLogsRequest.js';
 import type { ListRoleChangesRequest__Output } from '../../gen/ts/auth/v1/ListRoleChangesRequest.js';
+import type { ResetPasswordRequest__Output } from '../../gen/ts/auth/v1/ResetPasswordRequest.js';
 import type { SetUserRolesRequest__Output } from '../../gen/ts/auth/v1/SetUserRolesRequest.js';
 import type { ListUsersRequest__Output } from '../../gen/ts/auth/v1/ListUsersRequest.js';
 import type { LoginRequest__Output } from '../../gen/ts/auth/v1/LoginRequest.js';
@@ -55,6 +56,9 @@ export function authServiceHandlers(domain: AuthDomain): Record<string, MethodIm
     Logout: write((ctx, req: LogoutRequest__Output) => domain.logout(req, { ip: ctx.clientIp })),
     ChangePassword: write(async (ctx, req: ChangePasswordRequest__Output) =>
       domain.changePassword((await ctx.identity()).userId, req, { ip: ctx.clientIp }),
+    ),
+    ResetPassword: write(async (ctx, req: ResetPasswordRequest__Output) =>
+      domain.resetPassword(await ctx.identity(), req, { ip: ctx.clientIp }),
     ),
     SetUserRoles: write(async (ctx, req: SetUserRolesRequest__Output) => domain.setUserRoles(await ctx.identity(), req)),
     Me: read(async (ctx) => domain.me((await ctx.identity()).userId)),

@@ -311,6 +311,23 @@ describe('the auth service on the real cluster', () => {
       }
     });
 
+    test('the registrar resets a locked-out user: a new password, shown once, that works at once; old refresh tokens end', async () => {
+      const u = await registerAndLogin('forgetful');
+      for (let i = 0; i < 10; i++) assert.equal((await http('POST', '/login', { body: { username: u.username, password: `guess ${i}!!` } })).status, 401);
+      assert.equal((await http('POST', '/login', { body: { username: u.username, password: u.password } })).status, 429);
+      assert.equal((await http('POST', `/users/${u.userId}/password`, { token: u.token, body: {} })).status, 403, 'not for students');
+
+      const registrar = (await http('POST', '/login', { body: env.cluster.registrar })).body.access_token as string;
+      const reset = await http('POST', `/users/${u.userId}/password`, { token: registrar, body: {} });
+      assert.equal(reset.status, 200, reset.text);
+      assert.equal(reset.body.username, u.username);
+      const login = await http('POST', '/login', { body: { username: u.username, password: reset.body.password } });
+      assert.equal(login.status, 200, login.text);
+      assert.equal((await http('POST', '/token', { body: { refresh_token: u.refresh } })).status, 401, 'the old login is over');
+      assert.equal((await http('POST', '/users/999999/password', { token: registrar, body: {} })).status, 404);
+      assert.equal((await http('GET', `/users/${u.userId}/password`, { token: registrar })).status, 405);
+    });
+
     test('roles above student need a registrar token', async () => {
       const u = await registerAndLogin('climber');
       const name = uniqueName('inst');

@@ -17,7 +17,7 @@ export interface HttpAnswer<T = any> {
 }
 
 /** The auth service's REST paths (proto/auth/v1/auth.proto); every other path is the enrollment service's. */
-const AUTH_PATH = /^\/(?:(?:register|login|auth|auth-logs|token|logout|me)(?:[/?]|$)|\.well-known\/|users\/\d+\/roles$)/;
+const AUTH_PATH = /^\/(?:(?:register|login|auth|auth-logs|token|logout|me)(?:[/?]|$)|\.well-known\/|users\/\d+\/(?:roles|password)$)/;
 
 /**
  * The newest TXID each database answered a write of this test process with.

@@ -23,6 +23,7 @@ export const AUTH_OUTCOMES = [
   'logout',
   'logout_invalid',
   'password_changed',
+  'password_reset',
   'throttled',
 ] as const;
 export type AuthOutcome = (typeof AUTH_OUTCOMES)[number];

@@ -326,6 +326,29 @@ export class AuthDomain {
   }
 
   /**
+   * Registrar only: a new generated password for `userId`, returned once.
+   * Revokes every refresh token of the user and clears their count of failed
+   * logins, in the write that replaces the hash (ABORTED if the password
+   * changed meanwhile).
+   */
+  async resetPassword(caller: Caller, input: { user_id?: number }, meta: RequestMeta): Promise<{ user_id: number; username: string; password: string }> {
+    if (!caller.roles.includes('registrar')) throw permissionDenied("only a registrar may reset a user's password");
+    const userId = input.user_id ?? 0;
+    if (!Number.isInteger(userId) || userId <= 0) throw invalidArgument('user_id', 'must be a positive integer');
+    const user = this.#read.userWithHashById(userId);
+    if (user === undefined) throw notFound(`user ${userId}`);
+    const password = generatePassword();
+    const newHash = await this.#passwordGate.after(() => hashPassword(password));
+    const reset = await this.#write(resetPasswordHash, {
+      log: { request_ip: meta.ip, request_timestamp: sqliteTimestamp(this.#clock()), user_id: user.id, method: 'password', username: user.username, outcome: 'password_reset' },
+      expectedHash: user.password_hash,
+      newHash,
+    });
+    if (!reset) throw aborted('the password was changed meanwhile; try again');
+    return { user_id: user.id, username: user.username, password };
+  }
+
+  /**
    * Registrar only: replaces the roles of `userId` (at least one). A registrar
    * keeps their own registrar role, so the last one cannot lock everyone out.
    */
@@ -535,6 +558,18 @@ const replacePassword = defineWrite(
     if (!store.replacePasswordHash(a.log.user_id, a.expectedHash, a.newHash)) return false;
     store.revokeUserRefresh(a.log.user_id);
     store.insertRefresh({ ...a.refresh, family_id: randomUUID() });
+    store.insertAuthLog(a.log);
+    return true;
+  },
+);
+
+const resetPasswordHash = defineWrite(
+  'auth.resetPassword',
+  (db, a: { log: AuthLogEntry & { user_id: number; username: string }; expectedHash: string; newHash: string }): boolean => {
+    const store = createAuthStore(db);
+    if (!store.replacePasswordHash(a.log.user_id, a.expectedHash, a.newHash)) return false;
+    store.revokeUserRefresh(a.log.user_id);
+    store.clearLoginFailures(a.log.username);
     store.insertAuthLog(a.log);
     return true;
   },

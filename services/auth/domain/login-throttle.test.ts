@@ -107,3 +107,35 @@ describe('login throttle per username', () => {
     }
   });
 });
+
+describe('a password reset by the registrar', () => {
+  test('gives a new password once, ends the old one, every refresh token and the lockout, and is audited', async () => {
+    const t = openTestDb();
+    try {
+      const clock = new TestClock();
+      const { domain } = newDomain(t, clock, { loginThrottle: { limit: 2, windowS: 600 } });
+      await domain.ensureSigningKeys();
+      const meta = { ip: '10.5.0.1', method: 'login' as const };
+      const { user_id: id } = await domain.register({ username: 'yara', email: 'yara@example.edu', password: 'the old password' });
+      const before = await domain.login({ username: 'yara', password: 'the old password' }, meta);
+      for (let i = 0; i < 2; i++) await assert.rejects(domain.login({ username: 'yara', password: 'a wrong one' }, meta), { code: Status.UNAUTHENTICATED });
+      await assert.rejects(domain.login({ username: 'yara', password: 'the old password' }, meta), { code: Status.RESOURCE_EXHAUSTED });
+
+      const registrar = { userId: 999, roles: ['registrar'] };
+      await assert.rejects(domain.resetPassword({ userId: id, roles: ['student'] }, { user_id: id }, meta), { code: Status.PERMISSION_DENIED });
+      await assert.rejects(domain.resetPassword(registrar, { user_id: 4242 }, meta), { code: Status.NOT_FOUND });
+      await assert.rejects(domain.resetPassword(registrar, {}, meta), { code: Status.INVALID_ARGUMENT, field: 'user_id' });
+
+      const reset = await domain.resetPassword(registrar, { user_id: id }, meta);
+      assert.deepEqual({ ...reset, password: '' }, { user_id: id, username: 'yara', password: '' });
+      assert.match(reset.password, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      await assert.rejects(domain.login({ username: 'yara', password: 'the old password' }, meta), { code: Status.UNAUTHENTICATED });
+      await assert.rejects(domain.refresh({ refresh_token: before.refresh_token }, meta), { code: Status.UNAUTHENTICATED });
+      await domain.login({ username: 'yara', password: reset.password }, meta);
+      const outcomes = t.read.prepare("SELECT outcome FROM auth_logs WHERE user_id = ? AND method = 'password'").pluck().all(id);
+      assert.deepEqual(outcomes, ['password_reset']);
+    } finally {
+      t.close();
+    }
+  });
+});
