@@ -115,6 +115,16 @@ function toUser(row: PublicUserRow): User__Output {
   };
 }
 
+function requireRegistrarCaller(caller: Caller, what: string): void {
+  if (!caller.roles.includes('registrar')) throw permissionDenied(`only a registrar may ${what}`);
+}
+
+function requireUserId(value: number | undefined): number {
+  const userId = value ?? 0;
+  if (!Number.isInteger(userId) || userId <= 0) throw invalidArgument('user_id', 'must be a positive integer');
+  return userId;
+}
+
 function assertAvailable(store: AuthStore, username: string, email: string | null): void {
   if (store.userByUsername(username) !== undefined) throw alreadyExists('username already exists');
   if (email !== null && store.userIdByEmail(email) !== undefined) throw alreadyExists('email already exists');
@@ -331,16 +341,20 @@ export class AuthDomain {
    * logins, in the write that replaces the hash (ABORTED if the password
    * changed meanwhile).
    */
-  async resetPassword(caller: Caller, input: { user_id?: number }, meta: RequestMeta): Promise<{ user_id: number; username: string; password: string }> {
-    if (!caller.roles.includes('registrar')) throw permissionDenied("only a registrar may reset a user's password");
-    const userId = input.user_id ?? 0;
-    if (!Number.isInteger(userId) || userId <= 0) throw invalidArgument('user_id', 'must be a positive integer');
+  async resetPassword(
+    caller: Caller,
+    input: { user_id?: number },
+    meta: RequestMeta,
+  ): Promise<{ user_id: number; username: string; password: string }> {
+    requireRegistrarCaller(caller, "reset a user's password");
+    const userId = requireUserId(input.user_id);
     const user = this.#read.userWithHashById(userId);
     if (user === undefined) throw notFound(`user ${userId}`);
     const password = generatePassword();
     const newHash = await this.#passwordGate.after(() => hashPassword(password));
+    const at = sqliteTimestamp(this.#clock());
     const reset = await this.#write(resetPasswordHash, {
-      log: { request_ip: meta.ip, request_timestamp: sqliteTimestamp(this.#clock()), user_id: user.id, method: 'password', username: user.username, outcome: 'password_reset' },
+      log: { request_ip: meta.ip, request_timestamp: at, user_id: user.id, method: 'password', username: user.username, outcome: 'password_reset' },
       expectedHash: user.password_hash,
       newHash,
     });
@@ -353,9 +367,8 @@ export class AuthDomain {
    * keeps their own registrar role, so the last one cannot lock everyone out.
    */
   async setUserRoles(caller: Caller, input: { user_id?: number; roles?: readonly string[] }): Promise<User__Output> {
-    if (!caller.roles.includes('registrar')) throw permissionDenied("only a registrar may change a user's roles");
-    const userId = input.user_id ?? 0;
-    if (!Number.isInteger(userId) || userId <= 0) throw invalidArgument('user_id', 'must be a positive integer');
+    requireRegistrarCaller(caller, "change a user's roles");
+    const userId = requireUserId(input.user_id);
     if (!input.roles || input.roles.length === 0) throw invalidArgument('roles', 'must name at least one role');
     const roles = checkRoles(input.roles);
     if (userId === caller.userId && !roles.includes('registrar')) {
