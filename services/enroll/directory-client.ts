@@ -20,30 +20,24 @@ export function directoryClient(address: string, opts: { timeoutMs?: number } = 
   const Ctor = serviceClient(grpcObject, 'auth.v1.UserDirectory');
   // The auth service may start a moment after this one: reconnect soon after it is up.
   const client = new Ctor(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
+  /** One call of the directory, its errors in our words. */
+  function ask<Res>(method: 'ListUsers' | 'ListRoleChanges', request: object): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      // waitForReady (a grpc-js metadata option): a call made while the channel
+      // backs off waits for the connection, up to the deadline, instead of failing at once.
+      const metadata = new grpc.Metadata({ waitForReady: true });
+      const options = { deadline: Date.now() + timeoutMs };
+      client[method](request, metadata, options, (err: grpc.ServiceError | null, res: Res) => (err ? reject(directoryError(err)) : resolve(res)));
+    });
+  }
   return {
-    usersAfter(afterId: number): Promise<DirectoryUser[]> {
-      return new Promise((resolve, reject) => {
-        // waitForReady (a grpc-js metadata option): a call made while the channel
-        // backs off waits for the connection, up to the deadline, instead of failing at once.
-        const metadata = new grpc.Metadata({ waitForReady: true });
-        const options = { deadline: Date.now() + timeoutMs };
-        client.ListUsers({ after_id: afterId, page_size: PageSize }, metadata, options, (err: grpc.ServiceError | null, res: ListUsersResponse__Output) => {
-          if (err) return reject(directoryError(err));
-          resolve(
-            res.users.map((u) => ({ id: u.user_id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: u.roles })),
-          );
-        });
-      });
+    async usersAfter(afterId: number): Promise<DirectoryUser[]> {
+      const res = await ask<ListUsersResponse__Output>('ListUsers', { after_id: afterId, page_size: PageSize });
+      return res.users.map((u) => ({ id: u.user_id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: u.roles }));
     },
-    roleChangesAfter(afterSeq: number): Promise<RoleChange[]> {
-      return new Promise((resolve, reject) => {
-        const metadata = new grpc.Metadata({ waitForReady: true });
-        const options = { deadline: Date.now() + timeoutMs };
-        client.ListRoleChanges({ after_seq: afterSeq, page_size: PageSize }, metadata, options, (err: grpc.ServiceError | null, res: ListRoleChangesResponse__Output) => {
-          if (err) return reject(directoryError(err));
-          resolve(res.changes.map((c) => ({ seq: c.seq, userId: c.user_id, roles: c.roles })));
-        });
-      });
+    async roleChangesAfter(afterSeq: number): Promise<RoleChange[]> {
+      const res = await ask<ListRoleChangesResponse__Output>('ListRoleChanges', { after_seq: afterSeq, page_size: PageSize });
+      return res.changes.map((c) => ({ seq: c.seq, userId: c.user_id, roles: c.roles }));
     },
     close: () => client.close(),
   };
