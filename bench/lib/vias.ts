@@ -19,8 +19,8 @@ export interface Via {
   readonly name: string;
   enroll(s: Person, sectionId: number): Promise<Outcome>;
   drop(s: Person, sectionId: number): Promise<Outcome>;
-  /** The catalogue: one page of sections. */
-  catalogue(token: string, pageSize?: number): Promise<Outcome>;
+  /** The catalogue: one page of sections, in the basic view unless asked for the full one. */
+  catalogue(token: string, pageSize?: number, view?: 'basic' | 'full'): Promise<Outcome>;
   enrollments(s: Person): Promise<Outcome>;
   waitlist(s: Person): Promise<Outcome>;
   close(): void;
@@ -58,7 +58,8 @@ export function grpcVia(name: string, address: string, metadata?: Record<string,
         result: 'ok',
         txid: txidFrom(a.headers.get('x-txid')[0]),
       }))),
-    catalogue: (token, pageSize = 50) => unary(client, 'ListSections', { page_size: pageSize }, opts(token)).then(() => ({ result: 'ok' })),
+    catalogue: (token, pageSize = 50, view = 'basic') =>
+      unary(client, 'ListSections', { page_size: pageSize, view }, opts(token)).then(() => ({ result: 'ok' })),
     enrollments: (s) => unary(client, 'ListUserEnrollments', { user_id: s.id }, opts(s.token)).then(() => ({ result: 'ok' })),
     waitlist: (s) => unary(client, 'ListUserWaitlist', { user_id: s.id }, opts(s.token)).then(() => ({ result: 'ok' })),
     close: () => client.close(),
@@ -83,7 +84,8 @@ export function httpVia(name: string, base = 'http://127.0.0.1:8080'): Via {
     drop: (s, sid) =>
       http.send('DELETE', `/users/${s.id}/enrollments/${sid}`, { token: s.token })
         .then((a) => ({ result: 'ok', txid: txid(a.headers) }), refusal),
-    catalogue: (token, pageSize = 50) => http.send('GET', `/sections?page_size=${pageSize}`, { token }).then(() => ({ result: 'ok' })),
+    catalogue: (token, pageSize = 50, view = 'basic') =>
+      http.send('GET', `/sections?page_size=${pageSize}&view=${view}`, { token }).then(() => ({ result: 'ok' })),
     enrollments: (s) => http.send('GET', `/users/${s.id}/enrollments`, { token: s.token }).then(() => ({ result: 'ok' })),
     waitlist: (s) => http.send('GET', `/users/${s.id}/waitlist`, { token: s.token }).then(() => ({ result: 'ok' })),
     close: () => http.close(),

@@ -2,7 +2,9 @@
  * Reads: the catalogue (ListSections, a page of 50) and one student's
  * enrollments (ListUserEnrollments), on one node (node1's gRPC port, the
  * baseline), spread by the client over the three nodes' gRPC ports, and
- * through Envoy (native gRPC and HTTP/JSON), which sends reads to the two replicas.
+ * through Envoy (native gRPC and HTTP/JSON), which sends reads to the two replicas;
+ * and the catalogue's full view (names of course, department and instructor)
+ * through Envoy over HTTP/JSON.
  */
 import { section, type School } from '../../test/support/school.js';
 import type { Context, Row } from '../lib/types.js';
@@ -22,7 +24,7 @@ function roundRobin(name: string, vias: Via[]): Via {
     name,
     enroll: (s, sid) => next().enroll(s, sid),
     drop: (s, sid) => next().drop(s, sid),
-    catalogue: (t, n) => next().catalogue(t, n),
+    catalogue: (t, n, v) => next().catalogue(t, n, v),
     enrollments: (s) => next().enrollments(s),
     waitlist: (s) => next().waitlist(s),
     close: () => vias.forEach((v) => v.close()),
@@ -62,6 +64,17 @@ export async function run(ctx: Context): Promise<Row[]> {
         via.close();
       }
     }
+  }
+  // What the full view (course name, department, instructor) costs a page through Envoy.
+  const full = httpVia('envoy-http');
+  try {
+    rows.push(await ctx.measure({
+      variant: 'catalogue (50 sections), full view: via Envoy (the two replicas), HTTP/JSON',
+      concurrency: CONCURRENCY, durationMs: duration, warmupMs: ctx.pick(500, 200),
+      notes: 'view=full: each section with its course name, department and instructor; compare the basic row above',
+    }, () => full.catalogue(me.token, 50, 'full')));
+  } finally {
+    full.close();
   }
   return rows;
 }
