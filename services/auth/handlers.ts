@@ -6,7 +6,8 @@
 import type { AuthRequest__Output } from '../../gen/ts/auth/v1/AuthRequest.js';
 import type { ChangePasswordRequest__Output } from '../../gen/ts/auth/v1/ChangePasswordRequest.js';
 import type { ListAuthLogsRequest__Output } from '../../gen/ts/auth/v1/ListAuthLogsRequest.js';
-import type { ListRoleChangesRequest__Output } from '../../gen/ts/auth/v1/ListRoleChangesRequest.js';
+import type { ListUserChangesRequest__Output } from '../../gen/ts/auth/v1/ListUserChangesRequest.js';
+import type { UpdateMeRequest__Output } from '../../gen/ts/auth/v1/UpdateMeRequest.js';
 import type { ResetPasswordRequest__Output } from '../../gen/ts/auth/v1/ResetPasswordRequest.js';
 import type { SetUserRolesRequest__Output } from '../../gen/ts/auth/v1/SetUserRolesRequest.js';
 import type { ListUsersRequest__Output } from '../../gen/ts/auth/v1/ListUsersRequest.js';
@@ -61,6 +62,7 @@ export function authServiceHandlers(domain: AuthDomain): Record<string, MethodIm
       domain.resetPassword(await ctx.identity(), req, { ip: ctx.clientIp }),
     ),
     SetUserRoles: write(async (ctx, req: SetUserRolesRequest__Output) => domain.setUserRoles(await ctx.identity(), req)),
+    UpdateMe: write(async (ctx, req: UpdateMeRequest__Output) => domain.updateMe((await ctx.identity()).userId, req)),
     Me: read(async (ctx) => domain.me((await ctx.identity()).userId)),
     ListAuthLogs: read(async (ctx, req: ListAuthLogsRequest__Output) => domain.listAuthLogs(await ctx.identity(), req)),
     GetJwks: read(async (ctx) => {
@@ -76,8 +78,8 @@ export function userDirectoryHandlers(domain: AuthDomain): Record<string, Method
     // The primary's enrollment service polls this every 2 s (services/enroll/main.ts).
     ListUsers: read(async (_ctx, req: ListUsersRequest__Output) => ({ users: domain.listUsersAfter(req.after_id, req.page_size) }), { quiet: true }),
     // Polled with ListUsers.
-    ListRoleChanges: read(
-      async (_ctx, req: ListRoleChangesRequest__Output) => ({ changes: domain.roleChangesAfter(req.after_seq, req.page_size) }),
+    ListUserChanges: read(
+      async (_ctx, req: ListUserChangesRequest__Output) => ({ changes: domain.userChangesAfter(req.after_seq, req.page_size) }),
       { quiet: true },
     ),
   };

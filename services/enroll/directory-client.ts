@@ -4,11 +4,12 @@
  * that needs a user runs) that copy of auth.db is always up to date.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ListRoleChangesResponse__Output } from '../../gen/ts/auth/v1/ListRoleChangesResponse.js';
+import type { DirectoryUser__Output } from '../../gen/ts/auth/v1/DirectoryUser.js';
+import type { ListUserChangesResponse__Output } from '../../gen/ts/auth/v1/ListUserChangesResponse.js';
 import type { ListUsersResponse__Output } from '../../gen/ts/auth/v1/ListUsersResponse.js';
 import { AppError, Status, unavailable } from '../../lib/errors.js';
 import { loadProto, PEER_CHANNEL_OPTIONS, serviceClient } from '../../lib/grpc/proto.js';
-import type { DirectoryUser, RoleChange, UserDirectory } from './domain/enroll-domain.js';
+import type { DirectoryUser, UserChange, UserDirectory } from './domain/enroll-domain.js';
 
 /** Users fetched per call. */
 const PageSize = 500;
@@ -21,7 +22,7 @@ export function directoryClient(address: string, opts: { timeoutMs?: number } = 
   // The auth service may start a moment after this one: reconnect soon after it is up.
   const client = new Ctor(address, grpc.credentials.createInsecure(), PEER_CHANNEL_OPTIONS);
   /** One call of the directory, its errors in our words. */
-  function ask<Res>(method: 'ListUsers' | 'ListRoleChanges', request: object): Promise<Res> {
+  function ask<Res>(method: 'ListUsers' | 'ListUserChanges', request: object): Promise<Res> {
     return new Promise((resolve, reject) => {
       // waitForReady (a grpc-js metadata option): a call made while the channel
       // backs off waits for the connection, up to the deadline, instead of failing at once.
@@ -33,14 +34,18 @@ export function directoryClient(address: string, opts: { timeoutMs?: number } = 
   return {
     async usersAfter(afterId: number): Promise<DirectoryUser[]> {
       const res = await ask<ListUsersResponse__Output>('ListUsers', { after_id: afterId, page_size: PageSize });
-      return res.users.map((u) => ({ id: u.user_id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: u.roles }));
+      return res.users.map(fromDirectory);
     },
-    async roleChangesAfter(afterSeq: number): Promise<RoleChange[]> {
-      const res = await ask<ListRoleChangesResponse__Output>('ListRoleChanges', { after_seq: afterSeq, page_size: PageSize });
-      return res.changes.map((c) => ({ seq: c.seq, userId: c.user_id, roles: c.roles }));
+    async userChangesAfter(afterSeq: number): Promise<UserChange[]> {
+      const res = await ask<ListUserChangesResponse__Output>('ListUserChanges', { after_seq: afterSeq, page_size: PageSize });
+      return res.changes.map((c) => ({ seq: c.seq, user: fromDirectory(c.user!) }));
     },
     close: () => client.close(),
   };
+}
+
+function fromDirectory(u: DirectoryUser__Output): DirectoryUser {
+  return { id: u.user_id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: u.roles };
 }
 
 /**

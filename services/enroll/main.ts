@@ -61,9 +61,9 @@ if (svc.isPrimary) {
     domain
       .syncUsers()
       .then((added) => added > 0 && svc.log.info({ added }, 'users mirrored from the auth service'))
-      .then(() => domain.syncRoleChanges())
+      .then(() => domain.syncUserChanges())
       .then(
-        (changes) => changes > 0 && svc.log.info({ changes }, 'role changes mirrored from the auth service'),
+        (changes) => changes > 0 && svc.log.info({ changes }, 'changes to users mirrored from the auth service'),
         (err: unknown) => svc.log.warn({ err: String(err) }, 'user sync failed; will retry'),
       );
   void sync();

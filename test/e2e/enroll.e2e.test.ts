@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
-import { useCluster } from '../harness/cluster.js';
+import { useCluster, waitUntil } from '../harness/cluster.js';
 import { call, enrollClient, http, type HttpAnswer } from '../support/clients.js';
 import { createSchool, enroll, person, section, type Person, type School } from '../support/school.js';
 
@@ -254,6 +254,19 @@ describe('the enrollment service on the real cluster', () => {
       const refreshed = await http('POST', '/token', { body: { refresh_token: login.body.refresh_token } });
       assert.equal(refreshed.status, 200, refreshed.text);
       assert.equal((await roster(refreshed.body.access_token)).status, 200);
+
+      // They change their name; the section's full view follows within the 2 s pull.
+      const renamed = await http('PATCH', '/me', { token: refreshed.body.access_token, body: { last_name: 'Renamed' } });
+      assert.equal(renamed.status, 200, renamed.text);
+      assert.deepEqual([renamed.body.first_name, renamed.body.last_name], ['Pro', 'Renamed']);
+      await waitUntil(
+        async () => (await http('GET', `/sections/${created.body.id}`, { token: t })).body.instructor_name === 'Pro Renamed',
+        10_000,
+        { what: "the section to show the instructor's new name" },
+      );
+      assert.equal((await http('PATCH', '/me', { token: refreshed.body.access_token, body: { email: 'no-at-sign' } })).status, 400);
+      const takenEmail = `${school.student.username}@example.edu`;
+      assert.equal((await http('PATCH', '/me', { token: refreshed.body.access_token, body: { email: takenEmail } })).status, 409);
 
       assert.equal((await http('PUT', `/users/${id}/roles`, { token: t, body: { roles: ['dean'] } })).status, 400);
       assert.equal((await http('PUT', `/users/${id}/roles`, { token: t, body: { roles: [] } })).status, 400);

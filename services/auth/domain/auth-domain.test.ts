@@ -306,16 +306,16 @@ describe('role changes', () => {
   test('the registrar replaces a user\'s roles; each change is numbered for the directory; the next refresh carries them', async () => {
     const { user_id: id } = await domain.register({ username: 'rolf', email: 'rolf@example.edu', password: 'rolf password' });
     const login = await domain.login({ username: 'rolf', password: 'rolf password' }, { ip: '10.4.0.1', method: 'login' });
-    const seqBefore = domain.roleChangesAfter(0, 1000).at(-1)?.seq ?? 0;
+    const seqBefore = domain.userChangesAfter(0, 1000).at(-1)?.seq ?? 0;
 
     const changed = await domain.setUserRoles(REGISTRAR, { user_id: id, roles: ['instructor', 'student'] });
     assert.deepEqual(changed.roles, ['student', 'instructor']);
     assert.deepEqual(domain.me(id).roles, ['student', 'instructor']);
     await domain.setUserRoles(REGISTRAR, { user_id: id, roles: ['instructor'] });
-    const changes = domain.roleChangesAfter(seqBefore, 0);
-    assert.deepEqual(changes.map((c) => [c.user_id, c.roles]), [[id, ['instructor']], [id, ['instructor']]], 'each with the roles as they are now');
+    const changes = domain.userChangesAfter(seqBefore, 0);
+    assert.deepEqual(changes.map((c) => [c.user.user_id, c.user.roles]), [[id, ['instructor']], [id, ['instructor']]], 'each with the roles as they are now');
     assert.ok(changes[1]!.seq > changes[0]!.seq);
-    assert.deepEqual(domain.roleChangesAfter(changes[1]!.seq, 0), []);
+    assert.deepEqual(domain.userChangesAfter(changes[1]!.seq, 0), []);
 
     const refreshed = await domain.refresh({ refresh_token: login.refresh_token }, { ip: '10.4.0.1' });
     assert.deepEqual((await domain.verifyAccessToken(refreshed.access_token)).roles, ['instructor']);
@@ -323,7 +323,7 @@ describe('role changes', () => {
 
   test('refused: no registrar, no roles, unknown roles or user, and a registrar dropping their own', async () => {
     const { user_id: id } = await domain.register({ username: 'rhea', email: 'rhea@example.edu', password: 'rhea password' });
-    const count = () => domain.roleChangesAfter(0, 1000).length;
+    const count = () => domain.userChangesAfter(0, 1000).length;
     const before = count();
     await rejectsWith(domain.setUserRoles({ userId: id, roles: ['instructor'] }, { user_id: id, roles: ['registrar'] }), Status.PERMISSION_DENIED);
     await rejectsWith(domain.setUserRoles(REGISTRAR, { user_id: id, roles: [] }), Status.INVALID_ARGUMENT, 'roles');
@@ -335,5 +335,30 @@ describe('role changes', () => {
     assert.deepEqual(domain.me(id).roles, ['student']);
     // Keeping registrar among others is allowed.
     assert.deepEqual((await domain.setUserRoles({ userId: id, roles: ['registrar'] }, { user_id: id, roles: ['registrar', 'instructor'] })).roles, ['instructor', 'registrar']);
+  });
+});
+
+describe('profile changes', () => {
+  test('a user changes their names and email; only the fields present change; each change is numbered for the directory', async () => {
+    const { user_id: id } = await domain.register({ username: 'pia', email: 'pia@example.edu', first_name: 'Pia', last_name: 'Old', password: 'pia password' });
+    const seqBefore = domain.userChangesAfter(0, 1000).at(-1)?.seq ?? 0;
+    const changed = await domain.updateMe(id, { last_name: 'New' });
+    assert.deepEqual([changed.first_name, changed.last_name, changed.email], ['Pia', 'New', 'pia@example.edu']);
+    await domain.updateMe(id, { email: 'pia.new@example.edu', first_name: '' });
+    assert.deepEqual([domain.me(id).first_name, domain.me(id).email], ['', 'pia.new@example.edu']);
+    const changes = domain.userChangesAfter(seqBefore, 0);
+    assert.deepEqual(changes.map((c) => [c.user.user_id, c.user.first_name, c.user.last_name]), [[id, '', 'New'], [id, '', 'New']]);
+    assert.ok(!JSON.stringify(changes).includes('@'), 'the directory carries no email');
+  });
+
+  test('refused: a bad field, or an email another user has; nothing changes', async () => {
+    const { user_id: id } = await domain.register({ username: 'quin', email: 'quin@example.edu', password: 'quin password' });
+    const count = domain.userChangesAfter(0, 1000).length;
+    await rejectsWith(domain.updateMe(id, { email: 'not-an-email' }), Status.INVALID_ARGUMENT, 'email');
+    await rejectsWith(domain.updateMe(id, { first_name: 'x'.repeat(101) }), Status.INVALID_ARGUMENT, 'first_name');
+    await rejectsWith(domain.updateMe(id, { email: 'LENA@example.edu' }), Status.ALREADY_EXISTS);
+    await rejectsWith(domain.updateMe(999_999, { first_name: 'Ghost' }), Status.NOT_FOUND);
+    assert.equal(domain.userChangesAfter(0, 1000).length, count);
+    assert.equal(domain.me(id).email, 'quin@example.edu');
   });
 });

@@ -31,7 +31,7 @@ import {
 } from '../../../lib/errors.js';
 import { defineWrite } from '../../../lib/writer.js';
 import { createAuthStore } from '../store/auth-store.js';
-import type { AuthLogEntry, AuthStore, NewRefreshToken, NewUser, PublicUserRow } from '../store/auth-store.js';
+import type { AuthLogEntry, AuthStore, NewRefreshToken, NewUser, ProfileUpdate, PublicUserRow } from '../store/auth-store.js';
 import { listAuthLogs, type AuthOutcome } from './audit-log.js';
 import { KeyRing } from './keyring.js';
 import { DEFAULT_LOGIN_THROTTLE, loginRetryAfter, type LoginThrottlePolicy } from './login-throttle.js';
@@ -113,6 +113,18 @@ function toUser(row: PublicUserRow): User__Output {
     date_registered: rfc3339(row.date_registered),
     last_login: rfc3339(row.last_login),
   };
+}
+
+/** What the enrollment service mirrors of a user: no email, no dates. */
+function toDirectoryUser(row: PublicUserRow): DirectoryUser__Output {
+  return { user_id: row.id, username: row.username, first_name: row.first_name, last_name: row.last_name, roles: parseRoles(row.roles) };
+}
+
+/** The rows to read for a directory page: `after` must not be negative; page_size 0 means the default. */
+function directoryPage(field: string, after: number, pageSize: number): number {
+  if (!Number.isInteger(after) || after < 0) throw invalidArgument(field, 'must be a non-negative integer');
+  if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument('page_size', 'must be a non-negative integer');
+  return pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
 }
 
 function requireRegistrarCaller(caller: Caller, what: string): void {
@@ -384,26 +396,33 @@ export class AuthDomain {
     return this.me(userId);
   }
 
-  /** Role changes after `afterSeq` (the internal UserDirectory), each with the user's roles now. */
-  roleChangesAfter(afterSeq: number, pageSize: number): Array<{ seq: number; user_id: number; roles: string[] }> {
-    if (!Number.isInteger(afterSeq) || afterSeq < 0) throw invalidArgument('after_seq', 'must be a non-negative integer');
-    if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument('page_size', 'must be a non-negative integer');
-    const limit = pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
-    return this.#read.roleChangesAfter(afterSeq, limit).map((c) => ({ seq: c.seq, user_id: c.user_id, roles: parseRoles(c.roles) }));
+  /**
+   * Changes the caller's names or email; only the fields present change.
+   * Numbered like a role change, so the enrollment service's copy follows.
+   */
+  async updateMe(userId: number, input: { first_name?: string | null; last_name?: string | null; email?: string | null }): Promise<User__Output> {
+    const current = this.#read.userById(userId);
+    if (current === undefined) throw notFound('user');
+    const profile = {
+      first_name: input.first_name == null ? current.first_name : checkName('first_name', input.first_name),
+      last_name: input.last_name == null ? current.last_name : checkName('last_name', input.last_name),
+      email: input.email == null ? current.email : checkEmail(input.email),
+    };
+    const changed = await this.#write(replaceProfile, { userId, profile, at: sqliteTimestamp(this.#clock()) });
+    if (!changed) throw alreadyExists('email already exists');
+    return this.me(userId);
+  }
+
+  /** Changes to users after `afterSeq` (the internal UserDirectory), each with the user as they are now. */
+  userChangesAfter(afterSeq: number, pageSize: number): Array<{ seq: number; user: DirectoryUser__Output }> {
+    const limit = directoryPage('after_seq', afterSeq, pageSize);
+    return this.#read.userChangesAfter(afterSeq, limit).map((row) => ({ seq: row.seq, user: toDirectoryUser(row) }));
   }
 
   /** Users with id > afterId in id order (the internal UserDirectory): no email, no dates. */
   listUsersAfter(afterId: number, pageSize: number): DirectoryUser__Output[] {
-    if (!Number.isInteger(afterId) || afterId < 0) throw invalidArgument('after_id', 'must be a non-negative integer');
-    if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument('page_size', 'must be a non-negative integer');
-    const limit = pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
-    return this.#read.usersAfter(afterId, limit).map((row) => ({
-      user_id: row.id,
-      username: row.username,
-      first_name: row.first_name,
-      last_name: row.last_name,
-      roles: parseRoles(row.roles),
-    }));
+    const limit = directoryPage('after_id', afterId, pageSize);
+    return this.#read.usersAfter(afterId, limit).map(toDirectoryUser);
   }
 
   /** The public keys of every unexpired signing key. */
@@ -482,6 +501,15 @@ const insertNewUser = defineWrite('auth.register', (db, user: NewUser) => {
   const store = createAuthStore(db);
   assertAvailable(store, user.username, user.email);
   return store.insertUser(user);
+});
+
+/** False when the email belongs to another user. */
+const replaceProfile = defineWrite('auth.updateMe', (db, a: { userId: number; profile: ProfileUpdate; at: string }) => {
+  const store = createAuthStore(db);
+  const holder = a.profile.email === null ? undefined : store.userIdByEmail(a.profile.email);
+  if (holder !== undefined && holder !== a.userId) return false;
+  store.setProfile(a.userId, a.profile, a.at);
+  return true;
 });
 
 /** False when there is no such user. */

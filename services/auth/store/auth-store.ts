@@ -79,11 +79,13 @@ const AUTH_LOG_FILTERS = [
   ['method', 'method = ?'],
 ] as const;
 
-export interface RoleChangeRow {
-  seq: number;
-  user_id: number;
-  /** The user's roles now (JSON), not at the time of the change. */
-  roles: string;
+/** A numbered change, with the user as they are now (not as the change left them). */
+export type UserChangeRow = PublicUserRow & { seq: number };
+
+export interface ProfileUpdate {
+  first_name: string;
+  last_name: string;
+  email: string | null;
 }
 
 export interface LoginFailureRow {
@@ -129,12 +131,16 @@ function build(db: Database) {
   );
   const setLastLogin = db.prepare<[string, number]>('UPDATE users SET last_login = ? WHERE id = ?');
   const setRoles = db.prepare<[string, number]>('UPDATE users SET roles = ? WHERE id = ?');
-  const insertRoleChange = db.prepare<[number, string, number]>(
-    'INSERT INTO role_changes (user_id, changed_at, changed_by) VALUES (?, ?, ?)',
+  const setProfile = db.prepare<[ProfileUpdate & { id: number }]>(
+    'UPDATE users SET first_name = @first_name, last_name = @last_name, email = @email WHERE id = @id',
   );
-  const roleChangesAfter = db.prepare<[number, number], RoleChangeRow>(
-    `SELECT rc.seq, rc.user_id, u.roles FROM role_changes rc JOIN users u ON u.id = rc.user_id
-     WHERE rc.seq > ? ORDER BY rc.seq LIMIT ?`,
+  const insertUserChange = db.prepare<[number, string, number]>(
+    'INSERT INTO user_changes (user_id, changed_at, changed_by) VALUES (?, ?, ?)',
+  );
+  const userChangesAfter = db.prepare<[number, number], UserChangeRow>(
+    `SELECT uc.seq, ${USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}
+     FROM user_changes uc JOIN users u ON u.id = uc.user_id
+     WHERE uc.seq > ? ORDER BY uc.seq LIMIT ?`,
   );
 
   const insertAuthLog = db.prepare<[AuthLogEntry]>(
@@ -224,13 +230,18 @@ function build(db: Database) {
     usersAfter: (afterId: number, limit: number): PublicUserRow[] => usersAfter.all(afterId, limit),
     insertUser: (user: NewUser): number => Number(insertUser.run(user).lastInsertRowid),
     setLastLogin: (id: number, at: string): void => void setLastLogin.run(at, id),
-    /** Replaces a user's roles (a JSON array) and numbers the change in role_changes. */
+    /** Replaces a user's roles (a JSON array) and numbers the change in user_changes. */
     setRoles: (id: number, roles: string, at: string, by: number): void => {
       setRoles.run(roles, id);
-      insertRoleChange.run(id, at, by);
+      insertUserChange.run(id, at, by);
     },
-    /** Role changes with seq > afterSeq, each with the user's roles now. */
-    roleChangesAfter: (afterSeq: number, limit: number): RoleChangeRow[] => roleChangesAfter.all(afterSeq, limit),
+    /** Replaces a user's names and email and numbers the change in user_changes. */
+    setProfile: (id: number, profile: ProfileUpdate, at: string): void => {
+      setProfile.run({ ...profile, id });
+      insertUserChange.run(id, at, id);
+    },
+    /** Changes with seq > afterSeq, each with the user as they are now. */
+    userChangesAfter: (afterSeq: number, limit: number): UserChangeRow[] => userChangesAfter.all(afterSeq, limit),
 
     insertAuthLog: (entry: AuthLogEntry): void => void insertAuthLog.run(entry),
     loginFailures: (username: string): LoginFailureRow | undefined => loginFailures.get(username),

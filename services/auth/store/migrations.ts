@@ -80,8 +80,8 @@ export const AUTH_MIGRATIONS: readonly string[] = [
   `,
   // 2: the registrar searches the audit log by the username sent, which a
   // failed login with an unknown name has no user_id for; failed logins are
-  // counted per username sent, to throttle password guessing; and role
-  // changes are numbered, for the enrollment service's copy of the users.
+  // counted per username sent, to throttle password guessing; and changes to
+  // users are numbered, for the enrollment service's copy of the users.
   `
   CREATE INDEX IF NOT EXISTS auth_logs_username ON auth_logs(username COLLATE NOCASE);
 
@@ -95,9 +95,10 @@ export const AUTH_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS login_failures_window ON login_failures(window_start);
 
-  -- Every change of a user's roles, in order: the enrollment service's copy of
-  -- the users follows them by seq (UserDirectory.ListRoleChanges).
-  CREATE TABLE IF NOT EXISTS role_changes(
+  -- Every change to what the user directory serves of a user (roles, names),
+  -- in order: the enrollment service's copy of the users follows them by seq
+  -- (UserDirectory.ListUserChanges).
+  CREATE TABLE IF NOT EXISTS user_changes(
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id INTEGER NOT NULL REFERENCES users(id),
     changed_at TIMESTAMP NOT NULL,

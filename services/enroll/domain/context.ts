@@ -8,7 +8,7 @@ import type { ReadFn, ReadOp } from '../../../lib/reader.js';
 import type { ReadScope } from '../../../lib/shared-reads.js';
 import type { WriteFn, WriteOp } from '../../../lib/writer.js';
 import type { EnrollStore } from '../store/store.js';
-import { syncRoleChangesOnce, syncUsersOnce, type UserDirectory } from './user-sync.js';
+import { syncUserChangesOnce, syncUsersOnce, type UserDirectory } from './user-sync.js';
 import { storeFor } from './operations.js';
 
 /** What EnrollDomain is constructed with. */
@@ -35,7 +35,7 @@ export interface EnrollDomainDeps {
 
 export class DomainContext {
   private inflightSync: Promise<number> | null = null;
-  private inflightRoleSync: Promise<number> | null = null;
+  private inflightChangeSync: Promise<number> | null = null;
   /**
    * Every user with an id up to this one is in the local copy, or does not
    * exist at all. The copy is a prefix of the auth service's users in id
@@ -107,16 +107,16 @@ export class DomainContext {
   }
 
   /**
-   * Applies the auth service's role changes not yet applied here. Concurrent
-   * callers share one pull, as for syncUsers.
+   * Applies the auth service's changes to users (roles, names) not yet
+   * applied here. Concurrent callers share one pull, as for syncUsers.
    */
-  syncRoleChanges(): Promise<number> {
-    if (!this.inflightRoleSync) {
-      this.inflightRoleSync = syncRoleChangesOnce(this.deps.directory, this.read(), this.deps.write).finally(() => {
-        this.inflightRoleSync = null;
+  syncUserChanges(): Promise<number> {
+    if (!this.inflightChangeSync) {
+      this.inflightChangeSync = syncUserChangesOnce(this.deps.directory, this.read(), this.deps.write).finally(() => {
+        this.inflightChangeSync = null;
       });
     }
-    return this.inflightRoleSync;
+    return this.inflightChangeSync;
   }
 
   /**

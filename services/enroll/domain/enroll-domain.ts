@@ -56,7 +56,7 @@ import * as waitlists from './waitlists.js';
 
 export type { Actor } from './actor.js';
 export type { EnrollDomainDeps } from './context.js';
-export type { DirectoryUser, RoleChange, UserDirectory } from './user-sync.js';
+export type { DirectoryUser, UserChange, UserDirectory } from './user-sync.js';
 
 export class EnrollDomain {
   private readonly ctx: DomainContext;
@@ -73,9 +73,9 @@ export class EnrollDomain {
     return this.ctx.syncUsers();
   }
 
-  /** Applies the directory's role changes not applied yet, in one write. Returns how many. */
-  syncRoleChanges(): Promise<number> {
-    return this.ctx.syncRoleChanges();
+  /** Applies the directory's changes to users (roles, names) not applied yet, in one write. Returns how many. */
+  syncUserChanges(): Promise<number> {
+    return this.ctx.syncUserChanges();
   }
 
   /** How often the catalogue memo answered (hits, and stale: a kept answer while the next was computed) and how often a caller waited for a read (misses); undefined when off. */

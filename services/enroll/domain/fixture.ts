@@ -16,7 +16,7 @@ import { writeAcrossBoundary } from '../../../lib/writer-thread.js';
 import { ENROLL_MIGRATIONS } from '../store/migrations.js';
 import type { Actor } from './actor.js';
 import { EnrollDomain } from './enroll-domain.js';
-import type { DirectoryUser, RoleChange } from './user-sync.js';
+import type { DirectoryUser, UserChange } from './user-sync.js';
 
 export const REGISTRAR: Actor = { userId: 1, username: 'reg', roles: ['registrar'] };
 export const INSTRUCTOR: Actor = { userId: 2, username: 'ian', roles: ['instructor'] };
@@ -44,8 +44,8 @@ export interface Fixture {
   readDb: Database.Database;
   /** What the fake auth service knows; push to it to register users later. */
   directoryUsers: DirectoryUser[];
-  /** What the fake directory answers to roleChangesAfter. */
-  roleChanges: RoleChange[];
+  /** What the fake directory answers to userChangesAfter. */
+  userChanges: UserChange[];
   directoryCalls: number;
   /** How many times the domain has entered a read of the read handle (see ReadScope). */
   readsEntered: number;
@@ -74,7 +74,7 @@ export async function setup(
 
   const fixture = {
     directoryUsers: directoryUsers(),
-    roleChanges: [] as RoleChange[],
+    userChanges: [] as UserChange[],
     directoryCalls: 0,
     readsEntered: 0,
   } as Fixture;
@@ -91,7 +91,7 @@ export async function setup(
         fixture.directoryCalls++;
         return fixture.directoryUsers.filter((u) => u.id > afterId).slice(0, pageSize);
       },
-      roleChangesAfter: async (afterSeq) => fixture.roleChanges.filter((c) => c.seq > afterSeq).slice(0, pageSize),
+      userChangesAfter: async (afterSeq) => fixture.userChanges.filter((c) => c.seq > afterSeq).slice(0, pageSize),
     },
   });
   if (options.syncUsers ?? true) await domain.syncUsers();

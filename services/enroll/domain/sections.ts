@@ -88,7 +88,7 @@ export async function createSection(ctx: DomainContext, actor: Actor, req: Creat
 
   await ctx.ensureUsersKnown(instructorId);
   // A user just made an instructor may not be one in our copy yet (it follows every 2 s).
-  await ctx.syncRoleChanges();
+  await ctx.syncUserChanges();
   return ctx.write(insertSection, {
     course_id: courseId,
     classroom,
@@ -125,7 +125,7 @@ export async function updateSection(ctx: DomainContext, actor: Actor, req: Updat
 
   if (instructorId !== undefined) {
     await ctx.ensureUsersKnown(instructorId);
-    await ctx.syncRoleChanges();
+    await ctx.syncUserChanges();
   }
   return ctx.write(changeSection, { sectionId, instructorId, capacity, waitlistCapacity, classroom, frozen });
 }

@@ -77,28 +77,32 @@ test('a new instructor is synced before a section names them', async () => {
   f.close();
 });
 
-test('role changes are applied in seq order, once each; a change for a user not copied yet waits for the user', async () => {
+test('changes to users (roles, names) are applied in seq order, once each; a change for a user not copied yet waits for the user', async () => {
   const f = await setup();
-  const roles = async (id: number) => (await f.domain.getUser(REGISTRAR, { user_id: id })).roles;
-  assert.equal(await f.domain.syncRoleChanges(), 0);
-  f.roleChanges.push({ seq: 1, userId: 10, roles: ['instructor'] }, { seq: 2, userId: 11, roles: ['student', 'instructor'] });
-  assert.equal(await f.domain.syncRoleChanges(), 2);
-  assert.deepEqual(await roles(10), ['instructor']);
-  assert.deepEqual(await roles(11), ['student', 'instructor']);
-  assert.equal(await f.domain.syncRoleChanges(), 0, 'nothing new after seq 2');
-  // The directory answers each change with the user's roles now; a later change wins.
-  f.roleChanges.push({ seq: 5, userId: 10, roles: ['student'] }, { seq: 6, userId: 99, roles: ['registrar'] });
-  assert.equal(await f.domain.syncRoleChanges(), 2);
-  assert.deepEqual(await roles(10), ['student']);
-  await rejectsWith(f.domain.getUser(REGISTRAR, { user_id: 99 }), Status.NOT_FOUND);
-  assert.equal(f.db.prepare('SELECT seq FROM role_sync').pluck().get(), 6);
+  const user = (id: number) => f.domain.getUser(REGISTRAR, { user_id: id });
+  const change = (seq: number, id: number, roles: string[], last_name = `Dent${id}`) => ({
+    seq,
+    user: { id, username: `s${id}`, first_name: 'Stu', last_name, roles },
+  });
+  assert.equal(await f.domain.syncUserChanges(), 0);
+  f.userChanges.push(change(1, 10, ['instructor']), change(2, 11, ['student', 'instructor'], 'Renamed'));
+  assert.equal(await f.domain.syncUserChanges(), 2);
+  assert.deepEqual((await user(10)).roles, ['instructor']);
+  assert.deepEqual([(await user(11)).roles, (await user(11)).last_name], [['student', 'instructor'], 'Renamed']);
+  assert.equal(await f.domain.syncUserChanges(), 0, 'nothing new after seq 2');
+  // The directory answers each change with the user as they are now; a later change wins.
+  f.userChanges.push(change(5, 10, ['student']), change(6, 99, ['registrar']));
+  assert.equal(await f.domain.syncUserChanges(), 2);
+  assert.deepEqual((await user(10)).roles, ['student']);
+  await rejectsWith(user(99), Status.NOT_FOUND);
+  assert.equal(f.db.prepare('SELECT seq FROM user_sync').pluck().get(), 6);
   f.close();
 });
 
 test('a student just made an instructor can be named on a section at once', async () => {
   const f = await setup();
   await rejectsWith(f.section({ instructor_id: 12 }), Status.FAILED_PRECONDITION);
-  f.roleChanges.push({ seq: 1, userId: 12, roles: ['instructor'] });
+  f.userChanges.push({ seq: 1, user: { id: 12, username: 's12', first_name: 'Stu', last_name: 'Dent12', roles: ['instructor'] } });
   const id = await f.section({ instructor_id: 12 });
   assert.equal((await f.domain.getSection(REGISTRAR, { section_id: id })).instructor_id, 12);
   f.close();

@@ -11,17 +11,16 @@ export interface DirectoryUser {
   roles: string[];
 }
 
-/** A change of a user's roles, numbered by the auth service, with the roles as they are now. */
-export interface RoleChange {
+/** A change to a user (roles, names), numbered by the auth service, with the user as they are now. */
+export interface UserChange {
   seq: number;
-  userId: number;
-  roles: string[];
+  user: DirectoryUser;
 }
 
-/** The auth service's user list, in id order, and its role changes, in seq order. Each may return one page at a time. */
+/** The auth service's user list, in id order, and its changes to users, in seq order. Each may return one page at a time. */
 export interface UserDirectory {
   usersAfter(afterId: number): Promise<DirectoryUser[]>;
-  roleChangesAfter(afterSeq: number): Promise<RoleChange[]>;
+  userChangesAfter(afterSeq: number): Promise<UserChange[]>;
 }
 
 /** Guards against a directory that never returns an empty page. */
@@ -51,36 +50,36 @@ export async function syncUsersOnce(
   return write(insertUsers, fetched);
 }
 
+const toUserRow = (u: DirectoryUser) => ({ id: u.id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: JSON.stringify(u.roles) });
+
 /** Inserts the users not there yet; returns how many were. */
 const insertUsers = enrollWrite('insertUsers', (store, users: DirectoryUser[]) => {
   let added = 0;
-  for (const u of users) {
-    const row = { id: u.id, username: u.username, first_name: u.first_name, last_name: u.last_name, roles: JSON.stringify(u.roles) };
-    if (store.users.insertUser(row)) added++;
-  }
+  for (const u of users) if (store.users.insertUser(toUserRow(u))) added++;
   return added;
 });
 
 /**
- * Fetches the role changes after the last one applied here and applies them
- * in one write: each user in the copy gets their roles as they are now (a
- * user not in the copy yet will arrive with them). Returns how many changes.
+ * Fetches the changes to users after the last one applied here and applies
+ * them in one write: each user in the copy gets their names and roles as
+ * they are now (a user not in the copy yet will arrive with them). Returns
+ * how many changes.
  */
-export async function syncRoleChangesOnce(directory: UserDirectory, readStore: EnrollStore, write: WriteFn): Promise<number> {
-  let after = readStore.users.roleSyncSeq();
-  const fetched: RoleChange[] = [];
+export async function syncUserChangesOnce(directory: UserDirectory, readStore: EnrollStore, write: WriteFn): Promise<number> {
+  let after = readStore.users.userChangeSeq();
+  const fetched: UserChange[] = [];
   for (let i = 0; i < MAX_BATCHES; i++) {
-    const batch = (await directory.roleChangesAfter(after)).filter((c) => c.seq > after);
+    const batch = (await directory.userChangesAfter(after)).filter((c) => c.seq > after);
     if (batch.length === 0) break;
     fetched.push(...batch);
     after = batch.reduce((max, c) => Math.max(max, c.seq), after);
   }
   if (fetched.length === 0) return 0;
-  await write(applyRoleChanges, { changes: fetched, upTo: after });
+  await write(applyUserChanges, { changes: fetched, upTo: after });
   return fetched.length;
 }
 
-const applyRoleChanges = enrollWrite('applyRoleChanges', (store, a: { changes: RoleChange[]; upTo: number }) => {
-  for (const c of a.changes) store.users.setRoles(c.userId, JSON.stringify(c.roles));
-  store.users.setRoleSyncSeq(a.upTo);
+const applyUserChanges = enrollWrite('applyUserChanges', (store, a: { changes: UserChange[]; upTo: number }) => {
+  for (const { user } of a.changes) store.users.updateUser(toUserRow(user));
+  store.users.setUserChangeSeq(a.upTo);
 });

@@ -117,13 +117,14 @@ export const ENROLL_MIGRATIONS: readonly string[] = [
     UPDATE sections SET waitlist_count = waitlist_count - 1 WHERE id = OLD.section_id;
   END;
   `,
-  // 3: the copy of the users follows role changes too. The auth service numbers
-  // them (role_changes.seq); this row keeps how far the copy has applied them.
+  // 3: the copy of the users follows changes to them too (roles, names). The
+  // auth service numbers them (user_changes.seq); this row keeps how far the
+  // copy has applied them.
   `
-  CREATE TABLE role_sync (
+  CREATE TABLE user_sync (
     id  INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL CHECK (seq >= 0)
   ) STRICT;
-  INSERT INTO role_sync (id, seq) VALUES (1, 0);
+  INSERT INTO user_sync (id, seq) VALUES (1, 0);
   `,
 ];

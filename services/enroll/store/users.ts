@@ -15,18 +15,21 @@ export function userStatements(db: Database.Database) {
      ON CONFLICT (id) DO NOTHING`,
   );
 
-  const setRoles = db.prepare<[string, number]>('UPDATE users SET roles = ? WHERE id = ?');
-  const roleSeq = db.prepare<[], { seq: number }>('SELECT seq FROM role_sync WHERE id = 1');
+  // The username never changes (the auth service has no way to).
+  const update = db.prepare<[UserRow]>(
+    'UPDATE users SET first_name = @first_name, last_name = @last_name, roles = @roles WHERE id = @id',
+  );
+  const changeSeq = db.prepare<[], { seq: number }>('SELECT seq FROM user_sync WHERE id = 1');
   // Never backwards: two syncs racing may apply the same changes.
-  const setRoleSeq = db.prepare<[number]>('UPDATE role_sync SET seq = max(seq, ?) WHERE id = 1');
+  const setChangeSeq = db.prepare<[number]>('UPDATE user_sync SET seq = max(seq, ?) WHERE id = 1');
 
   return {
     getUser: (id: number): UserRow | undefined => get.get(id),
-    /** Returns whether the user is in the copy. */
-    setRoles: (id: number, roles: string): boolean => setRoles.run(roles, id).changes === 1,
-    /** The auth service's role changes up to this seq are applied here. */
-    roleSyncSeq: (): number => roleSeq.get()!.seq,
-    setRoleSyncSeq: (seq: number): void => void setRoleSeq.run(seq),
+    /** Names and roles as the auth service has them now; returns whether the user is in the copy. */
+    updateUser: (row: UserRow): boolean => update.run(row).changes === 1,
+    /** The auth service's changes to users up to this seq are applied here. */
+    userChangeSeq: (): number => changeSeq.get()!.seq,
+    setUserChangeSeq: (seq: number): void => void setChangeSeq.run(seq),
     listUsers: (afterId: number, limit: number): UserRow[] => list.all(afterId, limit),
     maxUserId: (): number => maxId.get()!.max_id,
     /** Returns whether the row was new. */
