@@ -23,10 +23,12 @@ export function enrollServiceHandlers(domain: EnrollDomain): Record<string, Meth
     CreateDepartment: w(domain.createDepartment),
     GetDepartment: r(domain.getDepartment),
     UpdateDepartment: w(domain.updateDepartment),
+    DeleteDepartment: w(domain.deleteDepartment),
     ListCourses: r(domain.listCourses),
     CreateCourse: w(domain.createCourse),
     GetCourse: r(domain.getCourse),
     UpdateCourse: w(domain.updateCourse),
+    DeleteCourse: w(domain.deleteCourse),
     ListCourseWaitlist: r(domain.listCourseWaitlist),
     // sections
     ListSections: r(domain.listSections),

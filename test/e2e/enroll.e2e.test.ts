@@ -189,7 +189,7 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(waiting.body.entries, []);
     });
 
-    test('the registrar renames a course and its department; the catalogue shows it at once, codes and names stay unique', async () => {
+    test('the registrar renames a course and its department, and deletes empty ones; the catalogue shows it at once, codes and names stay unique', async () => {
       const t = school.registrar.token;
       const code = `RN ${Math.floor(Math.random() * 1e6)}`;
       const course = await http('POST', '/courses', { token: t, body: { code, name: 'Before', department_id: school.departmentId } });
@@ -220,6 +220,18 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal((await http('PATCH', `/courses/${course.body.id}`, { token: t, body: { department_id: 999999 } })).status, 404);
       assert.equal((await http('PATCH', `/courses/${course.body.id}`, { token: t, body: { name: '' } })).status, 400);
       assert.equal((await http('GET', `/courses/${course.body.id}`, { token: t })).body.name, 'After', 'refused changes change nothing');
+
+      // A course with sections, or a department with courses, cannot be deleted; empty ones can.
+      assert.equal((await http('DELETE', `/courses/${course.body.id}`, { token: t })).status, 400);
+      assert.equal((await http('DELETE', `/departments/${school.departmentId}`, { token: t })).status, 400);
+      const spare = await http('POST', '/departments', { token: t, body: { name: `Spare ${Math.random()}` } });
+      const bare = await http('POST', '/courses', { token: t, body: { code: `B ${Math.floor(Math.random() * 1e6)}`, name: 'Bare', department_id: spare.body.id } });
+      assert.equal((await http('DELETE', `/departments/${spare.body.id}`, { token: t })).status, 400, 'it has a course');
+      assert.equal((await http('DELETE', `/courses/${bare.body.id}`, { token: school.student.token })).status, 403);
+      assert.equal((await http('DELETE', `/courses/${bare.body.id}`, { token: t })).status, 200);
+      assert.equal((await http('GET', `/courses/${bare.body.id}`, { token: t })).status, 404);
+      assert.equal((await http('DELETE', `/departments/${spare.body.id}`, { token: t })).status, 200);
+      assert.equal((await http('GET', `/departments/${spare.body.id}`, { token: t })).status, 404);
 
       const deptName = `Renamed ${Math.random()}`;
       const renamed = await http('PATCH', `/departments/${school.departmentId}`, { token: t, body: { name: deptName } });
@@ -280,7 +292,7 @@ describe('the enrollment service on the real cluster', () => {
       const [s] = await students(1);
       const t = school.registrar.token;
       assert.equal((await http('GET', '/departments/999999', { token: t })).status, 404);
-      assert.equal((await http('DELETE', `/departments/${school.departmentId}`, { token: t })).status, 405);
+      assert.equal((await http('PUT', `/departments/${school.departmentId}`, { token: t, body: {} })).status, 405);
       assert.equal((await http('GET', '/courses/999999', { token: t })).status, 404);
       assert.equal((await http('GET', '/sections/999999', { token: t })).status, 404);
       assert.equal((await enroll(s!, s!.id, 999999)).status, 404);

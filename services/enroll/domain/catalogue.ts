@@ -1,8 +1,10 @@
-/** Departments and courses: anyone reads, the registrar creates and changes them. */
-import { alreadyExists } from '../../../lib/errors.js';
+/** Departments and courses: anyone reads, the registrar creates, changes and deletes them. */
+import { alreadyExists, failedPrecondition } from '../../../lib/errors.js';
 import type { Course__Output } from '../../../gen/ts/enroll/v1/Course.js';
 import type { CreateCourseRequest } from '../../../gen/ts/enroll/v1/CreateCourseRequest.js';
 import type { CreateDepartmentRequest } from '../../../gen/ts/enroll/v1/CreateDepartmentRequest.js';
+import type { DeleteCourseRequest } from '../../../gen/ts/enroll/v1/DeleteCourseRequest.js';
+import type { DeleteDepartmentRequest } from '../../../gen/ts/enroll/v1/DeleteDepartmentRequest.js';
 import type { Department__Output } from '../../../gen/ts/enroll/v1/Department.js';
 import type { GetCourseRequest } from '../../../gen/ts/enroll/v1/GetCourseRequest.js';
 import type { GetDepartmentRequest } from '../../../gen/ts/enroll/v1/GetDepartmentRequest.js';
@@ -79,6 +81,24 @@ const renameDepartment = enrollWrite('updateDepartment', (store, a: { department
   return toDepartment(requireDepartment(store, a.departmentId));
 });
 
+export async function deleteDepartment(
+  ctx: DomainContext,
+  actor: Actor,
+  req: DeleteDepartmentRequest,
+): Promise<Department__Output> {
+  requireRegistrar(actor);
+  return ctx.write(removeDepartment, requireId('department_id', req.department_id));
+}
+
+const removeDepartment = enrollWrite('deleteDepartment', (store, departmentId: number) => {
+  const department = requireDepartment(store, departmentId);
+  if (store.catalogue.departmentHasCourses(departmentId)) {
+    throw failedPrecondition(`department ${departmentId} has courses: delete them or move them to another department first`);
+  }
+  store.catalogue.deleteDepartment(departmentId);
+  return toDepartment(department);
+});
+
 export async function listCourses(
   ctx: DomainContext,
   _actor: Actor,
@@ -146,4 +166,18 @@ const changeCourse = enrollWrite('updateCourse', (store, c: CourseChange) => {
     department_id: c.departmentId ?? course.department_id,
   });
   return toCourse(requireCourse(store, c.courseId));
+});
+
+export async function deleteCourse(ctx: DomainContext, actor: Actor, req: DeleteCourseRequest): Promise<Course__Output> {
+  requireRegistrar(actor);
+  return ctx.write(removeCourse, requireId('course_id', req.course_id));
+}
+
+const removeCourse = enrollWrite('deleteCourse', (store, courseId: number) => {
+  const course = requireCourse(store, courseId);
+  if (store.catalogue.courseHasSections(courseId)) {
+    throw failedPrecondition(`course ${courseId} has sections (deleted ones keep their enrollment history): it cannot be deleted`);
+  }
+  store.catalogue.deleteCourse(courseId);
+  return toCourse(course);
 });

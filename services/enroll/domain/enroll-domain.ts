@@ -22,6 +22,8 @@ import type { DropUserEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropUs
 import type { DropUserWaitlistRequest } from '../../../gen/ts/enroll/v1/DropUserWaitlistRequest.js';
 import type { GetCourseRequest } from '../../../gen/ts/enroll/v1/GetCourseRequest.js';
 import type { GetDepartmentRequest } from '../../../gen/ts/enroll/v1/GetDepartmentRequest.js';
+import type { DeleteCourseRequest } from '../../../gen/ts/enroll/v1/DeleteCourseRequest.js';
+import type { DeleteDepartmentRequest } from '../../../gen/ts/enroll/v1/DeleteDepartmentRequest.js';
 import type { UpdateCourseRequest } from '../../../gen/ts/enroll/v1/UpdateCourseRequest.js';
 import type { UpdateDepartmentRequest } from '../../../gen/ts/enroll/v1/UpdateDepartmentRequest.js';
 import type { GetSectionRequest } from '../../../gen/ts/enroll/v1/GetSectionRequest.js';
@@ -99,6 +101,10 @@ export class EnrollDomain {
   updateDepartment(actor: Actor, req: UpdateDepartmentRequest): Promise<Department__Output> {
     return catalogue.updateDepartment(this.ctx, actor, req);
   }
+  /** Registrar only: a department with no courses. */
+  deleteDepartment(actor: Actor, req: DeleteDepartmentRequest): Promise<Department__Output> {
+    return catalogue.deleteDepartment(this.ctx, actor, req);
+  }
   listCourses(actor: Actor, req: ListCoursesRequest): Promise<ListCoursesResponse__Output> {
     return catalogue.listCourses(this.ctx, actor, req);
   }
@@ -112,6 +118,10 @@ export class EnrollDomain {
   /** Registrar only: the fields present change; the code stays unique. */
   updateCourse(actor: Actor, req: UpdateCourseRequest): Promise<Course__Output> {
     return catalogue.updateCourse(this.ctx, actor, req);
+  }
+  /** Registrar only: a course that never had a section. */
+  deleteCourse(actor: Actor, req: DeleteCourseRequest): Promise<Course__Output> {
+    return catalogue.deleteCourse(this.ctx, actor, req);
   }
   /** Registrar: every section's entries; instructor: the sections they teach. */
   listCourseWaitlist(actor: Actor, req: ListCourseWaitlistRequest): Promise<ListWaitlistResponse__Output> {

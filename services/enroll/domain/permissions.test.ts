@@ -27,6 +27,9 @@ interface World {
   w: number;
   /** A section with free seats that nobody is in. */
   free: number;
+  /** A department with no courses, and a course that never had a section: both deletable. */
+  emptyDepartment: number;
+  bareCourse: number;
 }
 
 async function world(): Promise<World> {
@@ -36,7 +39,9 @@ async function world(): Promise<World> {
   await enrollAll(f, s, [10, 13]);
   await enrollAll(f, w, [14, 10]);
   const free = await f.section({ day: 'Sunday' });
-  return { f, s, w, free };
+  const emptyDepartment = (await f.domain.createDepartment(REGISTRAR, { name: 'Empty' })).id;
+  const bareCourse = (await f.domain.createCourse(REGISTRAR, { code: 'BARE 1', name: 'Bare', department_id: 1 })).id;
+  return { f, s, w, free, emptyDepartment, bareCourse };
 }
 
 const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> = [
@@ -48,6 +53,8 @@ const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> =
   ['getSection', ALL, (x, a) => x.f.domain.getSection(a, { section_id: x.s })],
   ['createDepartment', ['registrar'], (x, a) => x.f.domain.createDepartment(a, { name: 'Physics' })],
   ['updateDepartment', ['registrar'], (x, a) => x.f.domain.updateDepartment(a, { department_id: 1, name: 'Physics' })],
+  ['deleteDepartment', ['registrar'], (x, a) => x.f.domain.deleteDepartment(a, { department_id: x.emptyDepartment })],
+  ['deleteCourse', ['registrar'], (x, a) => x.f.domain.deleteCourse(a, { course_id: x.bareCourse })],
   ['updateCourse', ['registrar'], (x, a) => x.f.domain.updateCourse(a, { course_id: x.f.courseId, name: 'Renamed' })],
   ['createCourse', ['registrar'], (x, a) => x.f.domain.createCourse(a, { code: 'PHYS 1', name: 'Mechanics', department_id: 1 })],
   [

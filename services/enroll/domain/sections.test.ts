@@ -158,6 +158,31 @@ test('departments and courses change: only the fields present, names and codes s
   f.close();
 });
 
+test('deleting: a department only without courses, a course only if it never had a section', async () => {
+  const f = await setup();
+  const math = await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
+  const calc = await f.domain.createCourse(REGISTRAR, { code: 'MATH 150A', name: 'Calculus', department_id: math.id });
+  const snapshot = f.snapshot();
+  await rejectsWith(f.domain.deleteDepartment(REGISTRAR, { department_id: math.id }), Status.FAILED_PRECONDITION, { message: /has courses/ });
+  await rejectsWith(f.domain.deleteDepartment(REGISTRAR, { department_id: 999 }), Status.NOT_FOUND);
+  // The school's course has a section, deleted or not: it keeps its history.
+  const s = await f.section();
+  await f.domain.deleteSection(REGISTRAR, { section_id: s });
+  const withDeleted = f.snapshot();
+  await rejectsWith(f.domain.deleteCourse(REGISTRAR, { course_id: f.courseId }), Status.FAILED_PRECONDITION, { message: /has sections/ });
+  await rejectsWith(f.domain.deleteCourse(REGISTRAR, { course_id: 999 }), Status.NOT_FOUND);
+  assert.equal(f.snapshot(), withDeleted, 'refusals change nothing');
+  assert.notEqual(snapshot, withDeleted);
+
+  assert.deepEqual(await f.domain.deleteCourse(REGISTRAR, { course_id: calc.id }), calc);
+  await rejectsWith(f.domain.getCourse(REGISTRAR, { course_id: calc.id }), Status.NOT_FOUND);
+  assert.deepEqual(await f.domain.deleteDepartment(REGISTRAR, { department_id: math.id }), { id: math.id, name: 'Mathematics' });
+  await rejectsWith(f.domain.getDepartment(REGISTRAR, { department_id: math.id }), Status.NOT_FOUND);
+  // The name is free again.
+  await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
+  f.close();
+});
+
 test('updating changes only the present fields', async () => {
   const f = await setup();
   const s = await f.section({ capacity: 2 });

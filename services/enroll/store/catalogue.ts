@@ -14,6 +14,11 @@ export function catalogueStatements(db: Database.Database) {
   );
   const insertDept = db.prepare<[string]>('INSERT INTO departments (name) VALUES (?)');
   const renameDept = db.prepare<[string, number]>('UPDATE departments SET name = ? WHERE id = ?');
+  const deptHasCourses = db.prepare<[number], { one: 1 }>('SELECT 1 AS one FROM courses WHERE department_id = ? LIMIT 1');
+  const deleteDept = db.prepare<[number]>('DELETE FROM departments WHERE id = ?');
+  // Deleted sections count: they keep their enrollments' history.
+  const courseHasSections = db.prepare<[number], { one: 1 }>('SELECT 1 AS one FROM sections WHERE course_id = ? LIMIT 1');
+  const deleteCourse = db.prepare<[number]>('DELETE FROM courses WHERE id = ?');
 
   const getCourse = db.prepare<[number], CourseRow>(`${COURSE_SELECT} WHERE c.id = ?`);
   const courseByCode = db.prepare<[string], CourseRow>(`${COURSE_SELECT} WHERE c.code = ?`);
@@ -35,6 +40,11 @@ export function catalogueStatements(db: Database.Database) {
     listDepartments: (afterId: number, limit: number): DepartmentRow[] => listDepts.all(afterId, limit),
     insertDepartment: (name: string): number => Number(insertDept.run(name).lastInsertRowid),
     renameDepartment: (id: number, name: string): void => void renameDept.run(name, id),
+    departmentHasCourses: (id: number): boolean => deptHasCourses.get(id) !== undefined,
+    deleteDepartment: (id: number): void => void deleteDept.run(id),
+    /** Live or deleted. */
+    courseHasSections: (id: number): boolean => courseHasSections.get(id) !== undefined,
+    deleteCourse: (id: number): void => void deleteCourse.run(id),
 
     getCourse: (id: number): CourseRow | undefined => getCourse.get(id),
     /** Case-insensitive (the column is NOCASE). */
