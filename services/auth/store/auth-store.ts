@@ -138,7 +138,7 @@ function build(db: Database) {
     'INSERT INTO user_changes (user_id, changed_at, changed_by) VALUES (?, ?, ?)',
   );
   const userChangesAfter = db.prepare<[number, number], UserChangeRow>(
-    `SELECT uc.seq, ${USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}
+    `SELECT uc.seq, u.id, u.username, u.email, u.first_name, u.last_name, u.roles, u.date_registered, u.last_login
      FROM user_changes uc JOIN users u ON u.id = uc.user_id
      WHERE uc.seq > ? ORDER BY uc.seq LIMIT ?`,
   );

@@ -18,9 +18,22 @@ import { requireRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { toCourse, toDepartment } from './convert.js';
+import type { EnrollStore } from '../store/store.js';
 import { requireCourse, requireDepartment } from './lookups.js';
 import { readPage, toPage, type PageCursor } from '../../../lib/pagination.js';
 import { LIMITS, optionalId, present, requireId, requireText } from './validate.js';
+
+/** ALREADY_EXISTS unless no department but `self` (if any) has the name, in any case. */
+function requireFreeDepartmentName(store: EnrollStore, name: string, self?: number): void {
+  const holder = store.catalogue.getDepartmentByName(name);
+  if (holder && holder.id !== self) throw alreadyExists(`department "${name}" already exists`);
+}
+
+/** ALREADY_EXISTS unless no course but `self` (if any) has the code, in any case. */
+function requireFreeCourseCode(store: EnrollStore, code: string, self?: number): void {
+  const holder = store.catalogue.getCourseByCode(code);
+  if (holder && holder.id !== self) throw alreadyExists(`course code "${code}" already exists`);
+}
 
 export async function listDepartments(
   ctx: DomainContext,
@@ -46,7 +59,7 @@ export async function createDepartment(
 }
 
 const insertDepartment = enrollWrite('createDepartment', (store, { name }: { name: string }) => {
-  if (store.catalogue.getDepartmentByName(name)) throw alreadyExists(`department "${name}" already exists`);
+  requireFreeDepartmentName(store, name);
   return toDepartment(store.catalogue.getDepartment(store.catalogue.insertDepartment(name))!);
 });
 
@@ -75,8 +88,7 @@ export async function updateDepartment(
 
 const renameDepartment = enrollWrite('updateDepartment', (store, a: { departmentId: number; name: string }) => {
   requireDepartment(store, a.departmentId);
-  const holder = store.catalogue.getDepartmentByName(a.name);
-  if (holder && holder.id !== a.departmentId) throw alreadyExists(`department "${a.name}" already exists`);
+  requireFreeDepartmentName(store, a.name, a.departmentId);
   store.catalogue.renameDepartment(a.departmentId, a.name);
   return toDepartment(requireDepartment(store, a.departmentId));
 });
@@ -126,7 +138,7 @@ export async function createCourse(ctx: DomainContext, actor: Actor, req: Create
 
 const insertCourse = enrollWrite('createCourse', (store, a: { code: string; name: string; departmentId: number }) => {
   requireDepartment(store, a.departmentId);
-  if (store.catalogue.getCourseByCode(a.code)) throw alreadyExists(`course code "${a.code}" already exists`);
+  requireFreeCourseCode(store, a.code);
   return toCourse(store.catalogue.getCourse(store.catalogue.insertCourse(a.code, a.name, a.departmentId))!);
 });
 
@@ -156,10 +168,7 @@ interface CourseChange {
 const changeCourse = enrollWrite('updateCourse', (store, c: CourseChange) => {
   const course = requireCourse(store, c.courseId);
   if (c.departmentId !== undefined) requireDepartment(store, c.departmentId);
-  if (c.code !== undefined) {
-    const holder = store.catalogue.getCourseByCode(c.code);
-    if (holder && holder.id !== c.courseId) throw alreadyExists(`course code "${c.code}" already exists`);
-  }
+  if (c.code !== undefined) requireFreeCourseCode(store, c.code, c.courseId);
   store.catalogue.updateCourse(c.courseId, {
     code: c.code ?? course.code,
     name: c.name ?? course.name,
