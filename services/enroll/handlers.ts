@@ -39,6 +39,7 @@ export function enrollServiceHandlers(domain: EnrollDomain): Record<string, Meth
     ListSectionEnrollments: r(domain.listSectionEnrollments),
     ListSectionWaitlist: r(domain.listSectionWaitlist),
     DropSectionEnrollment: w(domain.dropSectionEnrollment),
+    SetEnrollmentGrade: w(domain.setEnrollmentGrade),
     // users
     ListUsers: r(domain.listUsers),
     GetUser: r(domain.getUser),

@@ -106,6 +106,46 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(await enrolledOf(sid), [b!.id], 'unfreezing promotes');
     });
 
+    test("the section's instructor grades a student, who sees it; a graded enrollment is neither dropped nor deleted until cleared", async () => {
+      const sid = await section(school, { capacity: 1 });
+      const [a, b] = await students(2);
+      await enroll(a!, a!.id, sid);
+      await enroll(b!, b!.id, sid);
+      const gradePath = `/sections/${sid}/enrollments/${a!.id}/grade`;
+      const graded = await http('PUT', gradePath, { token: school.instructor.token, body: { grade: 'a-' } });
+      assert.equal(graded.status, 200, graded.text);
+      assert.equal(graded.body.grade, 'A-');
+      // Read your own write on the student's next call, wherever Envoy sends it.
+      const own = await http('GET', `/users/${a!.id}/enrollments`, { token: a!.token });
+      assert.deepEqual(own.body.enrollments.map((e: { section_id: number; grade: string }) => [e.section_id, e.grade]), [[sid, 'A-']]);
+
+      const badGrade = await http('PUT', gradePath, { token: school.instructor.token, body: { grade: 'E' } });
+      assert.equal(badGrade.status, 400, badGrade.text);
+      assert.match(badGrade.body.message, /grade/);
+      const selfGraded = await http('PUT', gradePath, { token: a!.token, body: { grade: 'A+' } });
+      assert.equal(selfGraded.status, 403, 'Envoy refuses a student');
+      const otherTeacher = await http('PUT', gradePath, { token: school.otherInstructor.token, body: { grade: 'A+' } });
+      assert.equal(otherTeacher.status, 403, "the service refuses another section's instructor");
+      assert.equal((await http('PUT', `/sections/${sid}/enrollments/${b!.id}/grade`, { token: school.instructor.token, body: { grade: 'A' } })).status, 404, 'a waitlisted student has no enrollment to grade');
+
+      const drop = await http('DELETE', `/users/${a!.id}/enrollments/${sid}`, { token: a!.token });
+      assert.equal(drop.status, 400, drop.text);
+      assert.match(drop.body.message, /grade/);
+      const deletion = await http('DELETE', `/sections/${sid}`, { token: school.registrar.token });
+      assert.equal(deletion.status, 400, deletion.text);
+      assert.deepEqual(await enrolledOf(sid), [a!.id]);
+      assert.deepEqual((await waitlistOf(sid)).map((e) => e.user_id), [b!.id], 'nothing moved');
+      const stillGraded = await http('GET', `/sections/${sid}/enrollments`, { token: school.instructor.token });
+      assert.equal(stillGraded.body.enrollments[0].grade, 'A-');
+
+      const cleared = await http('PUT', gradePath, { token: school.registrar.token, body: { grade: '' } });
+      assert.equal(cleared.status, 200, cleared.text);
+      assert.equal(cleared.body.grade ?? '', '');
+      const dropped = await http('DELETE', `/users/${a!.id}/enrollments/${sid}`, { token: a!.token });
+      assert.equal(dropped.status, 200, dropped.text);
+      assert.deepEqual(dropped.body.promoted_user_ids, [b!.id]);
+    });
+
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {
       const { sid, clashing } = await oneSeatAndAClash('Sunday');
       const [holder, busy, free] = await students(3);
@@ -379,9 +419,10 @@ describe('the enrollment service on the real cluster', () => {
       sid = await section(school, { capacity: 1 });
     });
 
-    /** The student is enrolled in sid and otherStudent waits for it, before each call. */
+    /** The student is enrolled in sid (ungraded) and otherStudent waits for it, before each call. */
     async function reset(): Promise<void> {
       const t = school.registrar.token;
+      await http('PUT', `/sections/${sid}/enrollments/${school.student.id}/grade`, { token: t, body: { grade: '' } });
       await http('DELETE', `/users/${school.student.id}/enrollments/${sid}`, { token: t });
       await http('DELETE', `/users/${school.otherStudent.id}/enrollments/${sid}`, { token: t });
       await http('DELETE', `/users/${school.otherStudent.id}/waitlist/${sid}`, { token: t });
@@ -410,6 +451,7 @@ describe('the enrollment service on the real cluster', () => {
       { name: 'GET /sections/{id}/enrollments', allowed: ['instructor', 'registrar'], request: () => ['GET', `/sections/${sid}/enrollments`] },
       { name: 'GET /sections/{id}/waitlist', allowed: ['instructor', 'registrar'], request: () => ['GET', `/sections/${sid}/waitlist`] },
       { name: 'DELETE /sections/{id}/enrollments/{uid}', allowed: ['instructor', 'registrar'], mutates: true, request: () => ['DELETE', `/sections/${sid}/enrollments/${stu()}`] },
+      { name: 'PUT /sections/{id}/enrollments/{uid}/grade', allowed: ['instructor', 'registrar'], mutates: true, request: () => ['PUT', `/sections/${sid}/enrollments/${stu()}/grade`, { grade: 'B' }] },
       { name: 'GET /users', allowed: ['registrar'], request: () => ['GET', '/users'] },
       { name: 'GET /users/{id}', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}`] },
       { name: 'GET /users/{id}/enrollments', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/enrollments`] },

@@ -18,6 +18,8 @@ import type { DeleteSectionRequest } from '../../../gen/ts/enroll/v1/DeleteSecti
 import type { Department__Output } from '../../../gen/ts/enroll/v1/Department.js';
 import type { DropResponse__Output } from '../../../gen/ts/enroll/v1/DropResponse.js';
 import type { DropSectionEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropSectionEnrollmentRequest.js';
+import type { SetEnrollmentGradeRequest } from '../../../gen/ts/enroll/v1/SetEnrollmentGradeRequest.js';
+import type { Enrollment__Output } from '../../../gen/ts/enroll/v1/Enrollment.js';
 import type { DropUserEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropUserEnrollmentRequest.js';
 import type { DropUserWaitlistRequest } from '../../../gen/ts/enroll/v1/DropUserWaitlistRequest.js';
 import type { GetCourseRequest } from '../../../gen/ts/enroll/v1/GetCourseRequest.js';
@@ -160,6 +162,10 @@ export class EnrollDomain {
   /** The section's instructor or the registrar. Promotes from the waitlist. */
   dropSectionEnrollment(actor: Actor, req: DropSectionEnrollmentRequest): Promise<DropResponse__Output> {
     return enrollments.dropSectionEnrollment(this.ctx, actor, req);
+  }
+  /** The section's instructor or the registrar. */
+  setEnrollmentGrade(actor: Actor, req: SetEnrollmentGradeRequest): Promise<Enrollment__Output> {
+    return enrollments.setEnrollmentGrade(this.ctx, actor, req);
   }
 
   // --- users ------------------------------------------------------------------

@@ -8,6 +8,8 @@ import type { DropUserEnrollmentRequest } from '../../../gen/ts/enroll/v1/DropUs
 import type { ListEnrollmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListEnrollmentsResponse.js';
 import type { ListSectionEnrollmentsRequest } from '../../../gen/ts/enroll/v1/ListSectionEnrollmentsRequest.js';
 import type { ListUserEnrollmentsRequest } from '../../../gen/ts/enroll/v1/ListUserEnrollmentsRequest.js';
+import type { Enrollment__Output } from '../../../gen/ts/enroll/v1/Enrollment.js';
+import type { SetEnrollmentGradeRequest } from '../../../gen/ts/enroll/v1/SetEnrollmentGradeRequest.js';
 import type { SectionRow } from '../store/rows.js';
 import type { EnrollStore } from '../store/store.js';
 import {
@@ -25,7 +27,7 @@ import { parseRoles, toEnrollment } from './convert.js';
 import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
 import { readPage, toPage } from '../../../lib/pagination.js';
 import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
-import { requireId, statusFilter } from './validate.js';
+import { gradeValue, requireId, statusFilter } from './validate.js';
 
 /** How many waitlists (of live sections) one student may be on at once. */
 export const MAX_WAITLISTS_PER_STUDENT = 3;
@@ -92,6 +94,10 @@ function dropEnrollment(
   const section = requireSection(store, sectionId);
   authorize(section);
   if (!store.enrollments.drop(userId, sectionId)) {
+    const enrollment = store.enrollments.getEnrollment(userId, sectionId);
+    if (enrollment?.status === 'enrolled' && enrollment.grade !== null) {
+      throw failedPrecondition(`user ${userId} has a grade in section ${sectionId}; clear it before dropping`);
+    }
     // A dropped enrollment is history, not something to drop again.
     throw notFound(`enrollment of user ${userId} in section ${sectionId}`);
   }
@@ -133,6 +139,38 @@ const dropStudentEnrollment = enrollWrite(
   'dropSectionEnrollment',
   (store, { actor, userId, sectionId }: { actor: Actor; userId: number; sectionId: number }) =>
     dropEnrollment(store, userId, sectionId, (section) => requireSectionStaff(actor, section.instructor_id)),
+);
+
+/**
+ * The section's instructor or the registrar: sets or clears the grade of a
+ * student enrolled in the section. Frozen sections are graded too (a freeze
+ * stops enrollment, not teaching).
+ */
+export async function setEnrollmentGrade(
+  ctx: DomainContext,
+  actor: Actor,
+  req: SetEnrollmentGradeRequest,
+): Promise<Enrollment__Output> {
+  const sectionId = requireId('section_id', req.section_id);
+  const userId = requireId('user_id', req.user_id);
+  const grade = gradeValue('grade', req.grade);
+  couldBeSectionStaff(actor);
+  return ctx.write(gradeEnrollment, { actor, userId, sectionId, grade });
+}
+
+const gradeEnrollment = enrollWrite(
+  'setEnrollmentGrade',
+  (store, { actor, userId, sectionId, grade }: { actor: Actor; userId: number; sectionId: number; grade: string | null }) => {
+    const section = requireSection(store, sectionId);
+    requireSectionStaff(actor, section.instructor_id);
+    if (!store.enrollments.setGrade(userId, sectionId, grade)) {
+      if (store.enrollments.getEnrollment(userId, sectionId)) {
+        throw failedPrecondition(`user ${userId} dropped section ${sectionId}; only an enrolled student is graded`);
+      }
+      throw notFound(`enrollment of user ${userId} in section ${sectionId}`);
+    }
+    return toEnrollment(store.enrollments.getEnrollment(userId, sectionId)!);
+  },
 );
 
 /** The section's instructor or the registrar; ordered by user id. */

@@ -78,6 +78,7 @@ const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> =
   ['listSectionEnrollments', ['registrar', 'instructor'], (x, a) => x.f.domain.listSectionEnrollments(a, { section_id: x.s })],
   ['listSectionWaitlist', ['registrar', 'instructor'], (x, a) => x.f.domain.listSectionWaitlist(a, { section_id: x.s })],
   ['dropSectionEnrollment', ['registrar', 'instructor'], (x, a) => x.f.domain.dropSectionEnrollment(a, { section_id: x.s, user_id: 10 })],
+  ['setEnrollmentGrade', ['registrar', 'instructor'], (x, a) => x.f.domain.setEnrollmentGrade(a, { section_id: x.s, user_id: 10, grade: 'A' })],
   ['getUser', ['registrar', 'self'], (x, a) => x.f.domain.getUser(a, { user_id: 10 })],
   ['listUserEnrollments', ['registrar', 'self'], (x, a) => x.f.domain.listUserEnrollments(a, { user_id: 10 })],
   ['listUserSections', ['registrar', 'self'], (x, a) => x.f.domain.listUserSections(a, { user_id: 10 })],

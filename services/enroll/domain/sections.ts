@@ -172,6 +172,10 @@ export async function deleteSection(ctx: DomainContext, actor: Actor, req: Delet
 
 const markSectionDeleted = enrollWrite('deleteSection', (store, { sectionId }: { sectionId: number }) => {
   requireSection(store, sectionId);
+  const graded = store.enrollments.firstGraded(sectionId);
+  if (graded !== undefined) {
+    throw failedPrecondition(`section ${sectionId} has graded students (user ${graded}); clear their grades before deleting it`);
+  }
   store.sections.markSectionDeleted(sectionId);
   const dropped = store.enrollments.dropAllInSection(sectionId);
   store.waitlist.clearSection(sectionId);

@@ -64,6 +64,18 @@ export function requireTime(field: string, value: string | undefined | null): st
   return time;
 }
 
+/** The grades an enrollment can have, as stored and answered. */
+export const GRADES = ['A+', 'A', 'A-', 'B+', 'B', 'B-', 'C+', 'C', 'C-', 'D+', 'D', 'D-', 'F', 'P', 'NP', 'I'] as const;
+
+/** A grade in any case, returned in capitals ("b+" → "B+"); empty means none (null). */
+export function gradeValue(field: string, value: string | undefined | null): string | null {
+  const upper = (value ?? '').trim().toUpperCase();
+  if (upper === '') return null;
+  const grade = GRADES.find((g) => g === upper);
+  if (!grade) throw invalidArgument(field, `must be one of ${GRADES.join(', ')}, or empty to clear it`);
+  return grade;
+}
+
 /** The optional enrollment status filter: '' means both. */
 export function statusFilter(value: string | undefined | null): EnrollmentStatus | null {
   if (value === undefined || value === null || value === '') return null;

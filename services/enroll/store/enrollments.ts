@@ -27,8 +27,16 @@ export function enrollmentStatements(db: Database.Database) {
     `INSERT INTO enrollments (user_id, section_id, status) VALUES (?, ?, 'enrolled')
      ON CONFLICT (user_id, section_id) DO UPDATE SET status = 'enrolled', grade = NULL, date = excluded.date`,
   );
+  // A graded enrollment is never dropped: the caller tells why from getEnrollment.
   const drop = db.prepare<[number, number]>(
-    `UPDATE enrollments SET status = 'dropped' WHERE user_id = ? AND section_id = ? AND status = 'enrolled'`,
+    `UPDATE enrollments SET status = 'dropped'
+     WHERE user_id = ? AND section_id = ? AND status = 'enrolled' AND grade IS NULL`,
+  );
+  const setGrade = db.prepare<[string | null, number, number]>(
+    `UPDATE enrollments SET grade = ? WHERE user_id = ? AND section_id = ? AND status = 'enrolled'`,
+  );
+  const graded = db.prepare<[number], { user_id: number }>(
+    `SELECT user_id FROM enrollments WHERE section_id = ? AND grade IS NOT NULL ORDER BY user_id LIMIT 1`,
   );
   const dropAll = db.prepare<[number], { user_id: number }>(
     `UPDATE enrollments SET status = 'dropped' WHERE section_id = ? AND status = 'enrolled' RETURNING user_id`,
@@ -41,8 +49,13 @@ export function enrollmentStatements(db: Database.Database) {
     listUserEnrollments: (userId: number, status: EnrollmentStatus | null, afterSectionId: number, limit: number) =>
       byUser.all(userId, status, status, afterSectionId, limit),
     enroll: (userId: number, sectionId: number): void => void enroll.run(userId, sectionId),
-    /** Returns whether an active enrollment was dropped. */
+    /** Returns whether an active, ungraded enrollment was dropped. */
     drop: (userId: number, sectionId: number): boolean => drop.run(userId, sectionId).changes === 1,
+    /** Sets (or, with null, clears) the grade of an active enrollment; returns whether there was one. */
+    setGrade: (userId: number, sectionId: number, grade: string | null): boolean =>
+      setGrade.run(grade, userId, sectionId).changes === 1,
+    /** A student with a grade in the section, if any. */
+    firstGraded: (sectionId: number): number | undefined => graded.get(sectionId)?.user_id,
     /** Drops every active enrollment of the section; returns the students dropped. */
     dropAllInSection: (sectionId: number): number[] => dropAll.all(sectionId).map((r) => r.user_id),
   };

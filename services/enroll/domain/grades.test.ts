@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Status } from '../../../lib/errors.js';
+import { enrollAll, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf, type Fixture } from './fixture.js';
+
+function gradeOf(f: Fixture, userId: number, sectionId: number): string | null | undefined {
+  return f.db
+    .prepare<[number, number], { grade: string | null }>('SELECT grade FROM enrollments WHERE user_id = ? AND section_id = ?')
+    .get(userId, sectionId)?.grade;
+}
+
+test("the section's instructor grades an enrolled student; the grade is stored in capitals and the student sees it", async () => {
+  const f = await setup();
+  const s = await f.section();
+  await enrollAll(f, s, [10]);
+  const res = await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade: ' b+ ' });
+  assert.equal(res.grade, 'B+');
+  assert.equal(res.status, 'enrolled');
+  assert.equal(res.user_id, 10);
+  assert.equal(gradeOf(f, 10, s), 'B+');
+  const own = await f.domain.listUserEnrollments(student(10), { user_id: 10 });
+  assert.deepEqual(own.enrollments.map((e) => [e.section_id, e.grade]), [[s, 'B+']]);
+  f.close();
+});
+
+test('the registrar changes a grade and clears it with an empty one', async () => {
+  const f = await setup();
+  const s = await f.section();
+  await enrollAll(f, s, [10]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade: 'I' });
+  assert.equal((await f.domain.setEnrollmentGrade(REGISTRAR, { section_id: s, user_id: 10, grade: 'np' })).grade, 'NP');
+  assert.equal((await f.domain.setEnrollmentGrade(REGISTRAR, { section_id: s, user_id: 10, grade: '' })).grade, '');
+  assert.equal(gradeOf(f, 10, s), null);
+  f.close();
+});
+
+test('an unknown grade is INVALID_ARGUMENT naming the field, and the stored grade stays', async () => {
+  const f = await setup();
+  const s = await f.section();
+  await enrollAll(f, s, [10]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade: 'A' });
+  for (const grade of ['E', 'A++', 'pass', '4.0']) {
+    await rejectsWith(f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade }), Status.INVALID_ARGUMENT, { field: 'grade' });
+  }
+  assert.equal(gradeOf(f, 10, s), 'A');
+  f.close();
+});
+
+test('only the enrolled are graded: a dropped student is FAILED_PRECONDITION, a stranger NOT_FOUND', async () => {
+  const f = await setup();
+  const s = await f.section();
+  await enrollAll(f, s, [10, 11]);
+  await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: s });
+  await rejectsWith(f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 11, grade: 'A' }), Status.FAILED_PRECONDITION, {
+    message: /dropped/,
+  });
+  assert.equal(gradeOf(f, 11, s), null);
+  await rejectsWith(f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 12, grade: 'A' }), Status.NOT_FOUND);
+  await rejectsWith(f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s + 100, user_id: 10, grade: 'A' }), Status.NOT_FOUND);
+  f.close();
+});
+
+test("another section's instructor and students may not grade", async () => {
+  const f = await setup();
+  const s = await f.section();
+  await enrollAll(f, s, [10]);
+  for (const actor of [OTHER_INSTRUCTOR, student(10), student(11)]) {
+    await rejectsWith(f.domain.setEnrollmentGrade(actor, { section_id: s, user_id: 10, grade: 'A' }), Status.PERMISSION_DENIED);
+  }
+  assert.equal(gradeOf(f, 10, s), null);
+  f.close();
+});
+
+test('a frozen section is still graded', async () => {
+  const f = await setup();
+  const s = await f.section();
+  await enrollAll(f, s, [10]);
+  await f.domain.updateSection(REGISTRAR, { section_id: s, frozen: true });
+  assert.equal((await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade: 'P' })).grade, 'P');
+  f.close();
+});
+
+test('a graded enrollment is not dropped by anyone, nor its section deleted, until the grade is cleared', async () => {
+  const f = await setup();
+  const s = await f.section({ capacity: 1 });
+  await enrollAll(f, s, [10, 11]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade: 'C-' });
+
+  await rejectsWith(f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s }), Status.FAILED_PRECONDITION, { message: /grade/ });
+  await rejectsWith(f.domain.dropUserEnrollment(REGISTRAR, { user_id: 10, section_id: s }), Status.FAILED_PRECONDITION, { message: /grade/ });
+  await rejectsWith(f.domain.dropSectionEnrollment(INSTRUCTOR, { user_id: 10, section_id: s }), Status.FAILED_PRECONDITION, { message: /grade/ });
+  await rejectsWith(f.domain.deleteSection(REGISTRAR, { section_id: s }), Status.FAILED_PRECONDITION, { message: /graded/ });
+  // Nothing moved: the grade, the seat, the waitlist and the section are as they were.
+  assert.equal(gradeOf(f, 10, s), 'C-');
+  assert.equal(statusOf(f, 10, s), 'enrolled');
+  assert.deepEqual(waitlistOf(f, s), [[11, 1]]);
+  assert.equal((await f.domain.getSection(REGISTRAR, { section_id: s })).enrolled_count, 1);
+
+  await f.domain.setEnrollmentGrade(REGISTRAR, { section_id: s, user_id: 10, grade: '' });
+  const dropped = await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
+  assert.deepEqual(dropped.promoted_user_ids, [11]);
+  await f.domain.deleteSection(REGISTRAR, { section_id: s });
+  f.close();
+});
