@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
-import { useCluster, waitUntil } from '../harness/cluster.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_DIR, useCluster, waitUntil } from '../harness/cluster.js';
 import { call, enrollClient, http, type HttpAnswer } from '../support/clients.js';
 import { createSchool, enroll, person, section, type Person, type School } from '../support/school.js';
 
@@ -433,15 +435,29 @@ describe('the enrollment service on the real cluster', () => {
     }
 
     const stu = () => school.student.id;
+    const unique = () => `${Date.now() % 1e9}${Math.floor(Math.random() * 1000)}`;
+    /** A department with no courses, and a course that never had a section: what the registrar may delete. */
+    async function emptyDepartment(): Promise<number> {
+      const res = await http('POST', '/departments', { token: school.registrar.token, body: { name: `Empty ${unique()}` } });
+      assert.equal(res.status, 200, res.text);
+      return res.body.id;
+    }
+    async function bareCourse(): Promise<number> {
+      const res = await http('POST', '/courses', { token: school.registrar.token, body: { code: `B${unique()}`, name: 'Bare', department_id: school.departmentId } });
+      assert.equal(res.status, 200, res.text);
+      return res.body.id;
+    }
     const routes: Array<{ name: string; allowed: Actor[]; mutates?: boolean; request: () => [string, string, unknown?] | Promise<[string, string, unknown?]> }> = [
       { name: 'GET /departments', allowed: ACTORS, request: () => ['GET', '/departments'] },
       { name: 'POST /departments', allowed: ['registrar'], mutates: true, request: () => ['POST', '/departments', { name: `D-${Math.random()}` }] },
       { name: 'GET /departments/{id}', allowed: ACTORS, request: () => ['GET', `/departments/${school.departmentId}`] },
       { name: 'PATCH /departments/{id}', allowed: ['registrar'], mutates: true, request: () => ['PATCH', `/departments/${school.departmentId}`, { name: `D-${Math.random()}` }] },
+      { name: 'DELETE /departments/{id}', allowed: ['registrar'], mutates: true, request: async () => ['DELETE', `/departments/${await emptyDepartment()}`] },
       { name: 'GET /courses', allowed: ACTORS, request: () => ['GET', '/courses'] },
       { name: 'POST /courses', allowed: ['registrar'], mutates: true, request: () => ['POST', '/courses', { code: `M${Date.now() % 1e9}${Math.floor(Math.random() * 1000)}`, name: 'x', department_id: school.departmentId }] },
       { name: 'GET /courses/{id}', allowed: ACTORS, request: () => ['GET', `/courses/${school.courseId}`] },
       { name: 'PATCH /courses/{id}', allowed: ['registrar'], mutates: true, request: () => ['PATCH', `/courses/${school.courseId}`, { name: `C-${Math.random()}` }] },
+      { name: 'DELETE /courses/{id}', allowed: ['registrar'], mutates: true, request: async () => ['DELETE', `/courses/${await bareCourse()}`] },
       { name: 'GET /courses/{id}/waitlist', allowed: ['instructor', 'otherInstructor', 'registrar'], request: () => ['GET', `/courses/${school.courseId}/waitlist`] },
       { name: 'GET /sections', allowed: ACTORS, request: () => ['GET', '/sections'] },
       { name: 'POST /sections', allowed: ['registrar'], mutates: true, request: () => ['POST', '/sections', { course_id: school.courseId, classroom: 'M', capacity: 5, day: 'Monday', begin_time: '01:00', end_time: '01:10', instructor_id: school.instructor.id }] },
@@ -461,6 +477,15 @@ describe('the enrollment service on the real cluster', () => {
       { name: 'GET /users/{id}/waitlist', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/waitlist`] },
       { name: 'DELETE /users/{id}/waitlist/{sid}', allowed: ['otherStudent', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${school.otherStudent.id}/waitlist/${sid}`] },
     ];
+
+    test('covers every HTTP route of enroll.proto', () => {
+      // "delete: \"/sections/{section_id}/enrollments/{user_id}\"" → "DELETE /sections/{}/enrollments/{}"
+      const proto = readFileSync(join(REPO_DIR, 'proto/enroll/v1/enroll.proto'), 'utf8');
+      const declared = [...proto.matchAll(/\b(get|post|put|patch|delete): "([^"]+)"/g)].map(([, verb, path]) => `${verb!.toUpperCase()} ${path}`);
+      const shape = (route: string) => route.replace(/\{[^}]*\}/g, '{}');
+      assert.ok(declared.length > 20, `only ${declared.length} routes found in the proto`);
+      assert.deepEqual(routes.map((r) => shape(r.name)).sort(), declared.map(shape).sort());
+    });
 
     for (const route of routes) {
       test(route.name, async () => {
