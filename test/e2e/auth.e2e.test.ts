@@ -20,9 +20,9 @@ import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { Status } from '../../lib/errors.js';
 import { loadPrivateKey } from '../../services/auth/domain/keys.js';
 import { authThreadPoolSize } from '../../services/node/env.js';
-import { useCluster } from '../harness/cluster.js';
+import { REPO_DIR, useCluster } from '../harness/cluster.js';
 import { ENVOY_GRPC, authClient, call, directoryClient, http, txidOf, uniqueName } from '../support/clients.js';
-import { loginHttp, manyStudents } from '../support/school.js';
+import { loginHttp, manyStudents, person, type Person } from '../support/school.js';
 
 const ISSUER = 'course-registration-auth';
 
@@ -342,6 +342,79 @@ describe('the auth service on the real cluster', () => {
       assert.equal(asRegistrar.status, 200, asRegistrar.text);
       assert.deepEqual(asRegistrar.body.roles, ['instructor']);
     });
+  });
+
+  describe('the roles Envoy and the service enforce on every auth route', () => {
+    type Who = 'anonymous' | 'student' | 'instructor' | 'registrar';
+    const WHO: Who[] = ['anonymous', 'student', 'instructor', 'registrar'];
+    const SIGNED_IN: Who[] = ['student', 'instructor', 'registrar'];
+    const people = {} as Record<Exclude<Who, 'anonymous'>, Person>;
+    const tokenOf = (who: Who) => (who === 'anonymous' ? undefined : people[who].token);
+    /** A student for the registrar-only routes to act on. */
+    const target = async () => (await person('student', people.registrar.token, 'target')).id;
+
+    const routes: Array<{ name: string; allowed: Who[]; request: (who: Who) => Promise<[string, string, unknown?]> | [string, string, unknown?] }> = [
+      { name: 'POST /register', allowed: WHO, request: () => { const username = uniqueName('m'); return ['POST', '/register', { username, email: `${username}@example.edu` }]; } },
+      { name: 'POST /login', allowed: WHO, request: () => ['POST', '/login', { username: people.student.username, password: people.student.password }] },
+      { name: 'POST /auth', allowed: WHO, request: () => ['POST', '/auth', { username: people.student.username, password: people.student.password }] },
+      {
+        name: 'POST /token',
+        allowed: WHO,
+        request: async () => {
+          const login = await http('POST', '/login', { body: { username: people.student.username, password: people.student.password } });
+          return ['POST', '/token', { refresh_token: login.body.refresh_token }];
+        },
+      },
+      { name: 'POST /logout', allowed: WHO, request: () => ['POST', '/logout', { refresh_token: 'not a token' }] },
+      { name: 'GET /.well-known/jwks.json', allowed: WHO, request: () => ['GET', '/.well-known/jwks.json'] },
+      { name: 'GET /me', allowed: SIGNED_IN, request: () => ['GET', '/me'] },
+      { name: 'PATCH /me', allowed: SIGNED_IN, request: () => ['PATCH', '/me', { first_name: 'Matrix' }] },
+      {
+        name: 'POST /me/password',
+        allowed: SIGNED_IN,
+        request: (who) => {
+          if (who === 'anonymous') return ['POST', '/me/password', { current_password: 'x', new_password: 'a long new password' }];
+          // The person keeps their new password for the routes after this one.
+          const next = `${people[who].password}!`;
+          const body = { current_password: people[who].password, new_password: next };
+          people[who].password = next;
+          return ['POST', '/me/password', body];
+        },
+      },
+      { name: 'GET /auth-logs', allowed: SIGNED_IN, request: () => ['GET', '/auth-logs?page_size=1'] },
+      { name: 'PUT /users/{id}/roles', allowed: ['registrar'], request: async () => ['PUT', `/users/${await target()}/roles`, { roles: ['student', 'instructor'] }] },
+      { name: 'POST /users/{id}/password', allowed: ['registrar'], request: async () => ['POST', `/users/${await target()}/password`, {}] },
+    ];
+
+    test('covers every HTTP route of auth.proto', () => {
+      const proto = readFileSync(join(REPO_DIR, 'proto/auth/v1/auth.proto'), 'utf8');
+      const declared = [...proto.matchAll(/\b(get|post|put|patch|delete): "([^"]+)"/g)].map(([, verb, path]) => `${verb!.toUpperCase()} ${path}`);
+      const shape = (route: string) => route.replace(/\{[^}]*\}/g, '{}');
+      assert.ok(declared.length >= 12, `only ${declared.length} routes found in the proto`);
+      assert.deepEqual(routes.map((r) => shape(r.name)).sort(), declared.map(shape).sort());
+    });
+
+    for (const route of routes) {
+      test(route.name, async () => {
+        if (!people.registrar) {
+          // A registrar of its own: the cluster's first one keeps its password for the other tests.
+          const first = await loginHttp(env.cluster.registrar);
+          const username = uniqueName('mregistrar');
+          const password = 'a registrar password';
+          const reg = await http('POST', '/register', { token: first, body: { username, email: `${username}@example.edu`, password, roles: ['registrar'] } });
+          assert.equal(reg.status, 200, reg.text);
+          people.registrar = { id: reg.body.user_id, username, password, token: await loginHttp({ username, password }) };
+          people.student = await person('student', first, 'mstudent');
+          people.instructor = await person('instructor', first, 'minstructor');
+        }
+        for (const who of WHO) {
+          const [method, path, body] = await route.request(who);
+          const res = await http(method, path, { token: tokenOf(who), body });
+          if (route.allowed.includes(who)) assert.equal(res.status, 200, `${who} may ${route.name}: ${res.text}`);
+          else assert.equal(res.status, who === 'anonymous' ? 401 : 403, `${who} may not ${route.name}: ${res.status} ${res.text}`);
+        }
+      });
+    }
   });
 
   describe('auth over native gRPC through Envoy', () => {
