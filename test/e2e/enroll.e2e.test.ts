@@ -369,6 +369,29 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal((await http('GET', `/users/${s!.id}/sections?type=teaching`, { token: s!.token })).status, 400);
     });
 
+    test('the catalogue filters sections by instructor, department, day and availability', async () => {
+      const teacher = await person('instructor', school.registrar.token, 'filtered');
+      const full = await section(school, { capacity: 1, waitlist_capacity: 0, day: 'Friday', instructor: teacher });
+      const waitlisting = await section(school, { capacity: 1, day: 'Saturday', instructor: teacher });
+      const free = await section(school, { day: 'Saturday', instructor: teacher });
+      const [a, b] = await students(2);
+      await enroll(a!, a!.id, full);
+      await enroll(b!, b!.id, waitlisting);
+      const list = async (query: string) => {
+        const res = await http('GET', `/sections?instructor_id=${teacher.id}&${query}`, { token: a!.token });
+        assert.equal(res.status, 200, res.text);
+        return res.body.sections.map((x: { id: number }) => x.id);
+      };
+      assert.deepEqual(await list(`department_id=${school.departmentId}`), [full, waitlisting, free]);
+      assert.deepEqual(await list('day=saturday'), [waitlisting, free]);
+      assert.deepEqual(await list('availability=seats'), [free]);
+      assert.deepEqual(await list('availability=open'), [waitlisting, free]);
+      assert.deepEqual(await list('availability=open&day=Friday'), []);
+      const bad = await http('GET', '/sections?availability=full', { token: a!.token });
+      assert.equal(bad.status, 400, bad.text);
+      assert.match(bad.body.message, /availability/);
+    });
+
     test('lists are paginated with a stable order', async () => {
       const seen: number[] = [];
       let token = '';

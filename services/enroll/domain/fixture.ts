@@ -51,8 +51,8 @@ export interface Fixture {
   readsEntered: number;
   /** A course (CPSC 449) in a department, created by the registrar. */
   courseId: number;
-  /** Creates a section of the course taught by INSTRUCTOR (Monday 09:00-10:00, capacity 2 by default). */
-  section(overrides?: Partial<{ capacity: number; waitlist_capacity: number; day: string; begin_time: string; end_time: string; instructor_id: number }>): Promise<number>;
+  /** Creates a section of the course (unless given) taught by INSTRUCTOR (Monday 09:00-10:00, capacity 2 by default). */
+  section(overrides?: Partial<{ course_id: number; capacity: number; waitlist_capacity: number; day: string; begin_time: string; end_time: string; instructor_id: number }>): Promise<number>;
   /** Every table's rows, to show that a refused call changed nothing. */
   snapshot(): string;
   close(): void;

@@ -234,6 +234,42 @@ test('deleting a section drops its students, clears its waitlist and hides it', 
   f.close();
 });
 
+test('listSections filters by department, instructor, day and availability, together and across pages', async () => {
+  const f = await setup();
+  const ids = async (req: Parameters<typeof f.domain.listSections>[1]) => (await f.domain.listSections(student(10), req)).sections.map((x) => x.id);
+  // a: full with waitlist room; c: full with no waitlist; d: free seats but frozen; b: free seats, elsewhere.
+  const a = await f.section({ capacity: 1, day: 'Monday' });
+  await enrollAll(f, a, [10]);
+  const dept = await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
+  const math = await f.domain.createCourse(REGISTRAR, { code: 'MATH 150A', name: 'Calculus I', department_id: dept.id });
+  const b = await f.section({ course_id: math.id, day: 'Tuesday', instructor_id: OTHER_INSTRUCTOR.userId });
+  const c = await f.section({ capacity: 1, waitlist_capacity: 0, day: 'Wednesday' });
+  await enrollAll(f, c, [11]);
+  const d = await f.section({ capacity: 5, day: 'Thursday' });
+  await f.domain.updateSection(REGISTRAR, { section_id: d, frozen: true });
+
+  assert.deepEqual(await ids({}), [a, b, c, d]);
+  assert.deepEqual(await ids({ department_id: 1 }), [a, c, d]);
+  assert.deepEqual(await ids({ department_id: dept.id }), [b]);
+  assert.deepEqual(await ids({ instructor_id: OTHER_INSTRUCTOR.userId }), [b]);
+  assert.deepEqual(await ids({ day: 'tuesday' }), [b]);
+  assert.deepEqual(await ids({ availability: 'seats' }), [b]);
+  assert.deepEqual(await ids({ availability: 'open' }), [a, b]);
+  assert.deepEqual(await ids({ availability: 'open', department_id: 1 }), [a]);
+  assert.deepEqual(await ids({ availability: 'open', day: 'Wednesday' }), []);
+  assert.deepEqual(await ids({ department_id: 999 }), [], 'an unknown id matches nothing');
+
+  const first = await f.domain.listSections(student(10), { availability: 'open', page_size: 1 });
+  assert.deepEqual(first.sections.map((x) => x.id), [a]);
+  const second = await f.domain.listSections(student(10), { availability: 'open', page_size: 1, page_token: first.next_page_token });
+  assert.deepEqual(second.sections.map((x) => x.id), [b]);
+
+  await rejectsWith(f.domain.listSections(student(10), { day: 'Funday' }), Status.INVALID_ARGUMENT, { field: 'day' });
+  await rejectsWith(f.domain.listSections(student(10), { availability: 'full' }), Status.INVALID_ARGUMENT, { field: 'availability' });
+  await rejectsWith(f.domain.listSections(student(10), { instructor_id: -2 }), Status.INVALID_ARGUMENT, { field: 'instructor_id' });
+  f.close();
+});
+
 test('listSections filters by course', async () => {
   const f = await setup();
   const a = await f.section();

@@ -7,7 +7,7 @@ import type { ListSectionsRequest } from '../../../gen/ts/enroll/v1/ListSections
 import type { ListSectionsResponse__Output } from '../../../gen/ts/enroll/v1/ListSectionsResponse.js';
 import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
 import type { UpdateSectionRequest } from '../../../gen/ts/enroll/v1/UpdateSectionRequest.js';
-import type { NewSection } from '../store/rows.js';
+import type { NewSection, SectionFilter } from '../store/rows.js';
 import type { EnrollStore } from '../store/store.js';
 import { INSTRUCTOR, requireRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
@@ -17,6 +17,7 @@ import { requireCourse, requireSection } from './lookups.js';
 import { readPage, toPage, type PageCursor } from '../../../lib/pagination.js';
 import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
 import {
+  availabilityFilter,
   DEFAULT_WAITLIST_CAPACITY,
   LIMITS,
   optionalId,
@@ -35,18 +36,24 @@ export async function listSections(
   _actor: Actor,
   req: ListSectionsRequest,
 ): Promise<ListSectionsResponse__Output> {
-  const courseId = optionalId('course_id', req.course_id);
+  const filter: SectionFilter = {
+    courseId: optionalId('course_id', req.course_id),
+    departmentId: optionalId('department_id', req.department_id),
+    instructorId: optionalId('instructor_id', req.instructor_id),
+    day: req.day ? requireDay('day', req.day) : null,
+    availability: availabilityFilter(req.availability),
+  };
   const view = sectionView(req.view, 'basic');
-  return ctx.memoQuery(readSections, { courseId, view, cursor: readPage('section', 1, req) });
+  return ctx.memoQuery(readSections, { filter, view, cursor: readPage('section', 1, req) });
 }
 
 const readSections = enrollRead(
   'listSections',
   (
     store,
-    { courseId, view, cursor }: { courseId: number | null; view: SectionView; cursor: PageCursor },
+    { filter, view, cursor }: { filter: SectionFilter; view: SectionView; cursor: PageCursor },
   ): ListSectionsResponse__Output => {
-    const page = toPage(cursor, store.sections.listSections(cursor.afterId, courseId, cursor.limit), (r) => [r.id]);
+    const page = toPage(cursor, store.sections.listSections(filter, cursor.afterId, cursor.limit), (r) => [r.id]);
     return { sections: page.rows.map((r) => toSection(r, view)), next_page_token: page.next_page_token };
   },
 );

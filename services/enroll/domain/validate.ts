@@ -83,6 +83,13 @@ export function statusFilter(value: string | undefined | null): EnrollmentStatus
   throw invalidArgument('status', 'must be "enrolled", "dropped" or empty');
 }
 
+/** The optional availability filter of the catalogue: '' means any section. */
+export function availabilityFilter(value: string | undefined | null): 'seats' | 'open' | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (value === 'seats' || value === 'open') return value;
+  throw invalidArgument('availability', 'must be "seats", "open" or empty');
+}
+
 /** How much of a section a read returns: "basic" or "full"; empty means `fallback`. */
 export type SectionView = 'basic' | 'full';
 

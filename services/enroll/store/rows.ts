@@ -84,3 +84,14 @@ export type NewSection = Pick<
   SectionRow,
   'course_id' | 'classroom' | 'capacity' | 'waitlist_capacity' | 'day' | 'begin_time' | 'end_time' | 'instructor_id'
 >;
+
+/** Which sections a catalogue listing shows: each field null (any) or the value to match. */
+export interface SectionFilter {
+  courseId: number | null;
+  departmentId: number | null;
+  instructorId: number | null;
+  /** Capitalised, as stored: "Monday". */
+  day: string | null;
+  /** "seats": not frozen, a free seat; "open": not frozen, a free seat or waitlist room. */
+  availability: 'seats' | 'open' | null;
+}

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { NewSection, SectionRow, SectionUpdate } from './rows.js';
+import type { NewSection, SectionFilter, SectionRow, SectionUpdate } from './rows.js';
 
 // The counts are columns kept current by triggers (migration 2). The course,
 // department and instructor come along (each a primary-key lookup), so a
@@ -20,8 +20,19 @@ const SECTION_SELECT = `
 /** Statements on sections. Listings leave deleted sections out; getSection does not. */
 export function sectionStatements(db: Database.Database) {
   const get = db.prepare<[number], SectionRow>(`${SECTION_SELECT} WHERE s.id = ?`);
-  const list = db.prepare<[number, number | null, number | null, number], SectionRow>(
-    `${SECTION_SELECT} WHERE s.deleted = 0 AND s.id > ? AND (? IS NULL OR s.course_id = ?) ORDER BY s.id LIMIT ?`,
+  // A page in id order; each filter is NULL (none) or a value. SQLite walks the
+  // ids from afterId and tests each row, so a page costs at most a scan of the
+  // sections after it, filtered or not.
+  const list = db.prepare<[SectionFilter & { afterId: number; limit: number }], SectionRow>(
+    `${SECTION_SELECT}
+     WHERE s.deleted = 0 AND s.id > @afterId
+       AND (@courseId IS NULL OR s.course_id = @courseId)
+       AND (@departmentId IS NULL OR c.department_id = @departmentId)
+       AND (@instructorId IS NULL OR s.instructor_id = @instructorId)
+       AND (@day IS NULL OR s.day = @day)
+       AND (@availability IS NULL OR (s.frozen = 0 AND (s.enrolled_count < s.capacity
+            OR (@availability = 'open' AND s.waitlist_count < s.waitlist_capacity))))
+     ORDER BY s.id LIMIT @limit`,
   );
   const listInstructing = db.prepare<[number, number, number], SectionRow>(
     `${SECTION_SELECT} WHERE s.deleted = 0 AND s.instructor_id = ? AND s.id > ? ORDER BY s.id LIMIT ?`,
@@ -54,8 +65,7 @@ export function sectionStatements(db: Database.Database) {
 
   return {
     getSection: (id: number): SectionRow | undefined => get.get(id),
-    listSections: (afterId: number, courseId: number | null, limit: number): SectionRow[] =>
-      list.all(afterId, courseId, courseId, limit),
+    listSections: (filter: SectionFilter, afterId: number, limit: number): SectionRow[] => list.all({ ...filter, afterId, limit }),
     listInstructorSections: (instructorId: number, afterId: number, limit: number): SectionRow[] =>
       listInstructing.all(instructorId, afterId, limit),
     listStudentSections: (userId: number, afterId: number, limit: number): SectionRow[] =>
