@@ -20,8 +20,9 @@ import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { Status } from '../../lib/errors.js';
 import { loadPrivateKey } from '../../services/auth/domain/keys.js';
 import { authThreadPoolSize } from '../../services/node/env.js';
-import { REPO_DIR, useCluster } from '../harness/cluster.js';
+import { useCluster } from '../harness/cluster.js';
 import { ENVOY_GRPC, authClient, call, directoryClient, http, txidOf, uniqueName } from '../support/clients.js';
+import { protoHttpRoutes, routeShape } from '../support/proto-routes.js';
 import { loginHttp, manyStudents, person, type Person } from '../support/school.js';
 
 const ISSUER = 'course-registration-auth';
@@ -387,11 +388,9 @@ describe('the auth service on the real cluster', () => {
     ];
 
     test('covers every HTTP route of auth.proto', () => {
-      const proto = readFileSync(join(REPO_DIR, 'proto/auth/v1/auth.proto'), 'utf8');
-      const declared = [...proto.matchAll(/\b(get|post|put|patch|delete): "([^"]+)"/g)].map(([, verb, path]) => `${verb!.toUpperCase()} ${path}`);
-      const shape = (route: string) => route.replace(/\{[^}]*\}/g, '{}');
+      const declared = protoHttpRoutes('auth/v1/auth.proto');
       assert.ok(declared.length >= 12, `only ${declared.length} routes found in the proto`);
-      assert.deepEqual(routes.map((r) => shape(r.name)).sort(), declared.map(shape).sort());
+      assert.deepEqual(routes.map((r) => routeShape(r.name)).sort(), declared.sort());
     });
 
     for (const route of routes) {

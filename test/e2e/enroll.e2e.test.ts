@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { REPO_DIR, useCluster, waitUntil } from '../harness/cluster.js';
+import { useCluster, waitUntil } from '../harness/cluster.js';
 import { call, enrollClient, http, type HttpAnswer } from '../support/clients.js';
+import { protoHttpRoutes, routeShape } from '../support/proto-routes.js';
 import { createSchool, enroll, person, section, type Person, type School } from '../support/school.js';
 
 describe('the enrollment service on the real cluster', () => {
@@ -502,12 +501,9 @@ describe('the enrollment service on the real cluster', () => {
     ];
 
     test('covers every HTTP route of enroll.proto', () => {
-      // "delete: \"/sections/{section_id}/enrollments/{user_id}\"" → "DELETE /sections/{}/enrollments/{}"
-      const proto = readFileSync(join(REPO_DIR, 'proto/enroll/v1/enroll.proto'), 'utf8');
-      const declared = [...proto.matchAll(/\b(get|post|put|patch|delete): "([^"]+)"/g)].map(([, verb, path]) => `${verb!.toUpperCase()} ${path}`);
-      const shape = (route: string) => route.replace(/\{[^}]*\}/g, '{}');
+      const declared = protoHttpRoutes('enroll/v1/enroll.proto');
       assert.ok(declared.length > 20, `only ${declared.length} routes found in the proto`);
-      assert.deepEqual(routes.map((r) => shape(r.name)).sort(), declared.map(shape).sort());
+      assert.deepEqual(routes.map((r) => routeShape(r.name)).sort(), declared.sort());
     });
 
     for (const route of routes) {
