@@ -391,6 +391,26 @@ describe('the enrollment service on the real cluster', () => {
       assert.match(bad.body.message, /availability/);
     });
 
+    test('the catalogue searches courses by words of their code and name', async () => {
+      const word = `zq${Date.now().toString(36)}`;
+      const t = school.registrar.token;
+      const created = await http('POST', '/courses', { token: t, body: { code: `S${Date.now() % 1e8}`, name: `Topics in ${word.toUpperCase()} Systems`, department_id: school.departmentId } });
+      assert.equal(created.status, 200, created.text);
+      const search = async (query: string) => {
+        const res = await http('GET', `/courses?query=${encodeURIComponent(query)}`, { token: school.student.token });
+        assert.equal(res.status, 200, res.text);
+        return res.body.courses.map((c: { id: number }) => c.id);
+      };
+      assert.deepEqual(await search(word), [created.body.id]);
+      assert.deepEqual(await search(`systems ${word} topics`), [created.body.id]);
+      const plus = await http('GET', `/courses?query=${word}+systems`, { token: school.student.token });
+      assert.deepEqual(plus.body.courses.map((c: { id: number }) => c.id), [created.body.id], "a '+' in the query string is a space");
+      assert.deepEqual(await search(`${word} nowhere`), []);
+      const tooMany = await http('GET', '/courses?query=a+b+c+d+e+f', { token: school.student.token });
+      assert.equal(tooMany.status, 400, tooMany.text);
+      assert.match(tooMany.body.message, /query/);
+    });
+
     test('lists are paginated with a stable order', async () => {
       const seen: number[] = [];
       let token = '';

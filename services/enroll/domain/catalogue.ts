@@ -21,7 +21,7 @@ import { toCourse, toDepartment } from './convert.js';
 import type { EnrollStore } from '../store/store.js';
 import { requireCourse, requireDepartment } from './lookups.js';
 import { readPage, toPage, type PageCursor } from '../../../lib/pagination.js';
-import { LIMITS, optionalId, present, requireId, requireText } from './validate.js';
+import { LIMITS, optionalId, present, requireId, requireText, searchWords } from './validate.js';
 
 /** ALREADY_EXISTS unless no department but `self` (if any) has the name, in any case. */
 function requireFreeDepartmentName(store: EnrollStore, name: string, self?: number): void {
@@ -117,13 +117,14 @@ export async function listCourses(
   req: ListCoursesRequest,
 ): Promise<ListCoursesResponse__Output> {
   const departmentId = optionalId('department_id', req.department_id);
-  return ctx.memoQuery(readCourses, { departmentId, cursor: readPage('course', 1, req) });
+  const words = searchWords('query', req.query);
+  return ctx.memoQuery(readCourses, { departmentId, words, cursor: readPage('course', 1, req) });
 }
 
 const readCourses = enrollRead(
   'listCourses',
-  (store, { departmentId, cursor }: { departmentId: number | null; cursor: PageCursor }): ListCoursesResponse__Output => {
-    const page = toPage(cursor, store.catalogue.listCourses(cursor.afterId, departmentId, cursor.limit), (r) => [r.id]);
+  (store, { departmentId, words, cursor }: { departmentId: number | null; words: string[]; cursor: PageCursor }): ListCoursesResponse__Output => {
+    const page = toPage(cursor, store.catalogue.listCourses(cursor.afterId, departmentId, words, cursor.limit), (r) => [r.id]);
     return { courses: page.rows.map(toCourse), next_page_token: page.next_page_token };
   },
 );

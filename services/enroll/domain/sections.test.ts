@@ -313,3 +313,30 @@ for (const readThroughWriter of [false, true]) {
     f.close();
   });
 }
+
+test('listCourses searches code and name by words, in any case, with the department filter and paging', async () => {
+  const f = await setup();
+  const codes = async (req: Parameters<typeof f.domain.listCourses>[1]) => (await f.domain.listCourses(student(10), req)).courses.map((c) => c.code);
+  const math = await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
+  await f.domain.createCourse(REGISTRAR, { code: 'CPSC 471', name: 'Software Engineering', department_id: 1 });
+  await f.domain.createCourse(REGISTRAR, { code: 'MATH 250A', name: 'Calculus III', department_id: math.id });
+  await f.domain.createCourse(REGISTRAR, { code: 'MATH 338', name: 'Statistics Applied to Engineering', department_id: math.id });
+
+  assert.deepEqual(await codes({ query: 'cpsc' }), ['CPSC 449', 'CPSC 471']);
+  assert.deepEqual(await codes({ query: 'ENGINEERING' }), ['CPSC 471', 'MATH 338']);
+  assert.deepEqual(await codes({ query: '  engineering   math ' }), ['MATH 338'], 'every word, in code or name');
+  assert.deepEqual(await codes({ query: 'engineering', department_id: 1 }), ['CPSC 471']);
+  assert.deepEqual(await codes({ query: 'back end' }), ['CPSC 449'], 'the fixture course is "Web Back-End"');
+  assert.deepEqual(await codes({ query: 'physics' }), []);
+  assert.deepEqual(await codes({ query: '%' }), [], 'no wildcards: % is a character like any other');
+  assert.deepEqual(await codes({ query: '' }), ['CPSC 449', 'CPSC 471', 'MATH 250A', 'MATH 338']);
+
+  const first = await f.domain.listCourses(student(10), { query: 'engineering', page_size: 1 });
+  assert.deepEqual(first.courses.map((c) => c.code), ['CPSC 471']);
+  const second = await f.domain.listCourses(student(10), { query: 'engineering', page_size: 1, page_token: first.next_page_token });
+  assert.deepEqual(second.courses.map((c) => c.code), ['MATH 338']);
+
+  await rejectsWith(f.domain.listCourses(student(10), { query: 'a b c d e f' }), Status.INVALID_ARGUMENT, { field: 'query' });
+  await rejectsWith(f.domain.listCourses(student(10), { query: 'x'.repeat(201) }), Status.INVALID_ARGUMENT, { field: 'query' });
+  f.close();
+});

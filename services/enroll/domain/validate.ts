@@ -83,6 +83,17 @@ export function statusFilter(value: string | undefined | null): EnrollmentStatus
   throw invalidArgument('status', 'must be "enrolled", "dropped" or empty');
 }
 
+/** At most this many words in a search, each at most `LIMITS.courseName` characters. */
+export const MAX_SEARCH_WORDS = 5;
+
+/** An optional search: its words, lower-case (A-Z folded), none when empty. */
+export function searchWords(field: string, value: string | undefined | null): string[] {
+  const words = (value ?? '').trim().split(/\s+/).filter((w) => w !== '');
+  if (words.length > MAX_SEARCH_WORDS) throw invalidArgument(field, `must have at most ${MAX_SEARCH_WORDS} words`);
+  if (words.some((w) => w.length > LIMITS.courseName)) throw invalidArgument(field, `words must be at most ${LIMITS.courseName} characters`);
+  return words.map((w) => w.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+}
+
 /** The optional availability filter of the catalogue: '' means any section. */
 export function availabilityFilter(value: string | undefined | null): 'seats' | 'open' | null {
   if (value === undefined || value === null || value === '') return null;

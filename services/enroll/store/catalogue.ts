@@ -26,6 +26,20 @@ export function catalogueStatements(db: Database.Database) {
   const listCourses = db.prepare<[number, number | null, number | null, number], CourseRow>(
     `${COURSE_SELECT} WHERE c.id > ? AND (? IS NULL OR c.department_id = ?) ORDER BY c.id LIMIT ?`,
   );
+  // A search: one condition per word, on code and name together (lower() folds A-Z only).
+  const searches = new Map<number, Database.Statement<[Record<string, unknown>], CourseRow>>();
+  function searchStatement(words: number) {
+    let statement = searches.get(words);
+    if (!statement) {
+      const conditions = Array.from({ length: words }, (_, i) => ` AND instr(lower(c.code || ' ' || c.name), @w${i}) > 0`).join('');
+      statement = db.prepare(
+        `${COURSE_SELECT} WHERE c.id > @afterId AND (@departmentId IS NULL OR c.department_id = @departmentId)${conditions}
+         ORDER BY c.id LIMIT @limit`,
+      );
+      searches.set(words, statement);
+    }
+    return statement;
+  }
   const insertCourse = db.prepare<[string, string, number]>(
     'INSERT INTO courses (code, name, department_id) VALUES (?, ?, ?)',
   );
@@ -49,8 +63,13 @@ export function catalogueStatements(db: Database.Database) {
     getCourse: (id: number): CourseRow | undefined => getCourse.get(id),
     /** Case-insensitive (the column is NOCASE). */
     getCourseByCode: (code: string): CourseRow | undefined => courseByCode.get(code),
-    listCourses: (afterId: number, departmentId: number | null, limit: number): CourseRow[] =>
-      listCourses.all(afterId, departmentId, departmentId, limit),
+    /** `words` lower-case; a course is listed when each is in its code or name. */
+    listCourses: (afterId: number, departmentId: number | null, words: string[], limit: number): CourseRow[] => {
+      if (words.length === 0) return listCourses.all(afterId, departmentId, departmentId, limit);
+      const params: Record<string, unknown> = { afterId, departmentId, limit };
+      words.forEach((word, i) => (params[`w${i}`] = word));
+      return searchStatement(words.length).all(params);
+    },
     insertCourse: (code: string, name: string, departmentId: number): number =>
       Number(insertCourse.run(code, name, departmentId).lastInsertRowid),
     updateCourse: (id: number, c: { code: string; name: string; department_id: number }): void =>
