@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Logger } from './log.js';
-import { openDatabase, openReplicaCopy, openWritable } from './sqlite.js';
+import Database from 'better-sqlite3';
+import { openDatabase, openReplicaCopy, openWritable, preparedOnFirstUse } from './sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sqlite-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,4 +56,17 @@ test('a replica waits while its copy is not a database yet, then opens it', asyn
   } finally {
     db.close();
   }
+});
+
+test('preparedOnFirstUse prepares each SQL text once and gives the same statement after', () => {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3)');
+  const query = preparedOnFirstUse<{ x: number }>(db);
+  const all = query('SELECT x FROM t ORDER BY x');
+  assert.equal(query('SELECT x FROM t ORDER BY x'), all);
+  const filtered = query('SELECT x FROM t WHERE x > @min ORDER BY x');
+  assert.notEqual(filtered, all);
+  assert.deepEqual(filtered.all({ min: 1 }).map((r) => r.x), [2, 3]);
+  assert.deepEqual(all.all().map((r) => r.x), [1, 2, 3]);
+  db.close();
 });

@@ -44,6 +44,25 @@ export interface OpenOptions {
   log: Logger;
 }
 
+/**
+ * Statements for queries built from what a request gives (its filters, its
+ * search words): each distinct SQL text is prepared once on `db`, on first
+ * use, so SQLite plans each shape for itself and the common shape runs the
+ * plain query. The texts come from fixed fragments, never from input, so
+ * there are few of them.
+ */
+export function preparedOnFirstUse<Row>(db: Database.Database): (sql: string) => Database.Statement<unknown[], Row> {
+  const statements = new Map<string, Database.Statement<unknown[], Row>>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare<unknown[], Row>(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
 /** Applies the migrations the database has not seen yet, in one transaction. */
 export function migrate(db: Database.Database, migrations: readonly string[]): number {
   const apply = db.transaction(() => {

@@ -6,7 +6,8 @@
  * The store does no validation and no policy: that is the domain's job. It
  * never returns password hashes except from `userByUsername`, which login needs.
  */
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { preparedOnFirstUse } from '../../../lib/sqlite.js';
 
 export interface UserRow {
   id: number;
@@ -162,9 +163,9 @@ function build(db: Database) {
   );
   const clearLoginFailures = db.prepare<[string]>('DELETE FROM login_failures WHERE username = ?');
 
-  // One statement per combination of filters present (at most 32), each
-  // prepared on first use, so that SQLite plans each with the index it can use.
-  const authLogQueries = new Map<string, Statement<unknown[], AuthLogRow>>();
+  // One statement per combination of filters present (at most 32), so that
+  // SQLite plans each with the index it can use.
+  const authLogQuery = preparedOnFirstUse<AuthLogRow>(db);
   const authLogs = (beforeId: number | null, filter: AuthLogFilter, limit: number): AuthLogRow[] => {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -181,12 +182,7 @@ function build(db: Database) {
       'SELECT id, request_ip, request_timestamp, user_id, outcome, method, username FROM auth_logs' +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
       ' ORDER BY id DESC LIMIT ?';
-    let statement = authLogQueries.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare<unknown[], AuthLogRow>(sql);
-      authLogQueries.set(sql, statement);
-    }
-    return statement.all(...params, limit);
+    return authLogQuery(sql).all(...params, limit);
   };
 
   const keyTimes = db.prepare<[], KeyTimesRow>(

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { preparedOnFirstUse } from '../../../lib/sqlite.js';
 import type { CourseRow, DepartmentRow } from './rows.js';
 
 const COURSE_SELECT = `
@@ -22,24 +23,9 @@ export function catalogueStatements(db: Database.Database) {
 
   const getCourse = db.prepare<[number], CourseRow>(`${COURSE_SELECT} WHERE c.id = ?`);
   const courseByCode = db.prepare<[string], CourseRow>(`${COURSE_SELECT} WHERE c.code = ?`);
-  // department_id NULL means no filter.
-  const listCourses = db.prepare<[number, number | null, number | null, number], CourseRow>(
-    `${COURSE_SELECT} WHERE c.id > ? AND (? IS NULL OR c.department_id = ?) ORDER BY c.id LIMIT ?`,
-  );
-  // A search: one condition per word, on code and name together (lower() folds A-Z only).
-  const searches = new Map<number, Database.Statement<[Record<string, unknown>], CourseRow>>();
-  function searchStatement(words: number) {
-    let statement = searches.get(words);
-    if (!statement) {
-      const conditions = Array.from({ length: words }, (_, i) => ` AND instr(lower(c.code || ' ' || c.name), @w${i}) > 0`).join('');
-      statement = db.prepare(
-        `${COURSE_SELECT} WHERE c.id > @afterId AND (@departmentId IS NULL OR c.department_id = @departmentId)${conditions}
-         ORDER BY c.id LIMIT @limit`,
-      );
-      searches.set(words, statement);
-    }
-    return statement;
-  }
+  // A page in id order, with a condition for the department if given and one
+  // per search word, on code and name together (lower() folds A-Z only).
+  const listQuery = preparedOnFirstUse<CourseRow>(db);
   const insertCourse = db.prepare<[string, string, number]>(
     'INSERT INTO courses (code, name, department_id) VALUES (?, ?, ?)',
   );
@@ -65,10 +51,17 @@ export function catalogueStatements(db: Database.Database) {
     getCourseByCode: (code: string): CourseRow | undefined => courseByCode.get(code),
     /** `words` lower-case; a course is listed when each is in its code or name. */
     listCourses: (afterId: number, departmentId: number | null, words: string[], limit: number): CourseRow[] => {
-      if (words.length === 0) return listCourses.all(afterId, departmentId, departmentId, limit);
-      const params: Record<string, unknown> = { afterId, departmentId, limit };
-      words.forEach((word, i) => (params[`w${i}`] = word));
-      return searchStatement(words.length).all(params);
+      const params: Record<string, unknown> = { afterId, limit };
+      let conditions = '';
+      if (departmentId !== null) {
+        conditions += ' AND c.department_id = @departmentId';
+        params.departmentId = departmentId;
+      }
+      words.forEach((word, i) => {
+        conditions += ` AND instr(lower(c.code || ' ' || c.name), @w${i}) > 0`;
+        params[`w${i}`] = word;
+      });
+      return listQuery(`${COURSE_SELECT} WHERE c.id > @afterId${conditions} ORDER BY c.id LIMIT @limit`).all(params);
     },
     insertCourse: (code: string, name: string, departmentId: number): number =>
       Number(insertCourse.run(code, name, departmentId).lastInsertRowid),

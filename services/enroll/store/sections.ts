@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { preparedOnFirstUse } from '../../../lib/sqlite.js';
 import type { NewSection, SectionFilter, SectionRow, SectionUpdate } from './rows.js';
 
 // The counts are columns kept current by triggers (migration 2). The course,
@@ -32,20 +33,10 @@ const SECTION_FILTERS = Object.keys(SECTION_FILTER_SQL) as Array<keyof SectionFi
 export function sectionStatements(db: Database.Database) {
   const get = db.prepare<[number], SectionRow>(`${SECTION_SELECT} WHERE s.id = ?`);
   // A catalogue page in id order, with a condition for each filter given. One
-  // statement per set of filters (prepared on first use): a `(? IS NULL OR …)`
-  // term per filter instead made the unfiltered page, the common one, 6-8 %
-  // slower (bench/HISTORY.md, "Catalogue filters").
-  const lists = new Map<string, Database.Statement<[Record<string, unknown>], SectionRow>>();
-  function listStatement(active: Array<keyof SectionFilter>) {
-    const key = active.join(',');
-    let statement = lists.get(key);
-    if (!statement) {
-      const conditions = active.map((name) => ` AND (${SECTION_FILTER_SQL[name]})`).join('');
-      statement = db.prepare(`${SECTION_SELECT} WHERE s.deleted = 0 AND s.id > @afterId${conditions} ORDER BY s.id LIMIT @limit`);
-      lists.set(key, statement);
-    }
-    return statement;
-  }
+  // statement per set of filters: a `(? IS NULL OR …)` term per filter instead
+  // made the unfiltered page, the common one, 6-8 % slower (bench/HISTORY.md,
+  // "Catalogue filters, and grades").
+  const listQuery = preparedOnFirstUse<SectionRow>(db);
   const listInstructing = db.prepare<[number, number, number], SectionRow>(
     `${SECTION_SELECT} WHERE s.deleted = 0 AND s.instructor_id = ? AND s.id > ? ORDER BY s.id LIMIT ?`,
   );
@@ -79,9 +70,10 @@ export function sectionStatements(db: Database.Database) {
     getSection: (id: number): SectionRow | undefined => get.get(id),
     listSections: (filter: SectionFilter, afterId: number, limit: number): SectionRow[] => {
       const active = SECTION_FILTERS.filter((name) => filter[name] !== null);
+      const conditions = active.map((name) => ` AND (${SECTION_FILTER_SQL[name]})`).join('');
       const params: Record<string, unknown> = { afterId, limit };
       for (const name of active) params[name] = filter[name];
-      return listStatement(active).all(params);
+      return listQuery(`${SECTION_SELECT} WHERE s.deleted = 0 AND s.id > @afterId${conditions} ORDER BY s.id LIMIT @limit`).all(params);
     },
     listInstructorSections: (instructorId: number, afterId: number, limit: number): SectionRow[] =>
       listInstructing.all(instructorId, afterId, limit),
