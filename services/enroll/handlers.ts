@@ -29,6 +29,8 @@ export function enrollServiceHandlers(domain: EnrollDomain): Record<string, Meth
     GetCourse: r(domain.getCourse),
     UpdateCourse: w(domain.updateCourse),
     DeleteCourse: w(domain.deleteCourse),
+    ListCoursePrerequisites: r(domain.listCoursePrerequisites),
+    SetCoursePrerequisites: w(domain.setCoursePrerequisites),
     ListCourseWaitlist: r(domain.listCourseWaitlist),
     // sections
     ListSections: r(domain.listSections),

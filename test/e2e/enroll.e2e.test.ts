@@ -10,7 +10,7 @@ import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil } from '../harness/cluster.js';
 import { call, enrollClient, http, type HttpAnswer } from '../support/clients.js';
 import { protoHttpRoutes, routeShape } from '../support/proto-routes.js';
-import { createSchool, enroll, person, section, type Person, type School } from '../support/school.js';
+import { course, createSchool, enroll, person, section, type Person, type School } from '../support/school.js';
 
 describe('the enrollment service on the real cluster', () => {
   const env = useCluster();
@@ -145,6 +145,48 @@ describe('the enrollment service on the real cluster', () => {
       const dropped = await http('DELETE', `/users/${a!.id}/enrollments/${sid}`, { token: a!.token });
       assert.equal(dropped.status, 200, dropped.text);
       assert.deepEqual(dropped.body.promoted_user_ids, [b!.id]);
+    });
+
+    test('a course with a prerequisite takes only students who passed it; only the registrar waives it; no circles', async () => {
+      const basics = await course(school, 'Basics');
+      const advanced = await course(school, 'Advanced');
+      const basicsSection = await section(school, { course_id: basics.id });
+      const advancedSection = await section(school, { course_id: advanced.id });
+      const reg = school.registrar.token;
+      const set = await http('PUT', `/courses/${advanced.id}/prerequisites`, { token: reg, body: { prerequisite_ids: [basics.id] } });
+      assert.equal(set.status, 200, set.text);
+      assert.deepEqual(set.body.prerequisites.map((c: { code: string }) => c.code), [basics.code]);
+      const [a, b] = await students(2);
+      const listed = await http('GET', `/courses/${advanced.id}/prerequisites`, { token: a!.token });
+      assert.equal(listed.status, 200, listed.text);
+      assert.deepEqual(listed.body.prerequisites.map((c: { id: number }) => c.id), [basics.id]);
+
+      const early = await enroll(a!, a!.id, advancedSection);
+      assert.equal(early.status, 400, early.text);
+      assert.ok(early.body.message.includes(basics.code), early.body.message);
+      assert.equal((await enroll(a!, a!.id, basicsSection)).status, 200);
+      const graded = await http('PUT', `/sections/${basicsSection}/enrollments/${a!.id}/grade`, { token: school.instructor.token, body: { grade: 'C' } });
+      assert.equal(graded.status, 200, graded.text);
+      const passed = await enroll(a!, a!.id, advancedSection);
+      assert.equal(passed.status, 200, passed.text);
+      assert.equal(passed.body.status, 'enrolled');
+
+      const selfWaived = await http('POST', `/users/${b!.id}/enrollments`, { token: b!.token, body: { section_id: advancedSection, waive_prerequisites: true } });
+      assert.equal(selfWaived.status, 403, selfWaived.text);
+      const waived = await http('POST', `/users/${b!.id}/enrollments`, { token: reg, body: { section_id: advancedSection, waive_prerequisites: true } });
+      assert.equal(waived.status, 200, waived.text);
+      assert.deepEqual(await enrolledOf(advancedSection), [a!.id, b!.id].sort((x, y) => x - y));
+
+      const circle = await http('PUT', `/courses/${basics.id}/prerequisites`, { token: reg, body: { prerequisite_ids: [advanced.id] } });
+      assert.equal(circle.status, 400, circle.text);
+      const unknown = await http('PUT', `/courses/${advanced.id}/prerequisites`, { token: reg, body: { prerequisite_ids: [987654] } });
+      assert.equal(unknown.status, 404, unknown.text);
+      const notANumber = await http('PUT', `/courses/${advanced.id}/prerequisites`, { token: reg, body: { prerequisite_ids: 'all' } });
+      assert.equal(notANumber.status, 400, notANumber.text);
+      const byInstructor = await http('PUT', `/courses/${advanced.id}/prerequisites`, { token: school.instructor.token, body: { prerequisite_ids: [] } });
+      assert.equal(byInstructor.status, 403, byInstructor.text);
+      const stillThere = await http('GET', `/courses/${advanced.id}/prerequisites`, { token: reg });
+      assert.deepEqual(stillThere.body.prerequisites.map((c: { id: number }) => c.id), [basics.id], 'refused changes left it as it was');
     });
 
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {
@@ -334,6 +376,9 @@ describe('the enrollment service on the real cluster', () => {
       const t = school.registrar.token;
       assert.equal((await http('GET', '/departments/999999', { token: t })).status, 404);
       assert.equal((await http('PUT', `/departments/${school.departmentId}`, { token: t, body: {} })).status, 405);
+      assert.equal((await http('POST', `/courses/${school.courseId}/prerequisites`, { token: t, body: {} })).status, 405);
+      assert.equal((await http('GET', `/sections/1/enrollments/${s!.id}/grade`, { token: t })).status, 405);
+      assert.equal((await http('GET', '/courses/999999/prerequisites', { token: t })).status, 404);
       assert.equal((await http('GET', '/courses/999999', { token: t })).status, 404);
       assert.equal((await http('GET', '/sections/999999', { token: t })).status, 404);
       assert.equal((await enroll(s!, s!.id, 999999)).status, 404);
@@ -500,6 +545,8 @@ describe('the enrollment service on the real cluster', () => {
       { name: 'GET /courses/{id}', allowed: ACTORS, request: () => ['GET', `/courses/${school.courseId}`] },
       { name: 'PATCH /courses/{id}', allowed: ['registrar'], mutates: true, request: () => ['PATCH', `/courses/${school.courseId}`, { name: `C-${Math.random()}` }] },
       { name: 'DELETE /courses/{id}', allowed: ['registrar'], mutates: true, request: async () => ['DELETE', `/courses/${await bareCourse()}`] },
+      { name: 'GET /courses/{id}/prerequisites', allowed: ACTORS, request: () => ['GET', `/courses/${school.courseId}/prerequisites`] },
+      { name: 'PUT /courses/{id}/prerequisites', allowed: ['registrar'], mutates: true, request: async () => ['PUT', `/courses/${await bareCourse()}/prerequisites`, { prerequisite_ids: [await bareCourse()] }] },
       { name: 'GET /courses/{id}/waitlist', allowed: ['instructor', 'otherInstructor', 'registrar'], request: () => ['GET', `/courses/${school.courseId}/waitlist`] },
       { name: 'GET /sections', allowed: ACTORS, request: () => ['GET', '/sections'] },
       { name: 'POST /sections', allowed: ['registrar'], mutates: true, request: () => ['POST', '/sections', { course_id: school.courseId, classroom: 'M', capacity: 5, day: 'Monday', begin_time: '01:00', end_time: '01:10', instructor_id: school.instructor.id }] },

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { protoHttpRoutes } from '../support/proto-routes.js';
 
 const CONFIG = 'deploy/envoy/envoy.yaml';
 
@@ -87,4 +88,19 @@ test('validation fails when the config names a service missing from gen/api.pb',
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// A REST path with a verb its proto does not map reaches the router untranscoded
+// and must get Envoy's 405, not the catch-all 404: so every path template of
+// the protos has to match one of the method_not_allowed routes' regexes.
+test('every REST path of the protos has a 405 route for the verbs it lacks', () => {
+  const yaml = readFileSync(join(root, CONFIG), 'utf8');
+  const regexes = [...yaml.matchAll(/- name: method_not_allowed_\w+\s+match:\s+safe_regex: \{ regex: '([^']+)' \}/g)].map((m) => new RegExp(m[1]!));
+  assert.ok(regexes.length >= 4, `only ${regexes.length} method_not_allowed routes found`);
+  const paths = ['auth/v1/auth.proto', 'enroll/v1/enroll.proto'].flatMap((proto) =>
+    protoHttpRoutes(proto).map((route) => route.split(' ')[1]!.replaceAll('{}', '7')),
+  );
+  assert.ok(paths.length > 30, `only ${paths.length} routes found in the protos`);
+  const uncovered = paths.filter((path) => !regexes.some((re) => re.test(path)));
+  assert.deepEqual(uncovered, []);
 });

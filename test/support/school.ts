@@ -93,19 +93,26 @@ export async function createSchool(registrarCreds: Credentials): Promise<School>
   return { registrar, instructor, otherInstructor, student, otherStudent, departmentId: dept.body.id, courseId: course.body.id };
 }
 
+/** A new course in the school's department, created by the registrar; returns its id and code. */
+export async function course(school: School, name = 'Elective'): Promise<{ id: number; code: string }> {
+  const res = await http('POST', '/courses', { token: school.registrar.token, body: { code: shortCode(), name, department_id: school.departmentId } });
+  assert.equal(res.status, 200, `create course: ${res.text}`);
+  return { id: res.body.id, code: res.body.code };
+}
+
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 let slot = 0;
 
-/** A new section at a time slot no other section of this run uses, unless given. */
+/** A new section (of the school's course unless given) at a time slot no other section of this run uses, unless given. */
 export async function section(
   school: School,
-  opts: { capacity?: number; waitlist_capacity?: number; day?: string; begin_time?: string; end_time?: string; instructor?: Person } = {},
+  opts: { course_id?: number; capacity?: number; waitlist_capacity?: number; day?: string; begin_time?: string; end_time?: string; instructor?: Person } = {},
 ): Promise<number> {
   slot += 1;
   const day = opts.day ?? DAYS[slot % 7]!;
   const hour = 6 + (Math.floor(slot / 7) % 16);
   const body = {
-    course_id: school.courseId,
+    course_id: opts.course_id ?? school.courseId,
     classroom: `R${slot}`,
     capacity: opts.capacity ?? 30,
     waitlist_capacity: opts.waitlist_capacity ?? 15,

@@ -20,6 +20,7 @@ import { enrollRead, enrollWrite } from './operations.js';
 import { toCourse, toDepartment } from './convert.js';
 import type { EnrollStore } from '../store/store.js';
 import { requireCourse, requireDepartment } from './lookups.js';
+import { courseLabel } from './prerequisites.js';
 import { readPage, toPage, type PageCursor } from '../../../lib/pagination.js';
 import { LIMITS, optionalId, present, requireId, requireText, searchWords } from './validate.js';
 
@@ -187,6 +188,10 @@ const removeCourse = enrollWrite('deleteCourse', (store, courseId: number) => {
   const course = requireCourse(store, courseId);
   if (store.catalogue.courseHasSections(courseId)) {
     throw failedPrecondition(`course ${courseId} has sections (deleted ones keep their enrollment history): it cannot be deleted`);
+  }
+  const dependent = store.prerequisites.firstRequiring(courseId);
+  if (dependent) {
+    throw failedPrecondition(`course ${courseId} is a prerequisite of ${courseLabel(dependent)}: take it off that course's prerequisites first`);
   }
   store.catalogue.deleteCourse(courseId);
   return toCourse(course);

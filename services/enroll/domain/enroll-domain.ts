@@ -9,6 +9,7 @@
  * under concurrency (the transaction takes the write lock up front).
  */
 import type { Course__Output } from '../../../gen/ts/enroll/v1/Course.js';
+import type { CoursePrerequisites__Output } from '../../../gen/ts/enroll/v1/CoursePrerequisites.js';
 import type { CreateCourseRequest } from '../../../gen/ts/enroll/v1/CreateCourseRequest.js';
 import type { CreateDepartmentRequest } from '../../../gen/ts/enroll/v1/CreateDepartmentRequest.js';
 import type { CreateEnrollmentRequest } from '../../../gen/ts/enroll/v1/CreateEnrollmentRequest.js';
@@ -30,6 +31,8 @@ import type { UpdateCourseRequest } from '../../../gen/ts/enroll/v1/UpdateCourse
 import type { UpdateDepartmentRequest } from '../../../gen/ts/enroll/v1/UpdateDepartmentRequest.js';
 import type { GetSectionRequest } from '../../../gen/ts/enroll/v1/GetSectionRequest.js';
 import type { GetUserRequest } from '../../../gen/ts/enroll/v1/GetUserRequest.js';
+import type { ListCoursePrerequisitesRequest } from '../../../gen/ts/enroll/v1/ListCoursePrerequisitesRequest.js';
+import type { SetCoursePrerequisitesRequest } from '../../../gen/ts/enroll/v1/SetCoursePrerequisitesRequest.js';
 import type { ListCourseWaitlistRequest } from '../../../gen/ts/enroll/v1/ListCourseWaitlistRequest.js';
 import type { ListCoursesRequest } from '../../../gen/ts/enroll/v1/ListCoursesRequest.js';
 import type { ListCoursesResponse__Output } from '../../../gen/ts/enroll/v1/ListCoursesResponse.js';
@@ -54,6 +57,7 @@ import type { Actor } from './actor.js';
 import * as catalogue from './catalogue.js';
 import { DomainContext, type EnrollDomainDeps } from './context.js';
 import * as enrollments from './enrollments.js';
+import * as prerequisites from './prerequisites.js';
 import * as sections from './sections.js';
 import * as users from './users.js';
 import * as waitlists from './waitlists.js';
@@ -124,6 +128,14 @@ export class EnrollDomain {
   /** Registrar only: a course that never had a section. */
   deleteCourse(actor: Actor, req: DeleteCourseRequest): Promise<Course__Output> {
     return catalogue.deleteCourse(this.ctx, actor, req);
+  }
+  /** The courses to pass first, in code order. */
+  listCoursePrerequisites(actor: Actor, req: ListCoursePrerequisitesRequest): Promise<CoursePrerequisites__Output> {
+    return prerequisites.listCoursePrerequisites(this.ctx, actor, req);
+  }
+  /** Registrar only: replaces them; never a circle. */
+  setCoursePrerequisites(actor: Actor, req: SetCoursePrerequisitesRequest): Promise<CoursePrerequisites__Output> {
+    return prerequisites.setCoursePrerequisites(this.ctx, actor, req);
   }
   /** Registrar: every section's entries; instructor: the sections they teach. */
   listCourseWaitlist(actor: Actor, req: ListCourseWaitlistRequest): Promise<ListWaitlistResponse__Output> {

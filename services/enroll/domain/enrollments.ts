@@ -26,6 +26,7 @@ import { enrollRead, enrollWrite } from './operations.js';
 import { parseRoles, toEnrollment } from './convert.js';
 import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
 import { readPage, toPage } from '../../../lib/pagination.js';
+import { requirePrerequisitesPassed } from './prerequisites.js';
 import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
 import { gradeValue, requireId, statusFilter } from './validate.js';
 
@@ -45,12 +46,20 @@ export async function createEnrollment(
   const sectionId = requireId('section_id', req.section_id);
   const self = actor.userId === userId && hasRole(actor, STUDENT);
   if (!self && !isRegistrar(actor)) throw permissionDenied('a student enrolls themself, or the registrar enrolls a student');
+  const waivePrerequisites = req.waive_prerequisites === true;
+  if (waivePrerequisites && !isRegistrar(actor)) throw permissionDenied('only the registrar waives prerequisites');
 
   await ctx.ensureUsersKnown(userId);
-  return ctx.write(enroll, { userId, sectionId });
+  return ctx.write(enroll, { userId, sectionId, waivePrerequisites });
 }
 
-const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId }: { userId: number; sectionId: number }): CreateEnrollmentResponse__Output => {
+interface EnrollArgs {
+  userId: number;
+  sectionId: number;
+  waivePrerequisites: boolean;
+}
+
+const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waivePrerequisites }: EnrollArgs): CreateEnrollmentResponse__Output => {
   const user = requireUser(store, userId);
   if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${userId} is not a student`);
   const section = requireSection(store, sectionId);
@@ -61,6 +70,8 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId }: { 
     throw alreadyExists(`user ${userId} is already on the waitlist of section ${sectionId}`);
   }
   if (section.frozen === 1) throw failedPrecondition(`section ${sectionId} is frozen`);
+  // Checked for the waitlist too, and not again at promotion.
+  if (!waivePrerequisites) requirePrerequisitesPassed(store, userId, section.course_id);
   // Checked for the waitlist too: a promotion would otherwise be impossible.
   const conflict = store.sections.findConflict(userId, sectionId);
   if (conflict !== undefined) throw failedPrecondition(`schedule conflict with section ${conflict}`);

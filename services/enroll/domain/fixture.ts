@@ -117,7 +117,7 @@ export async function setup(
       return s.id;
     },
     snapshot() {
-      const tables = ['users', 'departments', 'courses', 'sections', 'enrollments', 'waitlist'];
+      const tables = ['users', 'departments', 'courses', 'course_prerequisites', 'sections', 'enrollments', 'waitlist'];
       return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()));
     },
     close() {

@@ -11,6 +11,7 @@ export const LIMITS = {
   classroom: 50,
   capacity: { min: 1, max: 10_000 },
   waitlistCapacity: { min: 0, max: 1000 },
+  prerequisitesPerCourse: 10,
 } as const;
 
 export const DEFAULT_WAITLIST_CAPACITY = 15;
@@ -24,6 +25,14 @@ export function requireId(field: string, value: number | undefined | null): numb
     throw invalidArgument(field, 'must be a positive integer');
   }
   return value;
+}
+
+/** Ids, each a positive integer, listed twice or not; at most `max` different ones, returned once each in the order first given. */
+export function requireIds(field: string, values: readonly number[] | undefined | null, max: number): number[] {
+  const ids = [...new Set(values ?? [])];
+  if (ids.some((v) => !Number.isInteger(v) || v <= 0)) throw invalidArgument(field, 'must be positive integers');
+  if (ids.length > max) throw invalidArgument(field, `must list at most ${max} different ids`);
+  return ids;
 }
 
 /** An optional id filter: 0 or absent means none. */

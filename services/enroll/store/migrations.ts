@@ -127,4 +127,16 @@ export const ENROLL_MIGRATIONS: readonly string[] = [
   ) STRICT;
   INSERT INTO user_sync (id, seq) VALUES (1, 0);
   `,
+  // 4: prerequisites, course to course. A course's own rows go with it; a
+  // course that others require cannot be deleted (the domain refuses first).
+  // The second index answers "which courses require this one".
+  `
+  CREATE TABLE course_prerequisites (
+    course_id       INTEGER NOT NULL REFERENCES courses (id) ON DELETE CASCADE,
+    prerequisite_id INTEGER NOT NULL REFERENCES courses (id),
+    PRIMARY KEY (course_id, prerequisite_id),
+    CHECK (course_id <> prerequisite_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX course_prerequisites_required ON course_prerequisites (prerequisite_id, course_id);
+  `,
 ];

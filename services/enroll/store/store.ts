@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { catalogueStatements } from './catalogue.js';
 import { enrollmentStatements } from './enrollments.js';
+import { prerequisiteStatements } from './prerequisites.js';
 import { sectionStatements } from './sections.js';
 import { userStatements } from './users.js';
 import { waitlistStatements } from './waitlist.js';
@@ -16,6 +17,7 @@ export function createEnrollStore(db: Database.Database) {
   return {
     users: userStatements(db),
     catalogue: catalogueStatements(db),
+    prerequisites: prerequisiteStatements(db),
     sections: sectionStatements(db),
     enrollments: enrollmentStatements(db),
     waitlist: waitlistStatements(db),
