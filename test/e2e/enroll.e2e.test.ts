@@ -189,6 +189,30 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(stillThere.body.prerequisites.map((c: { id: number }) => c.id), [basics.id], 'refused changes left it as it was');
     });
 
+    test('a student carries at most 18 credits of ungraded courses; a grade makes room', async () => {
+      const heavy = await course(school, 'Thesis', 12);
+      const got = await http('GET', `/courses/${heavy.id}`, { token: school.student.token });
+      assert.equal(got.body.credits, 12, got.text);
+      const medium = await course(school, 'Seminar');
+      const patched = await http('PATCH', `/courses/${medium.id}`, { token: school.registrar.token, body: { credits: 6 } });
+      assert.equal(patched.status, 200, patched.text);
+      assert.equal(patched.body.credits, 6);
+      const badCredits = await http('PATCH', `/courses/${medium.id}`, { token: school.registrar.token, body: { credits: 13 } });
+      assert.equal(badCredits.status, 400, badCredits.text);
+      assert.match(badCredits.body.message, /credits/);
+      const heavySection = await section(school, { course_id: heavy.id });
+      const [s] = await students(1);
+      assert.equal((await enroll(s!, s!.id, heavySection)).status, 200);
+      assert.equal((await enroll(s!, s!.id, await section(school, { course_id: medium.id }))).status, 200);
+      const extra = await section(school);
+      const over = await enroll(s!, s!.id, extra);
+      assert.equal(over.status, 400, over.text);
+      assert.match(over.body.message, /carries 18 credits/);
+      assert.equal((await http('PUT', `/sections/${heavySection}/enrollments/${s!.id}/grade`, { token: school.instructor.token, body: { grade: 'A' } })).status, 200);
+      const fits = await enroll(s!, s!.id, extra);
+      assert.equal(fits.status, 200, fits.text);
+    });
+
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {
       const { sid, clashing } = await oneSeatAndAClash('Sunday');
       const [holder, busy, free] = await students(3);

@@ -93,9 +93,9 @@ export async function createSchool(registrarCreds: Credentials): Promise<School>
   return { registrar, instructor, otherInstructor, student, otherStudent, departmentId: dept.body.id, courseId: course.body.id };
 }
 
-/** A new course in the school's department, created by the registrar; returns its id and code. */
-export async function course(school: School, name = 'Elective'): Promise<{ id: number; code: string }> {
-  const res = await http('POST', '/courses', { token: school.registrar.token, body: { code: shortCode(), name, department_id: school.departmentId } });
+/** A new course in the school's department (3 credits unless given), created by the registrar; returns its id and code. */
+export async function course(school: School, name = 'Elective', credits?: number): Promise<{ id: number; code: string }> {
+  const res = await http('POST', '/courses', { token: school.registrar.token, body: { code: shortCode(), name, department_id: school.departmentId, credits } });
   assert.equal(res.status, 200, `create course: ${res.text}`);
   return { id: res.body.id, code: res.body.code };
 }

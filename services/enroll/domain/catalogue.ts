@@ -22,7 +22,7 @@ import type { EnrollStore } from '../store/store.js';
 import { requireCourse, requireDepartment } from './lookups.js';
 import { courseLabel } from './prerequisites.js';
 import { readPage, toPage, type PageCursor } from '../../../lib/pagination.js';
-import { LIMITS, optionalId, present, requireId, requireText, searchWords } from './validate.js';
+import { DEFAULT_CREDITS, LIMITS, optionalId, present, requireId, requireIntIn, requireText, searchWords } from './validate.js';
 
 /** ALREADY_EXISTS unless no department but `self` (if any) has the name, in any case. */
 function requireFreeDepartmentName(store: EnrollStore, name: string, self?: number): void {
@@ -135,13 +135,15 @@ export async function createCourse(ctx: DomainContext, actor: Actor, req: Create
   const code = requireText('code', req.code, LIMITS.courseCode);
   const name = requireText('name', req.name, LIMITS.courseName);
   const departmentId = requireId('department_id', req.department_id);
-  return ctx.write(insertCourse, { code, name, departmentId });
+  const credits = present(req.credits) ? requireIntIn('credits', req.credits, LIMITS.credits) : DEFAULT_CREDITS;
+  return ctx.write(insertCourse, { code, name, departmentId, credits });
 }
 
-const insertCourse = enrollWrite('createCourse', (store, a: { code: string; name: string; departmentId: number }) => {
+const insertCourse = enrollWrite('createCourse', (store, a: { code: string; name: string; departmentId: number; credits: number }) => {
   requireDepartment(store, a.departmentId);
   requireFreeCourseCode(store, a.code);
-  return toCourse(store.catalogue.getCourse(store.catalogue.insertCourse(a.code, a.name, a.departmentId))!);
+  const id = store.catalogue.insertCourse({ code: a.code, name: a.name, department_id: a.departmentId, credits: a.credits });
+  return toCourse(store.catalogue.getCourse(id)!);
 });
 
 export async function getCourse(ctx: DomainContext, _actor: Actor, req: GetCourseRequest): Promise<Course__Output> {
@@ -157,6 +159,7 @@ export async function updateCourse(ctx: DomainContext, actor: Actor, req: Update
   if (present(req.code)) change.code = requireText('code', req.code, LIMITS.courseCode);
   if (present(req.name)) change.name = requireText('name', req.name, LIMITS.courseName);
   if (present(req.department_id)) change.departmentId = requireId('department_id', req.department_id);
+  if (present(req.credits)) change.credits = requireIntIn('credits', req.credits, LIMITS.credits);
   return ctx.write(changeCourse, change);
 }
 
@@ -165,6 +168,7 @@ interface CourseChange {
   code?: string;
   name?: string;
   departmentId?: number;
+  credits?: number;
 }
 
 const changeCourse = enrollWrite('updateCourse', (store, c: CourseChange) => {
@@ -175,6 +179,7 @@ const changeCourse = enrollWrite('updateCourse', (store, c: CourseChange) => {
     code: c.code ?? course.code,
     name: c.name ?? course.name,
     department_id: c.departmentId ?? course.department_id,
+    credits: c.credits ?? course.credits,
   });
   return toCourse(requireCourse(store, c.courseId));
 });

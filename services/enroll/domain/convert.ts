@@ -16,6 +16,7 @@ export const toCourse = (r: CourseRow): Course__Output => ({
   name: r.name,
   department_id: r.department_id,
   department_name: r.department_name,
+  credits: r.credits,
 });
 
 /** "First Last", or the username when the user gave no names. */

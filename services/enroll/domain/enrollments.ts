@@ -26,6 +26,7 @@ import { enrollRead, enrollWrite } from './operations.js';
 import { parseRoles, toEnrollment } from './convert.js';
 import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
 import { readPage, toPage } from '../../../lib/pagination.js';
+import { requireLoadFits } from './credits.js';
 import { requirePrerequisitesPassed } from './prerequisites.js';
 import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
 import { gradeValue, requireId, statusFilter } from './validate.js';
@@ -75,6 +76,7 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
   // Checked for the waitlist too: a promotion would otherwise be impossible.
   const conflict = store.sections.findConflict(userId, sectionId);
   if (conflict !== undefined) throw failedPrecondition(`schedule conflict with section ${conflict}`);
+  requireLoadFits(store, userId, section);
 
   if (section.enrolled_count < section.capacity) {
     store.enrollments.enroll(userId, sectionId);
@@ -180,6 +182,9 @@ const gradeEnrollment = enrollWrite(
       }
       throw notFound(`enrollment of user ${userId} in section ${sectionId}`);
     }
+    // A grade ends the course's share of the student's load, which may have
+    // kept them out of a free seat they wait for.
+    if (grade !== null) promoteWaitlistsOf(store, [userId]);
     return toEnrollment(store.enrollments.getEnrollment(userId, sectionId)!);
   },
 );

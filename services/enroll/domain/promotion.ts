@@ -4,10 +4,11 @@
  * commit together.
  */
 import type { EnrollStore } from '../store/store.js';
+import { creditsOf, fitsLoad } from './credits.js';
 
 /**
  * Walks the section's waitlist in position order and enrolls each student who
- * has no schedule conflict, while seats are free. Promoted students leave the
+ * has no schedule conflict and room in their credit load, while seats are free. Promoted students leave the
  * waitlist (positions close up); skipped students keep their place. A frozen
  * or deleted section promotes no one. Returns the promoted user ids in order.
  */
@@ -15,12 +16,15 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
   const section = store.sections.getSection(sectionId);
   if (!section || section.frozen === 1 || section.deleted === 1) return [];
   let free = section.capacity - section.enrolled_count;
+  if (free <= 0) return [];
+  const credits = creditsOf(store, section);
   const promoted: number[] = [];
   // A snapshot is enough: removing an entry only shifts positions behind it,
   // and the walk goes by user, not by position.
   for (const entry of store.waitlist.sectionWaitlistInOrder(sectionId)) {
     if (free <= 0) break;
     if (store.sections.findConflict(entry.user_id, sectionId) !== undefined) continue;
+    if (!fitsLoad(store, entry.user_id, credits)) continue;
     store.enrollments.enroll(entry.user_id, sectionId);
     store.waitlist.remove(entry.user_id, sectionId);
     promoted.push(entry.user_id);
@@ -30,12 +34,13 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
 }
 
 /**
- * A student who was skipped for a schedule conflict keeps their place in line,
- * and the seat goes to someone behind them, or stays free if no one else fits.
- * When the students in `userIds` lose an enrollment (they drop it, or its
- * section is deleted), that conflict may be gone: every waitlist they are on
- * is walked again, in section order, so a seat left free while they clashed
- * goes to the first in line who now fits, not to whoever enrolls next.
+ * A student who was skipped for a schedule conflict or a full load keeps their
+ * place in line, and the seat goes to someone behind them, or stays free if no
+ * one else fits. When the students in `userIds` lose an enrollment (they drop
+ * it, or its section is deleted) or finish one (it is graded), that obstacle
+ * may be gone: every waitlist they are on is walked again, in section order,
+ * so a seat left free while they did not fit goes to the first in line who
+ * now fits, not to whoever enrolls next.
  */
 export function promoteWaitlistsOf(store: EnrollStore, userIds: Iterable<number>): void {
   const sections = new Set<number>();

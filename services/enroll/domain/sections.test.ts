@@ -116,7 +116,7 @@ test('departments and courses: validated, unique, and course codes case-insensit
     field: 'name',
   });
   const c = await f.domain.createCourse(REGISTRAR, { code: 'MATH 150A', name: 'Calculus I', department_id: math.id });
-  assert.deepEqual(c, { id: c.id, code: 'MATH 150A', name: 'Calculus I', department_id: math.id, department_name: 'Mathematics' });
+  assert.deepEqual(c, { id: c.id, code: 'MATH 150A', name: 'Calculus I', department_id: math.id, department_name: 'Mathematics', credits: 3 });
   assert.deepEqual(await f.domain.getCourse(student(10), { course_id: c.id }), c);
   await rejectsWith(f.domain.getCourse(student(10), { course_id: 999 }), Status.NOT_FOUND);
   f.close();

@@ -12,9 +12,11 @@ export const LIMITS = {
   capacity: { min: 1, max: 10_000 },
   waitlistCapacity: { min: 0, max: 1000 },
   prerequisitesPerCourse: 10,
+  credits: { min: 0, max: 12 },
 } as const;
 
 export const DEFAULT_WAITLIST_CAPACITY = 15;
+export const DEFAULT_CREDITS = 3;
 
 /** Whether an optional field of a request was sent. */
 export const present = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;

@@ -2,8 +2,11 @@ import type Database from 'better-sqlite3';
 import { preparedOnFirstUse } from '../../../lib/sqlite.js';
 import type { CourseRow, DepartmentRow } from './rows.js';
 
+/** A course row's columns, from courses `c` joined with departments `d`. */
+export const COURSE_COLUMNS = 'c.id, c.code, c.name, c.department_id, d.name AS department_name, c.credits';
+
 const COURSE_SELECT = `
-  SELECT c.id, c.code, c.name, c.department_id, d.name AS department_name
+  SELECT ${COURSE_COLUMNS}
   FROM courses c JOIN departments d ON d.id = c.department_id`;
 
 /** Statements on departments and courses. */
@@ -26,11 +29,11 @@ export function catalogueStatements(db: Database.Database) {
   // A page in id order, with a condition for the department if given and one
   // per search word, on code and name together (lower() folds A-Z only).
   const listQuery = preparedOnFirstUse<CourseRow>(db);
-  const insertCourse = db.prepare<[string, string, number]>(
-    'INSERT INTO courses (code, name, department_id) VALUES (?, ?, ?)',
+  const insertCourse = db.prepare<[string, string, number, number]>(
+    'INSERT INTO courses (code, name, department_id, credits) VALUES (?, ?, ?, ?)',
   );
-  const updateCourse = db.prepare<[string, string, number, number]>(
-    'UPDATE courses SET code = ?, name = ?, department_id = ? WHERE id = ?',
+  const updateCourse = db.prepare<[string, string, number, number, number]>(
+    'UPDATE courses SET code = ?, name = ?, department_id = ?, credits = ? WHERE id = ?',
   );
 
   return {
@@ -63,9 +66,9 @@ export function catalogueStatements(db: Database.Database) {
       });
       return listQuery(`${COURSE_SELECT} WHERE c.id > @afterId${conditions} ORDER BY c.id LIMIT @limit`).all(params);
     },
-    insertCourse: (code: string, name: string, departmentId: number): number =>
-      Number(insertCourse.run(code, name, departmentId).lastInsertRowid),
-    updateCourse: (id: number, c: { code: string; name: string; department_id: number }): void =>
-      void updateCourse.run(c.code, c.name, c.department_id, id),
+    insertCourse: (c: { code: string; name: string; department_id: number; credits: number }): number =>
+      Number(insertCourse.run(c.code, c.name, c.department_id, c.credits).lastInsertRowid),
+    updateCourse: (id: number, c: { code: string; name: string; department_id: number; credits: number }): void =>
+      void updateCourse.run(c.code, c.name, c.department_id, c.credits, id),
   };
 }

@@ -38,6 +38,13 @@ export function enrollmentStatements(db: Database.Database) {
   const graded = db.prepare<[number], { user_id: number }>(
     `SELECT user_id FROM enrollments WHERE section_id = ? AND grade IS NOT NULL ORDER BY user_id LIMIT 1`,
   );
+  // A student's load: the credits of the courses they are enrolled in and not
+  // yet graded in (a grade means the course is done).
+  const load = db.prepare<[number], { credits: number }>(
+    `SELECT coalesce(sum(c.credits), 0) AS credits
+     FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
+     WHERE e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NULL`,
+  );
   const dropAll = db.prepare<[number], { user_id: number }>(
     `UPDATE enrollments SET status = 'dropped' WHERE section_id = ? AND status = 'enrolled' RETURNING user_id`,
   );
@@ -56,6 +63,8 @@ export function enrollmentStatements(db: Database.Database) {
       setGrade.run(grade, userId, sectionId).changes === 1,
     /** A student with a grade in the section, if any. */
     firstGraded: (sectionId: number): number | undefined => graded.get(sectionId)?.user_id,
+    /** The credits of the user's enrolled, ungraded sections. */
+    creditLoad: (userId: number): number => load.get(userId)!.credits,
     /** Drops every active enrollment of the section; returns the students dropped. */
     dropAllInSection: (sectionId: number): number[] => dropAll.all(sectionId).map((r) => r.user_id),
   };

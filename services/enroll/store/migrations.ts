@@ -139,4 +139,9 @@ export const ENROLL_MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX course_prerequisites_required ON course_prerequisites (prerequisite_id, course_id);
   `,
+  // 5: credits per course, counted towards a student's load (the courses they
+  // are enrolled in and not yet graded in). Courses made before count 3.
+  `
+  ALTER TABLE courses ADD COLUMN credits INTEGER NOT NULL DEFAULT 3 CHECK (credits BETWEEN 0 AND 12);
+  `,
 ];

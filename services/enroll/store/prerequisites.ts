@@ -1,8 +1,6 @@
 import type Database from 'better-sqlite3';
+import { COURSE_COLUMNS } from './catalogue.js';
 import type { CourseRow } from './rows.js';
-
-// The courses rows as the catalogue answers them (see catalogue.ts).
-const COURSE_COLUMNS = 'c.id, c.code, c.name, c.department_id, d.name AS department_name';
 
 /** Statements on which courses require which. */
 export function prerequisiteStatements(db: Database.Database) {

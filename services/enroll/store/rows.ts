@@ -21,6 +21,7 @@ export interface CourseRow {
   name: string;
   department_id: number;
   department_name: string;
+  credits: number;
 }
 
 /** A section joined with its course code and its seat and waitlist counts. */
