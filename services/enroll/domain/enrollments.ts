@@ -71,9 +71,10 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
     throw alreadyExists(`user ${userId} is already on the waitlist of section ${sectionId}`);
   }
   if (section.frozen === 1) throw failedPrecondition(`section ${sectionId} is frozen`);
-  // Checked for the waitlist too, and not again at promotion.
+  // Each is checked for the waitlist too: no one waits for a seat they could
+  // not take now. A promotion checks the schedule and the load again, not the
+  // prerequisites.
   if (!waivePrerequisites) requirePrerequisitesPassed(store, userId, section.course_id);
-  // Checked for the waitlist too: a promotion would otherwise be impossible.
   const conflict = store.sections.findConflict(userId, sectionId);
   if (conflict !== undefined) throw failedPrecondition(`schedule conflict with section ${conflict}`);
   requireLoadFits(store, userId, section);
