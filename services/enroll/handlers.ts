@@ -51,5 +51,8 @@ export function enrollServiceHandlers(domain: EnrollDomain): Record<string, Meth
     ListUserSections: r(domain.listUserSections),
     ListUserWaitlist: r(domain.listUserWaitlist),
     DropUserWaitlist: w(domain.dropUserWaitlist),
+    // registration period
+    GetRegistrationPeriod: r(domain.getRegistrationPeriod),
+    SetRegistrationPeriod: w(domain.setRegistrationPeriod),
   };
 }

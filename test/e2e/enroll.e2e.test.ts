@@ -213,6 +213,40 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal(fits.status, 200, fits.text);
     });
 
+    test('outside the registration period a student neither enrolls nor drops; the registrar still does', async () => {
+      const reg = school.registrar.token;
+      const sid = await section(school);
+      const [a, b] = await students(2);
+      assert.equal((await enroll(a!, a!.id, sid)).status, 200);
+      try {
+        const set = await http('PUT', '/registration-period', { token: reg, body: { opens_at: '2020-01-06T08:00:00-08:00', closes_at: '2020-01-20T00:00:00Z' } });
+        assert.equal(set.status, 200, set.text);
+        assert.deepEqual(set.body, { opens_at: '2020-01-06T16:00:00Z', closes_at: '2020-01-20T00:00:00Z', open: false }, 'in UTC');
+        const seen = await http('GET', '/registration-period', { token: b!.token });
+        assert.equal(seen.status, 200, seen.text);
+        assert.equal(seen.body.open, false);
+        const late = await enroll(b!, b!.id, sid);
+        assert.equal(late.status, 400, late.text);
+        assert.match(late.body.message, /registration closed at 2020-01-20T00:00:00Z/);
+        const lateDrop = await http('DELETE', `/users/${a!.id}/enrollments/${sid}`, { token: a!.token });
+        assert.equal(lateDrop.status, 400, lateDrop.text);
+        assert.deepEqual(await enrolledOf(sid), [a!.id]);
+        const byRegistrar = await http('POST', `/users/${b!.id}/enrollments`, { token: reg, body: { section_id: sid } });
+        assert.equal(byRegistrar.status, 200, byRegistrar.text);
+        const bad = await http('PUT', '/registration-period', { token: reg, body: { opens_at: 'next monday' } });
+        assert.equal(bad.status, 400, bad.text);
+        assert.match(bad.body.message, /opens_at/);
+        const byStudent = await http('PUT', '/registration-period', { token: a!.token, body: {} });
+        assert.equal(byStudent.status, 403, byStudent.text);
+      } finally {
+        const reopened = await http('PUT', '/registration-period', { token: reg, body: {} });
+        assert.equal(reopened.status, 200, reopened.text);
+        assert.equal(reopened.body.open, true);
+      }
+      const drop = await http('DELETE', `/users/${a!.id}/enrollments/${sid}`, { token: a!.token });
+      assert.equal(drop.status, 200, drop.text);
+    });
+
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {
       const { sid, clashing } = await oneSeatAndAClash('Sunday');
       const [holder, busy, free] = await students(3);
@@ -588,6 +622,8 @@ describe('the enrollment service on the real cluster', () => {
       { name: 'DELETE /users/{id}/enrollments/{sid}', allowed: ['student', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${stu()}/enrollments/${sid}`] },
       { name: 'GET /users/{id}/sections', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/sections`] },
       { name: 'GET /users/{id}/waitlist', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/waitlist`] },
+      { name: 'GET /registration-period', allowed: ACTORS, request: () => ['GET', '/registration-period'] },
+      { name: 'PUT /registration-period', allowed: ['registrar'], mutates: true, request: () => ['PUT', '/registration-period', {}] },
       { name: 'DELETE /users/{id}/waitlist/{sid}', allowed: ['otherStudent', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${school.otherStudent.id}/waitlist/${sid}`] },
     ];
 

@@ -10,6 +10,7 @@ import type { WriteFn, WriteOp } from '../../../lib/writer.js';
 import type { EnrollStore } from '../store/store.js';
 import { syncUserChangesOnce, syncUsersOnce, type UserDirectory } from './user-sync.js';
 import { storeFor } from './operations.js';
+import { utcSeconds } from './validate.js';
 
 /** What EnrollDomain is constructed with. */
 export interface EnrollDomainDeps {
@@ -31,6 +32,8 @@ export interface EnrollDomainDeps {
   memoStaleMs?: number;
   /** The lowest TXID an answer to the current caller may have been read at, see lib/read-memo.ts. */
   readFloor?: () => bigint;
+  /** The time, in ms since the epoch (default Date.now; tests set their own). */
+  now?: () => number;
 }
 
 export class DomainContext {
@@ -86,6 +89,11 @@ export class DomainContext {
   /** The memo's hits, misses and kept answers given while a newer one was computed; undefined when READ_MEMO is off. */
   memoStats(): ReadMemoStats | undefined {
     return this.memo?.stats();
+  }
+
+  /** Now, as the API writes times: RFC 3339 in UTC to the second ("2026-12-05T20:30:00Z"). */
+  now(): string {
+    return utcSeconds(this.deps.now?.() ?? Date.now());
   }
 
   /** Runs `op` (see `enrollWrite`) with `args` in a write transaction on the primary. */

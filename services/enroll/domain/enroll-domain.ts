@@ -50,6 +50,9 @@ import type { ListUsersRequest } from '../../../gen/ts/enroll/v1/ListUsersReques
 import type { ListUsersResponse__Output } from '../../../gen/ts/enroll/v1/ListUsersResponse.js';
 import type { ListWaitlistResponse__Output } from '../../../gen/ts/enroll/v1/ListWaitlistResponse.js';
 import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
+import type { GetRegistrationPeriodRequest } from '../../../gen/ts/enroll/v1/GetRegistrationPeriodRequest.js';
+import type { RegistrationPeriod__Output } from '../../../gen/ts/enroll/v1/RegistrationPeriod.js';
+import type { SetRegistrationPeriodRequest } from '../../../gen/ts/enroll/v1/SetRegistrationPeriodRequest.js';
 import type { UpdateSectionRequest } from '../../../gen/ts/enroll/v1/UpdateSectionRequest.js';
 import type { User__Output } from '../../../gen/ts/enroll/v1/User.js';
 import type { ReadMemoStats } from '../../../lib/read-memo.js';
@@ -58,6 +61,7 @@ import * as catalogue from './catalogue.js';
 import { DomainContext, type EnrollDomainDeps } from './context.js';
 import * as enrollments from './enrollments.js';
 import * as prerequisites from './prerequisites.js';
+import * as registrationPeriod from './registration-period.js';
 import * as sections from './sections.js';
 import * as users from './users.js';
 import * as waitlists from './waitlists.js';
@@ -213,5 +217,16 @@ export class EnrollDomain {
   /** The user themself or the registrar. */
   dropUserWaitlist(actor: Actor, req: DropUserWaitlistRequest): Promise<DropResponse__Output> {
     return waitlists.dropUserWaitlist(this.ctx, actor, req);
+  }
+
+  // --- registration period ----------------------------------------------------
+
+  /** Anyone signed in. */
+  getRegistrationPeriod(actor: Actor, req: GetRegistrationPeriodRequest): Promise<RegistrationPeriod__Output> {
+    return registrationPeriod.getRegistrationPeriod(this.ctx, actor, req);
+  }
+  /** Registrar only: both bounds replaced. */
+  setRegistrationPeriod(actor: Actor, req: SetRegistrationPeriodRequest): Promise<RegistrationPeriod__Output> {
+    return registrationPeriod.setRegistrationPeriod(this.ctx, actor, req);
   }
 }

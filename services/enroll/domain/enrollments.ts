@@ -28,6 +28,7 @@ import { requireListedUser, requireSection, requireSectionForStaff, requireUser 
 import { readPage, toPage } from '../../../lib/pagination.js';
 import { requireLoadFits } from './credits.js';
 import { requirePrerequisitesPassed } from './prerequisites.js';
+import { periodCheckTime, requirePeriodOpen } from './registration-period.js';
 import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
 import { gradeValue, requireId, statusFilter } from './validate.js';
 
@@ -51,19 +52,22 @@ export async function createEnrollment(
   if (waivePrerequisites && !isRegistrar(actor)) throw permissionDenied('only the registrar waives prerequisites');
 
   await ctx.ensureUsersKnown(userId);
-  return ctx.write(enroll, { userId, sectionId, waivePrerequisites });
+  return ctx.write(enroll, { userId, sectionId, waivePrerequisites, periodAt: periodCheckTime(ctx, actor) });
 }
 
 interface EnrollArgs {
   userId: number;
   sectionId: number;
   waivePrerequisites: boolean;
+  /** When the registration period applies (a student acting), the time to check it at. */
+  periodAt: string | null;
 }
 
-const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waivePrerequisites }: EnrollArgs): CreateEnrollmentResponse__Output => {
+const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waivePrerequisites, periodAt }: EnrollArgs): CreateEnrollmentResponse__Output => {
   const user = requireUser(store, userId);
   if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${userId} is not a student`);
   const section = requireSection(store, sectionId);
+  requirePeriodOpen(store, periodAt);
   if (store.enrollments.getEnrollment(userId, sectionId)?.status === 'enrolled') {
     throw alreadyExists(`user ${userId} is already enrolled in section ${sectionId}`);
   }
@@ -130,11 +134,13 @@ export async function dropUserEnrollment(
   const userId = requireId('user_id', req.user_id);
   const sectionId = requireId('section_id', req.section_id);
   requireSelfOrRegistrar(actor, userId);
-  return ctx.write(dropOwnEnrollment, { userId, sectionId });
+  return ctx.write(dropOwnEnrollment, { userId, sectionId, periodAt: periodCheckTime(ctx, actor) });
 }
 
-const dropOwnEnrollment = enrollWrite('dropUserEnrollment', (store, { userId, sectionId }: { userId: number; sectionId: number }) =>
-  dropEnrollment(store, userId, sectionId, () => {}),
+const dropOwnEnrollment = enrollWrite(
+  'dropUserEnrollment',
+  (store, { userId, sectionId, periodAt }: { userId: number; sectionId: number; periodAt: string | null }) =>
+    dropEnrollment(store, userId, sectionId, () => requirePeriodOpen(store, periodAt)),
 );
 
 /** The section's instructor or the registrar. */

@@ -49,6 +49,8 @@ export interface Fixture {
   directoryCalls: number;
   /** How many times the domain has entered a read of the read handle (see ReadScope). */
   readsEntered: number;
+  /** The domain's clock in ms since the epoch; undefined (the default) is the real time. */
+  nowMs: number | undefined;
   /** A course (CPSC 449) in a department, created by the registrar. */
   courseId: number;
   /** Creates a section of the course (unless given) taught by INSTRUCTOR (Monday 09:00-10:00, capacity 2 by default). */
@@ -77,6 +79,7 @@ export async function setup(
     userChanges: [] as UserChange[],
     directoryCalls: 0,
     readsEntered: 0,
+    nowMs: undefined,
   } as Fixture;
   const pageSize = options.pageSize ?? 1000;
   const reads: ReadScope = { enter: () => void fixture.readsEntered++ };
@@ -86,6 +89,7 @@ export async function setup(
     // Reads and writes cross the boundary a reader and a writer thread put around them.
     query: readAcrossBoundary(readDb, reads),
     write: writeAcrossBoundary(db as WritableDb),
+    now: () => fixture.nowMs ?? Date.now(),
     directory: {
       usersAfter: async (afterId) => {
         fixture.directoryCalls++;
@@ -117,7 +121,7 @@ export async function setup(
       return s.id;
     },
     snapshot() {
-      const tables = ['users', 'departments', 'courses', 'course_prerequisites', 'sections', 'enrollments', 'waitlist'];
+      const tables = ['users', 'departments', 'courses', 'course_prerequisites', 'sections', 'enrollments', 'waitlist', 'registration_period'];
       return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()));
     },
     close() {

@@ -88,6 +88,8 @@ const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> =
   ['dropUserEnrollment', ['registrar', 'self'], (x, a) => x.f.domain.dropUserEnrollment(a, { user_id: 10, section_id: x.s })],
   ['dropUserWaitlist', ['registrar', 'self'], (x, a) => x.f.domain.dropUserWaitlist(a, { user_id: 10, section_id: x.w })],
   ['createEnrollment', ['registrar', 'self'], (x, a) => x.f.domain.createEnrollment(a, { user_id: 10, section_id: x.free })],
+  ['getRegistrationPeriod', ALL, (x, a) => x.f.domain.getRegistrationPeriod(a, {})],
+  ['setRegistrationPeriod', ['registrar'], (x, a) => x.f.domain.setRegistrationPeriod(a, { closes_at: '2030-01-01T00:00:00Z' })],
 ];
 
 test('the permission matrix covers every RPC of the proto, and the domain has a method for each', () => {

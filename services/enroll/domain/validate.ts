@@ -58,6 +58,25 @@ export function requireIntIn(field: string, value: number | undefined | null, ra
   return value;
 }
 
+/** `ms` since the epoch as RFC 3339 in UTC, to the second: text order is time order. */
+export function utcSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * An optional RFC 3339 time with a zone ("2027-01-10T08:00:00-08:00", "…Z"),
+ * returned in UTC to the second; empty or absent means none (null).
+ */
+export function optionalTimestamp(field: string, value: string | undefined | null): string | null {
+  const text = (value ?? '').trim();
+  if (text === '') return null;
+  const ms = TIMESTAMP.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) throw invalidArgument(field, 'must be an RFC 3339 time with a zone, such as 2027-01-10T08:00:00Z, or empty');
+  return utcSeconds(ms);
+}
+
 /** A weekday in any case, returned capitalised ("monday" → "Monday"). */
 export function requireDay(field: string, value: string | undefined | null): string {
   const lower = (value ?? '').trim().toLowerCase();

@@ -144,4 +144,15 @@ export const ENROLL_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE courses ADD COLUMN credits INTEGER NOT NULL DEFAULT 3 CHECK (credits BETWEEN 0 AND 12);
   `,
+  // 6: when students may add and drop sections: one row, each bound RFC 3339
+  // in UTC to the second (so text order is time order), NULL for none.
+  `
+  CREATE TABLE registration_period (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    opens_at  TEXT CHECK (opens_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'),
+    closes_at TEXT CHECK (closes_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z'),
+    CHECK (opens_at IS NULL OR closes_at IS NULL OR opens_at < closes_at)
+  ) STRICT;
+  INSERT INTO registration_period (id, opens_at, closes_at) VALUES (1, NULL, NULL);
+  `,
 ];

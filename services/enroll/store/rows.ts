@@ -96,3 +96,9 @@ export interface SectionFilter {
   /** "seats": not frozen, a free seat; "open": not frozen, a free seat or waitlist room. */
   availability: 'seats' | 'open' | null;
 }
+
+/** When students may add and drop sections; null is no bound. */
+export interface RegistrationPeriodRow {
+  opens_at: string | null;
+  closes_at: string | null;
+}

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { catalogueStatements } from './catalogue.js';
 import { enrollmentStatements } from './enrollments.js';
 import { prerequisiteStatements } from './prerequisites.js';
+import { registrationStatements } from './registration.js';
 import { sectionStatements } from './sections.js';
 import { userStatements } from './users.js';
 import { waitlistStatements } from './waitlist.js';
@@ -21,6 +22,7 @@ export function createEnrollStore(db: Database.Database) {
     sections: sectionStatements(db),
     enrollments: enrollmentStatements(db),
     waitlist: waitlistStatements(db),
+    registration: registrationStatements(db),
   };
 }
 
