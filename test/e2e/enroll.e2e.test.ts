@@ -201,6 +201,7 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal(badCredits.status, 400, badCredits.text);
       assert.match(badCredits.body.message, /credits/);
       const heavySection = await section(school, { course_id: heavy.id });
+      assert.equal((await http('GET', `/sections/${heavySection}`, { token: school.student.token })).body.course_credits, 12, 'the full view has the credits');
       const [s] = await students(1);
       assert.equal((await enroll(s!, s!.id, heavySection)).status, 200);
       assert.equal((await enroll(s!, s!.id, await section(school, { course_id: medium.id }))).status, 200);
@@ -348,7 +349,7 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal((await http('GET', `/sections/${sid}`, { token: school.student.token })).body.course_code, newCode);
       // The basic view (a listing's default) leaves the names out.
       const basic = (await http('GET', `/sections?course_id=${course.body.id}`, { token: school.student.token })).body.sections[0];
-      const fullOnly = ['course_name', 'department_id', 'department_name', 'instructor_username', 'instructor_name'];
+      const fullOnly = ['course_name', 'course_credits', 'department_id', 'department_name', 'instructor_username', 'instructor_name'];
       assert.deepEqual(Object.keys(basic).filter((k) => fullOnly.includes(k)), []);
       assert.equal(basic.course_code, newCode);
       assert.equal((await http('GET', '/sections?view=everything', { token: school.student.token })).status, 400);

@@ -46,6 +46,7 @@ export function toSection(r: SectionRow, view: SectionView = 'full'): Section__O
   return {
     ...basic,
     course_name: r.course_name,
+    course_credits: r.course_credits,
     department_id: r.department_id,
     department_name: r.department_name,
     instructor_username: r.instructor_username,

@@ -10,11 +10,6 @@ import type { EnrollStore } from '../store/store.js';
 /** The most credits a student carries at once. */
 export const MAX_CREDITS_PER_STUDENT = 18;
 
-/** The credits a section's course counts. */
-export function creditsOf(store: EnrollStore, section: SectionRow): number {
-  return store.catalogue.getCourse(section.course_id)!.credits;
-}
-
 /** Whether `credits` more keep the student within the limit. */
 export function fitsLoad(store: EnrollStore, userId: number, credits: number): boolean {
   return store.enrollments.creditLoad(userId) + credits <= MAX_CREDITS_PER_STUDENT;
@@ -22,7 +17,7 @@ export function fitsLoad(store: EnrollStore, userId: number, credits: number): b
 
 /** Inside an enrolling write: FAILED_PRECONDITION when the section's course would take the student past the limit. */
 export function requireLoadFits(store: EnrollStore, userId: number, section: SectionRow): void {
-  const credits = creditsOf(store, section);
+  const credits = section.course_credits;
   const load = store.enrollments.creditLoad(userId);
   if (load + credits > MAX_CREDITS_PER_STUDENT) {
     throw failedPrecondition(

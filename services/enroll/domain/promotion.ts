@@ -4,7 +4,7 @@
  * commit together.
  */
 import type { EnrollStore } from '../store/store.js';
-import { creditsOf, fitsLoad } from './credits.js';
+import { fitsLoad } from './credits.js';
 
 /**
  * Walks the section's waitlist in position order and enrolls each student who
@@ -17,14 +17,13 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
   if (!section || section.frozen === 1 || section.deleted === 1) return [];
   let free = section.capacity - section.enrolled_count;
   if (free <= 0) return [];
-  const credits = creditsOf(store, section);
   const promoted: number[] = [];
   // A snapshot is enough: removing an entry only shifts positions behind it,
   // and the walk goes by user, not by position.
   for (const entry of store.waitlist.sectionWaitlistInOrder(sectionId)) {
     if (free <= 0) break;
     if (store.sections.findConflict(entry.user_id, sectionId) !== undefined) continue;
-    if (!fitsLoad(store, entry.user_id, credits)) continue;
+    if (!fitsLoad(store, entry.user_id, section.course_credits)) continue;
     store.enrollments.enroll(entry.user_id, sectionId);
     store.waitlist.remove(entry.user_id, sectionId);
     promoted.push(entry.user_id);

@@ -23,6 +23,7 @@ test('a created section is normalised and carries its course, department, instru
     course_id: f.courseId,
     course_code: 'CPSC 449',
     course_name: 'Web Back-End',
+    course_credits: 3,
     department_id: course.department_id,
     department_name: 'Computer Science',
     classroom: 'CS102',
@@ -40,8 +41,8 @@ test('a created section is normalised and carries its course, department, instru
     waitlist_count: 0,
   });
   // Reads: listings default to the basic view, a section alone to the full one.
-  const { course_name, department_id, department_name, instructor_username, instructor_name, ...basic } = s;
-  assert.deepEqual([course_name, department_id, department_name, instructor_username, instructor_name].filter((v) => v === undefined), []);
+  const { course_name, course_credits, department_id, department_name, instructor_username, instructor_name, ...basic } = s;
+  assert.deepEqual([course_name, course_credits, department_id, department_name, instructor_username, instructor_name].filter((v) => v === undefined), []);
   assert.deepEqual((await f.domain.listSections(student(10), {})).sections, [basic]);
   assert.deepEqual((await f.domain.listSections(student(10), { view: 'basic' })).sections, [basic]);
   assert.deepEqual((await f.domain.listSections(student(10), { view: 'full' })).sections, [s]);

@@ -30,6 +30,7 @@ export interface SectionRow {
   course_id: number;
   course_code: string;
   course_name: string;
+  course_credits: number;
   department_id: number;
   department_name: string;
   classroom: string;

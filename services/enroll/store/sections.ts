@@ -6,7 +6,7 @@ import type { NewSection, SectionFilter, SectionRow, SectionUpdate } from './row
 // department and instructor come along (each a primary-key lookup), so a
 // listing shows what a student reads without a call per section.
 const SECTION_SELECT = `
-  SELECT s.id, s.course_id, c.code AS course_code, c.name AS course_name,
+  SELECT s.id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits AS course_credits,
          c.department_id, d.name AS department_name,
          s.classroom, s.capacity, s.waitlist_capacity,
          s.day, s.begin_time, s.end_time,
