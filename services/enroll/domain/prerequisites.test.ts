@@ -173,3 +173,18 @@ test('a course others require is not deleted; a course with prerequisites of its
   await rejectsWith(f.domain.getCourse(REGISTRAR, { course_id: a }), Status.NOT_FOUND);
   f.close();
 });
+
+test('a passed prerequisite does not clash with the course it opens: a graded section frees its hours', async () => {
+  const f = await setup();
+  const { prereqSection } = await withPrerequisite(f);
+  // The same Tuesday hour as the prerequisite's section.
+  const s = await f.section({ day: 'Tuesday', capacity: 10 });
+  await enrollAll(f, prereqSection, [10]);
+  // Taking it still, the student clashes with it (the registrar waives the prerequisite to show that).
+  await rejectsWith(f.domain.createEnrollment(REGISTRAR, { user_id: 10, section_id: s, waive_prerequisites: true }), Status.FAILED_PRECONDITION, {
+    message: new RegExp(`schedule conflict with section ${prereqSection}`),
+  });
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: prereqSection, user_id: 10, grade: 'B-' });
+  assert.equal((await f.domain.createEnrollment(student(10), { user_id: 10, section_id: s })).status, 'enrolled');
+  f.close();
+});

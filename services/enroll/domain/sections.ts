@@ -114,7 +114,6 @@ const insertSection = enrollWrite('createSection', (store, section: NewSection) 
   return toSection(store.sections.getSection(store.sections.insertSection(section))!);
 });
 
-
 /**
  * Changes only the fields present. Raising the capacity or unfreezing fills
  * free seats from the waitlist in the same transaction.

@@ -57,9 +57,10 @@ export function sectionStatements(db: Database.Database) {
   const markDeleted = db.prepare<[number]>('UPDATE sections SET deleted = 1 WHERE id = ?');
   // The first of the student's current sections that meets on the same day
   // as the target and overlaps it: [begin, end) intervals, compared as text.
+  // A graded enrollment is a course finished: its hours are free again.
   const conflict = db.prepare<[number, number], { id: number }>(
     `SELECT o.id FROM sections t
-     JOIN enrollments e ON e.user_id = ? AND e.status = 'enrolled'
+     JOIN enrollments e ON e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NULL
      JOIN sections o ON o.id = e.section_id
      WHERE t.id = ? AND o.id <> t.id AND o.deleted = 0 AND o.day = t.day
        AND o.begin_time < t.end_time AND t.begin_time < o.end_time
@@ -82,7 +83,7 @@ export function sectionStatements(db: Database.Database) {
     insertSection: (row: NewSection): number => Number(insert.run(row).lastInsertRowid),
     updateSection: (id: number, row: SectionUpdate): void => void update.run({ ...row, id }),
     markSectionDeleted: (id: number): void => void markDeleted.run(id),
-    /** Id of a section the student is enrolled in that clashes with `sectionId`, if any. */
+    /** Id of a section the student is enrolled in, ungraded, that clashes with `sectionId`, if any. */
     findConflict: (userId: number, sectionId: number): number | undefined => conflict.get(userId, sectionId)?.id,
   };
 }
