@@ -2,24 +2,19 @@ import type Database from 'better-sqlite3';
 import { COURSE_COLUMNS } from './catalogue.js';
 import type { CourseRow } from './rows.js';
 
+/** Course rows, each joined to a prerequisite row `p` on its `side`: the required course or the requiring one. */
+const coursesOn = (side: 'prerequisite_id' | 'course_id') => `
+  SELECT ${COURSE_COLUMNS}
+  FROM course_prerequisites p
+  JOIN courses c ON c.id = p.${side}
+  JOIN departments d ON d.id = c.department_id`;
+
 /** Statements on which courses require which. */
 export function prerequisiteStatements(db: Database.Database) {
-  const list = db.prepare<[number], CourseRow>(`
-    SELECT ${COURSE_COLUMNS}
-    FROM course_prerequisites p
-    JOIN courses c ON c.id = p.prerequisite_id
-    JOIN departments d ON d.id = c.department_id
-    WHERE p.course_id = ?
-    ORDER BY c.code`);
+  const list = db.prepare<[number], CourseRow>(`${coursesOn('prerequisite_id')} WHERE p.course_id = ? ORDER BY c.code`);
   const clear = db.prepare<[number]>('DELETE FROM course_prerequisites WHERE course_id = ?');
   const add = db.prepare<[number, number]>('INSERT INTO course_prerequisites (course_id, prerequisite_id) VALUES (?, ?)');
-  const requiredBy = db.prepare<[number], CourseRow>(`
-    SELECT ${COURSE_COLUMNS}
-    FROM course_prerequisites p
-    JOIN courses c ON c.id = p.course_id
-    JOIN departments d ON d.id = c.department_id
-    WHERE p.prerequisite_id = ?
-    ORDER BY c.code LIMIT 1`);
+  const requiredBy = db.prepare<[number], CourseRow>(`${coursesOn('course_id')} WHERE p.prerequisite_id = ? ORDER BY c.code LIMIT 1`);
   // Everything the given courses require, directly or through others, as
   // stored now; UNION (not UNION ALL) stops at courses already reached.
   const reachable = db.prepare<[string, number], { one: 1 }>(`
@@ -34,10 +29,7 @@ export function prerequisiteStatements(db: Database.Database) {
   // any section of it whose grade is not a fail (F), a no-pass (NP) or an
   // incomplete (I). A section with grades cannot be deleted (deleteSection).
   const missing = db.prepare<[number, number], CourseRow>(`
-    SELECT ${COURSE_COLUMNS}
-    FROM course_prerequisites p
-    JOIN courses c ON c.id = p.prerequisite_id
-    JOIN departments d ON d.id = c.department_id
+    ${coursesOn('prerequisite_id')}
     WHERE p.course_id = ?
       AND NOT EXISTS (
         SELECT 1 FROM sections s
