@@ -556,6 +556,29 @@ describe('the enrollment service on the real cluster', () => {
         client.close();
       }
     });
+
+    test('prerequisites and the registration period: read by anyone, set by the registrar only', async () => {
+      const client = enrollClient();
+      try {
+        const [s] = await students(1);
+        const basics = await course(school, 'Basics over gRPC');
+        const next = await course(school, 'Next over gRPC');
+        const set = await call(client, 'SetCoursePrerequisites', { course_id: next.id, prerequisite_ids: [basics.id] }, { token: school.registrar.token });
+        assert.equal(set.error, undefined, set.error?.details);
+        const read = await call(client, 'ListCoursePrerequisites', { course_id: next.id }, { token: s!.token });
+        assert.deepEqual(read.response?.prerequisites.map((c: { id: number }) => c.id), [basics.id]);
+        const byStudent = await call(client, 'SetCoursePrerequisites', { course_id: next.id, prerequisite_ids: [] }, { token: s!.token });
+        assert.equal(byStudent.error?.code, Status.PERMISSION_DENIED, 'Envoy refuses a student');
+        const period = await call(client, 'GetRegistrationPeriod', {}, { token: s!.token });
+        assert.equal(period.response?.open, true, period.error?.details);
+        const closeIt = await call(client, 'SetRegistrationPeriod', { closes_at: '2020-01-01T00:00:00Z' }, { token: s!.token });
+        assert.equal(closeIt.error?.code, Status.PERMISSION_DENIED);
+        const circle = await call(client, 'SetCoursePrerequisites', { course_id: basics.id, prerequisite_ids: [next.id] }, { token: school.registrar.token });
+        assert.equal(circle.error?.code, Status.FAILED_PRECONDITION);
+      } finally {
+        client.close();
+      }
+    });
   });
 
   type Actor = 'student' | 'otherStudent' | 'instructor' | 'otherInstructor' | 'registrar';
