@@ -46,6 +46,7 @@ export function enrollServiceHandlers(domain: EnrollDomain): Record<string, Meth
     ListUsers: r(domain.listUsers),
     GetUser: r(domain.getUser),
     ListUserEnrollments: r(domain.listUserEnrollments),
+    GetUserTranscript: r(domain.getUserTranscript),
     CreateEnrollment: w(domain.createEnrollment),
     DropUserEnrollment: w(domain.dropUserEnrollment),
     ListUserSections: r(domain.listUserSections),

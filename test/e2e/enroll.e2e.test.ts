@@ -212,6 +212,11 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal((await http('PUT', `/sections/${heavySection}/enrollments/${s!.id}/grade`, { token: school.instructor.token, body: { grade: 'A' } })).status, 200);
       const fits = await enroll(s!, s!.id, extra);
       assert.equal(fits.status, 200, fits.text);
+      const transcript = await http('GET', `/users/${s!.id}/transcript`, { token: s!.token });
+      assert.equal(transcript.status, 200, transcript.text);
+      assert.deepEqual(transcript.body.entries.map((e: { section_id: number; credits: number; grade: string }) => [e.section_id, e.credits, e.grade]), [[heavySection, 12, 'A']]);
+      assert.deepEqual([transcript.body.credits_earned, transcript.body.credits_in_progress, transcript.body.gpa], [12, 9, 4]);
+      assert.equal((await http('GET', `/users/${s!.id}/transcript`, { token: school.otherStudent.token })).status, 403);
     });
 
     test('outside the registration period a student neither enrolls nor drops; the registrar still does', async () => {
@@ -642,6 +647,7 @@ describe('the enrollment service on the real cluster', () => {
       { name: 'GET /users', allowed: ['registrar'], request: () => ['GET', '/users'] },
       { name: 'GET /users/{id}', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}`] },
       { name: 'GET /users/{id}/enrollments', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/enrollments`] },
+      { name: 'GET /users/{id}/transcript', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/transcript`] },
       { name: 'POST /users/{id}/enrollments', allowed: ['student', 'registrar'], mutates: true, request: async () => ['POST', `/users/${stu()}/enrollments`, { section_id: await section(school) }] },
       { name: 'DELETE /users/{id}/enrollments/{sid}', allowed: ['student', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${stu()}/enrollments/${sid}`] },
       { name: 'GET /users/{id}/sections', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/sections`] },

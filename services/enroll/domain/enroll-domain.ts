@@ -53,6 +53,8 @@ import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
 import type { GetRegistrationPeriodRequest } from '../../../gen/ts/enroll/v1/GetRegistrationPeriodRequest.js';
 import type { RegistrationPeriod__Output } from '../../../gen/ts/enroll/v1/RegistrationPeriod.js';
 import type { SetRegistrationPeriodRequest } from '../../../gen/ts/enroll/v1/SetRegistrationPeriodRequest.js';
+import type { GetUserTranscriptRequest } from '../../../gen/ts/enroll/v1/GetUserTranscriptRequest.js';
+import type { Transcript__Output } from '../../../gen/ts/enroll/v1/Transcript.js';
 import type { UpdateSectionRequest } from '../../../gen/ts/enroll/v1/UpdateSectionRequest.js';
 import type { User__Output } from '../../../gen/ts/enroll/v1/User.js';
 import type { ReadMemoStats } from '../../../lib/read-memo.js';
@@ -62,6 +64,7 @@ import { DomainContext, type EnrollDomainDeps } from './context.js';
 import * as enrollments from './enrollments.js';
 import * as prerequisites from './prerequisites.js';
 import * as registrationPeriod from './registration-period.js';
+import * as transcript from './transcript.js';
 import * as sections from './sections.js';
 import * as users from './users.js';
 import * as waitlists from './waitlists.js';
@@ -197,6 +200,10 @@ export class EnrollDomain {
   /** The user themself or the registrar. */
   listUserEnrollments(actor: Actor, req: ListUserEnrollmentsRequest): Promise<ListEnrollmentsResponse__Output> {
     return enrollments.listUserEnrollments(this.ctx, actor, req);
+  }
+  /** The user themself or the registrar: graded courses, credits, grade point average. */
+  getUserTranscript(actor: Actor, req: GetUserTranscriptRequest): Promise<Transcript__Output> {
+    return transcript.getUserTranscript(this.ctx, actor, req);
   }
   /** A student enrolling themself, or the registrar enrolling a student. */
   createEnrollment(actor: Actor, req: CreateEnrollmentRequest): Promise<CreateEnrollmentResponse__Output> {

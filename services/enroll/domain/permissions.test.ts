@@ -83,6 +83,7 @@ const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> =
   ['setEnrollmentGrade', ['registrar', 'instructor'], (x, a) => x.f.domain.setEnrollmentGrade(a, { section_id: x.s, user_id: 10, grade: 'A' })],
   ['getUser', ['registrar', 'self'], (x, a) => x.f.domain.getUser(a, { user_id: 10 })],
   ['listUserEnrollments', ['registrar', 'self'], (x, a) => x.f.domain.listUserEnrollments(a, { user_id: 10 })],
+  ['getUserTranscript', ['registrar', 'self'], (x, a) => x.f.domain.getUserTranscript(a, { user_id: 10 })],
   ['listUserSections', ['registrar', 'self'], (x, a) => x.f.domain.listUserSections(a, { user_id: 10 })],
   ['listUserWaitlist', ['registrar', 'self'], (x, a) => x.f.domain.listUserWaitlist(a, { user_id: 10 })],
   ['dropUserEnrollment', ['registrar', 'self'], (x, a) => x.f.domain.dropUserEnrollment(a, { user_id: 10, section_id: x.s })],

@@ -97,6 +97,9 @@ export function requireTime(field: string, value: string | undefined | null): st
 /** The grades an enrollment can have, as stored and answered. */
 export const GRADES = ['A+', 'A', 'A-', 'B+', 'B', 'B-', 'C+', 'C', 'C-', 'D+', 'D', 'D-', 'F', 'P', 'NP', 'I'] as const;
 
+/** The grades that do not pass a course: fail, no pass, incomplete. */
+export const NOT_PASSING_GRADES: readonly string[] = ['F', 'NP', 'I'];
+
 /** A grade in any case, returned in capitals ("b+" → "B+"); empty means none (null). */
 export function gradeValue(field: string, value: string | undefined | null): string | null {
   const upper = (value ?? '').trim().toUpperCase();

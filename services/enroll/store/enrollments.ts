@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { EnrollmentRow, EnrollmentStatus } from './rows.js';
+import type { EnrollmentRow, EnrollmentStatus, TranscriptRow } from './rows.js';
 
 const ENROLLMENT_SELECT = `
   SELECT e.user_id, e.section_id, e.status, e.grade, e.date, u.username, s.course_id, c.code AS course_code
@@ -45,6 +45,12 @@ export function enrollmentStatements(db: Database.Database) {
      FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
      WHERE e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NULL`,
   );
+  const transcript = db.prepare<[number], TranscriptRow>(
+    `SELECT e.section_id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits, e.grade
+     FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
+     WHERE e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NOT NULL
+     ORDER BY e.section_id`,
+  );
   const dropAll = db.prepare<[number], { user_id: number }>(
     `UPDATE enrollments SET status = 'dropped' WHERE section_id = ? AND status = 'enrolled' RETURNING user_id`,
   );
@@ -63,6 +69,8 @@ export function enrollmentStatements(db: Database.Database) {
       setGrade.run(grade, userId, sectionId).changes === 1,
     /** A student with a grade in the section, if any. */
     firstGraded: (sectionId: number): number | undefined => graded.get(sectionId)?.user_id,
+    /** The user's graded enrollments, in section order. */
+    listGraded: (userId: number): TranscriptRow[] => transcript.all(userId),
     /** The credits of the user's enrolled, ungraded sections. */
     creditLoad: (userId: number): number => load.get(userId)!.credits,
     /** Drops every active enrollment of the section; returns the students dropped. */

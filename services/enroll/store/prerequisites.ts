@@ -27,7 +27,7 @@ export function prerequisiteStatements(db: Database.Database) {
     SELECT 1 AS one FROM required WHERE id = ? LIMIT 1`);
   // A prerequisite counts as passed with an enrolled, graded enrollment in
   // any section of it whose grade is not a fail (F), a no-pass (NP) or an
-  // incomplete (I). A section with grades cannot be deleted (deleteSection).
+  // incomplete (I): NOT_PASSING_GRADES in domain/validate.ts. A section with grades cannot be deleted (deleteSection).
   const missing = db.prepare<[number, number], CourseRow>(`
     ${coursesOn('prerequisite_id')}
     WHERE p.course_id = ?

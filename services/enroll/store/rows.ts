@@ -103,3 +103,13 @@ export interface RegistrationPeriodRow {
   opens_at: string | null;
   closes_at: string | null;
 }
+
+/** A graded enrollment with its course, for a transcript. */
+export interface TranscriptRow {
+  section_id: number;
+  course_id: number;
+  course_code: string;
+  course_name: string;
+  credits: number;
+  grade: string;
+}

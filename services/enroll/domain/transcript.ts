@@ -1,0 +1,53 @@
+/** A student's transcript: graded courses, credits and the grade point average. */
+import type { GetUserTranscriptRequest } from '../../../gen/ts/enroll/v1/GetUserTranscriptRequest.js';
+import type { Transcript__Output } from '../../../gen/ts/enroll/v1/Transcript.js';
+import type { TranscriptRow } from '../store/rows.js';
+import { requireSelfOrRegistrar, type Actor } from './actor.js';
+import type { DomainContext } from './context.js';
+import { requireListedUser } from './lookups.js';
+import { enrollRead } from './operations.js';
+import { NOT_PASSING_GRADES, requireId } from './validate.js';
+
+/** Grade points of the letter grades; P, NP and I carry none. */
+export const GRADE_POINTS: Readonly<Record<string, number>> = {
+  'A+': 4.0, A: 4.0, 'A-': 3.7,
+  'B+': 3.3, B: 3.0, 'B-': 2.7,
+  'C+': 2.3, C: 2.0, 'C-': 1.7,
+  'D+': 1.3, D: 1.0, 'D-': 0.7,
+  F: 0,
+};
+
+
+/** Totals over the graded rows; `inProgress` is the student's current load. */
+export function summarize(userId: number, rows: TranscriptRow[], inProgress: number): Transcript__Output {
+  let attempted = 0;
+  let earned = 0;
+  let points = 0;
+  for (const r of rows) {
+    if (r.grade in GRADE_POINTS) {
+      attempted += r.credits;
+      points += GRADE_POINTS[r.grade]! * r.credits;
+    }
+    if (!NOT_PASSING_GRADES.includes(r.grade)) earned += r.credits;
+  }
+  return {
+    user_id: userId,
+    entries: rows.map((r) => ({ ...r })),
+    credits_attempted: attempted,
+    credits_earned: earned,
+    credits_in_progress: inProgress,
+    gpa: attempted > 0 ? Math.round((points / attempted) * 100) / 100 : undefined,
+  };
+}
+
+/** The user themself or the registrar. */
+export async function getUserTranscript(ctx: DomainContext, actor: Actor, req: GetUserTranscriptRequest): Promise<Transcript__Output> {
+  const userId = requireId('user_id', req.user_id);
+  requireSelfOrRegistrar(actor, userId);
+  return ctx.query(readTranscript, { actor, userId });
+}
+
+const readTranscript = enrollRead('getUserTranscript', (store, { actor, userId }: { actor: Actor; userId: number }) => {
+  requireListedUser(actor, store, userId);
+  return summarize(userId, store.enrollments.listGraded(userId), store.enrollments.creditLoad(userId));
+});
