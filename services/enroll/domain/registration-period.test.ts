@@ -26,6 +26,8 @@ test('with no period set, registration is open; the registrar sets one, normalis
     closes_at: '2027-02-01T00:00:00Z',
     open: true,
   });
+  // A leap day is a real day.
+  assert.equal((await f.domain.setRegistrationPeriod(REGISTRAR, { closes_at: '2028-02-29T12:00:00+02:00' })).closes_at, '2028-02-29T10:00:00Z');
   assert.deepEqual(await f.domain.setRegistrationPeriod(REGISTRAR, {}), { opens_at: '', closes_at: '', open: true });
   f.close();
 });
@@ -34,7 +36,10 @@ test('bad periods are INVALID_ARGUMENT naming the field, and only the registrar 
   const f = await setup();
   await f.domain.setRegistrationPeriod(REGISTRAR, { opens_at: OPENS, closes_at: CLOSES });
   const before = f.snapshot();
-  for (const bad of ['tomorrow', '2027-01-10', '2027-01-10T08:00:00', '2027-13-10T08:00:00Z', '2027-01-10 08:00:00Z']) {
+  const bads = ['tomorrow', '2027-01-10', '2027-01-10T08:00:00', '2027-13-10T08:00:00Z', '2027-01-10 08:00:00Z'];
+  // Date.parse would roll these over into the next day or month.
+  bads.push('2027-02-29T08:00:00Z', '2027-04-31T08:00:00Z', '2027-01-10T24:00:00Z', '2027-01-10T08:00:00+24:00');
+  for (const bad of bads) {
     await rejectsWith(f.domain.setRegistrationPeriod(REGISTRAR, { opens_at: bad }), Status.INVALID_ARGUMENT, { field: 'opens_at' });
   }
   await rejectsWith(f.domain.setRegistrationPeriod(REGISTRAR, { opens_at: CLOSES, closes_at: OPENS }), Status.INVALID_ARGUMENT, { field: 'closes_at' });

@@ -63,7 +63,14 @@ export function utcSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/i;
+
+/** Whether the parts of a TIMESTAMP match name a real date and time (Date.parse rolls 30 February over into March). */
+function realTime([, y, mo, d, h, mi, sec = '0', oh = '0', om = '0']: RegExpExecArray): boolean {
+  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  const calendar = day.getUTCFullYear() === Number(y) && day.getUTCMonth() === Number(mo) - 1 && day.getUTCDate() === Number(d);
+  return calendar && Number(h) <= 23 && Number(mi) <= 59 && Number(sec) <= 59 && Number(oh) <= 23 && Number(om) <= 59;
+}
 
 /**
  * An optional RFC 3339 time with a zone ("2027-01-10T08:00:00-08:00", "…Z"),
@@ -72,9 +79,11 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\
 export function optionalTimestamp(field: string, value: string | undefined | null): string | null {
   const text = (value ?? '').trim();
   if (text === '') return null;
-  const ms = TIMESTAMP.test(text) ? Date.parse(text) : NaN;
-  if (Number.isNaN(ms)) throw invalidArgument(field, 'must be an RFC 3339 time with a zone, such as 2027-01-10T08:00:00Z, or empty');
-  return utcSeconds(ms);
+  const parts = TIMESTAMP.exec(text);
+  if (!parts || !realTime(parts)) {
+    throw invalidArgument(field, 'must be an RFC 3339 time with a zone, such as 2027-01-10T08:00:00Z, or empty');
+  }
+  return utcSeconds(Date.parse(text));
 }
 
 /** A weekday in any case, returned capitalised ("monday" → "Monday"). */
