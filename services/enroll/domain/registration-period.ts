@@ -17,8 +17,8 @@ import { optionalTimestamp } from './validate.js';
 
 /** Why students may not add or drop at `now` (RFC 3339, UTC), or undefined when they may. */
 function closedBecause(p: RegistrationPeriodRow, now: string): string | undefined {
-  if (p.opens_at !== null && now < p.opens_at) return `registration opens at ${p.opens_at}`;
-  if (p.closes_at !== null && now >= p.closes_at) return `registration closed at ${p.closes_at}`;
+  if (p.opens_at !== null && now < p.opens_at) return `registration opens at ${p.opens_at}; until then only the registrar adds and drops`;
+  if (p.closes_at !== null && now >= p.closes_at) return `registration closed at ${p.closes_at}; since then only the registrar adds and drops`;
   return undefined;
 }
 
@@ -38,7 +38,7 @@ export function periodCheckTime(ctx: DomainContext, actor: Actor): string | null
 export function requirePeriodOpen(store: EnrollStore, now: string | null): void {
   if (now === null) return;
   const reason = closedBecause(store.registration.getPeriod(), now);
-  if (reason) throw failedPrecondition(`${reason}; until then only the registrar adds and drops`);
+  if (reason) throw failedPrecondition(reason);
 }
 
 export async function getRegistrationPeriod(
