@@ -253,6 +253,26 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal(drop.status, 200, drop.text);
     });
 
+    test('the registrar moves a section, unless one of its students would then clash', async () => {
+      const reg = school.registrar.token;
+      const sid = await section(school, { day: 'Saturday', begin_time: '22:00', end_time: '22:30' });
+      const other = await section(school, { day: 'Sunday', begin_time: '22:00', end_time: '22:30' });
+      const [s] = await students(1);
+      assert.equal((await enroll(s!, s!.id, sid)).status, 200);
+      assert.equal((await enroll(s!, s!.id, other)).status, 200);
+      const clash = await http('PATCH', `/sections/${sid}`, { token: reg, body: { day: 'sunday', begin_time: '22:15', end_time: '22:45' } });
+      assert.equal(clash.status, 400, clash.text);
+      assert.match(clash.body.message, new RegExp(`user ${s!.id} is enrolled in section ${other}`));
+      const moved = await http('PATCH', `/sections/${sid}`, { token: reg, body: { day: 'sunday', begin_time: '22:30', end_time: '23:00' } });
+      assert.equal(moved.status, 200, moved.text);
+      assert.deepEqual([moved.body.day, moved.body.begin_time, moved.body.end_time], ['Sunday', '22:30', '23:00']);
+      const backwards = await http('PATCH', `/sections/${sid}`, { token: reg, body: { end_time: '22:00' } });
+      assert.equal(backwards.status, 400, backwards.text);
+      assert.match(backwards.body.message, /end_time/);
+      const seen = await http('GET', `/sections/${sid}`, { token: s!.token });
+      assert.deepEqual([seen.body.day, seen.body.begin_time, seen.body.end_time], ['Sunday', '22:30', '23:00']);
+    });
+
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {
       const { sid, clashing } = await oneSeatAndAClash('Sunday');
       const [holder, busy, free] = await students(3);

@@ -116,7 +116,9 @@ const insertSection = enrollWrite('createSection', (store, section: NewSection) 
 
 /**
  * Changes only the fields present. Raising the capacity or unfreezing fills
- * free seats from the waitlist in the same transaction.
+ * free seats from the waitlist in the same transaction. A new meeting time
+ * must leave every enrolled student without a clash; the old one no longer
+ * holds its students' hours, so the waitlists they are on are walked again.
  */
 export async function updateSection(ctx: DomainContext, actor: Actor, req: UpdateSectionRequest): Promise<Section__Output> {
   requireRegistrar(actor);
@@ -128,12 +130,15 @@ export async function updateSection(ctx: DomainContext, actor: Actor, req: Updat
     : undefined;
   const classroom = present(req.classroom) ? requireText('classroom', req.classroom, LIMITS.classroom) : undefined;
   const frozen = present(req.frozen) ? req.frozen : undefined;
+  const day = present(req.day) ? requireDay('day', req.day) : undefined;
+  const beginTime = present(req.begin_time) ? requireTime('begin_time', req.begin_time) : undefined;
+  const endTime = present(req.end_time) ? requireTime('end_time', req.end_time) : undefined;
 
   if (instructorId !== undefined) {
     await ctx.ensureUsersKnown(instructorId);
     await ctx.syncUserChanges();
   }
-  return ctx.write(changeSection, { sectionId, instructorId, capacity, waitlistCapacity, classroom, frozen });
+  return ctx.write(changeSection, { sectionId, instructorId, capacity, waitlistCapacity, classroom, frozen, day, beginTime, endTime });
 }
 
 interface SectionChange {
@@ -143,6 +148,9 @@ interface SectionChange {
   waitlistCapacity?: number;
   classroom?: string;
   frozen?: boolean;
+  day?: string;
+  beginTime?: string;
+  endTime?: string;
 }
 
 const changeSection = enrollWrite('updateSection', (store, c: SectionChange) => {
@@ -154,15 +162,27 @@ const changeSection = enrollWrite('updateSection', (store, c: SectionChange) => 
   if (c.waitlistCapacity !== undefined && c.waitlistCapacity < section.waitlist_count) {
     throw failedPrecondition(`waitlist_capacity ${c.waitlistCapacity} is below the ${section.waitlist_count} students waitlisted`);
   }
+  const time = { day: c.day ?? section.day, begin_time: c.beginTime ?? section.begin_time, end_time: c.endTime ?? section.end_time };
+  if (time.begin_time >= time.end_time) throw invalidArgument('end_time', 'must be after begin_time');
+  const moved = time.day !== section.day || time.begin_time !== section.begin_time || time.end_time !== section.end_time;
+  if (moved) {
+    const clash = store.sections.findRosterClash(c.sectionId, time);
+    if (clash) {
+      throw failedPrecondition(`user ${clash.user_id} is enrolled in section ${clash.section_id}, which meets then: the section keeps its time`);
+    }
+  }
   store.sections.updateSection(c.sectionId, {
     instructor_id: c.instructorId ?? section.instructor_id,
     capacity: c.capacity ?? section.capacity,
     waitlist_capacity: c.waitlistCapacity ?? section.waitlist_capacity,
     classroom: c.classroom ?? section.classroom,
     frozen: c.frozen === undefined ? section.frozen : c.frozen ? 1 : 0,
+    ...time,
   });
   // Whatever changed, seats that are free and unfrozen are offered now.
   promoteFromWaitlist(store, c.sectionId);
+  // Its students' old hours are free: where they wait, they may fit now.
+  if (moved) promoteWaitlistsOf(store, store.sections.ungradedStudents(c.sectionId));
   return toSection(store.sections.getSection(c.sectionId)!);
 });
 

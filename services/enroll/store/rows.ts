@@ -79,6 +79,9 @@ export interface SectionUpdate {
   waitlist_capacity: number;
   classroom: string;
   frozen: 0 | 1;
+  day: string;
+  begin_time: string;
+  end_time: string;
 }
 
 /** What creating a section stores; the rest is derived or defaulted. */

@@ -51,8 +51,23 @@ export function sectionStatements(db: Database.Database) {
   );
   const update = db.prepare<[SectionUpdate & { id: number }]>(
     `UPDATE sections SET instructor_id = @instructor_id, capacity = @capacity,
-       waitlist_capacity = @waitlist_capacity, classroom = @classroom, frozen = @frozen
+       waitlist_capacity = @waitlist_capacity, classroom = @classroom, frozen = @frozen,
+       day = @day, begin_time = @begin_time, end_time = @end_time
      WHERE id = @id`,
+  );
+  // A student enrolled in the section (ungraded) who is also enrolled in
+  // another live section (ungraded) meeting on @day within [@begin, @end).
+  const clashAt = db.prepare<[{ id: number; day: string; begin: string; end: string }], { user_id: number; section_id: number }>(
+    `SELECT e.user_id, o.id AS section_id
+     FROM enrollments e
+     JOIN enrollments x ON x.user_id = e.user_id AND x.status = 'enrolled' AND x.grade IS NULL AND x.section_id <> e.section_id
+     JOIN sections o ON o.id = x.section_id
+     WHERE e.section_id = @id AND e.status = 'enrolled' AND e.grade IS NULL
+       AND o.deleted = 0 AND o.day = @day AND o.begin_time < @end AND @begin < o.end_time
+     ORDER BY e.user_id, o.id LIMIT 1`,
+  );
+  const enrolledUngraded = db.prepare<[number], { user_id: number }>(
+    `SELECT user_id FROM enrollments WHERE section_id = ? AND status = 'enrolled' AND grade IS NULL ORDER BY user_id`,
   );
   const markDeleted = db.prepare<[number]>('UPDATE sections SET deleted = 1 WHERE id = ?');
   // The first of the student's current sections that meets on the same day
@@ -83,6 +98,11 @@ export function sectionStatements(db: Database.Database) {
     insertSection: (row: NewSection): number => Number(insert.run(row).lastInsertRowid),
     updateSection: (id: number, row: SectionUpdate): void => void update.run({ ...row, id }),
     markSectionDeleted: (id: number): void => void markDeleted.run(id),
+    /** A student of the section who would clash elsewhere if it met at this time, and where. */
+    findRosterClash: (sectionId: number, t: { day: string; begin_time: string; end_time: string }) =>
+      clashAt.get({ id: sectionId, day: t.day, begin: t.begin_time, end: t.end_time }),
+    /** The section's students who have no grade in it yet. */
+    ungradedStudents: (sectionId: number): number[] => enrolledUngraded.all(sectionId).map((r) => r.user_id),
     /** Id of a section the student is enrolled in, ungraded, that clashes with `sectionId`, if any. */
     findConflict: (userId: number, sectionId: number): number | undefined => conflict.get(userId, sectionId)?.id,
   };
