@@ -253,7 +253,7 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal(drop.status, 200, drop.text);
     });
 
-    test('the registrar moves a section, unless one of its students would then clash', async () => {
+    test('the registrar moves a section, unless one of its students would then clash; a classroom holds one section at a time', async () => {
       const reg = school.registrar.token;
       const sid = await section(school, { day: 'Saturday', begin_time: '22:00', end_time: '22:30' });
       const other = await section(school, { day: 'Sunday', begin_time: '22:00', end_time: '22:30' });
@@ -271,6 +271,13 @@ describe('the enrollment service on the real cluster', () => {
       assert.match(backwards.body.message, /end_time/);
       const seen = await http('GET', `/sections/${sid}`, { token: s!.token });
       assert.deepEqual([seen.body.day, seen.body.begin_time, seen.body.end_time], ['Sunday', '22:30', '23:00']);
+      // Its classroom is taken then.
+      const sameRoom = await http('POST', '/sections', {
+        token: reg,
+        body: { course_id: school.courseId, classroom: seen.body.classroom.toLowerCase(), capacity: 5, day: 'Sunday', begin_time: '22:45', end_time: '23:30', instructor_id: school.instructor.id },
+      });
+      assert.equal(sameRoom.status, 400, sameRoom.text);
+      assert.match(sameRoom.body.message, new RegExp(`is taken by section ${sid}`));
     });
 
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {

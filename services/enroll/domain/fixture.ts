@@ -53,7 +53,7 @@ export interface Fixture {
   nowMs: number | undefined;
   /** A course (CPSC 449) in a department, created by the registrar. */
   courseId: number;
-  /** Creates a section of the course (unless given) taught by INSTRUCTOR (Monday 09:00-10:00, capacity 2 by default). */
+  /** Creates a section of the course (unless given) taught by INSTRUCTOR (Monday 09:00-10:00, capacity 2, a classroom of its own by default). */
   section(overrides?: Partial<{ course_id: number; capacity: number; waitlist_capacity: number; day: string; begin_time: string; end_time: string; instructor_id: number }>): Promise<number>;
   /** Every table's rows, to show that a refused call changed nothing. */
   snapshot(): string;
@@ -102,15 +102,18 @@ export async function setup(
   const dept = await domain.createDepartment(REGISTRAR, { name: 'Computer Science' });
   const course = await domain.createCourse(REGISTRAR, { code: 'CPSC 449', name: 'Web Back-End', department_id: dept.id });
 
+  let rooms = 0;
   return Object.assign(fixture, {
     domain,
     db,
     readDb,
     courseId: course.id,
     async section(overrides = {}) {
+      // A room of its own, so that sections at the same time do not share one.
+      rooms += 1;
       const s = await domain.createSection(REGISTRAR, {
         course_id: course.id,
-        classroom: 'CS102',
+        classroom: `R${rooms}`,
         capacity: 2,
         day: 'Monday',
         begin_time: '09:00',

@@ -54,7 +54,7 @@ test('a created section is normalised and carries its course, department, instru
     await rejectsWith(f.domain.listSections(student(10), { view: bad }), Status.INVALID_ARGUMENT, { field: 'view' });
     await rejectsWith(f.domain.getSection(student(10), { section_id: s.id, view: bad }), Status.INVALID_ARGUMENT, { field: 'view' });
   }
-  const explicit = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), waitlist_capacity: 0 });
+  const explicit = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), classroom: 'CS104', waitlist_capacity: 0 });
   assert.equal(explicit.waitlist_capacity, 0);
   f.close();
 });
@@ -339,5 +339,25 @@ test('listCourses searches code and name by words, in any case, with the departm
 
   await rejectsWith(f.domain.listCourses(student(10), { query: 'a b c d e f' }), Status.INVALID_ARGUMENT, { field: 'query' });
   await rejectsWith(f.domain.listCourses(student(10), { query: 'x'.repeat(201) }), Status.INVALID_ARGUMENT, { field: 'query' });
+  f.close();
+});
+
+test('a classroom holds one section at a time: creating, moving or changing rooms onto a taken one is refused; back to back, or once deleted, is fine', async () => {
+  const f = await setup();
+  const first = await f.domain.createSection(REGISTRAR, valid(f.courseId)); // CS102, Tuesday 19:00-21:45
+  const before = f.snapshot();
+  await rejectsWith(f.domain.createSection(REGISTRAR, { ...valid(f.courseId), classroom: 'cs102', begin_time: '21:00', end_time: '22:00' }), Status.FAILED_PRECONDITION, {
+    message: new RegExp(`classroom cs102 is taken by section ${first.id} at that time`),
+  });
+  assert.equal(f.snapshot(), before);
+  const elsewhere = await f.section({ day: 'Tuesday', begin_time: '20:00', end_time: '21:00' });
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: elsewhere, classroom: 'CS102' }), Status.FAILED_PRECONDITION, { message: /CS102 is taken/ });
+  const later = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), begin_time: '21:45', end_time: '22:30' });
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: later.id, begin_time: '21:30' }), Status.FAILED_PRECONDITION, { message: /CS102 is taken/ });
+  assert.equal((await f.domain.getSection(REGISTRAR, { section_id: later.id })).begin_time, '21:45');
+  // A section keeps its own room when it moves within it.
+  assert.equal((await f.domain.updateSection(REGISTRAR, { section_id: first.id, end_time: '21:30' })).end_time, '21:30');
+  await f.domain.deleteSection(REGISTRAR, { section_id: first.id });
+  assert.equal((await f.domain.updateSection(REGISTRAR, { section_id: elsewhere, classroom: 'CS102' })).classroom, 'CS102');
   f.close();
 });

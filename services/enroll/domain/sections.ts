@@ -108,9 +108,16 @@ export async function createSection(ctx: DomainContext, actor: Actor, req: Creat
   });
 }
 
+/** FAILED_PRECONDITION when another live section uses the classroom at that time. */
+function requireRoomFree(store: EnrollStore, classroom: string, time: { day: string; begin_time: string; end_time: string }, exceptId = 0): void {
+  const taken = store.sections.findRoomClash(classroom, time, exceptId);
+  if (taken !== undefined) throw failedPrecondition(`classroom ${classroom} is taken by section ${taken} at that time`);
+}
+
 const insertSection = enrollWrite('createSection', (store, section: NewSection) => {
   requireCourse(store, section.course_id);
   requireInstructor(store, section.instructor_id);
+  requireRoomFree(store, section.classroom, section);
   return toSection(store.sections.getSection(store.sections.insertSection(section))!);
 });
 
@@ -165,6 +172,8 @@ const changeSection = enrollWrite('updateSection', (store, c: SectionChange) => 
   const time = { day: c.day ?? section.day, begin_time: c.beginTime ?? section.begin_time, end_time: c.endTime ?? section.end_time };
   if (time.begin_time >= time.end_time) throw invalidArgument('end_time', 'must be after begin_time');
   const moved = time.day !== section.day || time.begin_time !== section.begin_time || time.end_time !== section.end_time;
+  const classroom = c.classroom ?? section.classroom;
+  if (moved || classroom !== section.classroom) requireRoomFree(store, classroom, time, c.sectionId);
   if (moved) {
     const clash = store.sections.findRosterClash(c.sectionId, time);
     if (clash) {
@@ -175,7 +184,7 @@ const changeSection = enrollWrite('updateSection', (store, c: SectionChange) => 
     instructor_id: c.instructorId ?? section.instructor_id,
     capacity: c.capacity ?? section.capacity,
     waitlist_capacity: c.waitlistCapacity ?? section.waitlist_capacity,
-    classroom: c.classroom ?? section.classroom,
+    classroom,
     frozen: c.frozen === undefined ? section.frozen : c.frozen ? 1 : 0,
     ...time,
   });

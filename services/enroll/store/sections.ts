@@ -66,6 +66,14 @@ export function sectionStatements(db: Database.Database) {
        AND o.deleted = 0 AND o.day = @day AND o.begin_time < @end AND @begin < o.end_time
      ORDER BY e.user_id, o.id LIMIT 1`,
   );
+  // Another live section in the same classroom (any case) meeting on @day
+  // within [@begin, @end). Section creation is rare: a scan is enough.
+  const roomTaken = db.prepare<[{ id: number; classroom: string; day: string; begin: string; end: string }], { id: number }>(
+    `SELECT id FROM sections
+     WHERE classroom = @classroom COLLATE NOCASE AND id <> @id AND deleted = 0
+       AND day = @day AND begin_time < @end AND @begin < end_time
+     ORDER BY id LIMIT 1`,
+  );
   const enrolledUngraded = db.prepare<[number], { user_id: number }>(
     `SELECT user_id FROM enrollments WHERE section_id = ? AND status = 'enrolled' AND grade IS NULL ORDER BY user_id`,
   );
@@ -101,6 +109,9 @@ export function sectionStatements(db: Database.Database) {
     /** A student of the section who would clash elsewhere if it met at this time, and where. */
     findRosterClash: (sectionId: number, t: { day: string; begin_time: string; end_time: string }) =>
       clashAt.get({ id: sectionId, day: t.day, begin: t.begin_time, end: t.end_time }),
+    /** A live section other than `exceptId` (0 for none) using the classroom at that time, if any. */
+    findRoomClash: (classroom: string, t: { day: string; begin_time: string; end_time: string }, exceptId = 0): number | undefined =>
+      roomTaken.get({ id: exceptId, classroom, day: t.day, begin: t.begin_time, end: t.end_time })?.id,
     /** The section's students who have no grade in it yet. */
     ungradedStudents: (sectionId: number): number[] => enrolledUngraded.all(sectionId).map((r) => r.user_id),
     /** Id of a section the student is enrolled in, ungraded, that clashes with `sectionId`, if any. */
