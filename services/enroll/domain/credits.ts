@@ -17,11 +17,9 @@ export function fitsLoad(store: EnrollStore, userId: number, credits: number): b
 
 /** Inside an enrolling write: FAILED_PRECONDITION when the section's course would take the student past the limit. */
 export function requireLoadFits(store: EnrollStore, userId: number, section: SectionRow): void {
-  const credits = section.course_credits;
+  if (fitsLoad(store, userId, section.course_credits)) return;
   const load = store.enrollments.creditLoad(userId);
-  if (load + credits > MAX_CREDITS_PER_STUDENT) {
-    throw failedPrecondition(
-      `user ${userId} carries ${load} credits; ${section.course_code} adds ${credits}, past the limit of ${MAX_CREDITS_PER_STUDENT}`,
-    );
-  }
+  throw failedPrecondition(
+    `user ${userId} carries ${load} credits; ${section.course_code} adds ${section.course_credits}, past the limit of ${MAX_CREDITS_PER_STUDENT}`,
+  );
 }

@@ -15,7 +15,7 @@ import type { DomainContext } from './context.js';
 import { toCourse } from './convert.js';
 import { requireCourse } from './lookups.js';
 import { enrollRead, enrollWrite } from './operations.js';
-import { LIMITS, requireId, requireIds } from './validate.js';
+import { LIMITS, NOT_PASSING_GRADES, requireId, requireIds } from './validate.js';
 
 /** "CPSC 240 (course 2)": how errors name a course. */
 export const courseLabel = (c: CourseRow): string => `${c.code} (course ${c.id})`;
@@ -69,6 +69,6 @@ const replacePrerequisites = enrollWrite(
  * prerequisite of the course the student has not passed.
  */
 export function requirePrerequisitesPassed(store: EnrollStore, userId: number, courseId: number): void {
-  const missing = store.prerequisites.firstMissing(userId, courseId);
+  const missing = store.prerequisites.firstMissing(userId, courseId, NOT_PASSING_GRADES);
   if (missing) throw failedPrecondition(`user ${userId} has not passed ${courseLabel(missing)}, a prerequisite of this course`);
 }

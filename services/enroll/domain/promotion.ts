@@ -8,9 +8,10 @@ import { fitsLoad } from './credits.js';
 
 /**
  * Walks the section's waitlist in position order and enrolls each student who
- * has no schedule conflict and room in their credit load, while seats are free. Promoted students leave the
- * waitlist (positions close up); skipped students keep their place. A frozen
- * or deleted section promotes no one. Returns the promoted user ids in order.
+ * has no schedule conflict and room in their credit load, while seats are
+ * free. Promoted students leave the waitlist (positions close up); skipped
+ * students keep their place. A frozen or deleted section promotes no one.
+ * Returns the promoted user ids in order.
  */
 export function promoteFromWaitlist(store: EnrollStore, sectionId: number): number[] {
   const section = store.sections.getSection(sectionId);

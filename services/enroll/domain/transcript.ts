@@ -17,7 +17,6 @@ export const GRADE_POINTS: Readonly<Record<string, number>> = {
   F: 0,
 };
 
-
 /** Totals over the graded rows; `inProgress` is the student's current load. */
 export function summarize(userId: number, rows: TranscriptRow[], inProgress: number): Transcript__Output {
   let attempted = 0;
@@ -32,7 +31,7 @@ export function summarize(userId: number, rows: TranscriptRow[], inProgress: num
   }
   return {
     user_id: userId,
-    entries: rows.map((r) => ({ ...r })),
+    entries: rows,
     credits_attempted: attempted,
     credits_earned: earned,
     credits_in_progress: inProgress,

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { EnrollmentRow, EnrollmentStatus, TranscriptRow } from './rows.js';
+import { currentEnrollment } from './sql.js';
 
 const ENROLLMENT_SELECT = `
   SELECT e.user_id, e.section_id, e.status, e.grade, e.date, u.username, s.course_id, c.code AS course_code
@@ -38,12 +39,11 @@ export function enrollmentStatements(db: Database.Database) {
   const graded = db.prepare<[number], { user_id: number }>(
     `SELECT user_id FROM enrollments WHERE section_id = ? AND grade IS NOT NULL ORDER BY user_id LIMIT 1`,
   );
-  // A student's load: the credits of the courses they are enrolled in and not
-  // yet graded in (a grade means the course is done).
+  // A student's load: the credits of their current enrollments.
   const load = db.prepare<[number], { credits: number }>(
     `SELECT coalesce(sum(c.credits), 0) AS credits
      FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
-     WHERE e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NULL`,
+     WHERE e.user_id = ? AND ${currentEnrollment('e')}`,
   );
   const transcript = db.prepare<[number], TranscriptRow>(
     `SELECT e.section_id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits, e.grade

@@ -26,16 +26,16 @@ export function prerequisiteStatements(db: Database.Database) {
     )
     SELECT 1 AS one FROM required WHERE id = ? LIMIT 1`);
   // A prerequisite counts as passed with an enrolled, graded enrollment in
-  // any section of it whose grade is not a fail (F), a no-pass (NP) or an
-  // incomplete (I): NOT_PASSING_GRADES in domain/validate.ts. A section with grades cannot be deleted (deleteSection).
-  const missing = db.prepare<[number, number], CourseRow>(`
+  // any section of it whose grade is not one of the JSON array given (the
+  // domain's NOT_PASSING_GRADES). A section with grades cannot be deleted.
+  const missing = db.prepare<[number, number, string], CourseRow>(`
     ${coursesOn('prerequisite_id')}
     WHERE p.course_id = ?
       AND NOT EXISTS (
         SELECT 1 FROM sections s
         JOIN enrollments e ON e.section_id = s.id
         WHERE s.course_id = p.prerequisite_id AND e.user_id = ? AND e.status = 'enrolled'
-          AND e.grade IS NOT NULL AND e.grade NOT IN ('F', 'NP', 'I')
+          AND e.grade IS NOT NULL AND e.grade NOT IN (SELECT value FROM json_each(?))
       )
     ORDER BY c.code LIMIT 1`);
 
@@ -52,7 +52,8 @@ export function prerequisiteStatements(db: Database.Database) {
     /** Whether `target` is required, directly or not, by one of `courseIds`. */
     isRequiredThrough: (courseIds: readonly number[], target: number): boolean =>
       reachable.get(JSON.stringify(courseIds), target) !== undefined,
-    /** The first prerequisite of `courseId` (by code) that `userId` has not passed. */
-    firstMissing: (userId: number, courseId: number): CourseRow | undefined => missing.get(courseId, userId),
+    /** The first prerequisite of `courseId` (by code) that `userId` has no grade in but `notPassing` ones. */
+    firstMissing: (userId: number, courseId: number, notPassing: readonly string[]): CourseRow | undefined =>
+      missing.get(courseId, userId, JSON.stringify(notPassing)),
   };
 }

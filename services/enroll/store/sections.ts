@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { preparedOnFirstUse } from '../../../lib/sqlite.js';
 import type { NewSection, SectionFilter, SectionRow, SectionUpdate } from './rows.js';
+import { currentEnrollment, meetsDuring } from './sql.js';
 
 // The counts are columns kept current by triggers (migration 2). The course,
 // department and instructor come along (each a primary-key lookup), so a
@@ -60,33 +61,32 @@ export function sectionStatements(db: Database.Database) {
   const clashAt = db.prepare<[{ id: number; day: string; begin: string; end: string }], { user_id: number; section_id: number }>(
     `SELECT e.user_id, o.id AS section_id
      FROM enrollments e
-     JOIN enrollments x ON x.user_id = e.user_id AND x.status = 'enrolled' AND x.grade IS NULL AND x.section_id <> e.section_id
+     JOIN enrollments x ON x.user_id = e.user_id AND ${currentEnrollment('x')} AND x.section_id <> e.section_id
      JOIN sections o ON o.id = x.section_id
-     WHERE e.section_id = @id AND e.status = 'enrolled' AND e.grade IS NULL
-       AND o.deleted = 0 AND o.day = @day AND o.begin_time < @end AND @begin < o.end_time
+     WHERE e.section_id = @id AND ${currentEnrollment('e')}
+       AND o.deleted = 0 AND ${meetsDuring('o', '@day', '@begin', '@end')}
      ORDER BY e.user_id, o.id LIMIT 1`,
   );
   // Another live section in the same classroom (any case) meeting on @day
   // within [@begin, @end). Section creation is rare: a scan is enough.
   const roomTaken = db.prepare<[{ id: number; classroom: string; day: string; begin: string; end: string }], { id: number }>(
-    `SELECT id FROM sections
-     WHERE classroom = @classroom COLLATE NOCASE AND id <> @id AND deleted = 0
-       AND day = @day AND begin_time < @end AND @begin < end_time
-     ORDER BY id LIMIT 1`,
+    `SELECT s.id FROM sections s
+     WHERE s.classroom = @classroom COLLATE NOCASE AND s.id <> @id AND s.deleted = 0
+       AND ${meetsDuring('s', '@day', '@begin', '@end')}
+     ORDER BY s.id LIMIT 1`,
   );
   const enrolledUngraded = db.prepare<[number], { user_id: number }>(
-    `SELECT user_id FROM enrollments WHERE section_id = ? AND status = 'enrolled' AND grade IS NULL ORDER BY user_id`,
+    `SELECT e.user_id FROM enrollments e WHERE e.section_id = ? AND ${currentEnrollment('e')} ORDER BY e.user_id`,
   );
   const markDeleted = db.prepare<[number]>('UPDATE sections SET deleted = 1 WHERE id = ?');
   // The first of the student's current sections that meets on the same day
-  // as the target and overlaps it: [begin, end) intervals, compared as text.
-  // A graded enrollment is a course finished: its hours are free again.
+  // as the target and overlaps it.
   const conflict = db.prepare<[number, number], { id: number }>(
     `SELECT o.id FROM sections t
-     JOIN enrollments e ON e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NULL
+     JOIN enrollments e ON e.user_id = ? AND ${currentEnrollment('e')}
      JOIN sections o ON o.id = e.section_id
-     WHERE t.id = ? AND o.id <> t.id AND o.deleted = 0 AND o.day = t.day
-       AND o.begin_time < t.end_time AND t.begin_time < o.end_time
+     WHERE t.id = ? AND o.id <> t.id AND o.deleted = 0
+       AND ${meetsDuring('o', 't.day', 't.begin_time', 't.end_time')}
      ORDER BY o.id LIMIT 1`,
   );
 
