@@ -34,8 +34,9 @@ describe('the enrollment service on the real cluster', () => {
 
   /** A one-seat section on `day` at 08:00–09:00, and one at 08:30–09:30 that clashes with it. */
   async function oneSeatAndAClash(day: string): Promise<{ sid: number; clashing: number }> {
-    const sid = await section(school, { capacity: 1, day, begin_time: '08:00', end_time: '09:00' });
-    const clashing = await section(school, { day, begin_time: '08:30', end_time: '09:30' });
+    // Before 06:00, where section()'s own slots never fall; the clashing one has the other instructor.
+    const sid = await section(school, { capacity: 1, day, begin_time: '03:00', end_time: '04:00' });
+    const clashing = await section(school, { day, begin_time: '03:30', end_time: '04:30', instructor: school.otherInstructor });
     return { sid, clashing };
   }
 
@@ -78,7 +79,7 @@ describe('the enrollment service on the real cluster', () => {
     test('overlapping meeting times on the same day are refused, naming the section', async () => {
       const [s] = await students(1);
       const a = await section(school, { day: 'Friday', begin_time: '23:00', end_time: '23:50' });
-      const b = await section(school, { day: 'Friday', begin_time: '23:30', end_time: '23:59' });
+      const b = await section(school, { day: 'Friday', begin_time: '23:30', end_time: '23:59', instructor: school.otherInstructor });
       const c = await section(school, { day: 'Saturday', begin_time: '23:30', end_time: '23:59' });
       assert.equal((await enroll(s!, s!.id, a)).status, 200);
       const clash = await enroll(s!, s!.id, b);
@@ -253,10 +254,10 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal(drop.status, 200, drop.text);
     });
 
-    test('the registrar moves a section, unless one of its students would then clash; a classroom holds one section at a time', async () => {
+    test('the registrar moves a section, unless one of its students would then clash; a classroom, and an instructor, hold one section at a time', async () => {
       const reg = school.registrar.token;
       const sid = await section(school, { day: 'Saturday', begin_time: '22:00', end_time: '22:30' });
-      const other = await section(school, { day: 'Sunday', begin_time: '22:00', end_time: '22:30' });
+      const other = await section(school, { day: 'Sunday', begin_time: '22:00', end_time: '22:30', instructor: school.otherInstructor });
       const [s] = await students(1);
       assert.equal((await enroll(s!, s!.id, sid)).status, 200);
       assert.equal((await enroll(s!, s!.id, other)).status, 200);
@@ -278,6 +279,13 @@ describe('the enrollment service on the real cluster', () => {
       });
       assert.equal(sameRoom.status, 400, sameRoom.text);
       assert.match(sameRoom.body.message, new RegExp(`is taken by section ${sid}`));
+      // And its instructor teaches then, whatever the room.
+      const sameTeacher = await http('POST', '/sections', {
+        token: reg,
+        body: { course_id: school.courseId, classroom: `${seen.body.classroom}-annex`, capacity: 5, day: 'Sunday', begin_time: '22:45', end_time: '23:30', instructor_id: seen.body.instructor_id },
+      });
+      assert.equal(sameTeacher.status, 400, sameTeacher.text);
+      assert.match(sameTeacher.body.message, new RegExp(`instructor ${seen.body.instructor_id} teaches section ${sid} at that time`));
     });
 
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {
@@ -508,7 +516,7 @@ describe('the enrollment service on the real cluster', () => {
       const teacher = await person('instructor', school.registrar.token, 'filtered');
       const full = await section(school, { capacity: 1, waitlist_capacity: 0, day: 'Friday', instructor: teacher });
       const waitlisting = await section(school, { capacity: 1, day: 'Saturday', instructor: teacher });
-      const free = await section(school, { day: 'Saturday', instructor: teacher });
+      const free = await section(school, { day: 'Saturday', begin_time: '05:00', end_time: '05:50', instructor: teacher });
       const [a, b] = await students(2);
       await enroll(a!, a!.id, full);
       await enroll(b!, b!.id, waitlisting);

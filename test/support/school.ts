@@ -103,7 +103,14 @@ export async function course(school: School, name = 'Elective', credits?: number
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 let slot = 0;
 
-/** A new section (of the school's course unless given) at a time slot no other section of this run uses, unless given. */
+/**
+ * A new section (of the school's course unless given), taught by the school's
+ * instructor unless given, in a classroom of its own, at a time slot no other
+ * section of this run uses unless a time is given. The slots are hours from
+ * 06:00 to 21:50: a test that gives times outside them cannot clash with
+ * them, for a student or for the instructor. A day given alone keeps the
+ * slot's hour, which the section before may have had too.
+ */
 export async function section(
   school: School,
   opts: { course_id?: number; capacity?: number; waitlist_capacity?: number; day?: string; begin_time?: string; end_time?: string; instructor?: Person } = {},

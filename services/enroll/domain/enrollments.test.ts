@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Status } from '../../../lib/errors.js';
-import { enrollAll, INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf } from './fixture.js';
+import { enrollAll, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf } from './fixture.js';
 
 test('a free seat enrolls the student', async () => {
   const f = await setup();
@@ -131,7 +131,7 @@ test('the registrar enrolls only students', async () => {
 test('a schedule conflict names the conflicting section', async () => {
   const f = await setup();
   const a = await f.section({ day: 'Monday', begin_time: '09:00', end_time: '10:00' });
-  const overlapping = await f.section({ day: 'monday', begin_time: '09:30', end_time: '11:00' });
+  const overlapping = await f.section({ day: 'monday', begin_time: '09:30', end_time: '11:00', instructor_id: OTHER_INSTRUCTOR.userId });
   const adjacent = await f.section({ day: 'Monday', begin_time: '10:00', end_time: '11:00' });
   const otherDay = await f.section({ day: 'Tuesday', begin_time: '09:00', end_time: '10:00' });
   await enrollAll(f, a, [10]);
@@ -151,7 +151,7 @@ test('a schedule conflict names the conflicting section', async () => {
 test('a schedule conflict also refuses joining a waitlist', async () => {
   const f = await setup();
   const a = await f.section({ begin_time: '09:00', end_time: '10:00' });
-  const full = await f.section({ capacity: 1, begin_time: '08:00', end_time: '12:00' });
+  const full = await f.section({ capacity: 1, begin_time: '08:00', end_time: '12:00', instructor_id: OTHER_INSTRUCTOR.userId });
   await enrollAll(f, full, [11]);
   await enrollAll(f, a, [10]);
   await rejectsWith(f.domain.createEnrollment(student(10), { user_id: 10, section_id: full }), Status.FAILED_PRECONDITION, {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Status } from '../../../lib/errors.js';
-import { enrollAll, INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf, type Fixture } from './fixture.js';
+import { enrollAll, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf, type Fixture } from './fixture.js';
 
 /** A course in the fixture's department. */
 async function course(f: Fixture, code: string): Promise<number> {
@@ -178,7 +178,7 @@ test('a passed prerequisite does not clash with the course it opens: a graded se
   const f = await setup();
   const { prereqSection } = await withPrerequisite(f);
   // The same Tuesday hour as the prerequisite's section.
-  const s = await f.section({ day: 'Tuesday', capacity: 10 });
+  const s = await f.section({ day: 'Tuesday', capacity: 10, instructor_id: OTHER_INSTRUCTOR.userId });
   await enrollAll(f, prereqSection, [10]);
   // Taking it still, the student clashes with it (the registrar waives the prerequisite to show that).
   await rejectsWith(f.domain.createEnrollment(REGISTRAR, { user_id: 10, section_id: s, waive_prerequisites: true }), Status.FAILED_PRECONDITION, {

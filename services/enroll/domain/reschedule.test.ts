@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Status } from '../../../lib/errors.js';
-import { enrollAll, INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf } from './fixture.js';
+import { enrollAll, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejectsWith, setup, statusOf, student, waitlistOf } from './fixture.js';
 
 test('the registrar moves a section: only the parts sent change, normalised; a time that ends before it begins is refused', async () => {
   const f = await setup();
@@ -22,7 +22,7 @@ test('the registrar moves a section: only the parts sent change, normalised; a t
 test('a section does not move onto a time when one of its students is in another section; a graded one is no obstacle', async () => {
   const f = await setup();
   const s = await f.section({ capacity: 5 }); // Monday 09:00-10:00
-  const tuesday = await f.section({ day: 'Tuesday', begin_time: '10:00', end_time: '11:00' });
+  const tuesday = await f.section({ day: 'Tuesday', begin_time: '10:00', end_time: '11:00', instructor_id: OTHER_INSTRUCTOR.userId });
   await enrollAll(f, s, [10, 11]);
   await enrollAll(f, tuesday, [11]);
   const before = f.snapshot();
@@ -33,7 +33,7 @@ test('a section does not move onto a time when one of its students is in another
   // Back to back is no clash.
   await f.domain.updateSection(REGISTRAR, { section_id: s, day: 'Tuesday', begin_time: '11:00', end_time: '12:00' });
   // Once graded in the Tuesday section, student 11 is free at its hours.
-  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: tuesday, user_id: 11, grade: 'A' });
+  await f.domain.setEnrollmentGrade(OTHER_INSTRUCTOR, { section_id: tuesday, user_id: 11, grade: 'A' });
   const onto = await f.domain.updateSection(REGISTRAR, { section_id: s, begin_time: '10:00', end_time: '11:00' });
   assert.deepEqual([onto.day, onto.begin_time], ['Tuesday', '10:00']);
   f.close();
@@ -42,8 +42,8 @@ test('a section does not move onto a time when one of its students is in another
 test("moving a section frees its students' old hours: where they wait, they are promoted; a waiting student who now clashes keeps their place", async () => {
   const f = await setup();
   const s = await f.section({ capacity: 5 }); // Monday 09:00-10:00
-  const full = await f.section({ capacity: 1, begin_time: '09:30', end_time: '10:30' }); // clashes with s
-  const thursday = await f.section({ capacity: 1, day: 'Thursday' }); // 09:00-10:00
+  const full = await f.section({ capacity: 1, begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId }); // clashes with s
+  const thursday = await f.section({ capacity: 1, day: 'Thursday', instructor_id: OTHER_INSTRUCTOR.userId }); // 09:00-10:00
   await enrollAll(f, full, [12]);
   await enrollAll(f, thursday, [13]);
   // 11 waits for both full sections, then enrolls in s (a waitlist holds no hours, so that is allowed).

@@ -54,7 +54,7 @@ test('a created section is normalised and carries its course, department, instru
     await rejectsWith(f.domain.listSections(student(10), { view: bad }), Status.INVALID_ARGUMENT, { field: 'view' });
     await rejectsWith(f.domain.getSection(student(10), { section_id: s.id, view: bad }), Status.INVALID_ARGUMENT, { field: 'view' });
   }
-  const explicit = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), classroom: 'CS104', waitlist_capacity: 0 });
+  const explicit = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), classroom: 'CS104', waitlist_capacity: 0, instructor_id: OTHER_INSTRUCTOR.userId });
   assert.equal(explicit.waitlist_capacity, 0);
   f.close();
 });
@@ -350,7 +350,7 @@ test('a classroom holds one section at a time: creating, moving or changing room
     message: new RegExp(`classroom cs102 is taken by section ${first.id} at that time`),
   });
   assert.equal(f.snapshot(), before);
-  const elsewhere = await f.section({ day: 'Tuesday', begin_time: '20:00', end_time: '21:00' });
+  const elsewhere = await f.section({ day: 'Tuesday', begin_time: '20:00', end_time: '21:00', instructor_id: OTHER_INSTRUCTOR.userId });
   await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: elsewhere, classroom: 'CS102' }), Status.FAILED_PRECONDITION, { message: /CS102 is taken/ });
   const later = await f.domain.createSection(REGISTRAR, { ...valid(f.courseId), begin_time: '21:45', end_time: '22:30' });
   await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: later.id, begin_time: '21:30' }), Status.FAILED_PRECONDITION, { message: /CS102 is taken/ });
@@ -359,5 +359,40 @@ test('a classroom holds one section at a time: creating, moving or changing room
   assert.equal((await f.domain.updateSection(REGISTRAR, { section_id: first.id, end_time: '21:30' })).end_time, '21:30');
   await f.domain.deleteSection(REGISTRAR, { section_id: first.id });
   assert.equal((await f.domain.updateSection(REGISTRAR, { section_id: elsewhere, classroom: 'CS102' })).classroom, 'CS102');
+  f.close();
+});
+
+test('an instructor teaches one section at a time: creating, moving or handing over a section that overlaps another of theirs is refused; back to back, or once deleted, is fine', async () => {
+  const f = await setup();
+  const first = await f.domain.createSection(REGISTRAR, valid(f.courseId)); // INSTRUCTOR, Tuesday 19:00-21:45
+  const before = f.snapshot();
+  await rejectsWith(
+    f.domain.createSection(REGISTRAR, { ...valid(f.courseId), classroom: 'CS999', begin_time: '21:00', end_time: '22:00' }),
+    Status.FAILED_PRECONDITION,
+    { message: new RegExp(`instructor ${INSTRUCTOR.userId} teaches section ${first.id} at that time`) },
+  );
+  assert.equal(f.snapshot(), before);
+  // Another instructor at the same hour, in another room, is fine; handing it to the first is not.
+  const other = await f.section({ day: 'Tuesday', begin_time: '20:00', end_time: '21:00', instructor_id: OTHER_INSTRUCTOR.userId });
+  const withOther = f.snapshot();
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: other, instructor_id: INSTRUCTOR.userId }), Status.FAILED_PRECONDITION, {
+    message: new RegExp(`teaches section ${first.id}`),
+  });
+  assert.equal(f.snapshot(), withOther);
+  // Back to back is no clash, but moving into the first section's hours is.
+  const later = await f.section({ day: 'Tuesday', begin_time: '21:45', end_time: '22:30' });
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: later, begin_time: '21:30' }), Status.FAILED_PRECONDITION, {
+    message: new RegExp(`teaches section ${first.id}`),
+  });
+  await rejectsWith(f.domain.updateSection(REGISTRAR, { section_id: later, day: 'Tuesday', begin_time: '19:00', end_time: '19:30' }), Status.FAILED_PRECONDITION, {
+    message: /teaches section/,
+  });
+  assert.equal((await f.domain.getSection(REGISTRAR, { section_id: later })).begin_time, '21:45');
+  assert.equal((await f.domain.getSection(REGISTRAR, { section_id: other })).instructor_id, OTHER_INSTRUCTOR.userId);
+  // A section does not clash with itself when it moves within its own hours.
+  assert.equal((await f.domain.updateSection(REGISTRAR, { section_id: first.id, end_time: '21:30' })).end_time, '21:30');
+  // Once the first section is deleted, its instructor is free then.
+  await f.domain.deleteSection(REGISTRAR, { section_id: first.id });
+  assert.equal((await f.domain.updateSection(REGISTRAR, { section_id: other, instructor_id: INSTRUCTOR.userId })).instructor_id, INSTRUCTOR.userId);
   f.close();
 });

@@ -114,10 +114,17 @@ function requireRoomFree(store: EnrollStore, classroom: string, time: { day: str
   if (taken !== undefined) throw failedPrecondition(`classroom ${classroom} is taken by section ${taken} at that time`);
 }
 
+/** FAILED_PRECONDITION when the instructor teaches another live section at that time. */
+function requireInstructorFree(store: EnrollStore, instructorId: number, time: { day: string; begin_time: string; end_time: string }, exceptId = 0): void {
+  const busy = store.sections.findInstructorClash(instructorId, time, exceptId);
+  if (busy !== undefined) throw failedPrecondition(`instructor ${instructorId} teaches section ${busy} at that time`);
+}
+
 const insertSection = enrollWrite('createSection', (store, section: NewSection) => {
   requireCourse(store, section.course_id);
   requireInstructor(store, section.instructor_id);
   requireRoomFree(store, section.classroom, section);
+  requireInstructorFree(store, section.instructor_id, section);
   return toSection(store.sections.getSection(store.sections.insertSection(section))!);
 });
 
@@ -174,6 +181,8 @@ const changeSection = enrollWrite('updateSection', (store, c: SectionChange) => 
   const moved = time.day !== section.day || time.begin_time !== section.begin_time || time.end_time !== section.end_time;
   const classroom = c.classroom ?? section.classroom;
   if (moved || classroom !== section.classroom) requireRoomFree(store, classroom, time, c.sectionId);
+  const instructorId = c.instructorId ?? section.instructor_id;
+  if (moved || instructorId !== section.instructor_id) requireInstructorFree(store, instructorId, time, c.sectionId);
   if (moved) {
     const clash = store.sections.findRosterClash(c.sectionId, time);
     if (clash) {
@@ -181,7 +190,7 @@ const changeSection = enrollWrite('updateSection', (store, c: SectionChange) => 
     }
   }
   store.sections.updateSection(c.sectionId, {
-    instructor_id: c.instructorId ?? section.instructor_id,
+    instructor_id: instructorId,
     capacity: c.capacity ?? section.capacity,
     waitlist_capacity: c.waitlistCapacity ?? section.waitlist_capacity,
     classroom,

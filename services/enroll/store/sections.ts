@@ -75,6 +75,14 @@ export function sectionStatements(db: Database.Database) {
        AND ${meetsDuring('s', '@day', '@begin', '@end')}
      ORDER BY s.id LIMIT 1`,
   );
+  // Another live section the instructor teaches, meeting on @day within
+  // [@begin, @end): one person cannot teach two rooms at once.
+  const instructorBusy = db.prepare<[{ id: number; instructor: number; day: string; begin: string; end: string }], { id: number }>(
+    `SELECT s.id FROM sections s
+     WHERE s.instructor_id = @instructor AND s.id <> @id AND s.deleted = 0
+       AND ${meetsDuring('s', '@day', '@begin', '@end')}
+     ORDER BY s.id LIMIT 1`,
+  );
   const enrolledUngraded = db.prepare<[number], { user_id: number }>(
     `SELECT e.user_id FROM enrollments e WHERE e.section_id = ? AND ${currentEnrollment('e')} ORDER BY e.user_id`,
   );
@@ -112,6 +120,9 @@ export function sectionStatements(db: Database.Database) {
     /** A live section other than `exceptId` (0 for none) using the classroom at that time, if any. */
     findRoomClash: (classroom: string, t: { day: string; begin_time: string; end_time: string }, exceptId = 0): number | undefined =>
       roomTaken.get({ id: exceptId, classroom, day: t.day, begin: t.begin_time, end: t.end_time })?.id,
+    /** A live section other than `exceptId` (0 for none) that the instructor teaches at that time, if any. */
+    findInstructorClash: (instructorId: number, t: { day: string; begin_time: string; end_time: string }, exceptId = 0): number | undefined =>
+      instructorBusy.get({ id: exceptId, instructor: instructorId, day: t.day, begin: t.begin_time, end: t.end_time })?.id,
     /** The section's students who have no grade in it yet. */
     ungradedStudents: (sectionId: number): number[] => enrolledUngraded.all(sectionId).map((r) => r.user_id),
     /** Id of a section the student is enrolled in, ungraded, that clashes with `sectionId`, if any. */
