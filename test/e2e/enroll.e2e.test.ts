@@ -190,7 +190,7 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(stillThere.body.prerequisites.map((c: { id: number }) => c.id), [basics.id], 'refused changes left it as it was');
     });
 
-    test('a student carries at most 18 credits of ungraded courses; a grade makes room', async () => {
+    test('a student carries at most 18 credits of ungraded courses; a grade makes room, and neither heavier courses nor a cleared grade pass the limit', async () => {
       const heavy = await course(school, 'Thesis', 12);
       const got = await http('GET', `/courses/${heavy.id}`, { token: school.student.token });
       assert.equal(got.body.credits, 12, got.text);
@@ -210,9 +210,18 @@ describe('the enrollment service on the real cluster', () => {
       const over = await enroll(s!, s!.id, extra);
       assert.equal(over.status, 400, over.text);
       assert.match(over.body.message, /carries 18 credits/);
-      assert.equal((await http('PUT', `/sections/${heavySection}/enrollments/${s!.id}/grade`, { token: school.instructor.token, body: { grade: 'A' } })).status, 200);
+      // A course they take gets no heavier past their limit.
+      const heavier = await http('PATCH', `/courses/${medium.id}`, { token: school.registrar.token, body: { credits: 7 } });
+      assert.equal(heavier.status, 400, heavier.text);
+      assert.match(heavier.body.message, new RegExp(`user ${s!.id} would carry 19 credits`));
+      const gradePath = `/sections/${heavySection}/enrollments/${s!.id}/grade`;
+      assert.equal((await http('PUT', gradePath, { token: school.instructor.token, body: { grade: 'A' } })).status, 200);
       const fits = await enroll(s!, s!.id, extra);
       assert.equal(fits.status, 200, fits.text);
+      // Clearing the grade would make the 12 credits current again, past the limit.
+      const cleared = await http('PUT', gradePath, { token: school.registrar.token, body: { grade: '' } });
+      assert.equal(cleared.status, 400, cleared.text);
+      assert.match(cleared.body.message, /carries 9 credits; \S+ adds 12, past the limit of 18/);
       const transcript = await http('GET', `/users/${s!.id}/transcript`, { token: s!.token });
       assert.equal(transcript.status, 200, transcript.text);
       assert.deepEqual(transcript.body.entries.map((e: { section_id: number; credits: number; grade: string }) => [e.section_id, e.credits, e.grade]), [[heavySection, 12, 'A']]);

@@ -21,6 +21,8 @@ import { toCourse, toDepartment } from './convert.js';
 import type { EnrollStore } from '../store/store.js';
 import { requireCourse, requireDepartment } from './lookups.js';
 import { courseLabel } from './prerequisites.js';
+import { MAX_CREDITS_PER_STUDENT } from './credits.js';
+import { promoteWaitlistsOf } from './promotion.js';
 import { readPage, toPage, type PageCursor } from '../../../lib/pagination.js';
 import { DEFAULT_CREDITS, LIMITS, optionalId, present, requireId, requireIntIn, requireText, searchWords } from './validate.js';
 
@@ -175,12 +177,27 @@ const changeCourse = enrollWrite('updateCourse', (store, c: CourseChange) => {
   const course = requireCourse(store, c.courseId);
   if (c.departmentId !== undefined) requireDepartment(store, c.departmentId);
   if (c.code !== undefined) requireFreeCourseCode(store, c.code, c.courseId);
+  const credits = c.credits ?? course.credits;
+  // More credits must fit the load of every student taking the course now.
+  if (credits > course.credits) {
+    const over = store.enrollments.firstOverLoadAt(c.courseId, credits, MAX_CREDITS_PER_STUDENT);
+    if (over) {
+      throw failedPrecondition(
+        `user ${over.user_id} would carry ${over.credits} credits with ${course.code} at ${credits}, past the limit of ${MAX_CREDITS_PER_STUDENT}`,
+      );
+    }
+  }
   store.catalogue.updateCourse(c.courseId, {
     code: c.code ?? course.code,
     name: c.name ?? course.name,
     department_id: c.departmentId ?? course.department_id,
-    credits: c.credits ?? course.credits,
+    credits,
   });
+  // Fewer credits leave room in the loads of its students, and of those
+  // waiting for its sections: every waitlist they are on is walked again.
+  if (credits < course.credits) {
+    promoteWaitlistsOf(store, store.enrollments.currentStudentsOfCourse(c.courseId), store.sections.liveSectionsOfCourse(c.courseId));
+  }
   return toCourse(requireCourse(store, c.courseId));
 });
 

@@ -106,3 +106,53 @@ test('a seat left free while the first in line had a full load goes to them once
     f.close();
   }
 });
+
+test("more credits for a course are refused while a student taking it would pass the limit; fewer walk the waitlists its students, and its sections, have", async () => {
+  const f = await setup();
+  const [a] = await fullLoad(f, 10);
+  const courseOf = async (sectionId: number) => (await f.domain.getSection(REGISTRAR, { section_id: sectionId })).course_id;
+  const before = f.snapshot();
+  await rejectsWith(f.domain.updateCourse(REGISTRAR, { course_id: await courseOf(a!), credits: 7 }), Status.FAILED_PRECONDITION, {
+    message: /user 10 would carry 19 credits with LOAD \d+ at 7, past the limit of 18/,
+  });
+  assert.equal(f.snapshot(), before);
+  // A student who has finished it (graded) no longer carries it.
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: a!, user_id: 10, grade: 'A' });
+  assert.equal((await f.domain.updateCourse(REGISTRAR, { course_id: await courseOf(a!), credits: 12 })).credits, 12);
+
+  // Student 12 carries 12 credits and waits for w (6 more), then takes 6 elsewhere: full.
+  const g = await setup();
+  const w = await sectionWorth(g, 6, { capacity: 1 });
+  await enrollAll(g, w, [11]);
+  const light = await sectionWorth(g, 6);
+  await enrollAll(g, light, [12]);
+  await enrollAll(g, await sectionWorth(g, 6), [12]);
+  await enrollAll(g, w, [12]);
+  await enrollAll(g, await sectionWorth(g, 6), [12]);
+  await g.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: w });
+  assert.equal(statusOf(g, 12, w), undefined, 'skipped: a full load');
+  // The course of a section they wait for is lightened: it fits now.
+  const course = (await g.domain.getSection(REGISTRAR, { section_id: w })).course_id;
+  await g.domain.updateCourse(REGISTRAR, { course_id: course, credits: 0 });
+  assert.equal(statusOf(g, 12, w), 'enrolled');
+  f.close();
+  g.close();
+});
+
+test('a lighter course a student takes makes room for them where they wait', async () => {
+  const f = await setup();
+  const s = await sectionWorth(f, 3, { capacity: 1 });
+  await enrollAll(f, s, [11]);
+  const x = await sectionWorth(f, 6);
+  await enrollAll(f, x, [10]);
+  await enrollAll(f, await sectionWorth(f, 6), [10]);
+  await enrollAll(f, s, [10]); // 12 credits: 10 may wait for s
+  await enrollAll(f, await sectionWorth(f, 6), [10]); // 18
+  await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: s });
+  assert.equal(statusOf(f, 10, s), undefined, 'skipped: 18 credits, and s adds 3');
+  const course = (await f.domain.getSection(REGISTRAR, { section_id: x })).course_id;
+  await f.domain.updateCourse(REGISTRAR, { course_id: course, credits: 3 });
+  assert.equal(statusOf(f, 10, s), 'enrolled');
+  assert.deepEqual(waitlistOf(f, s), []);
+  f.close();
+});

@@ -183,12 +183,21 @@ const gradeEnrollment = enrollWrite(
   (store, { actor, userId, sectionId, grade }: { actor: Actor; userId: number; sectionId: number; grade: string | null }) => {
     const section = requireSection(store, sectionId);
     requireSectionStaff(actor, section.instructor_id);
-    if (!store.enrollments.setGrade(userId, sectionId, grade)) {
-      if (store.enrollments.getEnrollment(userId, sectionId)) {
-        throw failedPrecondition(`user ${userId} dropped section ${sectionId}; only an enrolled student is graded`);
-      }
-      throw notFound(`enrollment of user ${userId} in section ${sectionId}`);
+    const enrollment = store.enrollments.getEnrollment(userId, sectionId);
+    if (!enrollment) throw notFound(`enrollment of user ${userId} in section ${sectionId}`);
+    if (enrollment.status !== 'enrolled') {
+      throw failedPrecondition(`user ${userId} dropped section ${sectionId}; only an enrolled student is graded`);
     }
+    // Clearing a grade makes the section current again: like an enrollment,
+    // it must fit the student's hours and load as they are now.
+    if (grade === null && enrollment.grade !== null) {
+      const conflict = store.sections.findConflict(userId, sectionId);
+      if (conflict !== undefined) {
+        throw failedPrecondition(`user ${userId} is enrolled in section ${conflict}, which meets with section ${sectionId}: its grade stays`);
+      }
+      requireLoadFits(store, userId, section);
+    }
+    store.enrollments.setGrade(userId, sectionId, grade);
     // A grade ends the course's share of the student's load, which may have
     // kept them out of a free seat they wait for.
     if (grade !== null) promoteWaitlistsOf(store, [userId]);

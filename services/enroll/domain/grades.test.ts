@@ -102,3 +102,38 @@ test('a graded enrollment is not dropped by anyone, nor its section deleted, unt
   await f.domain.deleteSection(REGISTRAR, { section_id: s });
   f.close();
 });
+
+test("a grade is not cleared when the section, current again, would clash with the student's hours or pass their load", async () => {
+  const f = await setup();
+  const s = await f.section({ capacity: 5 }); // Monday 09:00-10:00
+  await enrollAll(f, s, [10, 11]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade: 'A' });
+  // Graded, s no longer holds 10's Monday morning: they take another section then.
+  const same = await f.section({ instructor_id: OTHER_INSTRUCTOR.userId });
+  await enrollAll(f, same, [10]);
+  const before = f.snapshot();
+  await rejectsWith(f.domain.setEnrollmentGrade(REGISTRAR, { section_id: s, user_id: 10, grade: '' }), Status.FAILED_PRECONDITION, {
+    message: new RegExp(`user 10 is enrolled in section ${same}, which meets with section ${s}: its grade stays`),
+  });
+  assert.equal(f.snapshot(), before);
+  // Another grade is no obstacle, and after a drop of the other section the grade clears.
+  assert.equal((await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade: 'B' })).grade, 'B');
+  await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: same });
+  await f.domain.setEnrollmentGrade(REGISTRAR, { section_id: s, user_id: 10, grade: '' });
+  assert.equal(gradeOf(f, 10, s), null);
+
+  // The load: 11 finishes s (3 credits), then fills up to 18 with five more sections of 3.
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 11, grade: 'C' });
+  const { department_id } = await f.domain.getCourse(REGISTRAR, { course_id: f.courseId });
+  for (const day of ['Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']) {
+    const course = await f.domain.createCourse(REGISTRAR, { code: `DAY ${day}`, name: day, department_id, credits: 3 });
+    await enrollAll(f, await f.section({ course_id: course.id, day }), [11]);
+  }
+  const full = f.snapshot();
+  await rejectsWith(f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 11, grade: '' }), Status.FAILED_PRECONDITION, {
+    message: /user 11 carries 18 credits; CPSC 449 adds 3, past the limit of 18/,
+  });
+  assert.equal(f.snapshot(), full);
+  assert.equal(gradeOf(f, 11, s), 'C');
+  f.close();
+});

@@ -40,10 +40,10 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
  * it, or its section is deleted) or finish one (it is graded), that obstacle
  * may be gone: every waitlist they are on is walked again, in section order,
  * so a seat left free while they did not fit goes to the first in line who
- * now fits, not to whoever enrolls next.
+ * now fits, not to whoever enrolls next. `alsoSections` are walked with them.
  */
-export function promoteWaitlistsOf(store: EnrollStore, userIds: Iterable<number>): void {
-  const sections = new Set<number>();
+export function promoteWaitlistsOf(store: EnrollStore, userIds: Iterable<number>, alsoSections: Iterable<number> = []): void {
+  const sections = new Set<number>(alsoSections);
   for (const userId of userIds) for (const sectionId of store.waitlist.userWaitlistSections(userId)) sections.add(sectionId);
   for (const sectionId of [...sections].sort((a, b) => a - b)) promoteFromWaitlist(store, sectionId);
 }

@@ -45,6 +45,24 @@ export function enrollmentStatements(db: Database.Database) {
      FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
      WHERE e.user_id = ? AND ${currentEnrollment('e')}`,
   );
+  // The students taking the course now (a current enrollment in any of its sections).
+  const courseStudents = db.prepare<[number], { user_id: number }>(
+    `SELECT DISTINCT e.user_id FROM sections s JOIN enrollments e ON e.section_id = s.id
+     WHERE s.course_id = ? AND ${currentEnrollment('e')} ORDER BY e.user_id`,
+  );
+  // The first of them whose load, were the course worth @credits, would pass @max.
+  const overLoad = db.prepare<[{ course: number; credits: number; max: number }], { user_id: number; credits: number }>(
+    `SELECT t.user_id, t.credits FROM (
+       SELECT e.user_id, (
+         SELECT sum(CASE WHEN s2.course_id = @course THEN @credits ELSE c2.credits END)
+         FROM enrollments x JOIN sections s2 ON s2.id = x.section_id JOIN courses c2 ON c2.id = s2.course_id
+         WHERE x.user_id = e.user_id AND ${currentEnrollment('x')}
+       ) AS credits
+       FROM sections s JOIN enrollments e ON e.section_id = s.id
+       WHERE s.course_id = @course AND ${currentEnrollment('e')}
+     ) AS t
+     WHERE t.credits > @max ORDER BY t.user_id LIMIT 1`,
+  );
   const transcript = db.prepare<[number], TranscriptRow>(
     `SELECT e.section_id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits, e.grade
      FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
@@ -73,6 +91,11 @@ export function enrollmentStatements(db: Database.Database) {
     listGraded: (userId: number): TranscriptRow[] => transcript.all(userId),
     /** The credits of the user's enrolled, ungraded sections. */
     creditLoad: (userId: number): number => load.get(userId)!.credits,
+    /** The students with a current enrollment in a section of the course, in id order. */
+    currentStudentsOfCourse: (courseId: number): number[] => courseStudents.all(courseId).map((r) => r.user_id),
+    /** The first student taking the course whose load would pass `max` were it worth `credits`, and that load. */
+    firstOverLoadAt: (courseId: number, credits: number, max: number): { user_id: number; credits: number } | undefined =>
+      overLoad.get({ course: courseId, credits, max }),
     /** Drops every active enrollment of the section; returns the students dropped. */
     dropAllInSection: (sectionId: number): number[] => dropAll.all(sectionId).map((r) => r.user_id),
   };

@@ -83,6 +83,7 @@ export function sectionStatements(db: Database.Database) {
        AND ${meetsDuring('s', '@day', '@begin', '@end')}
      ORDER BY s.id LIMIT 1`,
   );
+  const ofCourse = db.prepare<[number], { id: number }>('SELECT id FROM sections WHERE course_id = ? AND deleted = 0 ORDER BY id');
   const enrolledUngraded = db.prepare<[number], { user_id: number }>(
     `SELECT e.user_id FROM enrollments e WHERE e.section_id = ? AND ${currentEnrollment('e')} ORDER BY e.user_id`,
   );
@@ -123,6 +124,8 @@ export function sectionStatements(db: Database.Database) {
     /** A live section other than `exceptId` (0 for none) that the instructor teaches at that time, if any. */
     findInstructorClash: (instructorId: number, t: { day: string; begin_time: string; end_time: string }, exceptId = 0): number | undefined =>
       instructorBusy.get({ id: exceptId, instructor: instructorId, day: t.day, begin: t.begin_time, end: t.end_time })?.id,
+    /** The live sections of the course, in id order. */
+    liveSectionsOfCourse: (courseId: number): number[] => ofCourse.all(courseId).map((r) => r.id),
     /** The section's students who have no grade in it yet. */
     ungradedStudents: (sectionId: number): number[] => enrolledUngraded.all(sectionId).map((r) => r.user_id),
     /** Id of a section the student is enrolled in, ungraded, that clashes with `sectionId`, if any. */
