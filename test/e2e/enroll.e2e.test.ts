@@ -32,7 +32,7 @@ describe('the enrollment service on the real cluster', () => {
     return res.body.enrollments.map((e: { user_id: number }) => e.user_id).sort((a: number, b: number) => a - b);
   }
 
-  /** A one-seat section on `day` at 08:00–09:00, and one at 08:30–09:30 that clashes with it. */
+  /** A one-seat section on `day` at 03:00–04:00, and one at 03:30–04:30 (another instructor's) that clashes with it. */
   async function oneSeatAndAClash(day: string): Promise<{ sid: number; clashing: number }> {
     // Before 06:00, where section()'s own slots never fall; the clashing one has the other instructor.
     const sid = await section(school, { capacity: 1, day, begin_time: '03:00', end_time: '04:00' });
@@ -295,6 +295,31 @@ describe('the enrollment service on the real cluster', () => {
       });
       assert.equal(sameTeacher.status, 400, sameTeacher.text);
       assert.match(sameTeacher.body.message, new RegExp(`instructor ${seen.body.instructor_id} teaches section ${sid} at that time`));
+    });
+
+    test('a swap trades a section for a free seat in another in one step, or changes nothing', async () => {
+      const given = await section(school, { capacity: 1 });
+      const wanted = await section(school);
+      const full = await section(school, { capacity: 1 });
+      const [a, waiting, holder] = await students(3);
+      assert.equal((await enroll(a!, a!.id, given)).status, 200);
+      assert.equal((await enroll(waiting!, waiting!.id, given)).body.position, 1);
+      assert.equal((await enroll(holder!, holder!.id, full)).status, 200);
+      const swapTo = (sectionId: number, replacing: number) =>
+        http('POST', `/users/${a!.id}/enrollments`, { token: a!.token, body: { section_id: sectionId, replacing_section_id: replacing } });
+      const noSeat = await swapTo(full, given);
+      assert.equal(noSeat.status, 400, noSeat.text);
+      assert.match(noSeat.body.message, new RegExp(`section ${full} has no free seat; a swap does not wait, so user ${a!.id} keeps section ${given}`));
+      const same = await swapTo(given, given);
+      assert.equal(same.status, 400, same.text);
+      assert.match(same.body.message, /replacing_section_id/);
+      assert.deepEqual(await enrolledOf(given), [a!.id], 'refused swaps left the seat as it was');
+      const swapped = await swapTo(wanted, given);
+      assert.equal(swapped.status, 200, swapped.text);
+      assert.deepEqual(swapped.body, { user_id: a!.id, section_id: wanted, status: 'enrolled', position: 0, replaced_section_id: given, promoted_user_ids: [waiting!.id] });
+      assert.deepEqual(await enrolledOf(given), [waiting!.id]);
+      assert.deepEqual(await enrolledOf(wanted), [a!.id]);
+      assert.deepEqual(await waitlistOf(given), []);
     });
 
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {

@@ -1,5 +1,5 @@
 /** Enrolling, dropping, and the enrollment rosters of sections and users. */
-import { alreadyExists, failedPrecondition, notFound, permissionDenied } from '../../../lib/errors.js';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied } from '../../../lib/errors.js';
 import type { CreateEnrollmentRequest } from '../../../gen/ts/enroll/v1/CreateEnrollmentRequest.js';
 import type { CreateEnrollmentResponse__Output } from '../../../gen/ts/enroll/v1/CreateEnrollmentResponse.js';
 import type { DropResponse__Output } from '../../../gen/ts/enroll/v1/DropResponse.js';
@@ -30,14 +30,15 @@ import { requireLoadFits } from './credits.js';
 import { requirePrerequisitesPassed } from './prerequisites.js';
 import { periodCheckTime, requirePeriodOpen } from './registration-period.js';
 import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
-import { gradeValue, requireId, statusFilter } from './validate.js';
+import { gradeValue, optionalId, requireId, statusFilter } from './validate.js';
 
 /** How many waitlists (of live sections) one student may be on at once. */
 export const MAX_WAITLISTS_PER_STUDENT = 3;
 
 /**
- * Enrolls a student, or puts them on the waitlist when the section is full.
- * Allowed for the student themself or the registrar on a student's behalf.
+ * Enrolls a student, or puts them on the waitlist when the section is full;
+ * with replacing_section_id, swaps one of their sections for a seat in this
+ * one. Allowed for the student themself or the registrar on a student's behalf.
  */
 export async function createEnrollment(
   ctx: DomainContext,
@@ -51,8 +52,12 @@ export async function createEnrollment(
   const waivePrerequisites = req.waive_prerequisites === true;
   if (waivePrerequisites && !isRegistrar(actor)) throw permissionDenied('only the registrar waives prerequisites');
 
+  const replacingId = optionalId('replacing_section_id', req.replacing_section_id);
+  if (replacingId === sectionId) throw invalidArgument('replacing_section_id', 'must name another section than section_id');
+
   await ctx.ensureUsersKnown(userId);
-  return ctx.write(enroll, { userId, sectionId, waivePrerequisites, periodAt: periodCheckTime(ctx, actor) });
+  const args = { userId, sectionId, waivePrerequisites, periodAt: periodCheckTime(ctx, actor) };
+  return replacingId === null ? ctx.write(enroll, args) : ctx.write(swap, { ...args, replacingId });
 }
 
 interface EnrollArgs {
@@ -64,28 +69,15 @@ interface EnrollArgs {
 }
 
 const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waivePrerequisites, periodAt }: EnrollArgs): CreateEnrollmentResponse__Output => {
-  const user = requireUser(store, userId);
-  if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${userId} is not a student`);
-  const section = requireSection(store, sectionId);
-  requirePeriodOpen(store, periodAt);
-  if (store.enrollments.getEnrollment(userId, sectionId)?.status === 'enrolled') {
-    throw alreadyExists(`user ${userId} is already enrolled in section ${sectionId}`);
-  }
+  const section = requireEnrollable(store, userId, sectionId, periodAt);
   if (store.waitlist.getWaitlistEntry(userId, sectionId)) {
     throw alreadyExists(`user ${userId} is already on the waitlist of section ${sectionId}`);
   }
-  if (section.frozen === 1) throw failedPrecondition(`section ${sectionId} is frozen`);
-  // Each is checked for the waitlist too: no one waits for a seat they could
-  // not take now. A promotion checks the schedule and the load again, not the
-  // prerequisites.
-  if (!waivePrerequisites) requirePrerequisitesPassed(store, userId, section.course_id);
-  const conflict = store.sections.findConflict(userId, sectionId);
-  if (conflict !== undefined) throw failedPrecondition(`schedule conflict with section ${conflict}`);
-  requireLoadFits(store, userId, section);
+  requireAdmissible(store, userId, section, waivePrerequisites);
 
   if (section.enrolled_count < section.capacity) {
     store.enrollments.enroll(userId, sectionId);
-    return { user_id: userId, section_id: sectionId, status: 'enrolled', position: 0 };
+    return enrolled(userId, sectionId);
   }
   if (section.waitlist_count >= section.waitlist_capacity) {
     throw failedPrecondition(`section ${sectionId} is full and its waitlist is full`);
@@ -94,8 +86,60 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
     throw failedPrecondition(`section ${sectionId} is full and the waitlist limit of ${MAX_WAITLISTS_PER_STUDENT} is reached`);
   }
   const position = store.waitlist.append(userId, sectionId);
-  return { user_id: userId, section_id: sectionId, status: 'waitlisted', position };
+  return { ...enrolled(userId, sectionId), status: 'waitlisted', position };
 });
+
+/**
+ * A swap: gives up `replacingId` for a seat in `sectionId`, or changes
+ * nothing. The old enrollment is dropped first, so the new section is judged
+ * without it; any refusal after that rolls the drop back with the rest of
+ * this operation (its savepoint).
+ */
+const swap = enrollWrite('swapEnrollment', (store, { userId, sectionId, replacingId, waivePrerequisites, periodAt }: EnrollArgs & { replacingId: number }): CreateEnrollmentResponse__Output => {
+  const section = requireEnrollable(store, userId, sectionId, periodAt);
+  requireSection(store, replacingId);
+  requireDropped(store, userId, replacingId);
+  requireAdmissible(store, userId, section, waivePrerequisites);
+  if (section.enrolled_count >= section.capacity) {
+    throw failedPrecondition(`section ${sectionId} has no free seat; a swap does not wait, so user ${userId} keeps section ${replacingId}`);
+  }
+  // A place in its line is no longer needed.
+  if (store.waitlist.getWaitlistEntry(userId, sectionId)) store.waitlist.remove(userId, sectionId);
+  store.enrollments.enroll(userId, sectionId);
+  const promoted = promoteFromWaitlist(store, replacingId);
+  // The old section's hours and credits may have kept this student out of a seat they wait for.
+  promoteWaitlistsOf(store, [userId]);
+  return { ...enrolled(userId, sectionId), replaced_section_id: replacingId, promoted_user_ids: promoted };
+});
+
+function enrolled(userId: number, sectionId: number): CreateEnrollmentResponse__Output {
+  return { user_id: userId, section_id: sectionId, status: 'enrolled', position: 0, replaced_section_id: 0, promoted_user_ids: [] };
+}
+
+/** The user is a student, the section exists, the period is open (if it applies), and they are not enrolled in it. */
+function requireEnrollable(store: EnrollStore, userId: number, sectionId: number, periodAt: string | null): SectionRow {
+  const user = requireUser(store, userId);
+  if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${userId} is not a student`);
+  const section = requireSection(store, sectionId);
+  requirePeriodOpen(store, periodAt);
+  if (store.enrollments.getEnrollment(userId, sectionId)?.status === 'enrolled') {
+    throw alreadyExists(`user ${userId} is already enrolled in section ${sectionId}`);
+  }
+  return section;
+}
+
+/**
+ * What a seat and a place in line both ask. No one waits for a seat they
+ * could not take now; a promotion checks the schedule and the load again, not
+ * the prerequisites.
+ */
+function requireAdmissible(store: EnrollStore, userId: number, section: SectionRow, waivePrerequisites: boolean): void {
+  if (section.frozen === 1) throw failedPrecondition(`section ${section.id} is frozen`);
+  if (!waivePrerequisites) requirePrerequisitesPassed(store, userId, section.course_id);
+  const conflict = store.sections.findConflict(userId, section.id);
+  if (conflict !== undefined) throw failedPrecondition(`schedule conflict with section ${conflict}`);
+  requireLoadFits(store, userId, section);
+}
 
 /**
  * Drops an active enrollment and, unless the section is frozen, promotes from
@@ -111,18 +155,22 @@ function dropEnrollment(
 ): DropResponse__Output {
   const section = requireSection(store, sectionId);
   authorize(section);
-  if (!store.enrollments.drop(userId, sectionId)) {
-    const enrollment = store.enrollments.getEnrollment(userId, sectionId);
-    if (enrollment?.status === 'enrolled' && enrollment.grade !== null) {
-      throw failedPrecondition(`user ${userId} has a grade in section ${sectionId}; clear it before dropping`);
-    }
-    // A dropped enrollment is history, not something to drop again.
-    throw notFound(`enrollment of user ${userId} in section ${sectionId}`);
-  }
+  requireDropped(store, userId, sectionId);
   const promoted = promoteFromWaitlist(store, sectionId);
   // The dropped seat may have been what kept this student out of a section they wait for.
   promoteWaitlistsOf(store, [userId]);
   return { user_id: userId, section_id: sectionId, promoted_user_ids: promoted };
+}
+
+/** Drops the student's active, ungraded enrollment in the section, or says why there is none to drop. */
+function requireDropped(store: EnrollStore, userId: number, sectionId: number): void {
+  if (store.enrollments.drop(userId, sectionId)) return;
+  const enrollment = store.enrollments.getEnrollment(userId, sectionId);
+  if (enrollment?.status === 'enrolled' && enrollment.grade !== null) {
+    throw failedPrecondition(`user ${userId} has a grade in section ${sectionId}; clear it before dropping`);
+  }
+  // A dropped enrollment is history, not something to drop again.
+  throw notFound(`enrollment of user ${userId} in section ${sectionId}`);
 }
 
 /** The student themself or the registrar. */
