@@ -322,6 +322,32 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(await waitlistOf(given), []);
     });
 
+    test('every change to a place in a section is an event the student, the instructor and the registrar can read', async () => {
+      const sid = await section(school, { capacity: 1 });
+      const [a, b] = await students(2);
+      await enroll(a!, a!.id, sid);
+      await enroll(b!, b!.id, sid);
+      const drop = await http('DELETE', `/sections/${sid}/enrollments/${a!.id}`, { token: school.instructor.token });
+      assert.equal(drop.status, 200, drop.text);
+      const brief = (events: Array<{ user_id: number; action: string; actor_id: number }>) => events.map((e) => [e.user_id, e.action, e.actor_id]);
+      const bySection = await http('GET', `/sections/${sid}/enrollment-events`, { token: school.instructor.token });
+      assert.equal(bySection.status, 200, bySection.text);
+      assert.deepEqual(brief(bySection.body.events), [
+        [b!.id, 'promoted', 0],
+        [a!.id, 'dropped', school.instructor.id],
+        [b!.id, 'waitlisted', b!.id],
+        [a!.id, 'enrolled', a!.id],
+      ]);
+      const own = await http('GET', `/users/${b!.id}/enrollment-events?page_size=1`, { token: b!.token });
+      assert.equal(own.status, 200, own.text);
+      assert.deepEqual(brief(own.body.events), [[b!.id, 'promoted', 0]]);
+      const next = await http('GET', `/users/${b!.id}/enrollment-events?page_size=1&page_token=${own.body.next_page_token}`, { token: school.registrar.token });
+      assert.deepEqual(brief(next.body.events), [[b!.id, 'waitlisted', b!.id]]);
+      assert.equal((await http('GET', `/users/${b!.id}/enrollment-events`, { token: a!.token })).status, 403, "another student's events");
+      assert.equal((await http('GET', `/sections/${sid}/enrollment-events`, { token: b!.token })).status, 403, 'a student reads no section events');
+      assert.equal((await http('POST', `/sections/${sid}/enrollment-events`, { token: school.registrar.token, body: {} })).status, 405);
+    });
+
     test('a drop promotes the first waitlisted student without a conflict; the skipped one keeps their place', async () => {
       const { sid, clashing } = await oneSeatAndAClash('Sunday');
       const [holder, busy, free] = await students(3);
@@ -710,12 +736,14 @@ describe('the enrollment service on the real cluster', () => {
       { name: 'PATCH /sections/{id}', allowed: ['registrar'], mutates: true, request: () => ['PATCH', `/sections/${sid}`, { classroom: 'CS102' }] },
       { name: 'DELETE /sections/{id}', allowed: ['registrar'], mutates: true, request: async () => ['DELETE', `/sections/${await section(school)}`] },
       { name: 'GET /sections/{id}/enrollments', allowed: ['instructor', 'registrar'], request: () => ['GET', `/sections/${sid}/enrollments`] },
+      { name: 'GET /sections/{id}/enrollment-events', allowed: ['instructor', 'registrar'], request: () => ['GET', `/sections/${sid}/enrollment-events`] },
       { name: 'GET /sections/{id}/waitlist', allowed: ['instructor', 'registrar'], request: () => ['GET', `/sections/${sid}/waitlist`] },
       { name: 'DELETE /sections/{id}/enrollments/{uid}', allowed: ['instructor', 'registrar'], mutates: true, request: () => ['DELETE', `/sections/${sid}/enrollments/${stu()}`] },
       { name: 'PUT /sections/{id}/enrollments/{uid}/grade', allowed: ['instructor', 'registrar'], mutates: true, request: () => ['PUT', `/sections/${sid}/enrollments/${stu()}/grade`, { grade: 'B' }] },
       { name: 'GET /users', allowed: ['registrar'], request: () => ['GET', '/users'] },
       { name: 'GET /users/{id}', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}`] },
       { name: 'GET /users/{id}/enrollments', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/enrollments`] },
+      { name: 'GET /users/{id}/enrollment-events', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/enrollment-events`] },
       { name: 'GET /users/{id}/transcript', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/transcript`] },
       { name: 'POST /users/{id}/enrollments', allowed: ['student', 'registrar'], mutates: true, request: async () => ['POST', `/users/${stu()}/enrollments`, { section_id: await section(school) }] },
       { name: 'DELETE /users/{id}/enrollments/{sid}', allowed: ['student', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${stu()}/enrollments/${sid}`] },

@@ -39,6 +39,9 @@ import type { ListCoursesResponse__Output } from '../../../gen/ts/enroll/v1/List
 import type { ListDepartmentsRequest } from '../../../gen/ts/enroll/v1/ListDepartmentsRequest.js';
 import type { ListDepartmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListDepartmentsResponse.js';
 import type { ListEnrollmentsResponse__Output } from '../../../gen/ts/enroll/v1/ListEnrollmentsResponse.js';
+import type { ListEnrollmentEventsResponse__Output } from '../../../gen/ts/enroll/v1/ListEnrollmentEventsResponse.js';
+import type { ListSectionEnrollmentEventsRequest } from '../../../gen/ts/enroll/v1/ListSectionEnrollmentEventsRequest.js';
+import type { ListUserEnrollmentEventsRequest } from '../../../gen/ts/enroll/v1/ListUserEnrollmentEventsRequest.js';
 import type { ListSectionEnrollmentsRequest } from '../../../gen/ts/enroll/v1/ListSectionEnrollmentsRequest.js';
 import type { ListSectionWaitlistRequest } from '../../../gen/ts/enroll/v1/ListSectionWaitlistRequest.js';
 import type { ListSectionsRequest } from '../../../gen/ts/enroll/v1/ListSectionsRequest.js';
@@ -62,6 +65,7 @@ import type { Actor } from './actor.js';
 import * as catalogue from './catalogue.js';
 import { DomainContext, type EnrollDomainDeps } from './context.js';
 import * as enrollments from './enrollments.js';
+import * as events from './events.js';
 import * as prerequisites from './prerequisites.js';
 import * as registrationPeriod from './registration-period.js';
 import * as transcript from './transcript.js';
@@ -174,6 +178,10 @@ export class EnrollDomain {
   listSectionEnrollments(actor: Actor, req: ListSectionEnrollmentsRequest): Promise<ListEnrollmentsResponse__Output> {
     return enrollments.listSectionEnrollments(this.ctx, actor, req);
   }
+  /** The section's instructor or the registrar: the changes to its seats and waitlist, newest first. */
+  listSectionEnrollmentEvents(actor: Actor, req: ListSectionEnrollmentEventsRequest): Promise<ListEnrollmentEventsResponse__Output> {
+    return events.listSectionEnrollmentEvents(this.ctx, actor, req);
+  }
   /** The section's instructor or the registrar. */
   listSectionWaitlist(actor: Actor, req: ListSectionWaitlistRequest): Promise<ListWaitlistResponse__Output> {
     return waitlists.listSectionWaitlist(this.ctx, actor, req);
@@ -200,6 +208,10 @@ export class EnrollDomain {
   /** The user themself or the registrar. */
   listUserEnrollments(actor: Actor, req: ListUserEnrollmentsRequest): Promise<ListEnrollmentsResponse__Output> {
     return enrollments.listUserEnrollments(this.ctx, actor, req);
+  }
+  /** The user themself or the registrar: the changes to their places in sections, newest first. */
+  listUserEnrollmentEvents(actor: Actor, req: ListUserEnrollmentEventsRequest): Promise<ListEnrollmentEventsResponse__Output> {
+    return events.listUserEnrollmentEvents(this.ctx, actor, req);
   }
   /** The user themself or the registrar: graded courses, credits, grade point average. */
   getUserTranscript(actor: Actor, req: GetUserTranscriptRequest): Promise<Transcript__Output> {

@@ -56,7 +56,7 @@ export async function createEnrollment(
   if (replacingId === sectionId) throw invalidArgument('replacing_section_id', 'must name another section than section_id');
 
   await ctx.ensureUsersKnown(userId);
-  const args = { userId, sectionId, waivePrerequisites, periodAt: periodCheckTime(ctx, actor) };
+  const args = { userId, sectionId, waivePrerequisites, periodAt: periodCheckTime(ctx, actor), actorId: actor.userId };
   return replacingId === null ? ctx.write(enroll, args) : ctx.write(swap, { ...args, replacingId });
 }
 
@@ -66,9 +66,11 @@ interface EnrollArgs {
   waivePrerequisites: boolean;
   /** When the registration period applies (a student acting), the time to check it at. */
   periodAt: string | null;
+  /** Who asks: the student or the registrar (for the enrollment events). */
+  actorId: number;
 }
 
-const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waivePrerequisites, periodAt }: EnrollArgs): CreateEnrollmentResponse__Output => {
+const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waivePrerequisites, periodAt, actorId }: EnrollArgs): CreateEnrollmentResponse__Output => {
   const section = requireEnrollable(store, userId, sectionId, periodAt);
   if (store.waitlist.getWaitlistEntry(userId, sectionId)) {
     throw alreadyExists(`user ${userId} is already on the waitlist of section ${sectionId}`);
@@ -77,6 +79,7 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
 
   if (section.enrolled_count < section.capacity) {
     store.enrollments.enroll(userId, sectionId);
+    store.events.record(userId, sectionId, 'enrolled', actorId);
     return enrolled(userId, sectionId);
   }
   if (section.waitlist_count >= section.waitlist_capacity) {
@@ -86,6 +89,7 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
     throw failedPrecondition(`section ${sectionId} is full and the waitlist limit of ${MAX_WAITLISTS_PER_STUDENT} is reached`);
   }
   const position = store.waitlist.append(userId, sectionId);
+  store.events.record(userId, sectionId, 'waitlisted', actorId);
   return { ...enrolled(userId, sectionId), status: 'waitlisted', position };
 });
 
@@ -95,17 +99,18 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
  * without it; any refusal after that rolls the drop back with the rest of
  * this operation (its savepoint).
  */
-const swap = enrollWrite('swapEnrollment', (store, { userId, sectionId, replacingId, waivePrerequisites, periodAt }: EnrollArgs & { replacingId: number }): CreateEnrollmentResponse__Output => {
+const swap = enrollWrite('swapEnrollment', (store, { userId, sectionId, replacingId, waivePrerequisites, periodAt, actorId }: EnrollArgs & { replacingId: number }): CreateEnrollmentResponse__Output => {
   const section = requireEnrollable(store, userId, sectionId, periodAt);
   requireSection(store, replacingId);
-  requireDropped(store, userId, replacingId);
+  requireDropped(store, userId, replacingId, actorId);
   requireAdmissible(store, userId, section, waivePrerequisites);
   if (section.enrolled_count >= section.capacity) {
     throw failedPrecondition(`section ${sectionId} has no free seat; a swap does not wait, so user ${userId} keeps section ${replacingId}`);
   }
   // A place in its line is no longer needed.
-  if (store.waitlist.getWaitlistEntry(userId, sectionId)) store.waitlist.remove(userId, sectionId);
+  if (store.waitlist.remove(userId, sectionId)) store.events.record(userId, sectionId, 'left_waitlist', actorId);
   store.enrollments.enroll(userId, sectionId);
+  store.events.record(userId, sectionId, 'enrolled', actorId);
   const promoted = promoteFromWaitlist(store, replacingId);
   // The old section's hours and credits may have kept this student out of a seat they wait for.
   promoteWaitlistsOf(store, [userId]);
@@ -151,20 +156,24 @@ function dropEnrollment(
   store: EnrollStore,
   userId: number,
   sectionId: number,
+  actorId: number,
   authorize: (section: SectionRow) => void,
 ): DropResponse__Output {
   const section = requireSection(store, sectionId);
   authorize(section);
-  requireDropped(store, userId, sectionId);
+  requireDropped(store, userId, sectionId, actorId);
   const promoted = promoteFromWaitlist(store, sectionId);
   // The dropped seat may have been what kept this student out of a section they wait for.
   promoteWaitlistsOf(store, [userId]);
   return { user_id: userId, section_id: sectionId, promoted_user_ids: promoted };
 }
 
-/** Drops the student's active, ungraded enrollment in the section, or says why there is none to drop. */
-function requireDropped(store: EnrollStore, userId: number, sectionId: number): void {
-  if (store.enrollments.drop(userId, sectionId)) return;
+/** Drops the student's active, ungraded enrollment in the section (`actorId` asking), or says why there is none to drop. */
+function requireDropped(store: EnrollStore, userId: number, sectionId: number, actorId: number): void {
+  if (store.enrollments.drop(userId, sectionId)) {
+    store.events.record(userId, sectionId, 'dropped', actorId);
+    return;
+  }
   const enrollment = store.enrollments.getEnrollment(userId, sectionId);
   if (enrollment?.status === 'enrolled' && enrollment.grade !== null) {
     throw failedPrecondition(`user ${userId} has a grade in section ${sectionId}; clear it before dropping`);
@@ -182,13 +191,13 @@ export async function dropUserEnrollment(
   const userId = requireId('user_id', req.user_id);
   const sectionId = requireId('section_id', req.section_id);
   requireSelfOrRegistrar(actor, userId);
-  return ctx.write(dropOwnEnrollment, { userId, sectionId, periodAt: periodCheckTime(ctx, actor) });
+  return ctx.write(dropOwnEnrollment, { userId, sectionId, periodAt: periodCheckTime(ctx, actor), actorId: actor.userId });
 }
 
 const dropOwnEnrollment = enrollWrite(
   'dropUserEnrollment',
-  (store, { userId, sectionId, periodAt }: { userId: number; sectionId: number; periodAt: string | null }) =>
-    dropEnrollment(store, userId, sectionId, () => requirePeriodOpen(store, periodAt)),
+  (store, { userId, sectionId, periodAt, actorId }: { userId: number; sectionId: number; periodAt: string | null; actorId: number }) =>
+    dropEnrollment(store, userId, sectionId, actorId, () => requirePeriodOpen(store, periodAt)),
 );
 
 /** The section's instructor or the registrar. */
@@ -206,7 +215,7 @@ export async function dropSectionEnrollment(
 const dropStudentEnrollment = enrollWrite(
   'dropSectionEnrollment',
   (store, { actor, userId, sectionId }: { actor: Actor; userId: number; sectionId: number }) =>
-    dropEnrollment(store, userId, sectionId, (section) => requireSectionStaff(actor, section.instructor_id)),
+    dropEnrollment(store, userId, sectionId, actor.userId, (section) => requireSectionStaff(actor, section.instructor_id)),
 );
 
 /**
@@ -246,6 +255,9 @@ const gradeEnrollment = enrollWrite(
       requireLoadFits(store, userId, section);
     }
     store.enrollments.setGrade(userId, sectionId, grade);
+    if (grade !== enrollment.grade) {
+      store.events.record(userId, sectionId, grade === null ? 'grade_cleared' : 'graded', actor.userId, grade);
+    }
     // A grade ends the course's share of the student's load, which may have
     // kept them out of a free seat they wait for.
     if (grade !== null) promoteWaitlistsOf(store, [userId]);

@@ -27,6 +27,7 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
     if (!fitsLoad(store, entry.user_id, section.course_credits)) continue;
     store.enrollments.enroll(entry.user_id, sectionId);
     store.waitlist.remove(entry.user_id, sectionId);
+    store.events.record(entry.user_id, sectionId, 'promoted', null);
     promoted.push(entry.user_id);
     free--;
   }

@@ -211,10 +211,10 @@ const changeSection = enrollWrite('updateSection', (store, c: SectionChange) => 
 export async function deleteSection(ctx: DomainContext, actor: Actor, req: DeleteSectionRequest): Promise<Section__Output> {
   requireRegistrar(actor);
   const sectionId = requireId('section_id', req.section_id);
-  return ctx.write(markSectionDeleted, { sectionId });
+  return ctx.write(markSectionDeleted, { sectionId, actorId: actor.userId });
 }
 
-const markSectionDeleted = enrollWrite('deleteSection', (store, { sectionId }: { sectionId: number }) => {
+const markSectionDeleted = enrollWrite('deleteSection', (store, { sectionId, actorId }: { sectionId: number; actorId: number }) => {
   requireSection(store, sectionId);
   const graded = store.enrollments.firstGraded(sectionId);
   if (graded !== undefined) {
@@ -222,7 +222,8 @@ const markSectionDeleted = enrollWrite('deleteSection', (store, { sectionId }: {
   }
   store.sections.markSectionDeleted(sectionId);
   const dropped = store.enrollments.dropAllInSection(sectionId);
-  store.waitlist.clearSection(sectionId);
+  for (const userId of dropped) store.events.record(userId, sectionId, 'dropped', actorId);
+  for (const userId of store.waitlist.clearSection(sectionId)) store.events.record(userId, sectionId, 'left_waitlist', actorId);
   // Its students are free at its hours now: the waitlists they are on may take them in.
   promoteWaitlistsOf(store, dropped);
   return toSection(store.sections.getSection(sectionId)!);

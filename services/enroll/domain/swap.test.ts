@@ -102,6 +102,8 @@ test('a student waiting for the section leaves its line when a swap seats them',
   assert.deepEqual([res.status, res.replaced_section_id, res.promoted_user_ids], ['enrolled', c, []]);
   assert.deepEqual(waitlistOf(f, b), []);
   assert.deepEqual([statusOf(f, 10, b), statusOf(f, 10, c)], ['enrolled', 'dropped']);
+  const events = (await f.domain.listUserEnrollmentEvents(student(10), { user_id: 10, page_size: 3 })).events;
+  assert.deepEqual(events.map((e) => [e.action, e.section_id]), [['enrolled', b], ['left_waitlist', b], ['dropped', c]]);
   f.close();
 });
 

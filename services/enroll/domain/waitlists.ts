@@ -103,14 +103,18 @@ export async function dropUserWaitlist(
   const userId = requireId('user_id', req.user_id);
   const sectionId = requireId('section_id', req.section_id);
   requireSelfOrRegistrar(actor, userId);
-  return ctx.write(leaveWaitlist, { userId, sectionId });
+  return ctx.write(leaveWaitlist, { userId, sectionId, actorId: actor.userId });
 }
 
-const leaveWaitlist = enrollWrite('dropUserWaitlist', (store, { userId, sectionId }: { userId: number; sectionId: number }): DropResponse__Output => {
-  requireSection(store, sectionId);
-  if (!store.waitlist.remove(userId, sectionId)) {
-    throw notFound(`waitlist entry of user ${userId} in section ${sectionId}`);
-  }
-  // Leaving a waitlist frees no seat: nobody is promoted.
-  return { user_id: userId, section_id: sectionId, promoted_user_ids: [] };
-});
+const leaveWaitlist = enrollWrite(
+  'dropUserWaitlist',
+  (store, { userId, sectionId, actorId }: { userId: number; sectionId: number; actorId: number }): DropResponse__Output => {
+    requireSection(store, sectionId);
+    if (!store.waitlist.remove(userId, sectionId)) {
+      throw notFound(`waitlist entry of user ${userId} in section ${sectionId}`);
+    }
+    store.events.record(userId, sectionId, 'left_waitlist', actorId);
+    // Leaving a waitlist frees no seat: nobody is promoted.
+    return { user_id: userId, section_id: sectionId, promoted_user_ids: [] };
+  },
+);

@@ -155,4 +155,19 @@ export const ENROLL_MIGRATIONS: readonly string[] = [
   ) STRICT;
   INSERT INTO registration_period (id, opens_at, closes_at) VALUES (1, NULL, NULL);
   `,
+  // 7: every change to a student's place in a section, as it was made, and who
+  // asked for it (NULL: the service itself, a promotion). Kept, never changed.
+  `
+  CREATE TABLE enrollment_events (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id),
+    section_id INTEGER NOT NULL REFERENCES sections (id),
+    action     TEXT NOT NULL CHECK (action IN ('enrolled', 'waitlisted', 'promoted', 'dropped', 'left_waitlist', 'graded', 'grade_cleared')),
+    grade      TEXT CHECK ((action = 'graded') = (grade IS NOT NULL)),
+    actor_id   INTEGER REFERENCES users (id),
+    at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+  ) STRICT;
+  CREATE INDEX enrollment_events_user ON enrollment_events (user_id, id);
+  CREATE INDEX enrollment_events_section ON enrollment_events (section_id, id);
+  `,
 ];

@@ -116,3 +116,17 @@ export interface TranscriptRow {
   credits: number;
   grade: string;
 }
+
+/** What happened to a student's place in a section (migration 7). */
+export type EnrollmentAction = 'enrolled' | 'waitlisted' | 'promoted' | 'dropped' | 'left_waitlist' | 'graded' | 'grade_cleared';
+
+export interface EnrollmentEventRow {
+  id: number;
+  user_id: number;
+  section_id: number;
+  action: EnrollmentAction;
+  grade: string | null;
+  /** NULL: the service itself (a promotion). */
+  actor_id: number | null;
+  at: string;
+}

@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { catalogueStatements } from './catalogue.js';
 import { enrollmentStatements } from './enrollments.js';
+import { eventStatements } from './events.js';
 import { prerequisiteStatements } from './prerequisites.js';
 import { registrationStatements } from './registration.js';
 import { sectionStatements } from './sections.js';
@@ -23,6 +24,7 @@ export function createEnrollStore(db: Database.Database) {
     enrollments: enrollmentStatements(db),
     waitlist: waitlistStatements(db),
     registration: registrationStatements(db),
+    events: eventStatements(db),
   };
 }
 

@@ -44,7 +44,7 @@ export function waitlistStatements(db: Database.Database) {
     'INSERT INTO waitlist (user_id, section_id, position) VALUES (?, ?, ?)',
   );
   const remove = db.prepare<[number, number]>('DELETE FROM waitlist WHERE user_id = ? AND section_id = ?');
-  const clear = db.prepare<[number]>('DELETE FROM waitlist WHERE section_id = ?');
+  const clear = db.prepare<[number], { user_id: number }>('DELETE FROM waitlist WHERE section_id = ? RETURNING user_id');
   // SQLite checks UNIQUE (section_id, position) row by row during an UPDATE,
   // in no guaranteed order, so "position = position - 1" can collide with a
   // neighbour not yet moved. Two steps avoid it: park the tail far above every
@@ -90,6 +90,7 @@ export function waitlistStatements(db: Database.Database) {
       unpark.run(PARK_OFFSET + 1, sectionId, PARK_OFFSET);
       return true;
     },
-    clearSection: (sectionId: number): number => clear.run(sectionId).changes,
+    /** Empties the section's waitlist; returns the students who were on it. */
+    clearSection: (sectionId: number): number[] => clear.all(sectionId).map((r) => r.user_id),
   };
 }
