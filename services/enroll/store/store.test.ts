@@ -37,7 +37,7 @@ test('migrations apply cleanly and set the schema version', () => {
   const { db } = migrated();
   assert.equal(db.pragma('user_version', { simple: true }), ENROLL_MIGRATIONS.length);
   const tables = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all();
-  assert.deepEqual(tables.map((t) => t.name), ['course_prerequisites', 'courses', 'departments', 'enrollment_events', 'enrollments', 'registration_period', 'sections', 'user_sync', 'users', 'waitlist']);
+  assert.deepEqual(tables.map((t) => t.name), ['course_prerequisites', 'courses', 'departments', 'enrollment_events', 'enrollments', 'registration_period', 'sections', 'user_event_sections', 'user_sync', 'users', 'waitlist']);
 });
 
 test('CHECK constraints refuse invalid rows', () => {
