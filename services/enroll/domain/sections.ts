@@ -7,7 +7,7 @@ import type { ListSectionsRequest } from '../../../gen/ts/enroll/v1/ListSections
 import type { ListSectionsResponse__Output } from '../../../gen/ts/enroll/v1/ListSectionsResponse.js';
 import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
 import type { UpdateSectionRequest } from '../../../gen/ts/enroll/v1/UpdateSectionRequest.js';
-import type { NewSection, SectionFilter } from '../store/rows.js';
+import type { MeetingTime, NewSection, SectionFilter } from '../store/rows.js';
 import type { EnrollStore } from '../store/store.js';
 import { INSTRUCTOR, requireRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
@@ -109,13 +109,13 @@ export async function createSection(ctx: DomainContext, actor: Actor, req: Creat
 }
 
 /** FAILED_PRECONDITION when another live section uses the classroom at that time. */
-function requireRoomFree(store: EnrollStore, classroom: string, time: { day: string; begin_time: string; end_time: string }, exceptId = 0): void {
+function requireRoomFree(store: EnrollStore, classroom: string, time: MeetingTime, exceptId = 0): void {
   const taken = store.sections.findRoomClash(classroom, time, exceptId);
   if (taken !== undefined) throw failedPrecondition(`classroom ${classroom} is taken by section ${taken} at that time`);
 }
 
 /** FAILED_PRECONDITION when the instructor teaches another live section at that time. */
-function requireInstructorFree(store: EnrollStore, instructorId: number, time: { day: string; begin_time: string; end_time: string }, exceptId = 0): void {
+function requireInstructorFree(store: EnrollStore, instructorId: number, time: MeetingTime, exceptId = 0): void {
   const busy = store.sections.findInstructorClash(instructorId, time, exceptId);
   if (busy !== undefined) throw failedPrecondition(`instructor ${instructorId} teaches section ${busy} at that time`);
 }

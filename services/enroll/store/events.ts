@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { EnrollmentAction, EnrollmentEventRow } from './rows.js';
 
-const EVENT_COLUMNS = 'id, user_id, section_id, action, grade, actor_id, at';
+/** The columns of event `e`. */
+const EVENT_COLUMNS = 'e.id, e.user_id, e.section_id, e.action, e.grade, e.actor_id, e.at';
 
 /** The enrollment events: appended as changes are made, listed newest first. */
 export function eventStatements(db: Database.Database) {
@@ -12,13 +13,13 @@ export function eventStatements(db: Database.Database) {
   const touch = db.prepare<[number, number]>('INSERT OR IGNORE INTO user_event_sections (user_id, section_id) VALUES (?, ?)');
   // Each of the user's sections read from its index, which carries the user id.
   const byUser = db.prepare<{ user: number; before: number; limit: number }, EnrollmentEventRow>(
-    `SELECT ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+    `SELECT ${EVENT_COLUMNS}
      FROM user_event_sections us JOIN enrollment_events e ON e.section_id = us.section_id AND e.user_id = us.user_id
      WHERE us.user_id = @user AND e.id < @before
      ORDER BY e.id DESC LIMIT @limit`,
   );
   const bySection = db.prepare<[number, number, number], EnrollmentEventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM enrollment_events WHERE section_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+    `SELECT ${EVENT_COLUMNS} FROM enrollment_events e WHERE e.section_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?`,
   );
 
   return {

@@ -130,3 +130,6 @@ export interface EnrollmentEventRow {
   actor_id: number | null;
   at: string;
 }
+
+/** When a section meets: a day and [begin_time, end_time), 'HH:MM'. */
+export type MeetingTime = Pick<SectionRow, 'day' | 'begin_time' | 'end_time'>;

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { preparedOnFirstUse } from '../../../lib/sqlite.js';
-import type { NewSection, SectionFilter, SectionRow, SectionUpdate } from './rows.js';
+import type { MeetingTime, NewSection, SectionFilter, SectionRow, SectionUpdate } from './rows.js';
 import { currentEnrollment, meetsDuring } from './sql.js';
 
 // The counts are columns kept current by triggers (migration 2). The course,
@@ -116,13 +116,13 @@ export function sectionStatements(db: Database.Database) {
     updateSection: (id: number, row: SectionUpdate): void => void update.run({ ...row, id }),
     markSectionDeleted: (id: number): void => void markDeleted.run(id),
     /** A student of the section who would clash elsewhere if it met at this time, and where. */
-    findRosterClash: (sectionId: number, t: { day: string; begin_time: string; end_time: string }) =>
+    findRosterClash: (sectionId: number, t: MeetingTime) =>
       clashAt.get({ id: sectionId, day: t.day, begin: t.begin_time, end: t.end_time }),
     /** A live section other than `exceptId` (0 for none) using the classroom at that time, if any. */
-    findRoomClash: (classroom: string, t: { day: string; begin_time: string; end_time: string }, exceptId = 0): number | undefined =>
+    findRoomClash: (classroom: string, t: MeetingTime, exceptId = 0): number | undefined =>
       roomTaken.get({ id: exceptId, classroom, day: t.day, begin: t.begin_time, end: t.end_time })?.id,
     /** A live section other than `exceptId` (0 for none) that the instructor teaches at that time, if any. */
-    findInstructorClash: (instructorId: number, t: { day: string; begin_time: string; end_time: string }, exceptId = 0): number | undefined =>
+    findInstructorClash: (instructorId: number, t: MeetingTime, exceptId = 0): number | undefined =>
       instructorBusy.get({ id: exceptId, instructor: instructorId, day: t.day, begin: t.begin_time, end: t.end_time })?.id,
     /** The live sections of the course, in id order. */
     liveSectionsOfCourse: (courseId: number): number[] => ofCourse.all(courseId).map((r) => r.id),
