@@ -48,7 +48,7 @@ test('a student may be on at most 3 waitlists of live sections', async () => {
   const sections = [];
   for (let i = 0; i < 4; i++) {
     // Different days, so that the waitlists do not conflict with each other.
-    const s = await f.section({ capacity: 1, day: ['Monday', 'Tuesday', 'Wednesday', 'Thursday'][i]! });
+    const s = await f.section({ course_id: await f.course(), capacity: 1, day: ['Monday', 'Tuesday', 'Wednesday', 'Thursday'][i]! });
     await enrollAll(f, s, [20]);
     sections.push(s);
   }
@@ -131,9 +131,9 @@ test('the registrar enrolls only students', async () => {
 test('a schedule conflict names the conflicting section', async () => {
   const f = await setup();
   const a = await f.section({ day: 'Monday', begin_time: '09:00', end_time: '10:00' });
-  const overlapping = await f.section({ day: 'monday', begin_time: '09:30', end_time: '11:00', instructor_id: OTHER_INSTRUCTOR.userId });
-  const adjacent = await f.section({ day: 'Monday', begin_time: '10:00', end_time: '11:00' });
-  const otherDay = await f.section({ day: 'Tuesday', begin_time: '09:00', end_time: '10:00' });
+  const overlapping = await f.section({ course_id: await f.course(), day: 'monday', begin_time: '09:30', end_time: '11:00', instructor_id: OTHER_INSTRUCTOR.userId });
+  const adjacent = await f.section({ course_id: await f.course(), day: 'Monday', begin_time: '10:00', end_time: '11:00' });
+  const otherDay = await f.section({ course_id: await f.course(), day: 'Tuesday', begin_time: '09:00', end_time: '10:00' });
   await enrollAll(f, a, [10]);
   await rejectsWith(f.domain.createEnrollment(student(10), { user_id: 10, section_id: overlapping }), Status.FAILED_PRECONDITION, {
     message: new RegExp(`schedule conflict with section ${a}\\b`),
@@ -151,7 +151,7 @@ test('a schedule conflict names the conflicting section', async () => {
 test('a schedule conflict also refuses joining a waitlist', async () => {
   const f = await setup();
   const a = await f.section({ begin_time: '09:00', end_time: '10:00' });
-  const full = await f.section({ capacity: 1, begin_time: '08:00', end_time: '12:00', instructor_id: OTHER_INSTRUCTOR.userId });
+  const full = await f.section({ course_id: await f.course(), capacity: 1, begin_time: '08:00', end_time: '12:00', instructor_id: OTHER_INSTRUCTOR.userId });
   await enrollAll(f, full, [11]);
   await enrollAll(f, a, [10]);
   await rejectsWith(f.domain.createEnrollment(student(10), { user_id: 10, section_id: full }), Status.FAILED_PRECONDITION, {

@@ -75,9 +75,17 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
   if (store.waitlist.getWaitlistEntry(userId, sectionId)) {
     throw alreadyExists(`user ${userId} is already on the waitlist of section ${sectionId}`);
   }
-  requireAdmissible(store, userId, section, waivePrerequisites);
+  // A student takes a course in one section: one they hold now is what a
+  // seat here would replace.
+  const held = store.enrollments.otherSeatInCourse(userId, section.course_id, sectionId);
+  requireAdmissible(store, userId, section, waivePrerequisites, held);
 
   if (section.enrolled_count < section.capacity) {
+    if (held !== undefined) {
+      throw failedPrecondition(
+        `user ${userId} takes ${section.course_code} in section ${held}; to change to section ${sectionId}, enroll with replacing_section_id ${held}`,
+      );
+    }
     store.enrollments.enroll(userId, sectionId);
     store.events.record(userId, sectionId, 'enrolled', actorId);
     return enrolled(userId, sectionId);
@@ -88,6 +96,8 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
   if (store.waitlist.countUserWaitlists(userId) >= MAX_WAITLISTS_PER_STUDENT) {
     throw failedPrecondition(`section ${sectionId} is full and the waitlist limit of ${MAX_WAITLISTS_PER_STUDENT} is reached`);
   }
+  // With a seat in another section of the course, the wait is to change
+  // sections: a promotion gives that seat up (see promoteFromWaitlist).
   const position = store.waitlist.append(userId, sectionId);
   store.events.record(userId, sectionId, 'waitlisted', actorId);
   return { ...enrolled(userId, sectionId), status: 'waitlisted', position };
@@ -101,11 +111,16 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
  */
 const swap = enrollWrite('swapEnrollment', (store, { userId, sectionId, replacingId, waivePrerequisites, periodAt, actorId }: EnrollArgs & { replacingId: number }): CreateEnrollmentResponse__Output => {
   const section = requireEnrollable(store, userId, sectionId, periodAt);
-  requireSection(store, replacingId);
+  const replacing = requireSection(store, replacingId);
   requireDropped(store, userId, replacingId, actorId);
+  const held = store.enrollments.otherSeatInCourse(userId, section.course_id, sectionId);
+  if (held !== undefined) {
+    throw failedPrecondition(`user ${userId} takes ${section.course_code} in section ${held}; a swap replaces that section, not section ${replacingId}`);
+  }
   requireAdmissible(store, userId, section, waivePrerequisites);
   if (section.enrolled_count >= section.capacity) {
-    throw failedPrecondition(`section ${sectionId} has no free seat; a swap does not wait, so user ${userId} keeps section ${replacingId}`);
+    const wait = replacing.course_id === section.course_id ? `; to wait for one in its place, enroll without replacing_section_id` : '';
+    throw failedPrecondition(`section ${sectionId} has no free seat; a swap does not wait, so user ${userId} keeps section ${replacingId}${wait}`);
   }
   // A place in its line is no longer needed.
   if (store.waitlist.remove(userId, sectionId)) store.events.record(userId, sectionId, 'left_waitlist', actorId);
@@ -136,14 +151,15 @@ function requireEnrollable(store: EnrollStore, userId: number, sectionId: number
 /**
  * What a seat and a place in line both ask. No one waits for a seat they
  * could not take now; a promotion checks the schedule and the load again, not
- * the prerequisites.
+ * the prerequisites. `held`, the student's section of the same course, would
+ * be given up: its credits are not added to the load.
  */
-function requireAdmissible(store: EnrollStore, userId: number, section: SectionRow, waivePrerequisites: boolean): void {
+function requireAdmissible(store: EnrollStore, userId: number, section: SectionRow, waivePrerequisites: boolean, held?: number): void {
   if (section.frozen === 1) throw failedPrecondition(`section ${section.id} is frozen`);
   if (!waivePrerequisites) requirePrerequisitesPassed(store, userId, section.course_id);
   const conflict = store.sections.findConflict(userId, section.id);
   if (conflict !== undefined) throw failedPrecondition(`schedule conflict with section ${conflict}`);
-  requireLoadFits(store, userId, section);
+  if (held === undefined) requireLoadFits(store, userId, section);
 }
 
 /**
@@ -246,8 +262,12 @@ const gradeEnrollment = enrollWrite(
       throw failedPrecondition(`user ${userId} dropped section ${sectionId}; only an enrolled student is graded`);
     }
     // Clearing a grade makes the section current again: like an enrollment,
-    // it must fit the student's hours and load as they are now.
+    // it must fit the student's courses, hours and load as they are now.
     if (grade === null && enrollment.grade !== null) {
+      const seat = store.enrollments.otherSeatInCourse(userId, section.course_id, sectionId);
+      if (seat !== undefined) {
+        throw failedPrecondition(`user ${userId} takes ${section.course_code} again in section ${seat}: the grade in section ${sectionId} stays`);
+      }
       const conflict = store.sections.findConflict(userId, sectionId);
       if (conflict !== undefined) {
         throw failedPrecondition(`user ${userId} is enrolled in section ${conflict}, which meets with section ${sectionId}: its grade stays`);

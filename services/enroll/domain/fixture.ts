@@ -53,6 +53,8 @@ export interface Fixture {
   nowMs: number | undefined;
   /** A course (CPSC 449) in a department, created by the registrar. */
   courseId: number;
+  /** Another course in the department (3 credits unless given), created by the registrar; returns its id. */
+  course(credits?: number): Promise<number>;
   /** Creates a section of the course (unless given) taught by INSTRUCTOR (Monday 09:00-10:00, capacity 2, a classroom of its own by default). */
   section(overrides?: Partial<{ course_id: number; capacity: number; waitlist_capacity: number; day: string; begin_time: string; end_time: string; instructor_id: number }>): Promise<number>;
   /** Every table's rows, to show that a refused call changed nothing. */
@@ -103,11 +105,17 @@ export async function setup(
   const course = await domain.createCourse(REGISTRAR, { code: 'CPSC 449', name: 'Web Back-End', department_id: dept.id });
 
   let rooms = 0;
+  let courses = 0;
   return Object.assign(fixture, {
     domain,
     db,
     readDb,
     courseId: course.id,
+    async course(credits?: number) {
+      courses += 1;
+      const made = await domain.createCourse(REGISTRAR, { code: `CPSC ${500 + courses}`, name: `Elective ${courses}`, department_id: dept.id, credits });
+      return made.id;
+    },
     async section(overrides = {}) {
       // A room of its own, so that sections at the same time do not share one.
       rooms += 1;

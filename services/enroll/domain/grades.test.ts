@@ -108,8 +108,8 @@ test("a grade is not cleared when the section, current again, would clash with t
   const s = await f.section({ capacity: 5 }); // Monday 09:00-10:00
   await enrollAll(f, s, [10, 11]);
   await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade: 'A' });
-  // Graded, s no longer holds 10's Monday morning: they take another section then.
-  const same = await f.section({ instructor_id: OTHER_INSTRUCTOR.userId });
+  // Graded, s no longer holds 10's Monday morning: they take a section of another course then.
+  const same = await f.section({ course_id: await f.course(), instructor_id: OTHER_INSTRUCTOR.userId });
   await enrollAll(f, same, [10]);
   const before = f.snapshot();
   await rejectsWith(f.domain.setEnrollmentGrade(REGISTRAR, { section_id: s, user_id: 10, grade: '' }), Status.FAILED_PRECONDITION, {
@@ -121,6 +121,18 @@ test("a grade is not cleared when the section, current again, would clash with t
   await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: same });
   await f.domain.setEnrollmentGrade(REGISTRAR, { section_id: s, user_id: 10, grade: '' });
   assert.equal(gradeOf(f, 10, s), null);
+
+  // A course is taken again after a grade in it, in another section; the
+  // first grade then stays, or the student would take the course twice at once.
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 10, grade: 'D' });
+  const retake = await f.section({ begin_time: '11:00', end_time: '12:00' });
+  assert.equal((await f.domain.createEnrollment(student(10), { user_id: 10, section_id: retake })).status, 'enrolled');
+  const retaking = f.snapshot();
+  await rejectsWith(f.domain.setEnrollmentGrade(REGISTRAR, { section_id: s, user_id: 10, grade: '' }), Status.FAILED_PRECONDITION, {
+    message: new RegExp(`user 10 takes CPSC 449 again in section ${retake}: the grade in section ${s} stays`),
+  });
+  assert.equal(f.snapshot(), retaking);
+  await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: retake });
 
   // The load: 11 finishes s (3 credits), then fills up to 18 with five more sections of 3.
   await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: s, user_id: 11, grade: 'C' });

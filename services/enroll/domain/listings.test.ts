@@ -77,7 +77,7 @@ test('waitlists page by position, course waitlists by section then position', as
 test('enrollment listings: filtered by status, ordered by user or section', async () => {
   const f = await setup();
   const a = await f.section({ capacity: 5 });
-  const b = await f.section({ capacity: 5, day: 'Friday' });
+  const b = await f.section({ course_id: await f.course(), capacity: 5, day: 'Friday' });
   await enrollAll(f, a, [12, 10, 11]);
   await enrollAll(f, b, [10]);
   await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: a });

@@ -38,7 +38,7 @@ async function world(): Promise<World> {
   const w = await f.section({ capacity: 1, day: 'Tuesday', instructor_id: OTHER_INSTRUCTOR.userId });
   await enrollAll(f, s, [10, 13]);
   await enrollAll(f, w, [14, 10]);
-  const free = await f.section({ day: 'Sunday' });
+  const free = await f.section({ course_id: await f.course(), day: 'Sunday' });
   const emptyDepartment = (await f.domain.createDepartment(REGISTRAR, { name: 'Empty' })).id;
   const bareCourse = (await f.domain.createCourse(REGISTRAR, { code: 'BARE 1', name: 'Bare', department_id: 1 })).id;
   return { f, s, w, free, emptyDepartment, bareCourse };

@@ -6,7 +6,7 @@ import { enrollAll, type Fixture, INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, rejec
 /** A one-seat section 09:00–10:00, and a roomy one at 09:30–10:30 that clashes with it. */
 async function oneSeatAndAClash(f: Fixture): Promise<{ s: number; clash: number }> {
   const s = await f.section({ capacity: 1, begin_time: '09:00', end_time: '10:00' });
-  const clash = await f.section({ capacity: 5, begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
+  const clash = await f.section({ course_id: await f.course(), capacity: 5, begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
   return { s, clash };
 }
 

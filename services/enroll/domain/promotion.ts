@@ -10,8 +10,11 @@ import { fitsLoad } from './credits.js';
  * Walks the section's waitlist in position order and enrolls each student who
  * has no schedule conflict and room in their credit load, while seats are
  * free. Promoted students leave the waitlist (positions close up); skipped
- * students keep their place. A frozen or deleted section promotes no one.
- * Returns the promoted user ids in order.
+ * students keep their place. A student who takes the course in another
+ * section waited to change sections: the promotion gives that seat up (a
+ * "dropped" event by the service), whose own waitlist is then walked in turn.
+ * A frozen or deleted section promotes no one. Returns the user ids promoted
+ * into this section, in order.
  */
 export function promoteFromWaitlist(store: EnrollStore, sectionId: number): number[] {
   const section = store.sections.getSection(sectionId);
@@ -19,24 +22,37 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
   let free = section.capacity - section.enrolled_count;
   if (free <= 0) return [];
   const promoted: number[] = [];
+  const givenUp: number[] = [];
   // A snapshot is enough: removing an entry only shifts positions behind it,
   // and the walk goes by user, not by position.
   for (const entry of store.waitlist.sectionWaitlistInOrder(sectionId)) {
     if (free <= 0) break;
-    if (store.sections.findConflict(entry.user_id, sectionId) !== undefined) continue;
-    if (!fitsLoad(store, entry.user_id, section.course_credits)) continue;
-    store.enrollments.enroll(entry.user_id, sectionId);
-    store.waitlist.remove(entry.user_id, sectionId);
-    store.events.record(entry.user_id, sectionId, 'promoted', null);
-    promoted.push(entry.user_id);
+    const userId = entry.user_id;
+    if (store.sections.findConflict(userId, sectionId) !== undefined) continue;
+    const held = store.enrollments.otherSeatInCourse(userId, section.course_id, sectionId);
+    // The same course, so a seat given up frees the credits this one takes.
+    if (held === undefined && !fitsLoad(store, userId, section.course_credits)) continue;
+    if (held !== undefined && store.enrollments.drop(userId, held)) {
+      store.events.record(userId, held, 'dropped', null);
+      givenUp.push(held);
+    }
+    store.enrollments.enroll(userId, sectionId);
+    store.waitlist.remove(userId, sectionId);
+    store.events.record(userId, sectionId, 'promoted', null);
+    promoted.push(userId);
     free--;
   }
+  // Each seat given up may go to its own line, and each move frees hours
+  // that may have kept the mover out of another section. Every promotion
+  // removes a waitlist entry, so this ends.
+  for (const held of givenUp) promoteFromWaitlist(store, held);
+  if (givenUp.length > 0) promoteWaitlistsOf(store, promoted);
   return promoted;
 }
 
 /**
- * A student who was skipped for a schedule conflict or a full load keeps their
- * place in line, and the seat goes to someone behind them, or stays free if no
+ * A student who was skipped (for another section of the course, a schedule
+ * conflict or a full load) keeps their place in line, and the seat goes to someone behind them, or stays free if no
  * one else fits. When the students in `userIds` lose an enrollment (they drop
  * it, or its section is deleted) or finish one (it is graded), that obstacle
  * may be gone: every waitlist they are on is walked again, in section order,

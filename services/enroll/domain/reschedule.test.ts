@@ -22,7 +22,7 @@ test('the registrar moves a section: only the parts sent change, normalised; a t
 test('a section does not move onto a time when one of its students is in another section; a graded one is no obstacle', async () => {
   const f = await setup();
   const s = await f.section({ capacity: 5 }); // Monday 09:00-10:00
-  const tuesday = await f.section({ day: 'Tuesday', begin_time: '10:00', end_time: '11:00', instructor_id: OTHER_INSTRUCTOR.userId });
+  const tuesday = await f.section({ course_id: await f.course(), day: 'Tuesday', begin_time: '10:00', end_time: '11:00', instructor_id: OTHER_INSTRUCTOR.userId });
   await enrollAll(f, s, [10, 11]);
   await enrollAll(f, tuesday, [11]);
   const before = f.snapshot();
@@ -42,8 +42,8 @@ test('a section does not move onto a time when one of its students is in another
 test("moving a section frees its students' old hours: where they wait, they are promoted; a waiting student who now clashes keeps their place", async () => {
   const f = await setup();
   const s = await f.section({ capacity: 5 }); // Monday 09:00-10:00
-  const full = await f.section({ capacity: 1, begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId }); // clashes with s
-  const thursday = await f.section({ capacity: 1, day: 'Thursday', instructor_id: OTHER_INSTRUCTOR.userId }); // 09:00-10:00
+  const full = await f.section({ course_id: await f.course(), capacity: 1, begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId }); // clashes with s
+  const thursday = await f.section({ course_id: await f.course(), capacity: 1, day: 'Thursday', instructor_id: OTHER_INSTRUCTOR.userId }); // 09:00-10:00
   await enrollAll(f, full, [12]);
   await enrollAll(f, thursday, [13]);
   // 11 waits for both full sections, then enrolls in s (a waitlist holds no hours, so that is allowed).

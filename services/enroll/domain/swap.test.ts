@@ -29,7 +29,7 @@ test('a swap trades a section for a free seat in another in one step; the seat g
 test('the new section is judged without the one given up: its hours and its credits are free for it', async () => {
   const f = await setup();
   const a = await f.section({ capacity: 5 }); // Monday 09:00-10:00
-  const overlapping = await f.section({ begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
+  const overlapping = await f.section({ course_id: await f.course(), begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
   await enrollAll(f, a, [10]);
   await rejectsWith(f.domain.createEnrollment(student(10), { user_id: 10, section_id: overlapping }), Status.FAILED_PRECONDITION, {
     message: new RegExp(`schedule conflict with section ${a}`),
@@ -55,11 +55,14 @@ test('a refused swap changes nothing: the student keeps the section they offered
   const f = await setup();
   const a = await f.section({ capacity: 5 }); // Monday 09:00-10:00
   const full = await f.section({ capacity: 1, day: 'Tuesday' });
-  const frozen = await f.section({ day: 'Wednesday' });
-  const clashing = await f.section({ day: 'Thursday', instructor_id: OTHER_INSTRUCTOR.userId });
-  const thursday = await f.section({ day: 'Thursday', begin_time: '09:30', end_time: '10:30' });
-  const graded = await f.section({ day: 'Friday' });
-  const notTaken = await f.section({ day: 'Saturday' });
+  const frozen = await f.section({ course_id: await f.course(), day: 'Wednesday' });
+  const clashing = await f.section({ course_id: await f.course(), day: 'Thursday', instructor_id: OTHER_INSTRUCTOR.userId });
+  const thursday = await f.section({ course_id: await f.course(), day: 'Thursday', begin_time: '09:30', end_time: '10:30' });
+  const graded = await f.section({ course_id: await f.course(), day: 'Friday' });
+  const notTaken = await f.section({ course_id: await f.course(), day: 'Saturday' });
+  // Another section of the course of `clashing`, which 10 takes.
+  const { course_id: clashingCourse } = await f.domain.getSection(REGISTRAR, { section_id: clashing });
+  const sameAsClashing = await f.section({ course_id: clashingCourse, day: 'Sunday' });
   await enrollAll(f, full, [11]);
   await enrollAll(f, a, [10]);
   await enrollAll(f, clashing, [10]);
@@ -77,6 +80,8 @@ test('a refused swap changes nothing: the student keeps the section they offered
     [frozen, notTaken, Status.NOT_FOUND, new RegExp(`enrollment of user 10 in section ${notTaken}`)],
     [frozen, 999, Status.NOT_FOUND, /999/],
     [clashing, a, Status.ALREADY_EXISTS, new RegExp(`already enrolled in section ${clashing}`)],
+    // One section per course: a swap into a course the student takes replaces that section.
+    [sameAsClashing, a, Status.FAILED_PRECONDITION, new RegExp(`takes .* in section ${clashing}; a swap replaces that section, not section ${a}`)],
   ];
   for (const [sectionId, replacing, status, message] of refusals) {
     await rejectsWith(swap(f, 10, sectionId, replacing), status, { message });
@@ -91,7 +96,7 @@ test('a refused swap changes nothing: the student keeps the section they offered
 test('a student waiting for the section leaves its line when a swap seats them', async () => {
   const f = await setup();
   const b = await f.section({ capacity: 1 }); // Monday 09:00-10:00
-  const c = await f.section({ begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
+  const c = await f.section({ course_id: await f.course(), begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
   await enrollAll(f, b, [11, 10]);
   // Waitlists hold no hours: 10 takes c, which clashes with b, then b's seat frees and 10 is skipped.
   await enrollAll(f, c, [10]);
@@ -132,8 +137,8 @@ test("a swap is an add and a drop: a student makes one only within the registrat
 test('giving up the section that kept a student out of a seat they wait for gets them that seat too', async () => {
   const f = await setup();
   const d = await f.section({ capacity: 1, day: 'Tuesday' }); // 09:00-10:00
-  const e = await f.section({ day: 'Tuesday', begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
-  const b = await f.section({ day: 'Wednesday' });
+  const e = await f.section({ course_id: await f.course(), day: 'Tuesday', begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
+  const b = await f.section({ course_id: await f.course(), day: 'Wednesday' });
   await enrollAll(f, d, [11, 10]);
   await enrollAll(f, e, [10]);
   await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: d });

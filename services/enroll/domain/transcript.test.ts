@@ -39,7 +39,7 @@ test('a student reads their transcript: graded sections in order, and the load s
   const four = await f.domain.createCourse(REGISTRAR, { code: 'LAB 4', name: 'Lab', department_id, credits: 4 });
   const a = await f.section();
   const b = await f.section({ course_id: four.id, day: 'Tuesday' });
-  const c = await f.section({ day: 'Wednesday' });
+  const c = await f.section({ course_id: await f.course(), day: 'Wednesday' });
   await enrollAll(f, a, [10]);
   await enrollAll(f, b, [10]);
   await enrollAll(f, c, [10]);

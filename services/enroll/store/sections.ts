@@ -89,12 +89,14 @@ export function sectionStatements(db: Database.Database) {
   );
   const markDeleted = db.prepare<[number]>('UPDATE sections SET deleted = 1 WHERE id = ?');
   // The first of the student's current sections that meets on the same day
-  // as the target and overlaps it.
+  // as the target and overlaps it. A section of the same course is not in the
+  // way: a student takes a course in one section, so a seat in the target
+  // would replace it.
   const conflict = db.prepare<[number, number], { id: number }>(
     `SELECT o.id FROM sections t
      JOIN enrollments e ON e.user_id = ? AND ${currentEnrollment('e')}
      JOIN sections o ON o.id = e.section_id
-     WHERE t.id = ? AND o.id <> t.id AND o.deleted = 0
+     WHERE t.id = ? AND o.course_id <> t.course_id AND o.deleted = 0
        AND ${meetsDuring('o', 't.day', 't.begin_time', 't.end_time')}
      ORDER BY o.id LIMIT 1`,
   );
@@ -128,7 +130,7 @@ export function sectionStatements(db: Database.Database) {
     liveSectionsOfCourse: (courseId: number): number[] => ofCourse.all(courseId).map((r) => r.id),
     /** The section's students who have no grade in it yet. */
     ungradedStudents: (sectionId: number): number[] => enrolledUngraded.all(sectionId).map((r) => r.user_id),
-    /** Id of a section the student is enrolled in, ungraded, that clashes with `sectionId`, if any. */
+    /** Id of a section of another course the student is enrolled in, ungraded, that clashes with `sectionId`, if any. */
     findConflict: (userId: number, sectionId: number): number | undefined => conflict.get(userId, sectionId)?.id,
   };
 }

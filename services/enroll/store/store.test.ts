@@ -17,6 +17,7 @@ function migrated() {
     INSERT INTO users (id, username, roles) VALUES (1, 'ian', '["instructor"]');
     INSERT INTO departments (name) VALUES ('CS');
     INSERT INTO courses (code, name, department_id) VALUES ('CPSC 449', 'Web', 1);
+    INSERT INTO courses (code, name, department_id) VALUES ('CPSC 450', 'Systems', 1);
   `);
   for (let id = 10; id < 20; id++) db.prepare(`INSERT INTO users (id, username) VALUES (?, ?)`).run(id, `s${id}`);
   const store = createEnrollStore(db);
@@ -82,7 +83,7 @@ test('removing from a waitlist closes the gap under UNIQUE (section_id, position
 test('a dropped enrollment is re-activated in place; the conflict query ignores it', () => {
   const { store, section } = migrated();
   const other = store.sections.insertSection({
-    course_id: 1,
+    course_id: 2,
     classroom: 'B',
     capacity: 2,
     waitlist_capacity: 0,
@@ -99,6 +100,22 @@ test('a dropped enrollment is re-activated in place; the conflict query ignores 
   store.enrollments.enroll(10, section);
   assert.equal(store.enrollments.getEnrollment(10, section)?.status, 'enrolled');
   assert.equal(store.sections.getSection(section)?.enrolled_count, 1);
+});
+
+test('a section of the course a student takes is where they take it, not a conflict; a graded or dropped one is neither', () => {
+  const { store, section } = migrated();
+  const meeting = (course_id: number) => ({ course_id, classroom: `C${course_id}`, capacity: 2, waitlist_capacity: 0, day: 'Monday', begin_time: '09:30', end_time: '10:30', instructor_id: 1 });
+  const sameCourse = store.sections.insertSection(meeting(1));
+  store.enrollments.enroll(10, section);
+  assert.equal(store.sections.findConflict(10, sameCourse), undefined);
+  assert.equal(store.enrollments.otherSeatInCourse(10, 1, sameCourse), section);
+  assert.equal(store.enrollments.otherSeatInCourse(10, 1, section), undefined, 'the section itself is not another');
+  assert.equal(store.enrollments.otherSeatInCourse(10, 2, sameCourse), undefined, 'another course');
+  store.enrollments.setGrade(10, section, 'A');
+  assert.equal(store.enrollments.otherSeatInCourse(10, 1, sameCourse), undefined, 'graded: taken, not taking');
+  store.enrollments.setGrade(10, section, null);
+  store.enrollments.drop(10, section);
+  assert.equal(store.enrollments.otherSeatInCourse(10, 1, sameCourse), undefined, 'dropped');
 });
 
 /** The counts as the rows say, to hold the triggers' columns against. */
