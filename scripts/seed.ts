@@ -49,10 +49,12 @@ const SECTIONS: Array<{ course: string; classroom: string; capacity: number; day
   { course: 'MATH 150A', classroom: 'MH203', capacity: 3, day: 'Wednesday', begin: '10:00', end: '11:15', instructor: 'dana' },
 ];
 // The seed's enrollments (user index 1-based as in the seed, section 1-based, status) in order…
+// but one: the seed enrolls kim (7) in both sections of CPSC 449, and a
+// student now takes a course in one section at a time.
 const ENROLLMENTS: Array<[user: number, section: number, status: 'enrolled' | 'dropped']> = [
   [6, 1, 'enrolled'], [7, 1, 'enrolled'], [8, 1, 'enrolled'], [9, 2, 'enrolled'], [10, 2, 'dropped'],
   [11, 2, 'enrolled'], [12, 3, 'enrolled'], [13, 3, 'dropped'], [14, 4, 'enrolled'], [5, 3, 'enrolled'],
-  [6, 4, 'enrolled'], [7, 2, 'enrolled'],
+  [6, 4, 'enrolled'],
 ];
 // …then its waitlists, in position order.
 const WAITLIST: Array<[user: number, section: number]> = [

@@ -1,13 +1,13 @@
 /**
  * Data the scenarios need, made through the product's own API before any
  * timing starts: a school (registrar, an instructor, a department, a course),
- * sections at distinct time slots, and students with fresh access tokens. People
+ * sections of courses of their own at distinct time slots, and students with fresh access tokens. People
  * are registered and logged in straight on node1's auth gRPC port (Envoy
  * rate-limits the token endpoints, as it should for real users).
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from '../../test/harness/cluster.js';
-import { authClient, enrollClient } from '../../test/support/clients.js';
+import { authClient, enrollClient, http } from '../../test/support/clients.js';
 import { manyStudents, section, type Person, type School } from '../../test/support/school.js';
 import { mapBounded } from './load.js';
 import { unary } from './rpc.js';
@@ -55,13 +55,19 @@ export function students(cluster: Cluster, count: number, concurrency = 4): Prom
 const sectionsMade = new WeakMap<School, number>();
 
 /**
- * `count` sections of the school's course, each at its own day/time slot. One
- * instructor teaches them all, so a school has at most 112 (the distinct slots;
- * the slots run on across schools, so a school's sections are made in a row).
+ * `count` sections, each of a course of its own (a student takes a course in
+ * one section, and a scenario's students take any two) and at its own
+ * day/time slot. One instructor teaches them all, so a school has at most 112
+ * (the distinct slots; the slots run on across schools, so a school's
+ * sections are made in a row).
  */
 export function sections(s: School, count: number, opts: { capacity: number; waitlist_capacity: number }): Promise<number[]> {
   const total = (sectionsMade.get(s) ?? 0) + count;
   if (total > 112) throw new Error(`a school's instructor has 112 distinct time slots, not ${total}`);
   sectionsMade.set(s, total);
-  return mapBounded(Array.from({ length: count }), 4, () => section(s, opts));
+  return mapBounded(Array.from({ length: count }), 4, async () => {
+    const course = await http('POST', '/courses', { token: s.registrar.token, body: { code: shortName('BN'), name: 'Benchmarking', department_id: s.departmentId } });
+    if (course.status !== 200) throw new Error(`create course: ${course.text}`);
+    return section(s, { ...opts, course_id: course.body.id });
+  });
 }

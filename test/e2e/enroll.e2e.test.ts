@@ -32,11 +32,11 @@ describe('the enrollment service on the real cluster', () => {
     return res.body.enrollments.map((e: { user_id: number }) => e.user_id).sort((a: number, b: number) => a - b);
   }
 
-  /** A one-seat section on `day` at 03:00–04:00, and one at 03:30–04:30 (another instructor's) that clashes with it. */
+  /** A one-seat section on `day` at 03:00–04:00, and one of another course at 03:30–04:30 (another instructor's) that clashes with it. */
   async function oneSeatAndAClash(day: string): Promise<{ sid: number; clashing: number }> {
     // Before 06:00, where section()'s own slots never fall; the clashing one has the other instructor.
     const sid = await section(school, { capacity: 1, day, begin_time: '03:00', end_time: '04:00' });
-    const clashing = await section(school, { day, begin_time: '03:30', end_time: '04:30', instructor: school.otherInstructor });
+    const clashing = await section(school, { course_id: (await course(school)).id, day, begin_time: '03:30', end_time: '04:30', instructor: school.otherInstructor });
     return { sid, clashing };
   }
 
@@ -66,7 +66,7 @@ describe('the enrollment service on the real cluster', () => {
       const [holder, s] = await students(2);
       const full = [];
       for (let i = 0; i < 4; i++) {
-        const sid = await section(school, { capacity: 1 });
+        const sid = await section(school, { course_id: (await course(school)).id, capacity: 1 });
         assert.equal((await enroll(holder!, holder!.id, sid)).status, 200);
         full.push(sid);
       }
@@ -79,8 +79,8 @@ describe('the enrollment service on the real cluster', () => {
     test('overlapping meeting times on the same day are refused, naming the section', async () => {
       const [s] = await students(1);
       const a = await section(school, { day: 'Friday', begin_time: '23:00', end_time: '23:50' });
-      const b = await section(school, { day: 'Friday', begin_time: '23:30', end_time: '23:59', instructor: school.otherInstructor });
-      const c = await section(school, { day: 'Saturday', begin_time: '23:30', end_time: '23:59' });
+      const b = await section(school, { course_id: (await course(school)).id, day: 'Friday', begin_time: '23:30', end_time: '23:59', instructor: school.otherInstructor });
+      const c = await section(school, { course_id: (await course(school)).id, day: 'Saturday', begin_time: '23:30', end_time: '23:59' });
       assert.equal((await enroll(s!, s!.id, a)).status, 200);
       const clash = await enroll(s!, s!.id, b);
       assert.equal(clash.status, 400);
@@ -266,7 +266,7 @@ describe('the enrollment service on the real cluster', () => {
     test('the registrar moves a section, unless one of its students would then clash; a classroom, and an instructor, hold one section at a time', async () => {
       const reg = school.registrar.token;
       const sid = await section(school, { day: 'Saturday', begin_time: '22:00', end_time: '22:30' });
-      const other = await section(school, { day: 'Sunday', begin_time: '22:00', end_time: '22:30', instructor: school.otherInstructor });
+      const other = await section(school, { course_id: (await course(school)).id, day: 'Sunday', begin_time: '22:00', end_time: '22:30', instructor: school.otherInstructor });
       const [s] = await students(1);
       assert.equal((await enroll(s!, s!.id, sid)).status, 200);
       assert.equal((await enroll(s!, s!.id, other)).status, 200);
@@ -320,6 +320,32 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(await enrolledOf(given), [waiting!.id]);
       assert.deepEqual(await enrolledOf(wanted), [a!.id]);
       assert.deepEqual(await waitlistOf(given), []);
+    });
+
+    test('a student takes a course in one section: a second seat is refused, and waiting for a full one moves them when its seat frees', async () => {
+      const held = await section(school, { capacity: 1 });
+      const open = await section(school);
+      const full = await section(school, { capacity: 1 });
+      const [a, waiting, holder] = await students(3);
+      assert.equal((await enroll(a!, a!.id, held)).status, 200);
+      assert.equal((await enroll(waiting!, waiting!.id, held)).body.position, 1);
+      assert.equal((await enroll(holder!, holder!.id, full)).status, 200);
+      const second = await enroll(a!, a!.id, open);
+      assert.equal(second.status, 400, second.text);
+      assert.match(second.body.message, new RegExp(`takes .* in section ${held}; to change to section ${open}, enroll with replacing_section_id ${held}`));
+      assert.deepEqual(await enrolledOf(open), []);
+      const wait = await enroll(a!, a!.id, full);
+      assert.deepEqual([wait.status, wait.body.status, wait.body.position], [200, 'waitlisted', 1], wait.text);
+      const drop = await http('DELETE', `/users/${holder!.id}/enrollments/${full}`, { token: holder!.token });
+      assert.equal(drop.status, 200, drop.text);
+      assert.deepEqual(drop.body.promoted_user_ids, [a!.id]);
+      assert.deepEqual(await enrolledOf(full), [a!.id]);
+      assert.deepEqual(await enrolledOf(held), [waiting!.id], 'the seat given up went to its line');
+      const events = await http('GET', `/users/${a!.id}/enrollment-events?page_size=2`, { token: a!.token });
+      assert.deepEqual(events.body.events.map((e: { action: string; section_id: number; actor_id: number }) => [e.action, e.section_id, e.actor_id]), [
+        ['promoted', full, 0],
+        ['dropped', held, 0],
+      ]);
     });
 
     test('every change to a place in a section is an event the student, the instructor and the registrar can read', async () => {
@@ -745,7 +771,7 @@ describe('the enrollment service on the real cluster', () => {
       { name: 'GET /users/{id}/enrollments', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/enrollments`] },
       { name: 'GET /users/{id}/enrollment-events', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/enrollment-events`] },
       { name: 'GET /users/{id}/transcript', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/transcript`] },
-      { name: 'POST /users/{id}/enrollments', allowed: ['student', 'registrar'], mutates: true, request: async () => ['POST', `/users/${stu()}/enrollments`, { section_id: await section(school) }] },
+      { name: 'POST /users/{id}/enrollments', allowed: ['student', 'registrar'], mutates: true, request: async () => ['POST', `/users/${stu()}/enrollments`, { section_id: await section(school, { course_id: (await course(school)).id }) }] },
       { name: 'DELETE /users/{id}/enrollments/{sid}', allowed: ['student', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${stu()}/enrollments/${sid}`] },
       { name: 'GET /users/{id}/sections', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/sections`] },
       { name: 'GET /users/{id}/waitlist', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/waitlist`] },
