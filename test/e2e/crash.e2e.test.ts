@@ -26,7 +26,7 @@ import Database from 'better-sqlite3';
 import { Status } from '../../lib/errors.js';
 import { useCluster, type Cluster, type NodeNumber } from '../harness/cluster.js';
 import { call, enrollClient, http, txidOf, type UnaryClient } from '../support/clients.js';
-import { createSchool, manyStudents, section, type Person } from '../support/school.js';
+import { course, createSchool, manyStudents, section, type Person } from '../support/school.js';
 
 const STUDENTS = 60;
 const SECTIONS = 5;
@@ -106,7 +106,8 @@ describe('crashes', () => {
   test('a primary killed during group commit keeps every acknowledged write, and no half of any other', async (t) => {
     const school = await createSchool(env.cluster.registrar);
     const sections: number[] = [];
-    for (let i = 0; i < SECTIONS; i++) sections.push(await section(school, { capacity: STUDENTS, waitlist_capacity: 0 }));
+    // Each of a course of its own: a student takes a course in one section.
+    for (let i = 0; i < SECTIONS; i++) sections.push(await section(school, { course_id: (await course(school)).id, capacity: STUDENTS, waitlist_capacity: 0 }));
     const spare = await section(school, { capacity: 5, waitlist_capacity: 0 });
     const students = await manyStudents(STUDENTS, env.cluster.node(1).authGrpc);
 
