@@ -113,8 +113,9 @@ function timer(t: Tally): Timed {
 
 /**
  * One student's visit: read the catalogue, enroll into two sections half the
- * list apart, drop the first seat again (every fourth student), read their
- * enrollments, and their waitlist when they landed on one (noted in `readsWaitlist`).
+ * list apart (each of a course of its own), drop the first seat again (every
+ * fourth student), read their enrollments, and their waitlist when they
+ * landed on one (noted in `readsWaitlist`).
  */
 async function studentSession(st: Person, i: number, via: Via, sids: number[], timed: Timed, readsWaitlist: Set<number>): Promise<void> {
   const S = sids.length;

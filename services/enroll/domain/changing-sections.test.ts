@@ -124,3 +124,25 @@ test('moves chain: a seat given up by a move goes to a student who waits to chan
   assert.deepEqual([waitlistOf(f, p), waitlistOf(f, q), waitlistOf(f, r)], [[], [], []]);
   f.close();
 });
+
+test('a grade ends the wait to change to another section of its course: the student leaves that line', async () => {
+  const f = await setup();
+  const a = await f.section();
+  const full = await f.section({ capacity: 1, day: 'Tuesday' });
+  const otherCourse = await f.section({ course_id: await f.course(), capacity: 1, day: 'Wednesday' });
+  await enrollAll(f, full, [11]);
+  await enrollAll(f, otherCourse, [12]);
+  await enrollAll(f, a, [10]);
+  await enrollAll(f, full, [10]);
+  await enrollAll(f, otherCourse, [10]);
+  await f.domain.setEnrollmentGrade(REGISTRAR, { section_id: a, user_id: 10, grade: 'B' });
+  assert.deepEqual([waitlistOf(f, full), waitlistOf(f, otherCourse)], [[], [[10, 1]]], 'only the wait in the graded course ends');
+  assert.deepEqual((await eventsOf(f, 10)).slice(0, 2), [
+    ['left_waitlist', full, 0],
+    ['graded', a, REGISTRAR.userId],
+  ]);
+  // So a seat freed there later is no retake nobody asked for.
+  await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: full });
+  assert.equal(statusOf(f, 10, full), undefined);
+  f.close();
+});

@@ -278,6 +278,14 @@ const gradeEnrollment = enrollWrite(
     if (grade !== enrollment.grade) {
       store.events.record(userId, sectionId, grade === null ? 'grade_cleared' : 'graded', actor.userId, grade);
     }
+    if (grade !== null && enrollment.grade === null) {
+      // The course is taken: a wait to change to another of its sections
+      // ends with it (the service leaves the line for the student).
+      for (const waited of store.waitlist.userWaitlistSectionsOfCourse(userId, section.course_id)) {
+        store.waitlist.remove(userId, waited);
+        store.events.record(userId, waited, 'left_waitlist', null);
+      }
+    }
     // A grade ends the course's share of the student's load, which may have
     // kept them out of a free seat they wait for.
     if (grade !== null) promoteWaitlistsOf(store, [userId]);

@@ -33,6 +33,10 @@ export function waitlistStatements(db: Database.Database) {
     `SELECT w.section_id FROM waitlist w JOIN sections s ON s.id = w.section_id
      WHERE w.user_id = ? AND s.deleted = 0 ORDER BY w.section_id`,
   );
+  const sectionsOfUserInCourse = db.prepare<[number, number], { section_id: number }>(
+    `SELECT w.section_id FROM waitlist w JOIN sections s ON s.id = w.section_id
+     WHERE w.user_id = ? AND s.course_id = ? ORDER BY w.section_id`,
+  );
   const countForUser = db.prepare<[number], { n: number }>(
     `SELECT count(*) AS n FROM waitlist w JOIN sections s ON s.id = w.section_id
      WHERE w.user_id = ? AND s.deleted = 0`,
@@ -73,6 +77,9 @@ export function waitlistStatements(db: Database.Database) {
       byUser.all(userId, afterSectionId, limit),
     /** The sections whose waitlist the student is on, not deleted, by id. */
     userWaitlistSections: (userId: number): number[] => sectionsOfUser.all(userId).map((r) => r.section_id),
+    /** The sections of the course whose waitlist the student is on, by id. */
+    userWaitlistSectionsOfCourse: (userId: number, courseId: number): number[] =>
+      sectionsOfUserInCourse.all(userId, courseId).map((r) => r.section_id),
     /** Waitlists the student is on, in sections that are not deleted. */
     countUserWaitlists: (userId: number): number => countForUser.get(userId)!.n,
     /** Appends the student to the section's waitlist and returns their position. */
