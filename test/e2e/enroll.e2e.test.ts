@@ -336,6 +336,8 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(await enrolledOf(open), []);
       const wait = await enroll(a!, a!.id, full);
       assert.deepEqual([wait.status, wait.body.status, wait.body.position], [200, 'waitlisted', 1], wait.text);
+      const lines = await http('GET', `/users/${a!.id}/waitlist`, { token: a!.token });
+      assert.deepEqual(lines.body.entries.map((e: { section_id: number; replacing_section_id: number }) => [e.section_id, e.replacing_section_id]), [[full, held]], lines.text);
       const drop = await http('DELETE', `/users/${holder!.id}/enrollments/${full}`, { token: holder!.token });
       assert.equal(drop.status, 200, drop.text);
       assert.deepEqual(drop.body.promoted_user_ids, [a!.id]);

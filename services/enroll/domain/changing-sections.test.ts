@@ -40,6 +40,13 @@ test('waiting for a full section of a course the student takes is a wait to chan
   const waiting = await f.domain.createEnrollment(student(10), { user_id: 10, section_id: w });
   assert.deepEqual([waiting.status, waiting.position], ['waitlisted', 1]);
   assert.equal(statusOf(f, 10, a), 'enrolled', 'the seat is kept while waiting');
+  // The listings say which seat a promotion gives up (0 for a plain wait, as 11's for a).
+  const mine = await f.domain.listUserWaitlist(student(10), { user_id: 10 });
+  assert.deepEqual(mine.entries.map((e) => [e.section_id, e.replacing_section_id]), [[w, a]]);
+  const lines = await f.domain.listCourseWaitlist(REGISTRAR, { course_id: f.courseId });
+  assert.deepEqual(lines.entries.map((e) => [e.user_id, e.section_id, e.replacing_section_id]), [[11, a, 0], [10, w, a]]);
+  const ofW = await f.domain.listSectionWaitlist(REGISTRAR, { section_id: w });
+  assert.deepEqual(ofW.entries.map((e) => e.replacing_section_id), [a]);
 
   const dropped = await f.domain.dropUserEnrollment(student(12), { user_id: 12, section_id: w });
   assert.deepEqual(dropped.promoted_user_ids, [10]);

@@ -71,6 +71,7 @@ export const toWaitlistEntry = (r: WaitlistRow): WaitlistEntry__Output => ({
   position: r.position,
   date: r.date,
   username: r.username,
+  replacing_section_id: r.replacing_section_id ?? 0,
 });
 
 export const toUser = (r: UserRow): User__Output => ({

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { EnrollmentRow, EnrollmentStatus, TranscriptRow } from './rows.js';
-import { currentEnrollment } from './sql.js';
+import { currentEnrollment, seatInCourse } from './sql.js';
 
 const ENROLLMENT_SELECT = `
   SELECT e.user_id, e.section_id, e.status, e.grade, e.date, u.username, s.course_id, c.code AS course_code
@@ -63,11 +63,8 @@ export function enrollmentStatements(db: Database.Database) {
      ) AS t
      WHERE t.credits > @max ORDER BY t.user_id LIMIT 1`,
   );
-  // The student's current enrollment in another live section of the course, if any.
-  const seatInCourse = db.prepare<[number, number, number], { section_id: number }>(
-    `SELECT e.section_id FROM enrollments e JOIN sections s ON s.id = e.section_id
-     WHERE e.user_id = ? AND ${currentEnrollment('e')} AND s.course_id = ? AND s.deleted = 0 AND e.section_id <> ?
-     ORDER BY e.section_id LIMIT 1`,
+  const otherSeat = db.prepare<[number, number, number], { section_id: number | null }>(
+    `SELECT ${seatInCourse('?', '?', '?')} AS section_id`,
   );
   const transcript = db.prepare<[number], TranscriptRow>(
     `SELECT e.section_id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits, e.grade
@@ -99,7 +96,7 @@ export function enrollmentStatements(db: Database.Database) {
     creditLoad: (userId: number): number => load.get(userId)!.credits,
     /** The section, other than `exceptSectionId`, in which the student takes the course now, if any. */
     otherSeatInCourse: (userId: number, courseId: number, exceptSectionId: number): number | undefined =>
-      seatInCourse.get(userId, courseId, exceptSectionId)?.section_id,
+      otherSeat.get(userId, courseId, exceptSectionId)!.section_id ?? undefined,
     /** The students with a current enrollment in a section of the course, in id order. */
     currentStudentsOfCourse: (courseId: number): number[] => courseStudents.all(courseId).map((r) => r.user_id),
     /** The first student taking the course whose load would pass `max` were it worth `credits`, and that load. */

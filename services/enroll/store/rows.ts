@@ -70,6 +70,8 @@ export interface WaitlistRow {
   position: number;
   date: string;
   username: string;
+  /** Listings only: the student's section of the same course, which a promotion gives up (0: none). */
+  replacing_section_id?: number;
 }
 
 /** What the section editor may change; the store writes all of it at once. */

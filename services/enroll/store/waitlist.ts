@@ -1,9 +1,17 @@
 import type Database from 'better-sqlite3';
 import type { WaitlistRow } from './rows.js';
+import { seatInCourse } from './sql.js';
 
 const ENTRY_SELECT = `
   SELECT w.user_id, w.section_id, w.position, w.date, u.username
   FROM waitlist w JOIN users u ON u.id = w.user_id`;
+
+// What a listing shows: also the seat a promotion would give up, the
+// student's section of the same course (a wait to change sections).
+const LISTED_SELECT = `
+  SELECT w.user_id, w.section_id, w.position, w.date, u.username,
+         coalesce(${seatInCourse('w.user_id', 'ws.course_id', 'w.section_id')}, 0) AS replacing_section_id
+  FROM waitlist w JOIN users u ON u.id = w.user_id JOIN sections ws ON ws.id = w.section_id`;
 
 /**
  * Larger than any position (waitlist_capacity is at most 1000), so shifting
@@ -16,18 +24,18 @@ export function waitlistStatements(db: Database.Database) {
   const get = db.prepare<[number, number], WaitlistRow>(`${ENTRY_SELECT} WHERE w.user_id = ? AND w.section_id = ?`);
   const inOrder = db.prepare<[number], WaitlistRow>(`${ENTRY_SELECT} WHERE w.section_id = ? ORDER BY w.position`);
   const bySection = db.prepare<[number, number, number], WaitlistRow>(
-    `${ENTRY_SELECT} WHERE w.section_id = ? AND w.position > ? ORDER BY w.position LIMIT ?`,
+    `${LISTED_SELECT} WHERE w.section_id = ? AND w.position > ? ORDER BY w.position LIMIT ?`,
   );
   // instructor NULL means every section of the course.
   const byCourse = db.prepare<[number, number | null, number | null, number, number, number, number], WaitlistRow>(
-    `${ENTRY_SELECT} JOIN sections s ON s.id = w.section_id
-     WHERE s.course_id = ? AND s.deleted = 0 AND (? IS NULL OR s.instructor_id = ?)
+    `${LISTED_SELECT}
+     WHERE ws.course_id = ? AND ws.deleted = 0 AND (? IS NULL OR ws.instructor_id = ?)
        AND (w.section_id > ? OR (w.section_id = ? AND w.position > ?))
      ORDER BY w.section_id, w.position LIMIT ?`,
   );
   const byUser = db.prepare<[number, number, number], WaitlistRow>(
-    `${ENTRY_SELECT} JOIN sections s ON s.id = w.section_id
-     WHERE w.user_id = ? AND s.deleted = 0 AND w.section_id > ? ORDER BY w.section_id LIMIT ?`,
+    `${LISTED_SELECT}
+     WHERE w.user_id = ? AND ws.deleted = 0 AND w.section_id > ? ORDER BY w.section_id LIMIT ?`,
   );
   const sectionsOfUser = db.prepare<[number], { section_id: number }>(
     `SELECT w.section_id FROM waitlist w JOIN sections s ON s.id = w.section_id
