@@ -5,13 +5,14 @@ import type { TranscriptRow } from '../store/rows.js';
 import { enrollAll, INSTRUCTOR, REGISTRAR, rejectsWith, setup, student } from './fixture.js';
 import { summarize } from './transcript.js';
 
-const row = (section_id: number, credits: number, grade: string): TranscriptRow => ({
+const row = (section_id: number, credits: number, grade: string, repeated: 0 | 1 = 0): TranscriptRow => ({
   section_id,
   course_id: section_id,
   course_code: `C ${section_id}`,
   course_name: 'Course',
   credits,
   grade,
+  repeated,
 });
 
 test('the grade point average weighs letter grades by credits; P earns credits without grade points; NP and I count for nothing', () => {
@@ -24,6 +25,12 @@ test('the grade point average weighs letter grades by credits; P earns credits w
   assert.deepEqual(t.entries.map((e) => e.grade), ['A', 'B-', 'F', 'P', 'NP', 'I', 'C']);
   assert.equal(summarize(10, [row(1, 3, 'A-'), row(2, 3, 'B+')], 0).gpa, 3.5);
   assert.equal(summarize(10, [row(1, 3, 'C+'), row(2, 3, 'D'), row(3, 3, 'D-')], 0).gpa, 1.33);
+});
+
+test('a repeated attempt is listed but leaves the totals', () => {
+  const t = summarize(10, [row(1, 3, 'F', 1), row(2, 3, 'D', 1), row(3, 3, 'B')], 0);
+  assert.deepEqual([t.credits_attempted, t.credits_earned, t.gpa], [3, 3, 3]);
+  assert.deepEqual(t.entries.map((e) => [e.grade, e.repeated]), [['F', true], ['D', true], ['B', false]]);
 });
 
 test('no letter grade, no average', () => {
@@ -68,5 +75,21 @@ test('a student reads their transcript: graded sections in order, and the load s
   }
   await rejectsWith(f.domain.getUserTranscript(REGISTRAR, { user_id: 999 }), Status.NOT_FOUND);
   await rejectsWith(f.domain.getUserTranscript(REGISTRAR, { user_id: 0 }), Status.INVALID_ARGUMENT, { field: 'user_id' });
+  f.close();
+});
+
+test('a course taken again counts once, by its latest attempt; the earlier one stays on the transcript', async () => {
+  const f = await setup();
+  const first = await f.section();
+  await enrollAll(f, first, [10]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: first, user_id: 10, grade: 'D' });
+  const again = await f.section({ day: 'Tuesday' });
+  await enrollAll(f, again, [10]);
+  const during = await f.domain.getUserTranscript(student(10), { user_id: 10 });
+  assert.deepEqual([during.credits_earned, during.credits_in_progress, during.gpa], [3, 3, 1], 'the retake in progress repeats nothing yet');
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: again, user_id: 10, grade: 'A' });
+  const t = await f.domain.getUserTranscript(student(10), { user_id: 10 });
+  assert.deepEqual(t.entries.map((e) => [e.section_id, e.grade, e.repeated]), [[first, 'D', true], [again, 'A', false]]);
+  assert.deepEqual([t.credits_attempted, t.credits_earned, t.credits_in_progress, t.gpa], [3, 3, 0, 4]);
   f.close();
 });

@@ -17,12 +17,17 @@ export const GRADE_POINTS: Readonly<Record<string, number>> = {
   F: 0,
 };
 
-/** Totals over the graded rows; `inProgress` is the student's current load. */
+/**
+ * Totals over the graded rows; `inProgress` is the student's current load. A
+ * course counts once, by its latest attempt: a repeated one stays listed but
+ * leaves the totals (grade replacement).
+ */
 export function summarize(userId: number, rows: TranscriptRow[], inProgress: number): Transcript__Output {
   let attempted = 0;
   let earned = 0;
   let points = 0;
   for (const r of rows) {
+    if (r.repeated) continue;
     if (r.grade in GRADE_POINTS) {
       attempted += r.credits;
       points += GRADE_POINTS[r.grade]! * r.credits;
@@ -31,7 +36,7 @@ export function summarize(userId: number, rows: TranscriptRow[], inProgress: num
   }
   return {
     user_id: userId,
-    entries: rows,
+    entries: rows.map((r) => ({ ...r, repeated: r.repeated === 1 })),
     credits_attempted: attempted,
     credits_earned: earned,
     credits_in_progress: inProgress,

@@ -66,8 +66,11 @@ export function enrollmentStatements(db: Database.Database) {
   const otherSeat = db.prepare<[number, number, number], { section_id: number | null }>(
     `SELECT ${seatInCourse('?', '?', '?')} AS section_id`,
   );
+  // An attempt is repeated when the student enrolled in a later graded
+  // section of the course (by enrollment date, then section id).
   const transcript = db.prepare<[number], TranscriptRow>(
-    `SELECT e.section_id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits, e.grade
+    `SELECT e.section_id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits, e.grade,
+            row_number() OVER (PARTITION BY s.course_id ORDER BY e.date DESC, e.section_id DESC) > 1 AS repeated
      FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
      WHERE e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NOT NULL
      ORDER BY e.section_id`,
@@ -90,7 +93,7 @@ export function enrollmentStatements(db: Database.Database) {
       setGrade.run(grade, userId, sectionId).changes === 1,
     /** A student with a grade in the section, if any. */
     firstGraded: (sectionId: number): number | undefined => graded.get(sectionId)?.user_id,
-    /** The user's graded enrollments, in section order. */
+    /** The user's graded enrollments, in section order, each marked when a later attempt at its course repeats it. */
     listGraded: (userId: number): TranscriptRow[] => transcript.all(userId),
     /** The credits of the user's enrolled, ungraded sections. */
     creditLoad: (userId: number): number => load.get(userId)!.credits,

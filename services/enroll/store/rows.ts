@@ -117,6 +117,8 @@ export interface TranscriptRow {
   course_name: string;
   credits: number;
   grade: string;
+  /** 1 when a later graded attempt at the course repeats this one. */
+  repeated: 0 | 1;
 }
 
 /** What happened to a student's place in a section (migration 7). */
