@@ -153,3 +153,18 @@ test('a grade ends the wait to change to another section of its course: the stud
   assert.equal(statusOf(f, 10, full), undefined);
   f.close();
 });
+
+test("a move frees the hours of the seat given up: a free seat the mover waits for, which those hours kept from them, is theirs", async () => {
+  const f = await setup();
+  const t = await f.section({ capacity: 1 }); // Monday 09:00-10:00
+  const s = await f.section({ capacity: 1, day: 'Tuesday' });
+  const x = await f.section({ course_id: await f.course(), capacity: 1, begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
+  await enrollAll(f, x, [12, 10]); // 10 waits for x while free on Monday morning
+  await enrollAll(f, t, [10]); // a waitlist holds no hours
+  await enrollAll(f, s, [11, 10]); // 10 waits to move t -> s
+  await f.domain.dropUserEnrollment(student(12), { user_id: 12, section_id: x });
+  assert.equal(statusOf(f, 10, x), undefined, 'skipped: t clashes with x');
+  await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: s });
+  assert.deepEqual([statusOf(f, 10, t), statusOf(f, 10, s), statusOf(f, 10, x)], ['dropped', 'enrolled', 'enrolled']);
+  f.close();
+});

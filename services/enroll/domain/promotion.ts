@@ -22,7 +22,9 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
   let free = section.capacity - section.enrolled_count;
   if (free <= 0) return [];
   const promoted: number[] = [];
+  // The seats given up by students who moved here, and those students.
   const givenUp: number[] = [];
+  const moved: number[] = [];
   // A snapshot is enough: removing an entry only shifts positions behind it,
   // and the walk goes by user, not by position.
   for (const entry of store.waitlist.sectionWaitlistInOrder(sectionId)) {
@@ -35,6 +37,7 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
     if (held !== undefined && store.enrollments.drop(userId, held)) {
       store.events.record(userId, held, 'dropped', null);
       givenUp.push(held);
+      moved.push(userId);
     }
     store.enrollments.enroll(userId, sectionId);
     store.waitlist.remove(userId, sectionId);
@@ -46,13 +49,13 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
   // that may have kept the mover out of another section. Every promotion
   // removes a waitlist entry, so this ends.
   for (const held of givenUp) promoteFromWaitlist(store, held);
-  if (givenUp.length > 0) promoteWaitlistsOf(store, promoted);
+  if (moved.length > 0) promoteWaitlistsOf(store, moved);
   return promoted;
 }
 
 /**
- * A student who was skipped (for another section of the course, a schedule
- * conflict or a full load) keeps their place in line, and the seat goes to someone behind them, or stays free if no
+ * A student who was skipped for a schedule conflict or a full load keeps their
+ * place in line, and the seat goes to someone behind them, or stays free if no
  * one else fits. When the students in `userIds` lose an enrollment (they drop
  * it, or its section is deleted) or finish one (it is graded), that obstacle
  * may be gone: every waitlist they are on is walked again, in section order,
