@@ -98,7 +98,7 @@ const enroll = enrollWrite('createEnrollment', (store, { userId, sectionId, waiv
   }
   // With a seat in another section of the course, the wait is to change
   // sections: a promotion gives that seat up (see promoteFromWaitlist).
-  const position = store.waitlist.append(userId, sectionId);
+  const position = store.waitlist.append(userId, sectionId, waivePrerequisites);
   store.events.record(userId, sectionId, 'waitlisted', actorId);
   return { ...enrolled(userId, sectionId), status: 'waitlisted', position };
 });
@@ -150,8 +150,8 @@ function requireEnrollable(store: EnrollStore, userId: number, sectionId: number
 
 /**
  * What a seat and a place in line both ask. No one waits for a seat they
- * could not take now; a promotion checks the schedule and the load again, not
- * the prerequisites. `held`, the student's section of the same course, would
+ * could not take now; a promotion checks the schedule, the load and (unless
+ * the registrar waived them) the prerequisites again. `held`, the student's section of the same course, would
  * be given up: its credits are not added to the load.
  */
 function requireAdmissible(store: EnrollStore, userId: number, section: SectionRow, waivePrerequisites: boolean, held?: number): void {

@@ -126,7 +126,7 @@ test('every prerequisite counts, and a failed attempt does not cancel a pass in 
   f.close();
 });
 
-test('joining a waitlist checks prerequisites too; a promotion later does not ask again', async () => {
+test('joining a waitlist checks prerequisites too, and so does the promotion: a grade changed since keeps the student in line', async () => {
   const f = await setup();
   const { prereqSection } = await withPrerequisite(f);
   const s = await f.section({ capacity: 1 });
@@ -136,11 +136,19 @@ test('joining a waitlist checks prerequisites too; a promotion later does not as
   await rejectsWith(f.domain.createEnrollment(student(12), { user_id: 12, section_id: s }), Status.FAILED_PRECONDITION, { message: /CPSC 131/ });
   assert.deepEqual(waitlistOf(f, s), []);
   assert.equal((await f.domain.createEnrollment(student(11), { user_id: 11, section_id: s })).status, 'waitlisted');
-  // The grade that let 11 join changes; the place in line stays, and the seat comes.
+  // 12 has not passed CPSC 131 either; the registrar waives it for them, and they wait behind 11.
+  assert.equal((await f.domain.createEnrollment(REGISTRAR, { user_id: 12, section_id: s, waive_prerequisites: true })).status, 'waitlisted');
+  // The grade that let 11 join becomes an I: the seat that frees goes past them, to 12, whose waiver holds.
   await f.domain.setEnrollmentGrade(REGISTRAR, { section_id: prereqSection, user_id: 11, grade: 'I' });
   const dropped = await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
-  assert.deepEqual(dropped.promoted_user_ids, [11]);
+  assert.deepEqual(dropped.promoted_user_ids, [12]);
+  assert.deepEqual(waitlistOf(f, s), [[11, 1]], '11 keeps their place');
+  // Passed again, 11 takes the next free seat before anyone who joins later.
+  await f.domain.dropUserEnrollment(student(12), { user_id: 12, section_id: s });
+  assert.equal(statusOf(f, 11, s), undefined, 'still not passed');
+  await f.domain.setEnrollmentGrade(REGISTRAR, { section_id: prereqSection, user_id: 11, grade: 'B' });
   assert.equal(statusOf(f, 11, s), 'enrolled');
+  assert.deepEqual(waitlistOf(f, s), []);
   f.close();
 });
 

@@ -1,8 +1,9 @@
 /**
  * Prerequisites: the courses a student must have passed before enrolling in a
  * section of another. Anyone signed in reads them; the registrar sets them.
- * Enrolling checks them (see enrollments.ts); a waitlist promotion does not
- * check them again, since they were checked when the student joined.
+ * Enrolling and joining a waitlist check them (see enrollments.ts), and so
+ * does a promotion, unless the registrar waived them for that place in line:
+ * a grade may have changed since the student joined.
  */
 import { failedPrecondition, invalidArgument } from '../../../lib/errors.js';
 import type { CoursePrerequisites__Output } from '../../../gen/ts/enroll/v1/CoursePrerequisites.js';
@@ -68,6 +69,11 @@ const replacePrerequisites = enrollWrite(
  * Inside an enrolling write: FAILED_PRECONDITION naming the first
  * prerequisite of the course the student has not passed.
  */
+/** Whether the student has passed every prerequisite of the course. */
+export function passedPrerequisites(store: EnrollStore, userId: number, courseId: number): boolean {
+  return store.prerequisites.firstMissing(userId, courseId, NOT_PASSING_GRADES) === undefined;
+}
+
 export function requirePrerequisitesPassed(store: EnrollStore, userId: number, courseId: number): void {
   const missing = store.prerequisites.firstMissing(userId, courseId, NOT_PASSING_GRADES);
   if (missing) throw failedPrecondition(`user ${userId} has not passed ${courseLabel(missing)}, a prerequisite of this course`);

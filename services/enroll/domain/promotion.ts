@@ -5,10 +5,12 @@
  */
 import type { EnrollStore } from '../store/store.js';
 import { fitsLoad } from './credits.js';
+import { passedPrerequisites } from './prerequisites.js';
 
 /**
  * Walks the section's waitlist in position order and enrolls each student who
- * has no schedule conflict and room in their credit load, while seats are
+ * has no schedule conflict, room in their credit load and the course's
+ * prerequisites passed (unless the registrar waived them), while seats are
  * free. Promoted students leave the waitlist (positions close up); skipped
  * students keep their place. A student who takes the course in another
  * section waited to change sections: the promotion gives that seat up (a
@@ -31,6 +33,7 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
     if (free <= 0) break;
     const userId = entry.user_id;
     if (store.sections.findConflict(userId, sectionId) !== undefined) continue;
+    if (entry.prerequisites_waived !== 1 && !passedPrerequisites(store, userId, section.course_id)) continue;
     const held = store.enrollments.otherSeatInCourse(userId, section.course_id, sectionId);
     // The same course, so a seat given up frees the credits this one takes.
     if (held === undefined && !fitsLoad(store, userId, section.course_credits)) continue;
@@ -54,8 +57,8 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
 }
 
 /**
- * A student who was skipped for a schedule conflict or a full load keeps their
- * place in line, and the seat goes to someone behind them, or stays free if no
+ * A student who was skipped for a schedule conflict, a full load or a
+ * prerequisite keeps their place in line, and the seat goes to someone behind them, or stays free if no
  * one else fits. When the students in `userIds` lose an enrollment (they drop
  * it, or its section is deleted) or finish one (it is graded), that obstacle
  * may be gone: every waitlist they are on is walked again, in section order,

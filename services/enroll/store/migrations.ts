@@ -188,4 +188,10 @@ export const ENROLL_MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   INSERT OR IGNORE INTO user_event_sections (user_id, section_id) SELECT user_id, section_id FROM enrollment_events;
   `,
+  // 9: whether the registrar waived the prerequisites for a place in line. A
+  // promotion checks them again for everyone else: a grade may have changed,
+  // or been cleared, since the student joined.
+  `
+  ALTER TABLE waitlist ADD COLUMN prerequisites_waived INTEGER NOT NULL DEFAULT 0 CHECK (prerequisites_waived IN (0, 1));
+  `,
 ];

@@ -70,6 +70,8 @@ export interface WaitlistRow {
   position: number;
   date: string;
   username: string;
+  /** Not in listings: 1 when the registrar waived the course's prerequisites for this place. */
+  prerequisites_waived?: 0 | 1;
   /** Listings only: the student's section of the same course, which a promotion gives up (0: none). */
   replacing_section_id?: number;
 }

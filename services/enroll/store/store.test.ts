@@ -70,14 +70,14 @@ test('removing from a waitlist closes the gap under UNIQUE (section_id, position
   const { store, section } = migrated();
   // Join in descending user id order: SQLite then visits rows in an order in
   // which a naive "position = position - 1" collides with a neighbour.
-  for (let id = 19; id >= 10; id--) assert.equal(store.waitlist.append(id, section), 20 - id);
+  for (let id = 19; id >= 10; id--) assert.equal(store.waitlist.append(id, section, false), 20 - id);
   assert.equal(store.waitlist.remove(16, section), true);
   assert.equal(store.waitlist.remove(19, section), true);
   assert.equal(store.waitlist.remove(10, section), true);
   assert.equal(store.waitlist.remove(10, section), false);
   const order = store.waitlist.sectionWaitlistInOrder(section).map((e) => [e.user_id, e.position]);
   assert.deepEqual(order, [[18, 1], [17, 2], [15, 3], [14, 4], [13, 5], [12, 6], [11, 7]]);
-  assert.equal(store.waitlist.append(10, section), 8);
+  assert.equal(store.waitlist.append(10, section, false), 8);
 });
 
 test('a dropped enrollment is re-activated in place; the conflict query ignores it', () => {
@@ -142,7 +142,7 @@ test("a section's counts follow every change to its enrollments and waitlist", (
     switch (next(6)) {
       case 0: store.enrollments.enroll(user, sid); break; // new row, or re-activates a dropped one
       case 1: store.enrollments.drop(user, sid); break;
-      case 2: if (!store.waitlist.getWaitlistEntry(user, sid)) store.waitlist.append(user, sid); break;
+      case 2: if (!store.waitlist.getWaitlistEntry(user, sid)) store.waitlist.append(user, sid, false); break;
       case 3: store.waitlist.remove(user, sid); break;
       case 4: if (next(10) === 0) store.enrollments.dropAllInSection(sid); break;
       case 5: if (next(10) === 0) store.waitlist.clearSection(sid); break;

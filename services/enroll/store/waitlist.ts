@@ -3,7 +3,7 @@ import type { WaitlistRow } from './rows.js';
 import { seatInCourse } from './sql.js';
 
 const ENTRY_SELECT = `
-  SELECT w.user_id, w.section_id, w.position, w.date, u.username
+  SELECT w.user_id, w.section_id, w.position, w.date, u.username, w.prerequisites_waived
   FROM waitlist w JOIN users u ON u.id = w.user_id`;
 
 // What a listing shows: also the seat a promotion would give up, the
@@ -52,8 +52,8 @@ export function waitlistStatements(db: Database.Database) {
   const lastPosition = db.prepare<[number], { p: number }>(
     'SELECT coalesce(max(position), 0) AS p FROM waitlist WHERE section_id = ?',
   );
-  const insert = db.prepare<[number, number, number]>(
-    'INSERT INTO waitlist (user_id, section_id, position) VALUES (?, ?, ?)',
+  const insert = db.prepare<[number, number, number, number]>(
+    'INSERT INTO waitlist (user_id, section_id, position, prerequisites_waived) VALUES (?, ?, ?, ?)',
   );
   const remove = db.prepare<[number, number]>('DELETE FROM waitlist WHERE user_id = ? AND section_id = ?');
   const clear = db.prepare<[number], { user_id: number }>('DELETE FROM waitlist WHERE section_id = ? RETURNING user_id');
@@ -90,10 +90,10 @@ export function waitlistStatements(db: Database.Database) {
       sectionsOfUserInCourse.all(userId, courseId).map((r) => r.section_id),
     /** Waitlists the student is on, in sections that are not deleted. */
     countUserWaitlists: (userId: number): number => countForUser.get(userId)!.n,
-    /** Appends the student to the section's waitlist and returns their position. */
-    append: (userId: number, sectionId: number): number => {
+    /** Appends the student to the section's waitlist (the registrar waiving its prerequisites, or not) and returns their position. */
+    append: (userId: number, sectionId: number, prerequisitesWaived: boolean): number => {
       const position = lastPosition.get(sectionId)!.p + 1;
-      insert.run(userId, sectionId, position);
+      insert.run(userId, sectionId, position, prerequisitesWaived ? 1 : 0);
       return position;
     },
     /** Removes the entry and closes up the positions behind it. Returns whether it existed. */
