@@ -151,8 +151,9 @@ function requireEnrollable(store: EnrollStore, userId: number, sectionId: number
 /**
  * What a seat and a place in line both ask. No one waits for a seat they
  * could not take now; a promotion checks the schedule, the load and (unless
- * the registrar waived them) the prerequisites again. `held`, the student's section of the same course, would
- * be given up: its credits are not added to the load.
+ * the registrar waived them) the prerequisites again. `held`, the student's
+ * section of the same course, would be given up: its credits are not added
+ * to the load.
  */
 function requireAdmissible(store: EnrollStore, userId: number, section: SectionRow, waivePrerequisites: boolean, held?: number): void {
   if (section.frozen === 1) throw failedPrecondition(`section ${section.id} is frozen`);

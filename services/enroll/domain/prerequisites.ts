@@ -65,15 +65,15 @@ const replacePrerequisites = enrollWrite(
   },
 );
 
-/**
- * Inside an enrolling write: FAILED_PRECONDITION naming the first
- * prerequisite of the course the student has not passed.
- */
 /** Whether the student has passed every prerequisite of the course. */
 export function passedPrerequisites(store: EnrollStore, userId: number, courseId: number): boolean {
   return store.prerequisites.firstMissing(userId, courseId, NOT_PASSING_GRADES) === undefined;
 }
 
+/**
+ * Inside an enrolling write: FAILED_PRECONDITION naming the first
+ * prerequisite of the course the student has not passed.
+ */
 export function requirePrerequisitesPassed(store: EnrollStore, userId: number, courseId: number): void {
   const missing = store.prerequisites.firstMissing(userId, courseId, NOT_PASSING_GRADES);
   if (missing) throw failedPrecondition(`user ${userId} has not passed ${courseLabel(missing)}, a prerequisite of this course`);

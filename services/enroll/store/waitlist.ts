@@ -2,16 +2,18 @@ import type Database from 'better-sqlite3';
 import type { WaitlistRow } from './rows.js';
 import { seatInCourse } from './sql.js';
 
-const ENTRY_SELECT = `
-  SELECT w.user_id, w.section_id, w.position, w.date, u.username, w.prerequisites_waived
-  FROM waitlist w JOIN users u ON u.id = w.user_id`;
+const ENTRY_COLUMNS = 'w.user_id, w.section_id, w.position, w.date, u.username';
+const ENTRY_FROM = 'FROM waitlist w JOIN users u ON u.id = w.user_id';
+
+// What the domain reads of an entry: also whether its prerequisites were waived.
+const ENTRY_SELECT = `SELECT ${ENTRY_COLUMNS}, w.prerequisites_waived ${ENTRY_FROM}`;
 
 // What a listing shows: also the seat a promotion would give up, the
 // student's section of the same course (a wait to change sections).
 const LISTED_SELECT = `
-  SELECT w.user_id, w.section_id, w.position, w.date, u.username,
+  SELECT ${ENTRY_COLUMNS},
          coalesce(${seatInCourse('w.user_id', 'ws.course_id', 'w.section_id')}, 0) AS replacing_section_id
-  FROM waitlist w JOIN users u ON u.id = w.user_id JOIN sections ws ON ws.id = w.section_id`;
+  ${ENTRY_FROM} JOIN sections ws ON ws.id = w.section_id`;
 
 /**
  * Larger than any position (waitlist_capacity is at most 1000), so shifting
