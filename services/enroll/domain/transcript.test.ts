@@ -93,3 +93,32 @@ test('a course taken again counts once, by its latest attempt; the earlier one s
   assert.deepEqual([t.credits_attempted, t.credits_earned, t.credits_in_progress, t.gpa], [3, 3, 0, 4]);
   f.close();
 });
+
+test('an incomplete retake replaces nothing until it becomes a grade', async () => {
+  const f = await setup();
+  const first = await f.section();
+  await enrollAll(f, first, [10]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: first, user_id: 10, grade: 'B' });
+  const again = await f.section({ day: 'Tuesday' });
+  await enrollAll(f, again, [10]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: again, user_id: 10, grade: 'I' });
+  const pending = await f.domain.getUserTranscript(student(10), { user_id: 10 });
+  assert.deepEqual(pending.entries.map((e) => [e.section_id, e.grade, e.repeated]), [[first, 'B', false], [again, 'I', false]]);
+  assert.deepEqual([pending.credits_attempted, pending.credits_earned, pending.gpa], [3, 3, 3], 'the B still counts');
+  // The incomplete is finished with a lower grade: now it replaces the B.
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: again, user_id: 10, grade: 'C' });
+  const t = await f.domain.getUserTranscript(student(10), { user_id: 10 });
+  assert.deepEqual(t.entries.map((e) => [e.section_id, e.grade, e.repeated]), [[first, 'B', true], [again, 'C', false]]);
+  assert.deepEqual([t.credits_attempted, t.credits_earned, t.gpa], [3, 3, 2]);
+  // A third attempt left incomplete: the C counts, and an earlier incomplete
+  // behind a final grade is repeated like any attempt.
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: again, user_id: 10, grade: 'I' });
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: first, user_id: 10, grade: 'I' });
+  const third = await f.section({ day: 'Wednesday' });
+  await enrollAll(f, third, [10]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: third, user_id: 10, grade: 'A' });
+  const last = await f.domain.getUserTranscript(student(10), { user_id: 10 });
+  assert.deepEqual(last.entries.map((e) => [e.section_id, e.grade, e.repeated]), [[first, 'I', true], [again, 'I', true], [third, 'A', false]]);
+  assert.deepEqual([last.credits_attempted, last.credits_earned, last.gpa], [3, 3, 4]);
+  f.close();
+});

@@ -19,8 +19,9 @@ export const GRADE_POINTS: Readonly<Record<string, number>> = {
 
 /**
  * Totals over the graded rows; `inProgress` is the student's current load. A
- * course counts once, by its latest attempt: a repeated one stays listed but
- * leaves the totals (grade replacement).
+ * course counts once, by its latest attempt with a final grade: a repeated one
+ * stays listed but leaves the totals (grade replacement). The store decides
+ * which attempts are repeated.
  */
 export function summarize(userId: number, rows: TranscriptRow[], inProgress: number): Transcript__Output {
   let attempted = 0;

@@ -66,11 +66,15 @@ export function enrollmentStatements(db: Database.Database) {
   const otherSeat = db.prepare<[number, number, number], { section_id: number | null }>(
     `SELECT ${seatInCourse('?', '?', '?')} AS section_id`,
   );
-  // An attempt is repeated when the student enrolled in a later graded
-  // section of the course (by enrollment date, then section id).
+  // An attempt is repeated when the student took the course again later (by
+  // enrollment date, then section id) and that attempt has a final grade: an
+  // incomplete ("I") replaces nothing until it becomes a grade.
   const transcript = db.prepare<[number], TranscriptRow>(
     `SELECT e.section_id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits, e.grade,
-            row_number() OVER (PARTITION BY s.course_id ORDER BY e.date DESC, e.section_id DESC) > 1 AS repeated
+            count(NULLIF(e.grade, 'I')) OVER (
+              PARTITION BY s.course_id ORDER BY e.date DESC, e.section_id DESC
+              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            ) > 0 AS repeated
      FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
      WHERE e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NOT NULL
      ORDER BY e.section_id`,
