@@ -152,6 +152,26 @@ test('joining a waitlist checks prerequisites too, and so does the promotion: a 
   f.close();
 });
 
+test('a prerequisite no longer required lets the students skipped for it take the seats left free, before newcomers', async () => {
+  const f = await setup();
+  const other = await course(f, 'MATH 270');
+  const s = await f.section({ capacity: 1 });
+  await enrollAll(f, s, [10]);
+  assert.equal((await f.domain.createEnrollment(student(11), { user_id: 11, section_id: s })).status, 'waitlisted');
+  const { prereq } = await withPrerequisite(f);
+  await f.domain.dropUserEnrollment(student(10), { user_id: 10, section_id: s });
+  assert.deepEqual(waitlistOf(f, s), [[11, 1]], '11 has not passed CPSC 131: skipped, the seat stays free');
+  // Adding a course to the list frees no one.
+  await f.domain.setCoursePrerequisites(REGISTRAR, { course_id: f.courseId, prerequisite_ids: [prereq, other] });
+  assert.deepEqual(waitlistOf(f, s), [[11, 1]]);
+  // Replaced by a list 11 has passed (none of it): the seat is theirs at once.
+  await f.domain.setCoursePrerequisites(REGISTRAR, { course_id: f.courseId, prerequisite_ids: [] });
+  assert.equal(statusOf(f, 11, s), 'enrolled');
+  assert.deepEqual(waitlistOf(f, s), []);
+  assert.equal((await f.domain.createEnrollment(student(12), { user_id: 12, section_id: s })).status, 'waitlisted', 'a newcomer waits');
+  f.close();
+});
+
 test('only the registrar waives prerequisites', async () => {
   const f = await setup();
   await withPrerequisite(f);

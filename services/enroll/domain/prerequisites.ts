@@ -3,7 +3,8 @@
  * section of another. Anyone signed in reads them; the registrar sets them.
  * Enrolling and joining a waitlist check them (see enrollments.ts), and so
  * does a promotion, unless the registrar waived them for that place in line:
- * a grade may have changed since the student joined.
+ * a grade may have changed since the student joined. A list that no longer
+ * requires a course walks the lines of the course's sections again.
  */
 import { failedPrecondition, invalidArgument } from '../../../lib/errors.js';
 import type { CoursePrerequisites__Output } from '../../../gen/ts/enroll/v1/CoursePrerequisites.js';
@@ -16,6 +17,7 @@ import type { DomainContext } from './context.js';
 import { toCourse } from './convert.js';
 import { requireCourse } from './lookups.js';
 import { enrollRead, enrollWrite } from './operations.js';
+import { promoteWaitlistsOf } from './promotion.js';
 import { LIMITS, NOT_PASSING_GRADES, requireId, requireIds } from './validate.js';
 
 /** "CPSC 240 (course 2)": how errors name a course. */
@@ -60,7 +62,13 @@ const replacePrerequisites = enrollWrite(
     if (store.prerequisites.isRequiredThrough(prerequisiteIds, courseId)) {
       throw failedPrecondition(`${courseLabel(course)} is already required by one of these courses, directly or through others`);
     }
+    const before = store.prerequisites.list(courseId);
     store.prerequisites.replace(courseId, prerequisiteIds);
+    // A student skipped in line for a prerequisite no longer required may take
+    // a seat left free for them, before whoever enrolls next.
+    if (before.some((c) => !prerequisiteIds.includes(c.id))) {
+      promoteWaitlistsOf(store, [], store.sections.liveSectionsOfCourse(courseId));
+    }
     return prerequisitesOf(store, courseId);
   },
 );
