@@ -316,7 +316,7 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(await enrolledOf(given), [a!.id], 'refused swaps left the seat as it was');
       const swapped = await swapTo(wanted, given);
       assert.equal(swapped.status, 200, swapped.text);
-      assert.deepEqual(swapped.body, { user_id: a!.id, section_id: wanted, status: 'enrolled', position: 0, replaced_section_id: given, promoted_user_ids: [waiting!.id] });
+      assert.deepEqual(swapped.body, { user_id: a!.id, section_id: wanted, status: 'enrolled', position: 0, replaced_section_id: given, promoted_user_ids: [waiting!.id], moved_to_section_id: 0 });
       assert.deepEqual(await enrolledOf(given), [waiting!.id]);
       assert.deepEqual(await enrolledOf(wanted), [a!.id]);
       assert.deepEqual(await waitlistOf(given), []);

@@ -7,7 +7,7 @@ test('a free seat enrolls the student', async () => {
   const f = await setup();
   const s = await f.section();
   const res = await f.domain.createEnrollment(student(10), { user_id: 10, section_id: s });
-  assert.deepEqual(res, { user_id: 10, section_id: s, status: 'enrolled', position: 0, replaced_section_id: 0, promoted_user_ids: [] });
+  assert.deepEqual(res, { user_id: 10, section_id: s, status: 'enrolled', position: 0, replaced_section_id: 0, promoted_user_ids: [], moved_to_section_id: 0 });
   assert.equal(statusOf(f, 10, s), 'enrolled');
   assert.equal((await f.domain.getSection(student(10), { section_id: s })).enrolled_count, 1);
   f.close();

@@ -127,13 +127,16 @@ const swap = enrollWrite('swapEnrollment', (store, { userId, sectionId, replacin
   store.enrollments.enroll(userId, sectionId);
   store.events.record(userId, sectionId, 'enrolled', actorId);
   const promoted = promoteFromWaitlist(store, replacingId);
-  // The old section's hours and credits may have kept this student out of a seat they wait for.
+  // The old section's hours and credits may have kept this student out of a
+  // seat they wait for, perhaps in another section of the new course, which
+  // then replaces the new seat at once (a wait to change sections).
   promoteWaitlistsOf(store, [userId]);
-  return { ...enrolled(userId, sectionId), replaced_section_id: replacingId, promoted_user_ids: promoted };
+  const movedTo = store.enrollments.getEnrollment(userId, sectionId)?.status === 'enrolled' ? 0 : store.enrollments.otherSeatInCourse(userId, section.course_id, sectionId) ?? 0;
+  return { ...enrolled(userId, sectionId), replaced_section_id: replacingId, promoted_user_ids: promoted, moved_to_section_id: movedTo };
 });
 
 function enrolled(userId: number, sectionId: number): CreateEnrollmentResponse__Output {
-  return { user_id: userId, section_id: sectionId, status: 'enrolled', position: 0, replaced_section_id: 0, promoted_user_ids: [] };
+  return { user_id: userId, section_id: sectionId, status: 'enrolled', position: 0, replaced_section_id: 0, promoted_user_ids: [], moved_to_section_id: 0 };
 }
 
 /** The user is a student, the section exists, the period is open (if it applies), and they are not enrolled in it. */

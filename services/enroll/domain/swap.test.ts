@@ -14,7 +14,7 @@ test('a swap trades a section for a free seat in another in one step; the seat g
   await enrollAll(f, a, [10, 11]);
   assert.deepEqual(waitlistOf(f, a), [[11, 1]]);
   const res = await swap(f, 10, b, a);
-  assert.deepEqual(res, { user_id: 10, section_id: b, status: 'enrolled', position: 0, replaced_section_id: a, promoted_user_ids: [11] });
+  assert.deepEqual(res, { user_id: 10, section_id: b, status: 'enrolled', position: 0, replaced_section_id: a, promoted_user_ids: [11], moved_to_section_id: 0 });
   assert.equal(statusOf(f, 10, a), 'dropped');
   assert.equal(statusOf(f, 10, b), 'enrolled');
   assert.equal(statusOf(f, 11, a), 'enrolled');
@@ -146,5 +146,23 @@ test('giving up the section that kept a student out of a seat they wait for gets
   await swap(f, 10, b, e);
   assert.deepEqual([statusOf(f, 10, b), statusOf(f, 10, e), statusOf(f, 10, d)], ['enrolled', 'dropped', 'enrolled']);
   assert.deepEqual(waitlistOf(f, d), []);
+  f.close();
+});
+
+test('a swap whose freed hours get the student a seat they wait for in another section of the new course says where they are', async () => {
+  const f = await setup();
+  const course = await f.course();
+  const waited = await f.section({ course_id: course, capacity: 1, day: 'Tuesday' }); // 09:00-10:00
+  const asked = await f.section({ course_id: course, day: 'Wednesday' });
+  const clash = await f.section({ day: 'Tuesday', begin_time: '09:30', end_time: '10:30', instructor_id: OTHER_INSTRUCTOR.userId });
+  await enrollAll(f, waited, [11, 10]);
+  await enrollAll(f, clash, [10]);
+  await f.domain.dropUserEnrollment(student(11), { user_id: 11, section_id: waited });
+  assert.equal(statusOf(f, 10, waited), undefined, 'skipped while the clash holds');
+  const res = await swap(f, 10, asked, clash);
+  assert.deepEqual([res.section_id, res.replaced_section_id, res.moved_to_section_id], [asked, clash, waited]);
+  assert.deepEqual([statusOf(f, 10, waited), statusOf(f, 10, asked), statusOf(f, 10, clash)], ['enrolled', 'dropped', 'dropped']);
+  const plain = await swap(f, 10, clash, waited);
+  assert.equal(plain.moved_to_section_id, 0, 'a swap that stays where it asked');
   f.close();
 });
