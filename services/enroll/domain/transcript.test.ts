@@ -25,6 +25,9 @@ test('the grade point average weighs letter grades by credits; P earns credits w
   assert.deepEqual(t.entries.map((e) => e.grade), ['A', 'B-', 'F', 'P', 'NP', 'I', 'C']);
   assert.equal(summarize(10, [row(1, 3, 'A-'), row(2, 3, 'B+')], 0).gpa, 3.5);
   assert.equal(summarize(10, [row(1, 3, 'C+'), row(2, 3, 'D'), row(3, 3, 'D-')], 0).gpa, 1.33);
+  // (3 × 0 + 9 × 1.7) / 12 = 1.275 exactly: a half, rounded up (in binary floating point
+  // the sum of 9 × 1.7 is 15.299…, which would round down).
+  assert.equal(summarize(10, [row(1, 3, 'F'), row(2, 9, 'C-')], 0).gpa, 1.28);
 });
 
 test('a repeated attempt is listed but leaves the totals', () => {
@@ -120,5 +123,22 @@ test('an incomplete retake replaces nothing until it becomes a grade', async () 
   const last = await f.domain.getUserTranscript(student(10), { user_id: 10 });
   assert.deepEqual(last.entries.map((e) => [e.section_id, e.grade, e.repeated]), [[first, 'I', true], [again, 'I', true], [third, 'A', false]]);
   assert.deepEqual([last.credits_attempted, last.credits_earned, last.gpa], [3, 3, 4]);
+  f.close();
+});
+
+test('attempts of a course made within one second still count by which came last, not by section id', async () => {
+  const f = await setup();
+  const a = await f.section();
+  const b = await f.section({ day: 'Tuesday' });
+  assert.ok(a < b);
+  await enrollAll(f, b, [10]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: b, user_id: 10, grade: 'F' });
+  await enrollAll(f, a, [10]);
+  await f.domain.setEnrollmentGrade(INSTRUCTOR, { section_id: a, user_id: 10, grade: 'A' });
+  // Within one second for certain: the dates tie.
+  f.db.prepare("UPDATE enrollments SET date = '2026-09-01T09:00:00Z' WHERE user_id = 10").run();
+  const t = await f.domain.getUserTranscript(student(10), { user_id: 10 });
+  assert.deepEqual(t.entries.map((e) => [e.section_id, e.grade, e.repeated]), [[a, 'A', false], [b, 'F', true]]);
+  assert.deepEqual([t.credits_attempted, t.credits_earned, t.gpa], [3, 3, 4]);
   f.close();
 });

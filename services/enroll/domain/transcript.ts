@@ -8,12 +8,16 @@ import { requireListedUser } from './lookups.js';
 import { enrollRead } from './operations.js';
 import { NOT_PASSING_GRADES, requireId } from './validate.js';
 
-/** Grade points of the letter grades; P, NP and I carry none. */
-export const GRADE_POINTS: Readonly<Record<string, number>> = {
-  'A+': 4.0, A: 4.0, 'A-': 3.7,
-  'B+': 3.3, B: 3.0, 'B-': 2.7,
-  'C+': 2.3, C: 2.0, 'C-': 1.7,
-  'D+': 1.3, D: 1.0, 'D-': 0.7,
+/**
+ * Grade points of the letter grades, in tenths (A- is 3.7), so that sums are
+ * exact and the average rounds as written: half up, to two decimals. P, NP
+ * and I carry none.
+ */
+export const GRADE_POINT_TENTHS: Readonly<Record<string, number>> = {
+  'A+': 40, A: 40, 'A-': 37,
+  'B+': 33, B: 30, 'B-': 27,
+  'C+': 23, C: 20, 'C-': 17,
+  'D+': 13, D: 10, 'D-': 7,
   F: 0,
 };
 
@@ -26,12 +30,12 @@ export const GRADE_POINTS: Readonly<Record<string, number>> = {
 export function summarize(userId: number, rows: TranscriptRow[], inProgress: number): Transcript__Output {
   let attempted = 0;
   let earned = 0;
-  let points = 0;
+  let pointTenths = 0;
   for (const r of rows) {
     if (r.repeated) continue;
-    if (r.grade in GRADE_POINTS) {
+    if (r.grade in GRADE_POINT_TENTHS) {
       attempted += r.credits;
-      points += GRADE_POINTS[r.grade]! * r.credits;
+      pointTenths += GRADE_POINT_TENTHS[r.grade]! * r.credits;
     }
     if (!NOT_PASSING_GRADES.includes(r.grade)) earned += r.credits;
   }
@@ -41,7 +45,9 @@ export function summarize(userId: number, rows: TranscriptRow[], inProgress: num
     credits_attempted: attempted,
     credits_earned: earned,
     credits_in_progress: inProgress,
-    gpa: attempted > 0 ? Math.round((points / attempted) * 100) / 100 : undefined,
+    // Hundredths: pointTenths × 10 / attempted, a quotient of integers, so a
+    // half is exactly a half.
+    gpa: attempted > 0 ? Math.round((pointTenths * 10) / attempted) / 100 : undefined,
   };
 }
 

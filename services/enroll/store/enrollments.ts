@@ -66,18 +66,26 @@ export function enrollmentStatements(db: Database.Database) {
   const otherSeat = db.prepare<[number, number, number], { section_id: number | null }>(
     `SELECT ${seatInCourse('?', '?', '?')} AS section_id`,
   );
-  // An attempt is repeated when the student took the course again later (by
-  // enrollment date, then section id) and that attempt has a final grade: an
-  // incomplete ("I") replaces nothing until it becomes a grade.
+  // An attempt is repeated when the student took the course again later and
+  // that attempt has a final grade: an incomplete ("I") replaces nothing until
+  // it becomes a grade. "Later" is by the event that gave the student the seat
+  // (enrolled or promoted; ids never go back), since dates tie within a second.
+  // Seats older than the events table (migration 7) have none and come first,
+  // by date.
   const transcript = db.prepare<[number], TranscriptRow>(
-    `SELECT e.section_id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits, e.grade,
-            count(NULLIF(e.grade, 'I')) OVER (
-              PARTITION BY s.course_id ORDER BY e.date DESC, e.section_id DESC
+    `SELECT section_id, course_id, course_code, course_name, credits, grade,
+            count(NULLIF(grade, 'I')) OVER (
+              PARTITION BY course_id ORDER BY seated_by DESC NULLS LAST, date DESC, section_id DESC
               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
             ) > 0 AS repeated
-     FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
-     WHERE e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NOT NULL
-     ORDER BY e.section_id`,
+     FROM (
+       SELECT e.section_id, s.course_id, c.code AS course_code, c.name AS course_name, c.credits, e.grade, e.date,
+              (SELECT max(v.id) FROM enrollment_events v
+               WHERE v.section_id = e.section_id AND v.user_id = e.user_id AND v.action IN ('enrolled', 'promoted')) AS seated_by
+       FROM enrollments e JOIN sections s ON s.id = e.section_id JOIN courses c ON c.id = s.course_id
+       WHERE e.user_id = ? AND e.status = 'enrolled' AND e.grade IS NOT NULL
+     )
+     ORDER BY section_id`,
   );
   const dropAll = db.prepare<[number], { user_id: number }>(
     `UPDATE enrollments SET status = 'dropped' WHERE section_id = ? AND status = 'enrolled' RETURNING user_id`,
