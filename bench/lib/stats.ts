@@ -1,4 +1,5 @@
 /** Percentiles and small number helpers for benchmark figures. */
+import { seededRandom } from '../../test/support/seeded-random.js';
 
 /** Nearest-rank percentile of an ascending array (p in 0..100); NaN when empty. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -42,20 +43,7 @@ export function round(v: number): number {
   return Math.round(v * f) / f;
 }
 
-/**
- * A deterministic pseudo-random source in [0, 1) (mulberry32), so that an
- * interval computed from the same samples is the same every time.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /**
  * The p-th percentile (nearest rank, as `percentile`) of one bootstrap
