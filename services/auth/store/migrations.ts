@@ -51,9 +51,8 @@ export const AUTH_MIGRATIONS: readonly string[] = [
     request_ip TEXT NOT NULL,
     request_timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
     user_id INTEGER REFERENCES users(id),
-    -- 'ok' | 'bad_credentials' | 'expired_key' | 'refresh_ok' | 'refresh_reuse'
-    -- | 'refresh_invalid' | 'refresh_expired' | 'logout' | 'logout_invalid'
-    -- | 'password_changed'
+    -- one of AUTH_OUTCOMES (domain/audit-log.ts): 'ok', 'bad_credentials',
+    -- 'throttled', 'refresh_reuse', 'password_changed', …
     outcome TEXT NOT NULL DEFAULT 'ok',
     -- 'login' | 'auth' | 'token' | 'logout' | 'password'
     method TEXT NOT NULL DEFAULT 'auth',
