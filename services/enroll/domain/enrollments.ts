@@ -131,7 +131,8 @@ const swap = enrollWrite('swapEnrollment', (store, { userId, sectionId, replacin
   // seat they wait for, perhaps in another section of the new course, which
   // then replaces the new seat at once (a wait to change sections).
   promoteWaitlistsOf(store, [userId]);
-  const movedTo = store.enrollments.getEnrollment(userId, sectionId)?.status === 'enrolled' ? 0 : store.enrollments.otherSeatInCourse(userId, section.course_id, sectionId) ?? 0;
+  // One seat per course: any other seat in it is where such a move took them.
+  const movedTo = store.enrollments.otherSeatInCourse(userId, section.course_id, sectionId) ?? 0;
   return { ...enrolled(userId, sectionId), replaced_section_id: replacingId, promoted_user_ids: promoted, moved_to_section_id: movedTo };
 });
 

@@ -59,11 +59,12 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
 /**
  * A student who was skipped for a schedule conflict, a full load or a
  * prerequisite keeps their place in line, and the seat goes to someone behind
- * them, or stays free if no one else fits. When the students in `userIds` lose an enrollment (they drop
- * it, or its section is deleted) or finish one (it is graded), that obstacle
- * may be gone: every waitlist they are on is walked again, in section order,
- * so a seat left free while they did not fit goes to the first in line who
- * now fits, not to whoever enrolls next. `alsoSections` are walked with them.
+ * them, or stays free if no one else fits. When the students in `userIds` lose
+ * an enrollment (they drop it, or its section is deleted) or finish one (it
+ * is graded), that obstacle may be gone: every waitlist they are on is walked
+ * again, in section order, so a seat left free while they did not fit goes to
+ * the first in line who now fits, not to whoever enrolls next. `alsoSections`
+ * are walked with them.
  */
 export function promoteWaitlistsOf(store: EnrollStore, userIds: Iterable<number>, alsoSections: Iterable<number> = []): void {
   const sections = new Set<number>(alsoSections);

@@ -13,7 +13,7 @@ import { NOT_PASSING_GRADES, requireId } from './validate.js';
  * exact and the average rounds as written: half up, to two decimals. P, NP
  * and I carry none.
  */
-export const GRADE_POINT_TENTHS: Readonly<Record<string, number>> = {
+const GRADE_POINT_TENTHS: Readonly<Record<string, number>> = {
   'A+': 40, A: 40, 'A-': 37,
   'B+': 33, B: 30, 'B-': 27,
   'C+': 23, C: 20, 'C-': 17,
