@@ -13,6 +13,7 @@ import type { WritableDb } from '../../../lib/sqlite.js';
 import { readAcrossBoundary } from '../../../lib/reader-thread.js';
 import type { ReadScope } from '../../../lib/shared-reads.js';
 import { writeAcrossBoundary } from '../../../lib/writer-thread.js';
+import type { WriteFn } from '../../../lib/writer.js';
 import { ENROLL_MIGRATIONS } from '../store/migrations.js';
 import type { Actor } from './actor.js';
 import { EnrollDomain } from './enroll-domain.js';
@@ -64,7 +65,13 @@ export interface Fixture {
 
 /** `pageSize` is how many users the fake directory returns per call. */
 export async function setup(
-  options: { syncUsers?: boolean; pageSize?: number; readThroughWriter?: boolean } = {},
+  options: {
+    syncUsers?: boolean;
+    pageSize?: number;
+    readThroughWriter?: boolean;
+    /** How writes reach the database; by default each in its own transaction, across the writer thread's boundary. */
+    write?: (db: WritableDb) => WriteFn;
+  } = {},
 ): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'enroll-test-'));
   const file = join(dir, 'enroll.db');
@@ -90,7 +97,7 @@ export async function setup(
     reads,
     // Reads and writes cross the boundary a reader and a writer thread put around them.
     query: readAcrossBoundary(readDb, reads),
-    write: writeAcrossBoundary(db as WritableDb),
+    write: (options.write ?? writeAcrossBoundary)(db as WritableDb),
     now: () => fixture.nowMs ?? Date.now(),
     directory: {
       usersAfter: async (afterId) => {
