@@ -232,26 +232,29 @@ export class AuthDomain {
     const retryAfter = loginRetryAfter(this.#read.loginFailures(username), this.#throttle, toSeconds(asked));
     if (retryAfter > 0) {
       await this.#write(audit, { ...logAt(asked), outcome: 'throttled' });
-      throw resourceExhausted(`too many failed logins for this username; try again in ${retryAfter} s`);
+      throw loginThrottled(retryAfter);
     }
 
     const matches = await this.#passwordGate.after(() => verifyPassword(user?.password_hash ?? DUMMY_HASH, password));
     const now = this.#clock();
     const log = logAt(now);
+    // Guesses checked at once all passed the check above; the write asks again (see recordLoginFailure).
+    const throttle = { ...this.#throttle, now: toSeconds(now) };
     if (user === undefined || !matches) {
-      const failure = { log: { ...log, outcome: 'bad_credentials' }, now: toSeconds(now), windowS: this.#throttle.windowS };
-      await this.#write(recordLoginFailure, failure);
-      throw unauthenticated(BAD_CREDENTIALS);
+      const lateRetryAfter = await this.#write(recordLoginFailure, { log: { ...log, outcome: 'bad_credentials' }, throttle });
+      throw lateRetryAfter > 0 ? loginThrottled(lateRetryAfter) : unauthenticated(BAD_CREDENTIALS);
     }
 
     const expired = meta.expired === true;
     const key = await this.#signingKey(now, expired);
     const refresh = expired ? undefined : newRefreshToken();
     const t = toSeconds(now);
-    await this.#write(recordLogin, {
+    const lateRetryAfter = await this.#write(recordLogin, {
       log: { ...log, user_id: user.id, outcome: expired ? 'expired_key' : 'ok' },
       refresh: refresh && { token_hash: refresh.hash, user_id: user.id, created_at: t, expires_at: t + this.#refreshTtl },
+      throttle,
     });
+    if (lateRetryAfter > 0) throw loginThrottled(lateRetryAfter);
     return this.#tokens(key, { userId: user.id, username: user.username, roles: parseRoles(user.roles) }, now, expired, refresh?.token);
   }
 
@@ -522,25 +525,50 @@ const replaceRoles = defineWrite('auth.setRoles', (db, a: { userId: number; role
 
 const audit = defineWrite('auth.audit', (db, entry: AuthLogEntry) => createAuthStore(db).insertAuthLog(entry));
 
-/** Audits a wrong password (or unknown username) and counts it against the username sent. */
-const recordLoginFailure = defineWrite(
-  'auth.loginFailure',
-  (db, a: { log: AuthLogEntry & { username: string }; now: number; windowS: number }) => {
-    const store = createAuthStore(db);
-    store.insertAuthLog(a.log);
-    store.addLoginFailure(a.log.username, a.now, a.windowS);
-  },
-);
+/** The throttle's policy and the time of a login's password check, for its write to apply. */
+type ThrottleAt = LoginThrottlePolicy & { now: number };
 
+function loginThrottled(retryAfter: number) {
+  return resourceExhausted(`too many failed logins for this username; try again in ${retryAfter} s`);
+}
+
+/**
+ * A login whose password was checked while other guesses at the same username
+ * were being checked passed the throttle before any of them was counted. So
+ * its write asks the throttle again, where no other write interleaves: once the
+ * limit was reached it is audited as `throttled` and refused (whether its
+ * password was right or wrong), exactly as if it had been sent after those
+ * guesses. Returns the seconds to wait, or 0 when the login goes on.
+ */
+function throttledInWrite(store: AuthStore, log: AuthLogEntry & { username: string }, throttle: ThrottleAt): number {
+  const retryAfter = loginRetryAfter(store.loginFailures(log.username), throttle, throttle.now);
+  if (retryAfter > 0) store.insertAuthLog({ ...log, outcome: 'throttled' });
+  return retryAfter;
+}
+
+/** Audits a wrong password (or unknown username) and counts it against the username sent, unless the username is throttled by now. */
+const recordLoginFailure = defineWrite('auth.loginFailure', (db, a: { log: AuthLogEntry & { username: string }; throttle: ThrottleAt }): number => {
+  const store = createAuthStore(db);
+  const retryAfter = throttledInWrite(store, a.log, a.throttle);
+  if (retryAfter > 0) return retryAfter;
+  store.insertAuthLog(a.log);
+  store.addLoginFailure(a.log.username, a.throttle.now, a.throttle.windowS);
+  return 0;
+});
+
+/** Records a successful login (and its first refresh token), unless the username is throttled by now. */
 const recordLogin = defineWrite(
   'auth.login',
-  (db, a: { log: AuthLogEntry & { user_id: number }; refresh?: Omit<NewRefreshToken, 'family_id'> }) => {
+  (db, a: { log: AuthLogEntry & { user_id: number; username: string }; refresh?: Omit<NewRefreshToken, 'family_id'>; throttle: ThrottleAt }): number => {
     const store = createAuthStore(db);
+    const retryAfter = throttledInWrite(store, a.log, a.throttle);
+    if (retryAfter > 0) return retryAfter;
     store.setLastLogin(a.log.user_id, a.log.request_timestamp);
     store.insertAuthLog(a.log);
-    store.clearLoginFailures(a.log.username!);
+    store.clearLoginFailures(a.log.username);
     // A login starts a new family of refresh tokens.
     if (a.refresh) store.insertRefresh({ ...a.refresh, family_id: randomUUID() });
+    return 0;
   },
 );
 

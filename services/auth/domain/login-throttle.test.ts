@@ -30,7 +30,7 @@ describe('login throttle per username', () => {
     clock = new TestClock();
     ({ domain } = newDomain(t, clock, { loginThrottle: { limit: 3, windowS: 60 } }));
     await domain.ensureSigningKeys();
-    for (const username of ['tess', 'uma', 'vic', 'wes']) await domain.register({ username, email: `${username}@example.edu`, password: PASSWORD });
+    for (const username of ['tess', 'uma', 'vic', 'wes', 'yan', 'zoe']) await domain.register({ username, email: `${username}@example.edu`, password: PASSWORD });
   });
   after(() => t.close());
 
@@ -86,10 +86,35 @@ describe('login throttle per username', () => {
     assert.deepEqual(unknown, [Status.UNAUTHENTICATED, Status.UNAUTHENTICATED, Status.UNAUTHENTICATED, Status.RESOURCE_EXHAUSTED]);
   });
 
+  test('guesses checked at once are counted as they are written: past the limit the rest are throttled', async () => {
+    // All six pass the check before their passwords before any of them is counted.
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => attempt('yan', `wrong ${i}`)));
+    const count = (status: Status) => answers.filter((a) => a === status).length;
+    assert.deepEqual([count(Status.UNAUTHENTICATED), count(Status.RESOURCE_EXHAUSTED)], [3, 3], `answers: ${answers.join(', ')}`);
+    assert.equal(failuresRow('yan'), 3, 'no more than the limit is counted');
+    assert.deepEqual(outcomes('yan'), ['bad_credentials', 'bad_credentials', 'bad_credentials', 'throttled', 'throttled', 'throttled']);
+  });
+
+  test('the right password among guesses checked at once gets in only if the limit was not reached before its write', async () => {
+    const sent = ['w1', 'w2', PASSWORD, 'w3', 'w4', 'w5'];
+    const answers = await Promise.all(sent.map((p) => attempt('zoe', p)));
+    // The audit rows, in the order they were written, must follow the rule one at a time.
+    let failures = 0;
+    for (const outcome of outcomes('zoe') as string[]) {
+      if (failures >= 3) assert.equal(outcome, 'throttled', `after ${failures} failures: ${outcomes('zoe').join(', ')}`);
+      else if (outcome === 'ok') failures = 0;
+      else assert.equal(outcome, 'bad_credentials', outcomes('zoe').join(', '));
+      if (outcome === 'bad_credentials') failures++;
+    }
+    const right = answers[sent.indexOf(PASSWORD)];
+    assert.equal(right === 'ok', (outcomes('zoe') as string[]).includes('ok'), 'the right password is answered as audited');
+    assert.equal(failuresRow('zoe') ?? 0, failures);
+  });
+
   test('rows of ended windows are deleted by later failures', async () => {
     clock.advance(3600);
     const live = () => t.read.prepare('SELECT count(*) FROM login_failures').pluck().get() as number;
-    assert.ok(live() >= 2, 'wes and nobody-here still have rows');
+    assert.ok(live() >= 2, 'wes, nobody-here and others still have rows');
     assert.equal(await attempt('someone-else', 'wrong'), Status.UNAUTHENTICATED);
     assert.deepEqual(t.read.prepare('SELECT username FROM login_failures').pluck().all(), ['someone-else']);
   });

@@ -11,9 +11,13 @@
  *
  * This lets an attacker who knows a username lock its owner out for at most
  * one window at a time; that is the price of not letting them guess at the
- * rate Envoy allows. Concurrent guesses can each pass the check before any of
- * them is counted, so a burst may exceed the limit by the number in flight
- * (Envoy's bucket bounds that).
+ * rate Envoy allows. Guesses sent at once all pass the check before any of them
+ * is counted, so each login's write asks again (`auth-domain.ts`,
+ * `throttledInWrite`): once the limit is reached the rest are refused and
+ * audited as `throttled`, the right password too, as if sent after the others.
+ * Their passwords were still checked (the argon2id work, which Envoy's bucket
+ * bounds), but no more than `limit` guesses per window get an answer that
+ * tells a right password from a wrong one.
  */
 import type { LoginFailureRow } from '../store/auth-store.js';
 
