@@ -643,6 +643,29 @@ describe('the auth service on the real cluster', () => {
       }
     });
 
+    test('guesses at one username sent at once, to the primary or a replica, stop at the limit: the rest are throttled', async () => {
+      // Straight to the services' gRPC ports, so that Envoy's bucket refuses none of them.
+      for (const n of [1, 2] as const) {
+        const [victim] = await manyStudents(1, env.cluster.node(1).authGrpc);
+        const client = authClient(env.cluster.node(n).authGrpc);
+        try {
+          const guesses = Array.from({ length: 14 }, (_, i) => call(client, 'Login', { username: victim!.username, password: `guess ${i}` }));
+          const codes = (await Promise.all(guesses)).map((a) => a.error?.code);
+          const count = (code: Status) => codes.filter((c) => c === code).length;
+          // LOGIN_FAILURE_LIMIT is 10 on the test cluster, as by default.
+          assert.deepEqual(
+            { unauthenticated: count(Status.UNAUTHENTICATED), throttled: count(Status.RESOURCE_EXHAUSTED) },
+            { unauthenticated: 10, throttled: 4 },
+            `node${n}: ${JSON.stringify(codes)}`,
+          );
+          const right = await call(client, 'Login', { username: victim!.username, password: victim!.password });
+          assert.equal(right.error?.code, Status.RESOURCE_EXHAUSTED, `node${n}: the right password is refused for the window`);
+        } finally {
+          client.close();
+        }
+      }
+    });
+
     test('registrations hashing their passwords at the same time share commits too, and each user is there', async (t) => {
       for (const n of [1, 2] as const) {
         const client = authClient(env.cluster.node(n).authGrpc);
