@@ -7,6 +7,7 @@ import { argon2Params } from './passwords.js';
 import { hashRefreshToken } from './tokens.js';
 import { TestClock, newDomain, openTestDb } from './testkit.js';
 import type { TestDb } from './testkit.js';
+import type { WriteFn } from '../../../lib/writer.js';
 
 let t: TestDb;
 let clock: TestClock;
@@ -281,6 +282,55 @@ describe('password change', () => {
     const winner = a.status === 'fulfilled' ? 'first new password' : 'second new password';
     assert.ok((await login(winner)).access_token);
   });
+});
+
+describe('a login racing a password change', () => {
+  const OLD = 'the password before';
+  /** A domain whose login writes wait for `release` once `holdLogins` is set; `heldLogin` resolves when one arrives. */
+  function withHeldLogins() {
+    const tt = openTestDb();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let arrived!: () => void;
+    const heldLogin = new Promise<void>((resolve) => (arrived = resolve));
+    const gate = { holdLogins: false };
+    const write: WriteFn = async (op, args) => {
+      if (op.name === 'auth.login' && gate.holdLogins) {
+        arrived();
+        await released;
+      }
+      return tt.write(op, args);
+    };
+    const { domain: d } = newDomain(tt, new TestClock(), { write });
+    return { tt, d, gate, heldLogin, release };
+  }
+  const liveRefreshTokens = (tt: TestDb, userId: number) =>
+    tt.read.prepare('SELECT count(*) FROM refresh_tokens WHERE user_id = ? AND revoked = 0 AND used_at IS NULL').pluck().get(userId);
+
+  for (const how of ['changes it', 'the registrar resets it'] as const) {
+    test(`the old password checked before the user ${how} does not log in once the change is written`, async () => {
+      const { tt, d, gate, heldLogin, release } = withHeldLogins();
+      try {
+        await d.ensureSigningKeys();
+        const { user_id: userId } = await d.register({ username: 'quinn', email: 'quinn@example.edu', password: OLD });
+        gate.holdLogins = true;
+        const login = d.login({ username: 'quinn', password: OLD }, { ip: '10.4.1.1', method: 'login' });
+        await heldLogin; // its password is checked; its write waits
+        gate.holdLogins = false;
+        if (how === 'changes it') await d.changePassword(userId, { current_password: OLD, new_password: 'the password after' }, { ip: '10.4.1.2' });
+        else await d.resetPassword({ userId: 1, roles: ['registrar'] }, { user_id: userId }, { ip: '10.4.1.2' });
+        const tokensAfterChange = liveRefreshTokens(tt, userId);
+        release();
+        await rejectsWith(login, Status.UNAUTHENTICATED);
+        assert.equal(liveRefreshTokens(tt, userId), tokensAfterChange, 'the late login started no chain');
+        const last = tt.read.prepare('SELECT outcome, method FROM auth_logs ORDER BY id DESC LIMIT 1').get();
+        assert.deepEqual(last, { outcome: 'bad_credentials', method: 'login' }, 'audited as the wrong password it now is');
+        assert.equal(tt.read.prepare('SELECT failures FROM login_failures WHERE username = ?').pluck().get('quinn'), 1, 'and counted as one');
+      } finally {
+        tt.close();
+      }
+    });
+  }
 });
 
 describe('profile and directory', () => {

@@ -232,29 +232,29 @@ export class AuthDomain {
     const retryAfter = loginRetryAfter(this.#read.loginFailures(username), this.#throttle, toSeconds(asked));
     if (retryAfter > 0) {
       await this.#write(audit, { ...logAt(asked), outcome: 'throttled' });
-      throw loginThrottled(retryAfter);
+      throw refusal({ outcome: 'throttled', retryAfter });
     }
 
     const matches = await this.#passwordGate.after(() => verifyPassword(user?.password_hash ?? DUMMY_HASH, password));
     const now = this.#clock();
     const log = logAt(now);
-    // Guesses checked at once all passed the check above; the write asks again (see recordLoginFailure).
+    // Guesses checked at once all passed the check above; the write asks again (failLogin).
     const throttle = { ...this.#throttle, now: toSeconds(now) };
     if (user === undefined || !matches) {
-      const lateRetryAfter = await this.#write(recordLoginFailure, { log: { ...log, outcome: 'bad_credentials' }, throttle });
-      throw lateRetryAfter > 0 ? loginThrottled(lateRetryAfter) : unauthenticated(BAD_CREDENTIALS);
+      throw refusal(await this.#write(recordLoginFailure, { log: { ...log, outcome: 'bad_credentials' }, throttle }));
     }
 
     const expired = meta.expired === true;
     const key = await this.#signingKey(now, expired);
     const refresh = expired ? undefined : newRefreshToken();
     const t = toSeconds(now);
-    const lateRetryAfter = await this.#write(recordLogin, {
+    const verdict = await this.#write(recordLogin, {
       log: { ...log, user_id: user.id, outcome: expired ? 'expired_key' : 'ok' },
       refresh: refresh && { token_hash: refresh.hash, user_id: user.id, created_at: t, expires_at: t + this.#refreshTtl },
       throttle,
+      checkedHash: user.password_hash,
     });
-    if (lateRetryAfter > 0) throw loginThrottled(lateRetryAfter);
+    if (verdict.outcome !== 'ok') throw refusal(verdict);
     return this.#tokens(key, { userId: user.id, username: user.username, roles: parseRoles(user.roles) }, now, expired, refresh?.token);
   }
 
@@ -528,47 +528,69 @@ const audit = defineWrite('auth.audit', (db, entry: AuthLogEntry) => createAuthS
 /** The throttle's policy and the time of a login's password check, for its write to apply. */
 type ThrottleAt = LoginThrottlePolicy & { now: number };
 
-function loginThrottled(retryAfter: number) {
-  return resourceExhausted(`too many failed logins for this username; try again in ${retryAfter} s`);
+/** What a login's write decided: it stands, or it is refused after all. */
+type LoginVerdict = { outcome: 'ok' } | LoginRefusal;
+type LoginRefusal = { outcome: 'throttled'; retryAfter: number } | { outcome: 'bad_credentials' };
+
+function refusal(verdict: LoginRefusal) {
+  return verdict.outcome === 'throttled'
+    ? resourceExhausted(`too many failed logins for this username; try again in ${verdict.retryAfter} s`)
+    : unauthenticated(BAD_CREDENTIALS);
 }
 
 /**
- * A login whose password was checked while other guesses at the same username
- * were being checked passed the throttle before any of them was counted. So
- * its write asks the throttle again, where no other write interleaves: once the
- * limit was reached it is audited as `throttled` and refused (whether its
+ * A login checks its password, and the throttle, before its write, while
+ * other requests may write: guesses at the same username sent at once all
+ * pass the throttle before any of them is counted. So its write asks the
+ * throttle again, where no other write interleaves: once the limit was
+ * reached, the login is audited as `throttled` and refused (whether its
  * password was right or wrong), exactly as if it had been sent after those
- * guesses. Returns the seconds to wait, or 0 when the login goes on.
+ * guesses. Otherwise the wrong password is audited and counted.
  */
-function throttledInWrite(store: AuthStore, log: AuthLogEntry & { username: string }, throttle: ThrottleAt): number {
+function failLogin(store: AuthStore, log: AuthLogEntry & { username: string }, throttle: ThrottleAt): LoginRefusal {
   const retryAfter = loginRetryAfter(store.loginFailures(log.username), throttle, throttle.now);
-  if (retryAfter > 0) store.insertAuthLog({ ...log, outcome: 'throttled' });
-  return retryAfter;
+  if (retryAfter > 0) {
+    store.insertAuthLog({ ...log, outcome: 'throttled' });
+    return { outcome: 'throttled', retryAfter };
+  }
+  store.insertAuthLog({ ...log, outcome: 'bad_credentials' });
+  store.addLoginFailure(log.username, throttle.now, throttle.windowS);
+  return { outcome: 'bad_credentials' };
 }
 
 /** Audits a wrong password (or unknown username) and counts it against the username sent, unless the username is throttled by now. */
-const recordLoginFailure = defineWrite('auth.loginFailure', (db, a: { log: AuthLogEntry & { username: string }; throttle: ThrottleAt }): number => {
-  const store = createAuthStore(db);
-  const retryAfter = throttledInWrite(store, a.log, a.throttle);
-  if (retryAfter > 0) return retryAfter;
-  store.insertAuthLog(a.log);
-  store.addLoginFailure(a.log.username, a.throttle.now, a.throttle.windowS);
-  return 0;
-});
+const recordLoginFailure = defineWrite('auth.loginFailure', (db, a: { log: AuthLogEntry & { username: string }; throttle: ThrottleAt }) =>
+  failLogin(createAuthStore(db), a.log, a.throttle),
+);
 
-/** Records a successful login (and its first refresh token), unless the username is throttled by now. */
+/**
+ * Records a successful login (and its first refresh token). Unless, by now,
+ * the username is throttled, or the password was changed or reset after the
+ * login checked it (`checkedHash`): then the password it was sent is a wrong
+ * one, since a change ends every login, and it fails as one (`failLogin`).
+ */
 const recordLogin = defineWrite(
   'auth.login',
-  (db, a: { log: AuthLogEntry & { user_id: number; username: string }; refresh?: Omit<NewRefreshToken, 'family_id'>; throttle: ThrottleAt }): number => {
+  (
+    db,
+    a: {
+      log: AuthLogEntry & { user_id: number; username: string };
+      refresh?: Omit<NewRefreshToken, 'family_id'>;
+      throttle: ThrottleAt;
+      checkedHash: string;
+    },
+  ): LoginVerdict => {
     const store = createAuthStore(db);
-    const retryAfter = throttledInWrite(store, a.log, a.throttle);
-    if (retryAfter > 0) return retryAfter;
+    const throttled = loginRetryAfter(store.loginFailures(a.log.username), a.throttle, a.throttle.now) > 0;
+    if (throttled || store.userWithHashById(a.log.user_id)?.password_hash !== a.checkedHash) {
+      return failLogin(store, a.log, a.throttle);
+    }
     store.setLastLogin(a.log.user_id, a.log.request_timestamp);
     store.insertAuthLog(a.log);
     store.clearLoginFailures(a.log.username);
     // A login starts a new family of refresh tokens.
     if (a.refresh) store.insertRefresh({ ...a.refresh, family_id: randomUUID() });
-    return 0;
+    return { outcome: 'ok' };
   },
 );
 
