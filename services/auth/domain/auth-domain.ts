@@ -250,7 +250,8 @@ export class AuthDomain {
     const t = toSeconds(now);
     const verdict = await this.#write(recordLogin, {
       log: { ...log, user_id: user.id, outcome: expired ? 'expired_key' : 'ok' },
-      refresh: refresh && { token_hash: refresh.hash, user_id: user.id, created_at: t, expires_at: t + this.#refreshTtl },
+      // A login starts a new family of refresh tokens.
+      refresh: refresh && { token_hash: refresh.hash, user_id: user.id, family_id: randomUUID(), created_at: t, expires_at: t + this.#refreshTtl },
       throttle,
       checkedHash: user.password_hash,
     });
@@ -332,7 +333,7 @@ export class AuthDomain {
       log: { ...log, outcome: 'password_changed' },
       expectedHash: user.password_hash,
       newHash,
-      refresh: { token_hash: refresh.hash, user_id: user.id, created_at: t, expires_at: t + this.#refreshTtl },
+      refresh: { token_hash: refresh.hash, user_id: user.id, family_id: randomUUID(), created_at: t, expires_at: t + this.#refreshTtl },
     });
     if (!changed) throw aborted('the password was changed meanwhile; try again with the new one');
     return this.#tokens(key, { userId: user.id, username: user.username, roles: parseRoles(user.roles) }, now, false, refresh.token);
@@ -575,7 +576,7 @@ const recordLogin = defineWrite(
     db,
     a: {
       log: AuthLogEntry & { user_id: number; username: string };
-      refresh?: Omit<NewRefreshToken, 'family_id'>;
+      refresh?: NewRefreshToken;
       throttle: ThrottleAt;
       checkedHash: string;
     },
@@ -588,8 +589,7 @@ const recordLogin = defineWrite(
     store.setLastLogin(a.log.user_id, a.log.request_timestamp);
     store.insertAuthLog(a.log);
     store.clearLoginFailures(a.log.username);
-    // A login starts a new family of refresh tokens.
-    if (a.refresh) store.insertRefresh({ ...a.refresh, family_id: randomUUID() });
+    if (a.refresh) store.insertRefresh(a.refresh);
     return { outcome: 'ok' };
   },
 );
@@ -643,12 +643,12 @@ const replacePassword = defineWrite(
   'auth.changePassword',
   (
     db,
-    a: { log: AuthLogEntry & { user_id: number }; expectedHash: string; newHash: string; refresh: Omit<NewRefreshToken, 'family_id'> },
+    a: { log: AuthLogEntry & { user_id: number }; expectedHash: string; newHash: string; refresh: NewRefreshToken },
   ): boolean => {
     const store = createAuthStore(db);
     if (!store.replacePasswordHash(a.log.user_id, a.expectedHash, a.newHash)) return false;
     store.revokeUserRefresh(a.log.user_id);
-    store.insertRefresh({ ...a.refresh, family_id: randomUUID() });
+    store.insertRefresh(a.refresh);
     store.insertAuthLog(a.log);
     return true;
   },
