@@ -7,7 +7,8 @@ import { argon2Params } from './passwords.js';
 import { hashRefreshToken } from './tokens.js';
 import { TestClock, newDomain, openTestDb } from './testkit.js';
 import type { TestDb } from './testkit.js';
-import type { WriteFn } from '../../../lib/writer.js';
+import { createWriter, type WriteFn } from '../../../lib/writer.js';
+import type { WritableDb } from '../../../lib/sqlite.js';
 
 let t: TestDb;
 let clock: TestClock;
@@ -399,6 +400,26 @@ describe('profile changes', () => {
     const changes = domain.userChangesAfter(seqBefore, 0);
     assert.deepEqual(changes.map((c) => [c.user.user_id, c.user.first_name, c.user.last_name]), [[id, '', 'New'], [id, '', 'New']]);
     assert.ok(!JSON.stringify(changes).includes('@'), 'the directory carries no email');
+  });
+
+  test('two changes at once to different fields both stand', async () => {
+    // Through group commit, as on the primary: both requests are read before either is written.
+    const tt = openTestDb();
+    try {
+      const batch = createWriter(tt.writer as WritableDb, { mode: 'batch', position: () => 0n });
+      const { domain: d } = newDomain(tt, new TestClock(), { write: (op, args) => batch.run(op, args).then((r) => r.value) });
+      const { user_id: id } = await d.register({ username: 'remy', email: 'remy@example.edu', first_name: 'Remy', last_name: 'Old', password: 'remy password' });
+      const [names, email] = await Promise.all([
+        d.updateMe(id, { first_name: 'Rémy', last_name: 'New' }),
+        d.updateMe(id, { email: 'remy.new@example.edu' }),
+      ]);
+      const me = d.me(id);
+      assert.deepEqual([me.first_name, me.last_name, me.email], ['Rémy', 'New', 'remy.new@example.edu']);
+      assert.deepEqual([names.first_name, names.email], ['Rémy', 'remy@example.edu'], 'each answer is the row as its write left it');
+      assert.deepEqual([email.first_name, email.email], ['Rémy', 'remy.new@example.edu']);
+    } finally {
+      tt.close();
+    }
   });
 
   test('refused: a bad field, or an email another user has; nothing changes', async () => {

@@ -405,16 +405,16 @@ export class AuthDomain {
    * Numbered like a role change, so the enrollment service's copy follows.
    */
   async updateMe(userId: number, input: { first_name?: string | null; last_name?: string | null; email?: string | null }): Promise<User__Output> {
-    const current = this.#read.userById(userId);
-    if (current === undefined) throw notFound('user');
-    const profile = {
-      first_name: input.first_name == null ? current.first_name : checkName('first_name', input.first_name),
-      last_name: input.last_name == null ? current.last_name : checkName('last_name', input.last_name),
-      email: input.email == null ? current.email : checkEmail(input.email),
-    };
-    const changed = await this.#write(replaceProfile, { userId, profile, at: sqliteTimestamp(this.#clock()) });
-    if (!changed) throw alreadyExists('email already exists');
-    return this.me(userId);
+    // Only the fields sent travel to the write, which applies them to the row as it is
+    // then: two changes at once to different fields both stand.
+    const change: Partial<ProfileUpdate> = {};
+    if (input.first_name != null) change.first_name = checkName('first_name', input.first_name);
+    if (input.last_name != null) change.last_name = checkName('last_name', input.last_name);
+    if (input.email != null) change.email = checkEmail(input.email);
+    const updated = await this.#write(replaceProfile, { userId, change, at: sqliteTimestamp(this.#clock()) });
+    if (updated === 'no_user') throw notFound('user');
+    if (updated === 'email_taken') throw alreadyExists('email already exists');
+    return toUser(updated);
   }
 
   /** Changes to users after `afterSeq` (the internal UserDirectory), each with the user as they are now. */
@@ -507,14 +507,24 @@ const insertNewUser = defineWrite('auth.register', (db, user: NewUser) => {
   return store.insertUser(user);
 });
 
-/** False when the email belongs to another user. */
-const replaceProfile = defineWrite('auth.updateMe', (db, a: { userId: number; profile: ProfileUpdate; at: string }) => {
-  const store = createAuthStore(db);
-  const holder = a.profile.email === null ? undefined : store.userIdByEmail(a.profile.email);
-  if (holder !== undefined && holder !== a.userId) return false;
-  store.setProfile(a.userId, a.profile, a.at);
-  return true;
-});
+/** Applies the fields of `change` to the user's row as it is now; answers the row, or why not. */
+const replaceProfile = defineWrite(
+  'auth.updateMe',
+  (db, a: { userId: number; change: Partial<ProfileUpdate>; at: string }): PublicUserRow | 'no_user' | 'email_taken' => {
+    const store = createAuthStore(db);
+    const current = store.userById(a.userId);
+    if (current === undefined) return 'no_user';
+    const profile: ProfileUpdate = {
+      first_name: a.change.first_name ?? current.first_name,
+      last_name: a.change.last_name ?? current.last_name,
+      email: a.change.email ?? current.email,
+    };
+    const holder = profile.email === null ? undefined : store.userIdByEmail(profile.email);
+    if (holder !== undefined && holder !== a.userId) return 'email_taken';
+    store.setProfile(a.userId, profile, a.at);
+    return store.userById(a.userId)!;
+  },
+);
 
 /** False when there is no such user. */
 const replaceRoles = defineWrite('auth.setRoles', (db, a: { userId: number; roles: string; at: string; by: number }) => {
