@@ -54,6 +54,10 @@ export function enrollServiceHandlers(domain: EnrollDomain): Record<string, Meth
     ListUserSections: r(domain.listUserSections),
     ListUserWaitlist: r(domain.listUserWaitlist),
     DropUserWaitlist: w(domain.dropUserWaitlist),
+    // registration holds
+    ListUserHolds: r(domain.listUserHolds),
+    CreateUserHold: w(domain.createUserHold),
+    DeleteUserHold: w(domain.deleteUserHold),
     // registration period
     GetRegistrationPeriod: r(domain.getRegistrationPeriod),
     SetRegistrationPeriod: w(domain.setRegistrationPeriod),

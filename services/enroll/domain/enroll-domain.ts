@@ -53,6 +53,11 @@ import type { ListUsersRequest } from '../../../gen/ts/enroll/v1/ListUsersReques
 import type { ListUsersResponse__Output } from '../../../gen/ts/enroll/v1/ListUsersResponse.js';
 import type { ListWaitlistResponse__Output } from '../../../gen/ts/enroll/v1/ListWaitlistResponse.js';
 import type { Section__Output } from '../../../gen/ts/enroll/v1/Section.js';
+import type { CreateUserHoldRequest } from '../../../gen/ts/enroll/v1/CreateUserHoldRequest.js';
+import type { DeleteUserHoldRequest } from '../../../gen/ts/enroll/v1/DeleteUserHoldRequest.js';
+import type { ListUserHoldsRequest } from '../../../gen/ts/enroll/v1/ListUserHoldsRequest.js';
+import type { ListUserHoldsResponse__Output } from '../../../gen/ts/enroll/v1/ListUserHoldsResponse.js';
+import type { RegistrationHold__Output } from '../../../gen/ts/enroll/v1/RegistrationHold.js';
 import type { GetRegistrationPeriodRequest } from '../../../gen/ts/enroll/v1/GetRegistrationPeriodRequest.js';
 import type { RegistrationPeriod__Output } from '../../../gen/ts/enroll/v1/RegistrationPeriod.js';
 import type { SetRegistrationPeriodRequest } from '../../../gen/ts/enroll/v1/SetRegistrationPeriodRequest.js';
@@ -67,6 +72,7 @@ import { DomainContext, type EnrollDomainDeps } from './context.js';
 import * as enrollments from './enrollments.js';
 import * as events from './events.js';
 import * as prerequisites from './prerequisites.js';
+import * as holds from './holds.js';
 import * as registrationPeriod from './registration-period.js';
 import * as transcript from './transcript.js';
 import * as sections from './sections.js';
@@ -236,6 +242,21 @@ export class EnrollDomain {
   /** The user themself or the registrar. */
   dropUserWaitlist(actor: Actor, req: DropUserWaitlistRequest): Promise<DropResponse__Output> {
     return waitlists.dropUserWaitlist(this.ctx, actor, req);
+  }
+
+  // --- registration holds -----------------------------------------------------
+
+  /** The student themself or the registrar. */
+  listUserHolds(actor: Actor, req: ListUserHoldsRequest): Promise<ListUserHoldsResponse__Output> {
+    return holds.listUserHolds(this.ctx, actor, req);
+  }
+  /** Registrar only. */
+  createUserHold(actor: Actor, req: CreateUserHoldRequest): Promise<RegistrationHold__Output> {
+    return holds.createUserHold(this.ctx, actor, req);
+  }
+  /** Registrar only; the student's lines are walked again once no hold is left. */
+  deleteUserHold(actor: Actor, req: DeleteUserHoldRequest): Promise<RegistrationHold__Output> {
+    return holds.deleteUserHold(this.ctx, actor, req);
   }
 
   // --- registration period ----------------------------------------------------

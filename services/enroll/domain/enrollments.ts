@@ -27,6 +27,7 @@ import { parseRoles, toEnrollment } from './convert.js';
 import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
 import { readPage, toPage } from '../../../lib/pagination.js';
 import { requireLoadFits } from './credits.js';
+import { requireNoHold } from './holds.js';
 import { requirePrerequisitesPassed } from './prerequisites.js';
 import { periodCheckTime, requirePeriodOpen } from './registration-period.js';
 import { promoteFromWaitlist, promoteWaitlistsOf } from './promotion.js';
@@ -146,6 +147,9 @@ function requireEnrollable(store: EnrollStore, userId: number, sectionId: number
   if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${userId} is not a student`);
   const section = requireSection(store, sectionId);
   requirePeriodOpen(store, periodAt);
+  // periodAt is set exactly when the student acts for themself (periodCheckTime):
+  // a hold binds them as the registration period does, not the registrar.
+  if (periodAt !== null) requireNoHold(store, userId);
   if (store.enrollments.getEnrollment(userId, sectionId)?.status === 'enrolled') {
     throw alreadyExists(`user ${userId} is already enrolled in section ${sectionId}`);
   }

@@ -139,7 +139,7 @@ export async function setup(
       return s.id;
     },
     snapshot() {
-      const tables = ['users', 'departments', 'courses', 'course_prerequisites', 'sections', 'enrollments', 'waitlist', 'registration_period', 'enrollment_events'];
+      const tables = ['users', 'departments', 'courses', 'course_prerequisites', 'sections', 'enrollments', 'waitlist', 'registration_period', 'enrollment_events', 'registration_holds'];
       return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()));
     },
     close() {

@@ -30,6 +30,8 @@ interface World {
   /** A department with no courses, and a course that never had a section: both deletable. */
   emptyDepartment: number;
   bareCourse: number;
+  /** A hold on student 13. */
+  hold: number;
 }
 
 async function world(): Promise<World> {
@@ -41,7 +43,8 @@ async function world(): Promise<World> {
   const free = await f.section({ course_id: await f.course(), day: 'Sunday' });
   const emptyDepartment = (await f.domain.createDepartment(REGISTRAR, { name: 'Empty' })).id;
   const bareCourse = (await f.domain.createCourse(REGISTRAR, { code: 'BARE 1', name: 'Bare', department_id: 1 })).id;
-  return { f, s, w, free, emptyDepartment, bareCourse };
+  const hold = (await f.domain.createUserHold(REGISTRAR, { user_id: 13, reason: 'library fine' })).id;
+  return { f, s, w, free, emptyDepartment, bareCourse, hold };
 }
 
 const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> = [
@@ -91,6 +94,9 @@ const MATRIX: Array<[string, Who[], (x: World, a: Actor) => Promise<unknown>]> =
   ['dropUserEnrollment', ['registrar', 'self'], (x, a) => x.f.domain.dropUserEnrollment(a, { user_id: 10, section_id: x.s })],
   ['dropUserWaitlist', ['registrar', 'self'], (x, a) => x.f.domain.dropUserWaitlist(a, { user_id: 10, section_id: x.w })],
   ['createEnrollment', ['registrar', 'self'], (x, a) => x.f.domain.createEnrollment(a, { user_id: 10, section_id: x.free })],
+  ['listUserHolds', ['registrar', 'self'], (x, a) => x.f.domain.listUserHolds(a, { user_id: 10 })],
+  ['createUserHold', ['registrar'], (x, a) => x.f.domain.createUserHold(a, { user_id: 10, reason: 'unpaid fees' })],
+  ['deleteUserHold', ['registrar'], (x, a) => x.f.domain.deleteUserHold(a, { user_id: 13, hold_id: x.hold })],
   ['getRegistrationPeriod', ALL, (x, a) => x.f.domain.getRegistrationPeriod(a, {})],
   ['setRegistrationPeriod', ['registrar'], (x, a) => x.f.domain.setRegistrationPeriod(a, { closes_at: '2030-01-01T00:00:00Z' })],
 ];

@@ -9,9 +9,9 @@ import { passedPrerequisites } from './prerequisites.js';
 
 /**
  * Walks the section's waitlist in position order and enrolls each student who
- * has no schedule conflict, room in their credit load and the course's
- * prerequisites passed (unless the registrar waived them), while seats are
- * free. Promoted students leave the waitlist (positions close up); skipped
+ * has no registration hold, no schedule conflict, room in their credit load
+ * and the course's prerequisites passed (unless the registrar waived them),
+ * while seats are free. Promoted students leave the waitlist (positions close up); skipped
  * students keep their place. A student who takes the course in another
  * section waited to change sections: the promotion gives that seat up (a
  * "dropped" event by the service), whose own waitlist is then walked in turn.
@@ -32,6 +32,7 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
   for (const entry of store.waitlist.sectionWaitlistInOrder(sectionId)) {
     if (free <= 0) break;
     const userId = entry.user_id;
+    if (store.holds.firstActive(userId) !== undefined) continue;
     if (store.sections.findConflict(userId, sectionId) !== undefined) continue;
     if (entry.prerequisites_waived !== 1 && !passedPrerequisites(store, userId, section.course_id)) continue;
     const held = store.enrollments.otherSeatInCourse(userId, section.course_id, sectionId);
@@ -57,7 +58,7 @@ export function promoteFromWaitlist(store: EnrollStore, sectionId: number): numb
 }
 
 /**
- * A student who was skipped for a schedule conflict, a full load or a
+ * A student who was skipped for a hold, a schedule conflict, a full load or a
  * prerequisite keeps their place in line, and the seat goes to someone behind
  * them, or stays free if no one else fits. When the students in `userIds` lose
  * an enrollment (they drop it, or its section is deleted) or finish one (it

@@ -194,4 +194,20 @@ export const ENROLL_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE waitlist ADD COLUMN prerequisites_waived INTEGER NOT NULL DEFAULT 0 CHECK (prerequisites_waived IN (0, 1));
   `,
+  // 10: registration holds. A student with an active hold (released_at NULL)
+  // adds no section themself and is not moved into a seat from a line.
+  // Released holds stay, with who released them and when.
+  `
+  CREATE TABLE registration_holds (
+    id          INTEGER PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users (id),
+    reason      TEXT NOT NULL,
+    placed_by   INTEGER NOT NULL REFERENCES users (id),
+    placed_at   TEXT NOT NULL,
+    released_by INTEGER REFERENCES users (id),
+    released_at TEXT,
+    CHECK ((released_by IS NULL) = (released_at IS NULL))
+  ) STRICT;
+  CREATE INDEX registration_holds_active ON registration_holds (user_id, id) WHERE released_at IS NULL;
+  `,
 ];

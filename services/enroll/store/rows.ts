@@ -105,6 +105,17 @@ export interface SectionFilter {
   availability: 'seats' | 'open' | null;
 }
 
+/** A registration hold on a student (migration 10); released_at null while it stands. */
+export interface HoldRow {
+  id: number;
+  user_id: number;
+  reason: string;
+  placed_by: number;
+  placed_at: string;
+  released_by: number | null;
+  released_at: string | null;
+}
+
 /** When students may add and drop sections; null is no bound. */
 export interface RegistrationPeriodRow {
   opens_at: string | null;

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { catalogueStatements } from './catalogue.js';
 import { enrollmentStatements } from './enrollments.js';
 import { eventStatements } from './events.js';
+import { holdStatements } from './holds.js';
 import { prerequisiteStatements } from './prerequisites.js';
 import { registrationStatements } from './registration.js';
 import { sectionStatements } from './sections.js';
@@ -25,6 +26,7 @@ export function createEnrollStore(db: Database.Database) {
     waitlist: waitlistStatements(db),
     registration: registrationStatements(db),
     events: eventStatements(db),
+    holds: holdStatements(db),
   };
 }
 
