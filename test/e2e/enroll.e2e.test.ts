@@ -263,6 +263,43 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal(drop.status, 200, drop.text);
     });
 
+    test('a registration hold: the student adds nothing themself, waits without being promoted, and takes the free seat once it is released', async () => {
+      const sid = await section(school, { capacity: 1 });
+      const other = await section(school, { course_id: (await course(school)).id });
+      const [holder, held, next] = await students(3);
+      await enroll(holder!, holder!.id, sid);
+      assert.equal((await enroll(held!, held!.id, sid)).body.position, 1);
+      assert.equal((await enroll(next!, next!.id, sid)).body.position, 2);
+      const reg = school.registrar.token;
+
+      const placed = await http('POST', `/users/${held!.id}/holds`, { token: reg, body: { reason: 'tuition unpaid' } });
+      assert.equal(placed.status, 200, placed.text);
+      assert.equal(placed.body.reason, 'tuition unpaid');
+      const refused = await enroll(held!, held!.id, other);
+      assert.equal(refused.status, 400, refused.text);
+      assert.match(refused.body.message, /registration hold \(tuition unpaid\)/);
+      const seen = await http('GET', `/users/${held!.id}/holds`, { token: held!.token });
+      assert.equal(seen.status, 200, seen.text);
+      assert.deepEqual(seen.body.holds.map((h: { id: number; reason: string }) => [h.id, h.reason]), [[placed.body.id, 'tuition unpaid']]);
+
+      // The seat frees: the held student is skipped and keeps their place.
+      const drop = await http('DELETE', `/users/${holder!.id}/enrollments/${sid}`, { token: holder!.token });
+      assert.deepEqual(drop.body.promoted_user_ids, [next!.id]);
+      assert.deepEqual((await waitlistOf(sid)).map((e) => [e.user_id, e.position]), [[held!.id, 1]]);
+      const again = await http('DELETE', `/users/${next!.id}/enrollments/${sid}`, { token: next!.token });
+      assert.deepEqual(again.body.promoted_user_ids, [], 'still held: the seat stays free');
+
+      const released = await http('DELETE', `/users/${held!.id}/holds/${placed.body.id}`, { token: reg });
+      assert.equal(released.status, 200, released.text);
+      assert.ok(released.body.released_at, 'the answer is the hold as released');
+      assert.deepEqual(await enrolledOf(sid), [held!.id], 'the release gave them the free seat');
+      assert.equal((await http('DELETE', `/users/${held!.id}/holds/${placed.body.id}`, { token: reg })).status, 404, 'released once');
+      assert.equal((await http('GET', `/users/${held!.id}/holds`, { token: held!.token })).body.holds?.length ?? 0, 0);
+      assert.equal((await http('POST', `/users/${school.instructor.id}/holds`, { token: reg, body: { reason: 'x' } })).status, 400, 'only students are held');
+      assert.equal((await http('POST', `/users/${held!.id}/holds`, { token: reg, body: { reason: '' } })).status, 400);
+      assert.equal((await http('PUT', `/users/${held!.id}/holds`, { token: reg, body: {} })).status, 405);
+    });
+
     test('the registrar moves a section, unless one of its students would then clash; a classroom, and an instructor, hold one section at a time', async () => {
       const reg = school.registrar.token;
       const sid = await section(school, { day: 'Saturday', begin_time: '22:00', end_time: '22:30' });
@@ -777,6 +814,15 @@ describe('the enrollment service on the real cluster', () => {
       { name: 'DELETE /users/{id}/enrollments/{sid}', allowed: ['student', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${stu()}/enrollments/${sid}`] },
       { name: 'GET /users/{id}/sections', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/sections`] },
       { name: 'GET /users/{id}/waitlist', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/waitlist`] },
+      { name: 'GET /users/{id}/holds', allowed: ['student', 'registrar'], request: () => ['GET', `/users/${stu()}/holds`] },
+      // Holds go on students of their own, so that the student of the other rows is never held.
+      { name: 'POST /users/{id}/holds', allowed: ['registrar'], mutates: true, request: async () => ['POST', `/users/${(await students(1))[0]!.id}/holds`, { reason: 'fees' }] },
+      { name: 'DELETE /users/{id}/holds/{hid}', allowed: ['registrar'], mutates: true, request: async () => {
+        const [held] = await students(1);
+        const placed = await http('POST', `/users/${held!.id}/holds`, { token: school.registrar.token, body: { reason: 'fees' } });
+        assert.equal(placed.status, 200, placed.text);
+        return ['DELETE', `/users/${held!.id}/holds/${placed.body.id}`];
+      } },
       { name: 'GET /registration-period', allowed: ACTORS, request: () => ['GET', '/registration-period'] },
       { name: 'PUT /registration-period', allowed: ['registrar'], mutates: true, request: () => ['PUT', '/registration-period', {}] },
       { name: 'DELETE /users/{id}/waitlist/{sid}', allowed: ['otherStudent', 'registrar'], mutates: true, request: () => ['DELETE', `/users/${school.otherStudent.id}/waitlist/${sid}`] },
