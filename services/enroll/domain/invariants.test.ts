@@ -6,23 +6,30 @@
  * steps: students 10..29 (10..15 most) enroll, wait, swap, drop and leave
  * lines; the registrar does the same for them (waiving prerequisites at
  * times); instructors and the registrar grade and drop; the registrar resizes,
- * freezes, moves, creates and deletes sections, and changes prerequisites,
- * credits and the registration period.
+ * freezes, moves, creates and deletes sections, changes prerequisites,
+ * credits and the registration period, and places registration holds on
+ * students and releases them (holds are short; a student or an instructor
+ * who tries either is refused).
  *
  * After every step the database itself is held to the README's
  * "Enrollment rules" (see `violations`): seats and lines within capacity and
  * their counters exact, positions 1..n in order of joining, one current seat
  * per course, no clashing seats, loads and lines per student within the
  * limits, no free seat in an open section while someone in its line could
- * take it, and the newest event of each place agreeing with it. A refused
+ * take it (a registration hold keeps a student from it), and the newest
+ * event of each place agreeing with it. Each step is held to what it may not
+ * do (see `stepViolations`): among others, a student on hold takes no seat
+ * and no place in line themself, and no promotion moves them into a seat
+ * while the hold stands (the registrar may still enroll them). A refused
  * step must be an AppError of a client status and change nothing.
  *
  * After every step the read side is held to the tables too (see
  * `readViolations`): what students, instructors and the registrar read of
- * enrollments, waitlists, sections, the catalogue, transcripts and enrollment
- * events, followed page by page, must be what the rows say at once after the
- * write, and other readers are refused. Students also take graded courses
- * again (`retake`), so transcripts hold repeated and incomplete attempts.
+ * enrollments, waitlists, sections, the catalogue, transcripts, enrollment
+ * events and holds, followed page by page, must be what the rows say at once
+ * after the write, and other readers are refused. Students also take graded
+ * courses again (`retake`), so transcripts hold repeated and incomplete
+ * attempts.
  *
  * The world and the dice are in walk/world.ts, the steps in walk/steps.ts,
  * the write side's checks in walk/state.ts and the read side's in
@@ -54,7 +61,11 @@ async function walk(seed: number): Promise<void> {
   try {
     const dice = new Dice(seed);
     // The read checks' own dice: what they read never changes what the walk writes.
-    const reader: Reader = { rd: new Dice((seed ^ READ_SALT) >>> 0), events: [], coverage: { repeated: 0, incompleteRetakes: 0, replacing: 0, pagedListings: 0 } };
+    const reader: Reader = {
+      rd: new Dice((seed ^ READ_SALT) >>> 0),
+      events: [],
+      coverage: { repeated: 0, incompleteRetakes: 0, replacing: 0, pagedListings: 0, holds: 0 },
+    };
     const instructors = await buildWorld(f, dice);
     let state = readState(f.db);
     assert.deepEqual(violations(state), [], `seed ${seed}: the world breaks a rule before the first step`);
@@ -81,14 +92,19 @@ async function walk(seed: number): Promise<void> {
       if (found.length > 0) assert.fail(`seed ${seed}, step ${i} (${step.label}):\n  ${found.join('\n  ')}`);
       state = after;
     }
-    // The reads met what they are about: retakes on transcripts, waits to change sections, listings of several pages.
-    const { repeated, replacing, pagedListings } = reader.coverage;
-    assert.ok(repeated > 0 && replacing > 0 && pagedListings > 0, `seed ${seed}: the reads met too little: ${JSON.stringify(reader.coverage)}`);
-    // The walk went where the rules are: every kind of change happened.
+    // The reads met what they are about: retakes on transcripts, waits to change sections, listings of several pages, holds.
+    const { repeated, replacing, pagedListings, holds } = reader.coverage;
+    const met = repeated > 0 && replacing > 0 && pagedListings > 0 && holds > 0;
+    assert.ok(met, `seed ${seed}: the reads met too little: ${JSON.stringify(reader.coverage)}`);
+    // The walk went where the rules are: every kind of change happened, and holds were placed and released.
     const actions = new Set(f.db.prepare<[], { action: string }>('SELECT DISTINCT action FROM enrollment_events').all().map((r) => r.action));
     for (const action of ['enrolled', 'waitlisted', 'promoted', 'dropped', 'left_waitlist', 'graded', 'grade_cleared']) {
       assert.ok(actions.has(action), `seed ${seed}: no '${action}' event in ${STEPS} steps`);
     }
+    const { placed, released } = f.db
+      .prepare<[], { placed: number; released: number }>('SELECT count(*) AS placed, count(released_at) AS released FROM registration_holds')
+      .get()!;
+    assert.ok(placed > 0 && released > 0, `seed ${seed}: ${placed} holds placed and ${released} released in ${STEPS} steps`);
   } finally {
     f.close();
   }

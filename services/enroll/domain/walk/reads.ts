@@ -45,6 +45,7 @@ interface RawSection {
 interface RawEnrollment { user_id: number; section_id: number; status: 'enrolled' | 'dropped'; grade: string | null; date: string }
 interface RawWait { user_id: number; section_id: number; position: number; date: string }
 interface RawEvent { id: number; user_id: number; section_id: number; action: string; grade: string | null; actor_id: number | null; at: string }
+interface RawHold { id: number; user_id: number; reason: string; placed_by: number; placed_at: string; released_by: number | null; released_at: string | null }
 
 /** The rows the read checks answer from, read on the write connection once the step has committed. */
 interface Tables {
@@ -59,6 +60,8 @@ interface Tables {
   events: RawEvent[];
   /** The id of the event that began each place's current enrollment (its latest "enrolled" or "promoted"), by "user:section". */
   enrolledAt: Map<string, number>;
+  /** Every registration hold, released or not. */
+  holds: RawHold[];
 }
 
 const EVENT_SQL = 'SELECT id, user_id, section_id, action, grade, actor_id, at FROM enrollment_events';
@@ -93,6 +96,7 @@ function readTables(db: Database.Database, known: RawEvent[], sweep: boolean, fo
     waitlist: all<RawWait>('SELECT user_id, section_id, position, date FROM waitlist'),
     events: known,
     enrolledAt,
+    holds: all<RawHold>('SELECT id, user_id, reason, placed_by, placed_at, released_by, released_at FROM registration_holds'),
   };
 }
 
@@ -174,6 +178,14 @@ function expectedWaitEntry(t: Tables, w: RawWait): Record<string, unknown> {
   };
 }
 
+/** A student's active holds (not released), oldest first. */
+function expectedHolds(t: Tables, userId: number): Array<Record<string, unknown>> {
+  return t.holds
+    .filter((h) => h.user_id === userId && h.released_at === null)
+    .sort(byNumber((h) => h.id))
+    .map((h) => ({ id: h.id, user_id: h.user_id, reason: h.reason, placed_by: h.placed_by, placed_at: h.placed_at, released_by: 0, released_at: '' }));
+}
+
 function expectedEvent(e: RawEvent): Record<string, unknown> {
   return { id: e.id, user_id: e.user_id, section_id: e.section_id, action: e.action, grade: e.grade ?? '', actor_id: e.actor_id ?? 0, at: e.at };
 }
@@ -250,6 +262,8 @@ interface ReadCoverage {
   replacing: number;
   /** Listings followed over more than one page. */
   pagedListings: number;
+  /** Active holds the students' reads listed. */
+  holds: number;
 }
 
 /** What one round of read checks works with. */
@@ -392,8 +406,8 @@ const asRows = (list: readonly unknown[]) => list as Array<Record<string, unknow
 
 /**
  * A student's enrollments (by each status filter), waitlist, sections,
- * transcript and events, as they or the registrar read them; refused to
- * another student and to an instructor.
+ * transcript, events and holds, as they or the registrar read them; refused
+ * to another student and to an instructor.
  */
 async function checkStudent(c: ReadCheck, userId: number): Promise<void> {
   const { f, rd, t } = c;
@@ -474,6 +488,14 @@ async function checkStudent(c: ReadCheck, userId: number): Promise<void> {
     );
   }
 
+  // Holds are few: one answer, no pages.
+  const holds = expectedHolds(t, userId);
+  c.coverage.holds += holds.length;
+  await d.listUserHolds(asker, { user_id: userId }).then(
+    (got) => compareLists(`${who} holds`, asRows(got.holds), holds, c.found),
+    (err: unknown) => c.found.push(`${who} holds: ${errorText(err)}`),
+  );
+
   // Another student, and an instructor, read none of it.
   for (const other of some(c, [student(userId === 29 ? 10 : userId + 1), rd.pick(c.instructors)], 0.05)) {
     const reads = `${other.username} reads s${userId}'s`;
@@ -481,6 +503,7 @@ async function checkStudent(c: ReadCheck, userId: number): Promise<void> {
     await refused(c, `${reads} waitlist`, d.listUserWaitlist(other, { user_id: userId }), Status.PERMISSION_DENIED);
     await refused(c, `${reads} transcript`, d.getUserTranscript(other, { user_id: userId }), Status.PERMISSION_DENIED);
     await refused(c, `${reads} enrollment events`, d.listUserEnrollmentEvents(other, { user_id: userId }), Status.PERMISSION_DENIED);
+    await refused(c, `${reads} holds`, d.listUserHolds(other, { user_id: userId }), Status.PERMISSION_DENIED);
   }
 }
 
@@ -636,7 +659,7 @@ async function checkCatalogue(c: ReadCheck): Promise<void> {
   );
 }
 
-/** The students and sections whose rows the step changed: a read right after it must see the change. */
+/** The students and sections whose rows the step changed (places, holds, sections): a read right after it must see the change. */
 export function touchedBy(before: State, after: State): { users: number[]; sections: number[] } {
   const users = new Set<number>();
   const sections = new Set<number>();
@@ -653,6 +676,10 @@ export function touchedBy(before: State, after: State): { users: number[]; secti
     const [userId, sectionId] = key.split(':').map(Number) as [number, number];
     users.add(userId);
     sections.add(sectionId);
+  }
+  const holdsOf = (s: State, userId: number) => s.holds.filter((h) => h.user_id === userId).map((h) => h.id).join();
+  for (const userId of new Set([...before.holds, ...after.holds].map((h) => h.user_id))) {
+    if (holdsOf(before, userId) !== holdsOf(after, userId)) users.add(userId);
   }
   for (const x of after.sections) {
     const old = before.sections.find((y) => y.id === x.id);

@@ -38,6 +38,12 @@ interface WaitState {
   prerequisites_waived: 0 | 1;
 }
 
+interface HoldState {
+  id: number;
+  user_id: number;
+  reason: string;
+}
+
 interface EventState {
   user_id: number;
   section_id: number;
@@ -54,6 +60,10 @@ export interface State {
   waitlist: WaitState[];
   /** The newest event of each (user, section). */
   newestEvents: EventState[];
+  /** The registration holds not released, by id. */
+  holds: HoldState[];
+  /** The released holds, by id. */
+  releasedHolds: Array<{ id: number; user_id: number }>;
   registrationOpen: boolean;
 }
 
@@ -85,6 +95,8 @@ export function readState(db: Database.Database): State {
       `SELECT user_id, section_id, action, grade FROM enrollment_events
        WHERE id IN (SELECT max(id) FROM enrollment_events GROUP BY user_id, section_id)`,
     ),
+    holds: all('SELECT id, user_id, reason FROM registration_holds WHERE released_at IS NULL ORDER BY id'),
+    releasedHolds: all('SELECT id, user_id FROM registration_holds WHERE released_at IS NOT NULL ORDER BY id'),
     registrationOpen: (period.opens_at === null || period.opens_at <= now) && (period.closes_at === null || now < period.closes_at),
   };
 }
@@ -107,6 +119,9 @@ export function currentSections(s: State, userId: number): SectionState[] {
 export const enrolledSections = (s: State, userId: number): number[] =>
   s.enrollments.filter((e) => e.user_id === userId && e.status === 'enrolled').map((e) => e.section_id);
 
+/** Whether the student has an active registration hold. */
+export const onHold = (s: State, userId: number): boolean => s.holds.some((h) => h.user_id === userId);
+
 const loadOf = (sections: SectionState[]): number => sections.reduce((sum, x) => sum + x.credits, 0);
 
 /** Whether the student has a grade other than F, NP or I in some section of the course. */
@@ -121,13 +136,14 @@ const passed = (s: State, userId: number, courseId: number): boolean =>
   );
 
 /**
- * Why the student in line could not take a free seat of the section now, per
- * the README: a clash with a section of another course they take, a
- * prerequisite not passed (unless waived for this place), or a load past the
- * limit (unless the wait is to change sections, whose seat pays for this one).
- * Undefined when nothing stands in the way.
+ * Why the student in line could not take a free seat of the section now: a
+ * registration hold (holds.ts), or, per the README, a clash with a section of
+ * another course they take, a prerequisite not passed (unless waived for this
+ * place), or a load past the limit (unless the wait is to change sections,
+ * whose seat pays for this one). Undefined when nothing stands in the way.
  */
 function obstacle(s: State, entry: WaitState, section: SectionState): string | undefined {
+  if (onHold(s, entry.user_id)) return 'has a registration hold';
   const taking = currentSections(s, entry.user_id);
   const clash = taking.find((x) => x.course_id !== section.course_id && overlap(x, section));
   if (clash) return `clashes with §${clash.id}`;
@@ -227,7 +243,10 @@ export function violations(s: State): string[] {
  * What one step may not do, judged from the state before and after it: jump
  * a line (a line keeps its order; newcomers join at its end), let anyone into
  * a section frozen throughout, let a student add or drop a seat outside the
- * registration period, or succeed without doing what it was asked.
+ * registration period, let a student on hold add a seat or a place in line
+ * themself, move a student on hold throughout the step from a line into a
+ * seat (the registrar may enroll them there, and a release ends the hold), or
+ * succeed without doing what it was asked.
  */
 export function stepViolations(before: State, after: State, step: Step, refused: boolean): string[] {
   const found: string[] = [];
@@ -248,6 +267,15 @@ export function stepViolations(before: State, after: State, step: Step, refused:
     }
   }
   if (step.studentAddsOrDrops && !before.registrationOpen && !refused) found.push('a student added or dropped a seat outside the registration period');
+  const adds = step.adds;
+  if (adds?.byStudent && onHold(before, adds.userId) && !refused) {
+    found.push(`s${adds.userId} is on hold, yet took a seat or a place in line in §${adds.sectionId} themself`);
+  }
+  for (const { user_id, section_id } of before.waitlist) {
+    if (!onHold(before, user_id) || !onHold(after, user_id) || placeInTables(after, user_id, section_id) !== 'enrolled') continue;
+    const byRegistrar = adds !== undefined && !adds.byStudent && adds.userId === user_id && adds.sectionId === section_id;
+    if (!byRegistrar) found.push(`s${user_id} is on hold, yet was moved from the line of §${section_id} into a seat`);
+  }
   const shortfall = refused ? undefined : step.shortfall?.(after);
   if (shortfall) found.push(`the step succeeded, but ${shortfall}`);
   return found;

@@ -8,13 +8,31 @@ import { AppError } from '../../../../lib/errors.js';
 import type { Actor } from '../actor.js';
 import { INSTRUCTOR, OTHER_INSTRUCTOR, REGISTRAR, student, type Fixture } from '../fixture.js';
 import { currentSections, enrolledSections, placeInTables, type State } from './state.js';
-import { BUSY_STUDENT_IDS, CREDITS, Dice, GRADES, instructorActor, NEW_INSTRUCTOR_IDS, ROOMS, SLOTS, STUDENT_IDS } from './world.js';
+import {
+  BUSY_STUDENT_IDS,
+  CREDITS,
+  Dice,
+  GRADES,
+  HOLD_REASONS,
+  instructorActor,
+  MAX_HOLD_REASON,
+  NEW_INSTRUCTOR_IDS,
+  ROOMS,
+  SLOTS,
+  STUDENT_IDS,
+} from './world.js';
 
 export interface Step {
   /** What it does, for messages: "s12 enrolls in §5". */
   label: string;
   /** A student adding or dropping a seat themself, which only the registration period allows. */
   studentAddsOrDrops?: boolean;
+  /**
+   * The seat (or place in line) the step asks for, and whether the student
+   * asks themself, which a registration hold forbids, or the registrar asks
+   * for them, which it does not.
+   */
+  adds?: { userId: number; sectionId: number; byStudent: boolean };
   run: () => Promise<unknown>;
   /** When it succeeds: what it did not do that it should have, judged from the state after it. */
   shortfall?: (after: State) => string | undefined;
@@ -70,6 +88,7 @@ function enroll(w: Walk): Step {
     const waive = w.dice.chance(0.5);
     return {
       label: `reg enrolls s${userId} in §${sectionId}${waive ? ', waiving prerequisites' : ''}`,
+      adds: { userId, sectionId, byStudent: false },
       run: () => w.f.domain.createEnrollment(REGISTRAR, { user_id: userId, section_id: sectionId, waive_prerequisites: waive }),
       shortfall: (after) => enrolledOrWaiting(after, userId, sectionId),
     };
@@ -77,6 +96,7 @@ function enroll(w: Walk): Step {
   return {
     label: `s${userId} enrolls in §${sectionId}`,
     studentAddsOrDrops: true,
+    adds: { userId, sectionId, byStudent: true },
     run: () => w.f.domain.createEnrollment(student(userId), { user_id: userId, section_id: sectionId }),
     shortfall: (after) => enrolledOrWaiting(after, userId, sectionId),
   };
@@ -98,6 +118,7 @@ function swap(w: Walk): Step {
   return {
     label: `${byStudent ? `s${seat.user_id}` : `reg for s${seat.user_id}`} swaps §${seat.section_id} for §${sectionId}`,
     studentAddsOrDrops: byStudent,
+    adds: { userId: seat.user_id, sectionId, byStudent },
     run: () => w.f.domain.createEnrollment(byStudent ? student(seat.user_id) : REGISTRAR, req),
     // The student may have moved on from the new section to another of its course that they wait for.
     shortfall: (after) => {
@@ -210,6 +231,7 @@ function retake(w: Walk): Step {
   return {
     label: `${byStudent ? `s${userId} enrolls` : `reg enrolls s${userId}`} in §${sectionId}, taking the course of §${done.section_id} (${done.grade}) again`,
     studentAddsOrDrops: byStudent,
+    adds: { userId, sectionId, byStudent },
     run: () => w.f.domain.createEnrollment(byStudent ? student(userId) : REGISTRAR, { user_id: userId, section_id: sectionId }),
     shortfall: (after) => enrolledOrWaiting(after, userId, sectionId),
   };
@@ -326,6 +348,88 @@ function setRegistrationPeriod(w: Walk): Step {
   };
 }
 
+/** A user for a message: a student as "s12", anyone else by id. */
+const userLabel = (userId: number): string => (STUDENT_IDS.includes(userId) ? `s${userId}` : `user ${userId}`);
+
+/** Who places or releases a hold: the registrar, or now and then a student (`studentId`) or an instructor, who may not. */
+function registrarOrNot(w: Walk, studentId: number): Actor {
+  if (w.dice.chance(0.9)) return REGISTRAR;
+  return w.dice.chance(0.5) ? student(studentId) : w.dice.pick(w.instructors);
+}
+
+/**
+ * The registrar places a hold on a student: often one at the head of a line,
+ * whom a promotion must then pass over, else mostly a busy one. Now and then
+ * it is refused: the user is an instructor or unknown, the reason is empty or
+ * too long, or a student (the one to hold, at times) or an instructor asks.
+ */
+function placeHold(w: Walk): Step {
+  const firstInLine = w.state.waitlist.filter((e) => e.position === 1).map((e) => e.user_id);
+  const aStudentToHold = () => (firstInLine.length > 0 && w.dice.chance(0.5) ? w.dice.pick(firstInLine) : aStudent(w));
+  const userId = w.dice.chance(0.9) ? aStudentToHold() : w.dice.chance(0.5) ? w.dice.pick(w.instructors).userId : 999;
+  // Now and then an empty reason, or one of the longest length or one past it.
+  const reason = w.dice.chance(0.9) ? w.dice.pick(HOLD_REASONS) : w.dice.pick(['', 'x'.repeat(MAX_HOLD_REASON), 'x'.repeat(MAX_HOLD_REASON + 1)]);
+  const actor = registrarOrNot(w, w.dice.chance(0.5) ? userId : aStudent(w));
+  const held = w.state.holds;
+  const why = reason.length > 40 ? `a reason of ${reason.length} characters` : JSON.stringify(reason);
+  return {
+    label: `${actor.username} places a hold on ${userLabel(userId)}: ${why}`,
+    run: () => w.f.domain.createUserHold(actor, { user_id: userId, reason }),
+    shortfall: (after) => {
+      if (actor !== REGISTRAR) return `${actor.username}, not the registrar, placed it`;
+      if (!STUDENT_IDS.includes(userId)) return `user ${userId} is no student`;
+      if (reason === '' || reason.length > MAX_HOLD_REASON) return `the reason has ${reason.length} characters`;
+      const placed = after.holds.some((h) => h.user_id === userId && h.reason === reason && !held.some((x) => x.id === h.id));
+      return placed ? undefined : `s${userId} has no new active hold for it`;
+    },
+  };
+}
+
+/**
+ * The registrar releases a hold: mostly an active one, so that holds are
+ * short; most often, when there is one, a hold of a student who waits where a
+ * seat is free (once their last hold is gone, the seat is theirs if they come
+ * first and fit). Now and then it is refused: the hold was released already,
+ * is unknown, or is named under another student than its own, or a student
+ * (the held one, at times) or an instructor asks. With no hold to release,
+ * mostly one is placed instead: holds are short, but come back.
+ */
+function releaseHold(w: Walk): Step {
+  const active = w.state.holds;
+  if (active.length === 0 && w.dice.chance(0.8)) return placeHold(w);
+  // The holds of students who wait where a seat is free.
+  const free = w.state.sections.filter((x) => x.deleted === 0 && x.frozen === 0 && x.enrolled_count < x.capacity).map((x) => x.id);
+  const nearSeat = active.filter((h) => w.state.waitlist.some((e) => e.user_id === h.user_id && free.includes(e.section_id)));
+  const which = w.dice.weighted([
+    ['active', active.length > 0 ? 10 : 0],
+    ['of a student a free seat waits for', nearSeat.length > 0 ? 20 : 0],
+    ['released already', w.state.releasedHolds.length > 0 ? 1 : 0],
+    ['unknown', 1],
+    ['under another student', active.length > 0 ? 1 : 0],
+  ] as const);
+  let hold: { id: number; user_id: number };
+  if (which === 'active') hold = w.dice.pick(active);
+  else if (which === 'of a student a free seat waits for') hold = w.dice.pick(nearSeat);
+  else if (which === 'released already') hold = w.dice.pick(w.state.releasedHolds);
+  else if (which === 'unknown') hold = { id: 999, user_id: aStudent(w) };
+  else {
+    const { id, user_id } = w.dice.pick(active);
+    hold = { id, user_id: w.dice.pick(STUDENT_IDS.filter((u) => u !== user_id)) };
+  }
+  const { id, user_id } = hold;
+  const actor = registrarOrNot(w, user_id);
+  const wasActive = active.some((h) => h.id === id && h.user_id === user_id);
+  return {
+    label: `${actor.username} releases hold ${id} of s${user_id}${wasActive ? '' : ` (${which})`}`,
+    run: () => w.f.domain.deleteUserHold(actor, { user_id, hold_id: id }),
+    shortfall: (after) => {
+      if (actor !== REGISTRAR) return `${actor.username}, not the registrar, released it`;
+      if (!wasActive) return `hold ${id} was no active hold of s${user_id}`;
+      return after.releasedHolds.some((h) => h.id === id) ? undefined : `hold ${id} is still active`;
+    },
+  };
+}
+
 export const STEP_KINDS: ReadonlyArray<readonly [(w: Walk) => Step, number]> = [
   [enroll, 40],
   [swap, 8],
@@ -341,6 +445,9 @@ export const STEP_KINDS: ReadonlyArray<readonly [(w: Walk) => Step, number]> = [
   [setCredits, 3],
   [setRegistrationPeriod, 4],
   [retake, 6],
+  // Releases outweigh placements, so that holds are short; with none to release, a release mostly places one.
+  [placeHold, 1],
+  [releaseHold, 5],
 ];
 
 /** Courses worth 3 (the fixture's), 6, 9 and 10 credits (9 and 10 together pass the limit), each with two or three sections; returns the instructors. */

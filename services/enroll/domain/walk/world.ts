@@ -1,8 +1,9 @@
 /**
  * The random walk's world (invariants.test.ts): who acts, the limits the
- * README states (written out, not imported, so the product's constants are
- * checked too), the times, rooms, grades and credits the steps draw from, and
- * the dice they draw with.
+ * README states and the length of a hold's reason (written out, not
+ * imported, so the product's constants are checked too), the times, rooms,
+ * grades, credits and reasons for holds the steps draw from, and the dice
+ * they draw with.
  */
 import { Status } from '../../../../lib/errors.js';
 import type { Actor } from '../actor.js';
@@ -13,6 +14,8 @@ import { seededRandom } from '../../../../test/support/seeded-random.js';
 export const MAX_CREDITS = 18;
 export const MAX_WAITLISTS = 3;
 export const NOT_PASSING = ['F', 'NP', 'I'];
+/** The longest reason a hold may give: holds.ts's limit, which the README does not state, written out likewise. */
+export const MAX_HOLD_REASON = 200;
 
 /** The statuses a refusal may have: the caller's mistake or the state's, never the service's. */
 export const CLIENT_STATUSES: readonly Status[] = [
@@ -50,6 +53,8 @@ export const ROOMS = ['R1', 'R2', 'R3', 'R4', 'R5', 'r2'];
 /** Passing and not (F, NP, I). */
 export const GRADES = ['A', 'B+', 'C-', 'P', 'F', 'NP', 'I'];
 export const CREDITS = [0, 2, 3, 5, 6, 9, 12];
+/** Why the registrar places a hold. */
+export const HOLD_REASONS = ['tuition unpaid', 'missing immunization form', 'advising', 'library fines'];
 
 export class Dice {
   private readonly next: () => number;
