@@ -29,7 +29,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppError, Status } from '../../../lib/errors.js';
 import type { WritableDb } from '../../../lib/sqlite.js';
-import { seededRandom } from '../../../test/support/seeded-random.js';
+import { Dice } from '../../../test/support/seeded-random.js';
 import { countCoverage, recordingBatchWrites, refusal, replayDifferences, type Coverage } from '../../../test/support/group-commit.js';
 import type { AuthDomain } from './auth-domain.js';
 import { TestClock, newDomain, openTestDb, type TestDb } from './testkit.js';
@@ -56,8 +56,7 @@ interface Call {
   then?: (answer: unknown) => void;
 }
 
-class Round {
-  readonly rnd: () => number;
+class Round extends Dice {
   people: Person[] = [];
   /** Refresh tokens handed out, spent or not. */
   tokens: string[] = [];
@@ -66,16 +65,7 @@ class Round {
     seed: number,
     readonly domain: AuthDomain,
   ) {
-    this.rnd = seededRandom(seed);
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.rnd() * (max - min + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)]!;
-  }
-  chance(p: number): boolean {
-    return this.rnd() < p;
+    super(seed);
   }
   /** Mostly one of the first three people, so that calls at once meet at one user. */
   person(): Person {
@@ -148,7 +138,7 @@ class Round {
     return { label: `${p.username} becomes ${roles[0]}`, run: () => this.domain.setUserRoles(REGISTRAR, { user_id: p.id, roles }) };
   }
   draw(): Call {
-    const kinds: Array<[() => Call, number]> = [
+    const make = this.weighted<() => Call>([
       [() => this.login(), 10],
       [() => this.refresh(), 5],
       [() => this.logout(), 2],
@@ -156,10 +146,8 @@ class Round {
       [() => this.resetPassword(), 1],
       [() => this.register(), 2],
       [() => this.setRoles(), 1],
-    ];
-    let roll = this.rnd() * kinds.reduce((sum, [, w]) => sum + w, 0);
-    for (const [make, weight] of kinds) if ((roll -= weight) < 0) return make();
-    return kinds[0]![0]();
+    ]);
+    return make();
   }
 }
 

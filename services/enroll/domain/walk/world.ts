@@ -7,7 +7,6 @@
  */
 import { Status } from '../../../../lib/errors.js';
 import type { Actor } from '../actor.js';
-import { seededRandom } from '../../../../test/support/seeded-random.js';
 
 // The README's limits, written out here rather than imported, so that the
 // product's constants are checked too.
@@ -56,27 +55,4 @@ export const CREDITS = [0, 2, 3, 5, 6, 9, 12];
 /** Why the registrar places a hold. */
 export const HOLD_REASONS = ['tuition unpaid', 'missing immunization form', 'advising', 'library fines'];
 
-export class Dice {
-  private readonly next: () => number;
-  constructor(seed: number) {
-    this.next = seededRandom(seed);
-  }
-  /** From `min` to `max`, both included. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)]!;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  weighted<T>(choices: ReadonlyArray<readonly [T, number]>): T {
-    let roll = this.next() * choices.reduce((sum, [, weight]) => sum + weight, 0);
-    for (const [choice, weight] of choices) {
-      roll -= weight;
-      if (roll < 0) return choice;
-    }
-    return choices[choices.length - 1]![0];
-  }
-}
+export { Dice } from '../../../../test/support/seeded-random.js';
