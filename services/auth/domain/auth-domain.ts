@@ -238,7 +238,7 @@ export class AuthDomain {
     const matches = await this.#passwordGate.after(() => verifyPassword(user?.password_hash ?? DUMMY_HASH, password));
     const now = this.#clock();
     const log = logAt(now);
-    // Guesses checked at once all passed the check above; the write asks again (failLogin).
+    // Guesses checked at once all passed the check above; the write asks again (throttledInWrite).
     const throttle = { ...this.#throttle, now: toSeconds(now) };
     if (user === undefined || !matches) {
       throw refusal(await this.#write(recordLoginFailure, { log: { ...log, outcome: 'bad_credentials' }, throttle }));
@@ -556,29 +556,33 @@ function refusal(verdict: LoginRefusal) {
  * throttle again, where no other write interleaves: once the limit was
  * reached, the login is audited as `throttled` and refused (whether its
  * password was right or wrong), exactly as if it had been sent after those
- * guesses. Otherwise the wrong password is audited and counted.
+ * guesses. Undefined when the username is not throttled.
  */
-function failLogin(store: AuthStore, log: AuthLogEntry & { username: string }, throttle: ThrottleAt): LoginRefusal {
+function throttledInWrite(store: AuthStore, log: AuthLogEntry & { username: string }, throttle: ThrottleAt): LoginRefusal | undefined {
   const retryAfter = loginRetryAfter(store.loginFailures(log.username), throttle, throttle.now);
-  if (retryAfter > 0) {
-    store.insertAuthLog({ ...log, outcome: 'throttled' });
-    return { outcome: 'throttled', retryAfter };
-  }
+  if (retryAfter === 0) return undefined;
+  store.insertAuthLog({ ...log, outcome: 'throttled' });
+  return { outcome: 'throttled', retryAfter };
+}
+
+/** A wrong password (or unknown username), not throttled: audited and counted against the username sent. */
+function countFailure(store: AuthStore, log: AuthLogEntry & { username: string }, throttle: ThrottleAt): LoginRefusal {
   store.insertAuthLog({ ...log, outcome: 'bad_credentials' });
   store.addLoginFailure(log.username, throttle.now, throttle.windowS);
   return { outcome: 'bad_credentials' };
 }
 
 /** Audits a wrong password (or unknown username) and counts it against the username sent, unless the username is throttled by now. */
-const recordLoginFailure = defineWrite('auth.loginFailure', (db, a: { log: AuthLogEntry & { username: string }; throttle: ThrottleAt }) =>
-  failLogin(createAuthStore(db), a.log, a.throttle),
-);
+const recordLoginFailure = defineWrite('auth.loginFailure', (db, a: { log: AuthLogEntry & { username: string }; throttle: ThrottleAt }) => {
+  const store = createAuthStore(db);
+  return throttledInWrite(store, a.log, a.throttle) ?? countFailure(store, a.log, a.throttle);
+});
 
 /**
  * Records a successful login (and its first refresh token). Unless, by now,
  * the username is throttled, or the password was changed or reset after the
  * login checked it (`checkedHash`): then the password it was sent is a wrong
- * one, since a change ends every login, and it fails as one (`failLogin`).
+ * one, since a change ends every login, and it fails as one (`countFailure`).
  */
 const recordLogin = defineWrite(
   'auth.login',
@@ -592,10 +596,9 @@ const recordLogin = defineWrite(
     },
   ): LoginVerdict => {
     const store = createAuthStore(db);
-    const throttled = loginRetryAfter(store.loginFailures(a.log.username), a.throttle, a.throttle.now) > 0;
-    if (throttled || store.userWithHashById(a.log.user_id)?.password_hash !== a.checkedHash) {
-      return failLogin(store, a.log, a.throttle);
-    }
+    const throttled = throttledInWrite(store, a.log, a.throttle);
+    if (throttled) return throttled;
+    if (store.userWithHashById(a.log.user_id)?.password_hash !== a.checkedHash) return countFailure(store, a.log, a.throttle);
     store.setLastLogin(a.log.user_id, a.log.request_timestamp);
     store.insertAuthLog(a.log);
     store.clearLoginFailures(a.log.username);

@@ -23,8 +23,8 @@ import {
 } from './actor.js';
 import type { DomainContext } from './context.js';
 import { enrollRead, enrollWrite } from './operations.js';
-import { parseRoles, toEnrollment } from './convert.js';
-import { requireListedUser, requireSection, requireSectionForStaff, requireUser } from './lookups.js';
+import { toEnrollment } from './convert.js';
+import { requireListedUser, requireSection, requireSectionForStaff, requireStudent } from './lookups.js';
 import { readPage, toPage } from '../../../lib/pagination.js';
 import { requireLoadFits } from './credits.js';
 import { requireNoHold } from './holds.js';
@@ -143,8 +143,7 @@ function enrolled(userId: number, sectionId: number): CreateEnrollmentResponse__
 
 /** The user is a student, the section exists, the period is open (if it applies), and they are not enrolled in it. */
 function requireEnrollable(store: EnrollStore, userId: number, sectionId: number, periodAt: string | null): SectionRow {
-  const user = requireUser(store, userId);
-  if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${userId} is not a student`);
+  requireStudent(store, userId);
   const section = requireSection(store, sectionId);
   requirePeriodOpen(store, periodAt);
   // periodAt is set exactly when the student acts for themself (periodCheckTime):

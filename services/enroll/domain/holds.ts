@@ -15,10 +15,9 @@ import type { ListUserHoldsResponse__Output } from '../../../gen/ts/enroll/v1/Li
 import type { RegistrationHold__Output } from '../../../gen/ts/enroll/v1/RegistrationHold.js';
 import type { HoldRow } from '../store/rows.js';
 import type { EnrollStore } from '../store/store.js';
-import { requireRegistrar, requireSelfOrRegistrar, STUDENT, type Actor } from './actor.js';
+import { requireRegistrar, requireSelfOrRegistrar, type Actor } from './actor.js';
 import type { DomainContext } from './context.js';
-import { parseRoles } from './convert.js';
-import { requireListedUser, requireUser } from './lookups.js';
+import { requireListedUser, requireStudent } from './lookups.js';
 import { enrollRead, enrollWrite } from './operations.js';
 import { promoteWaitlistsOf } from './promotion.js';
 import { requireId, requireText } from './validate.js';
@@ -66,8 +65,7 @@ export async function createUserHold(ctx: DomainContext, actor: Actor, req: Crea
 }
 
 const placeHold = enrollWrite('createUserHold', (store, a: { userId: number; reason: string; by: number; at: string }) => {
-  const user = requireUser(store, a.userId);
-  if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${a.userId} is not a student`);
+  requireStudent(store, a.userId);
   return toHold(store.holds.get(store.holds.place(a.userId, a.reason, a.by, a.at))!);
 });
 

@@ -1,8 +1,9 @@
 /** Loading the rows an operation is about, NOT_FOUND when absent. */
-import { notFound } from '../../../lib/errors.js';
+import { failedPrecondition, notFound } from '../../../lib/errors.js';
 import type { CourseRow, DepartmentRow, SectionRow, UserRow } from '../store/rows.js';
 import type { EnrollStore } from '../store/store.js';
-import { couldBeSectionStaff, requireSectionStaff, type Actor } from './actor.js';
+import { couldBeSectionStaff, requireSectionStaff, STUDENT, type Actor } from './actor.js';
+import { parseRoles } from './convert.js';
 
 /** A live section: a deleted one is gone as far as the API is concerned. */
 export function requireSection(store: EnrollStore, id: number): SectionRow {
@@ -26,6 +27,13 @@ export function requireCourse(store: EnrollStore, id: number): CourseRow {
 export function requireUser(store: EnrollStore, id: number): UserRow {
   const user = store.users.getUser(id);
   if (!user) throw notFound(`user ${id}`);
+  return user;
+}
+
+/** A known user with the student role: FAILED_PRECONDITION for anyone else (enrolling them, holding them). */
+export function requireStudent(store: EnrollStore, id: number): UserRow {
+  const user = requireUser(store, id);
+  if (!parseRoles(user.roles).includes(STUDENT)) throw failedPrecondition(`user ${id} is not a student`);
   return user;
 }
 
