@@ -132,6 +132,6 @@ export class ForwardingServer {
     } catch {
       return refuse(Status.INTERNAL, 'internal error'); // only a response the method cannot serialize gets here
     }
-    return { id: message.id, code: out.code, details: out.details, response: out.response, txid: out.txid?.toString() ?? '0' };
+    return { id: message.id, code: out.code, details: out.details, response: out.response, txid: out.txid?.toString() ?? '0', headers: out.headers };
   }
 }

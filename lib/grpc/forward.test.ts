@@ -53,7 +53,9 @@ async function startPrimary(port = 0): Promise<Primary> {
     if (body.hang) await new Promise(() => undefined);
     if (body.delayMs) await new Promise((r) => setTimeout(r, body.delayMs));
     if (body.fail) return { code: Status.FAILED_PRECONDITION, details: `section ${body.n} is full` };
-    return { code: Status.OK, details: '', response: Buffer.from(JSON.stringify({ echoed: body.n })), txid: BigInt(100 + body.n) };
+    // Call 9's method set a response header of its own.
+    const headers = body.n === 9 ? [{ key: 'idempotent-replayed', value: 'true' }] : [];
+    return { code: Status.OK, details: '', response: Buffer.from(JSON.stringify({ echoed: body.n })), txid: BigInt(100 + body.n), headers };
   };
   const forwarding = new ForwardingServer();
   forwarding.addRoutes(new Map([[Enroll.path, route]]));
@@ -115,6 +117,7 @@ describe('forwarding writes on a stream', () => {
     );
     assert.deepEqual(results.map((r) => r.response), [1, 2, 3, 4, 5].map((n) => ({ echoed: n })));
     assert.deepEqual(results.map((r) => r.txid), [101n, 102n, 103n, 104n, 105n]);
+    assert.deepEqual(results.map((r) => r.headers?.toJSON()), [{}, {}, {}, {}, {}], 'no headers set, none relayed');
     assert.deepEqual(primary.messages, [5], 'five calls of one turn, one message');
     const md = primary.seen[0]!.metadata;
     assert.equal(md.get('authorization')[0], 'Bearer abc.def.ghi');
@@ -128,6 +131,13 @@ describe('forwarding writes on a stream', () => {
     await replica.forward('node1', Enroll, { n: 6 }, viaEnvoy, inSeconds(5), '127.0.0.1');
     const relayed = primary.seen.find((s) => s.body.n === 6)!.metadata;
     assert.deepEqual(relayed.get('x-forwarded-for'), ['192.0.2.10'], "a proxy's x-forwarded-for is passed on as it is");
+  });
+
+  test("the headers the primary's method set come back with its answer", async () => {
+    const primary = await startPrimary();
+    const replica = replicaOf(primary.port);
+    const out = await replica.forward('node1', Enroll, { n: 9 }, callerMetadata(), inSeconds(5));
+    assert.deepEqual(out.headers?.toJSON(), { 'idempotent-replayed': ['true'] });
   });
 
   test("the primary's refusal is relayed with its status, and the stream goes on", async () => {
@@ -244,7 +254,7 @@ describe('forwarding writes on a stream', () => {
 });
 
 describe('forwarding writes as unary calls (FORWARD_MODE=unary)', () => {
-  test('each write is the same method called on the primary; its TXID and refusals come back', async () => {
+  test("each write is the same method called on the primary; its TXID, its method's headers and refusals come back", async () => {
     const seen: grpc.Metadata[] = [];
     const server = new grpc.Server();
     server.addService({ Enroll } as grpc.ServiceDefinition, {
@@ -253,6 +263,7 @@ describe('forwarding writes as unary calls (FORWARD_MODE=unary)', () => {
         if (call.request.fail) return callback({ code: Status.FAILED_PRECONDITION, details: 'full' });
         const headers = new grpc.Metadata();
         headers.set('x-txid', String(200 + call.request.n));
+        headers.set('idempotent-replayed', 'true');
         call.sendMetadata(headers);
         callback(null, { echoed: call.request.n });
       },
@@ -265,7 +276,9 @@ describe('forwarding writes as unary calls (FORWARD_MODE=unary)', () => {
     cleanups.push(() => replica.close());
 
     const ok = await replica.forward('node1', Enroll, { n: 5 }, callerMetadata(), inSeconds(5));
-    assert.deepEqual(ok, { response: { echoed: 5 }, txid: 205n });
+    assert.deepEqual([ok.response, ok.txid], [{ echoed: 5 }, 205n]);
+    // The method's own header comes back; the TXID and the transport's headers do not.
+    assert.deepEqual(ok.headers?.toJSON(), { 'idempotent-replayed': ['true'] });
     assert.equal(seen[0]!.get(FORWARDED_HEADER)[0], 'node3');
     assert.equal(seen[0]!.get('authorization')[0], 'Bearer abc.def.ghi');
     await rejectsWithCode(replica.forward('node1', Enroll, { n: 6, fail: true }, callerMetadata(), inSeconds(5)), Status.FAILED_PRECONDITION, /full/);

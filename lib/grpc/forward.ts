@@ -48,6 +48,13 @@ export const MaxForwardedMessageBytes = 256 * 1024;
 export interface ForwardResult {
   response: unknown;
   txid?: bigint;
+  /** The response headers the primary's method set (the TXID and the transport's own left out). */
+  headers?: grpc.Metadata;
+}
+
+/** Response headers of the transport or of forwarding itself, never relayed as the method's own. */
+function isTransportHeader(key: string): boolean {
+  return key === TXID_HEADER || key === 'content-type' || key === 'date' || key.startsWith('grpc-');
 }
 
 /** One write on its way to the primary, whichever carrier takes it. */
@@ -129,6 +136,7 @@ export class Forwarder {
 function unaryForward(client: grpc.Client, { method, request, metadata, deadlineMs, ourCap }: OutgoingCall): Promise<ForwardResult> {
   return new Promise<ForwardResult>((resolve, reject) => {
     let txid: bigint | undefined;
+    const headers = new grpc.Metadata();
     const call = client.makeUnaryRequest(
       method.path,
       method.requestSerialize,
@@ -138,12 +146,16 @@ function unaryForward(client: grpc.Client, { method, request, metadata, deadline
       { deadline: deadlineMs },
       (err, response) => {
         if (err) return reject(relayError(err, ourCap));
-        resolve({ response, txid });
+        resolve({ response, txid, headers });
       },
     );
     call.on('metadata', (md: grpc.Metadata) => {
       const value = md.get(TXID_HEADER)[0];
       if (value !== undefined) txid = parseTxid(String(value));
+      for (const [key, values] of Object.entries(md.toJSON())) {
+        if (isTransportHeader(key)) continue;
+        for (const v of values) if (typeof v === 'string') headers.add(key, v);
+      }
     });
   });
 }
@@ -269,7 +281,13 @@ class ForwardStream {
     } catch (err) {
       return waiting.reject(new AppError(Status.INTERNAL, 'the primary sent an answer that could not be parsed', { cause: err }));
     }
-    waiting.resolve({ response, txid: answer.txid === '0' ? undefined : parseTxid(answer.txid) });
+    const headers = new grpc.Metadata();
+    try {
+      for (const header of answer.headers) headers.add(header.key, header.value);
+    } catch {
+      return waiting.reject(new AppError(Status.INTERNAL, 'the primary sent headers that could not be read'));
+    }
+    waiting.resolve({ response, txid: answer.txid === '0' ? undefined : parseTxid(answer.txid), headers });
   }
 
   private failAll(err: AppError): void {

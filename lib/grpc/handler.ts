@@ -9,6 +9,8 @@
  * - reads carrying `x-min-txid`: waiting (bounded) until this node has that
  *   TXID, else a retryable UNAVAILABLE;
  * - the TXID of a write in the response metadata (`x-txid`);
+ * - for a service that honours them, the caller's `idempotency-key` on the
+ *   request's own write (`requestWrite`, see lib/idempotency.ts);
  * - mapping any thrown value to a status exactly once (lib/errors.ts) and one
  *   log line per request (status, duration), never with secrets.
  *
@@ -26,6 +28,8 @@ import type { ReadableDb } from '../sqlite.js';
 import type { WriteOp, Writer } from '../writer.js';
 import { FORWARDED_HEADER, Forwarder, TXID_HEADER, parseTxid } from './forward.js';
 import type { Identity, TokenVerifier } from './identity.js';
+import type { Header } from '../../gen/ts/internal/v1/Header.js';
+import { REPLAYED_HEADER, idempotencyKeyOf, requestDigest, runOnce, type IdempotentRequest } from '../idempotency.js';
 
 /** Request metadata: the TXID a read must see. */
 export const MIN_TXID_HEADER = 'x-min-txid';
@@ -49,6 +53,12 @@ export interface CallContext {
   optionalIdentity(): Promise<Identity | undefined>;
   /** Runs `op` in a write transaction on the primary; the commit's TXID goes into the response. */
   write<A, R>(op: WriteOp<A, R>, args: A): Promise<R>;
+  /**
+   * The request's own write (at most one per call), as `write`; when the
+   * service honours idempotency keys and the caller sent one, it runs once
+   * per key and a repeat is answered from the stored result (lib/idempotency.ts).
+   */
+  requestWrite<A, R>(op: WriteOp<A, R>, args: A): Promise<R>;
   /** Adds a response header (initial metadata), e.g. cache-control. */
   setHeader(key: string, value: string): void;
   /** The `x-min-txid` a read carried (this node has reached it by the time the handler runs). */
@@ -98,6 +108,8 @@ export interface Runtime {
   log: Logger;
   /** Writes the one line per request (fixed fields only: see createAccessLogger). */
   accessLog: Logger;
+  /** Whether write calls may carry an `idempotency-key` (the database has the table, lib/idempotency.ts). */
+  idempotencyKeys?: boolean;
 }
 
 function firstValue(md: grpc.Metadata, key: string): string | undefined {
@@ -120,9 +132,12 @@ function clientIpOf(md: grpc.Metadata, peer: string): string {
 class Context implements CallContext {
   txid?: bigint;
   minTxid?: bigint;
+  /** The caller's key for this write and what identifies the request (set by serveCall). */
+  idempotent?: IdempotentRequest;
   readonly headers = new grpc.Metadata();
   private verified?: Promise<Identity | undefined>;
   private childLog?: Logger;
+  private requestWritten = false;
 
   constructor(
     readonly method: string,
@@ -171,6 +186,17 @@ class Context implements CallContext {
     if (this.txid === undefined || txid > this.txid) this.txid = txid;
     return value;
   }
+
+  async requestWrite<A, R>(op: WriteOp<A, R>, args: A): Promise<R> {
+    // A key stands for one write: a second would be replayed as the first.
+    if (this.requestWritten) throw new Error(`${this.method} made a second request write`);
+    this.requestWritten = true;
+    if (!this.idempotent) return this.write(op, args);
+    const { userId } = await this.identity();
+    const once = await this.write(runOnce, { owner: userId, request: this.idempotent, op: op.name, args, nowMs: Date.now() });
+    if (once.replayed) this.setHeader(REPLAYED_HEADER, 'true');
+    return once.value as R;
+  }
 }
 
 /**
@@ -215,18 +241,28 @@ export function forwardedRoutes(
       }
       const out = await serveCall(runtime, method, impl, request, metadata, peer, Infinity);
       if ('code' in out) return out;
-      return { code: Status.OK, details: '', response: method.responseSerialize(out.response), txid: out.txid };
+      return { code: Status.OK, details: '', response: method.responseSerialize(out.response), txid: out.txid, headers: headerList(out.headers) };
     });
   }
   return routes;
 }
 
-/** A forwarded call's answer: a status, and for OK the serialized response. */
+/** A forwarded call's answer: a status, and for OK the serialized response and the headers the method set. */
 export interface ForwardedOutcome {
   code: Status;
   details: string;
   response?: Buffer;
   txid?: bigint;
+  headers?: Header[];
+}
+
+/** Metadata as the forwarding stream carries it (ASCII values only). */
+function headerList(md: grpc.Metadata): Header[] {
+  const list: Header[] = [];
+  for (const [key, values] of Object.entries(md.toJSON())) {
+    for (const value of values) if (typeof value === 'string') list.push({ key, value });
+  }
+  return list;
 }
 
 export type ForwardedRoute = (request: Buffer, metadata: grpc.Metadata, peer: string) => Promise<ForwardedOutcome>;
@@ -276,7 +312,9 @@ async function serveCall(
     return { code: status.code, details: status.details };
   };
   const done = (response: unknown, txid: bigint | undefined, headers: grpc.Metadata): Served => {
-    const line = { ...access, code: 'OK', ms: msSince(started), forwarded, wait_ms: waitMs, txid: txid?.toString() };
+    // A write answered from an idempotency key's stored result is marked (never the key itself).
+    const replayed = headers.get(REPLAYED_HEADER).length > 0 ? true : undefined;
+    const line = { ...access, code: 'OK', ms: msSince(started), forwarded, wait_ms: waitMs, txid: txid?.toString(), replayed };
     // Reads answered here from now on must include this write (lib/read-memo.ts, `floor`).
     if (txid !== undefined) runtime.node.acknowledge(runtime.dbName, txid);
     if (impl.quiet) runtime.accessLog.debug(line, 'request done');
@@ -292,16 +330,20 @@ async function serveCall(
       }
       forwarded = true;
       const info = await runtime.node.describe();
-      const { response, txid } = await runtime.forwarder.forward(info.primaryHostname, method, request, md, deadline, clientIp);
+      const { response, txid, headers } = await runtime.forwarder.forward(info.primaryHostname, method, request, md, deadline, clientIp);
       if (txid !== undefined) {
         const waitStarted = process.hrtime.bigint();
         const reached = await runtime.node.waitForTxid(runtime.dbName, txid, DefaultReadYourWritesTimeoutMs);
         waitMs = msSince(waitStarted);
         if (!reached) ctx.log.warn({ txid: txid.toString() }, 'write committed on the primary but not yet replicated here');
       }
-      return done(response, txid, new grpc.Metadata());
+      return done(response, txid, headers ?? new grpc.Metadata());
     }
     if (impl.kind === 'read') ctx.minTxid = await waitForMinTxid(runtime, md);
+    if (impl.kind === 'write' && runtime.idempotencyKeys) {
+      const key = idempotencyKeyOf(md);
+      if (key !== undefined) ctx.idempotent = { key, method: methodName, digest: requestDigest(methodName, method.requestSerialize(request)) };
+    }
     const response = await callStore.run(ctx, () => impl.fn(ctx, request));
     return done(response, ctx.txid, ctx.headers);
   } catch (err) {

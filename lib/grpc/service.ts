@@ -39,6 +39,9 @@ export const RoleHealthNames = { primary: 'role.primary', replica: 'role.replica
 /** How often the role reported to health checks is refreshed from LiteFS. */
 export const RoleRefreshMs = 1_000;
 
+/** The module defining the idempotency-key wrapper's write, for the writer thread. */
+const IdempotencyOpsModule = new URL('../idempotency.js', import.meta.url).href;
+
 export interface ServiceSpec {
   /** Short name for logs: "auth", "enroll". */
   name: string;
@@ -53,6 +56,12 @@ export interface ServiceSpec {
    * import them to run operations by name.
    */
   opsModules: string[];
+  /**
+   * Whether its write calls may carry an `idempotency-key`: the database has
+   * the table (`IdempotencyKeysTable` in a migration) and its domain makes
+   * each request's write through `requestWrite` (lib/idempotency.ts).
+   */
+  idempotencyKeys?: boolean;
   /** Environment variable names of the listen address and the peers map. */
   addrEnv: string;
   peersEnv: string;
@@ -96,6 +105,12 @@ export interface StartedService {
    * background work on the primary) straight to the writer.
    */
   write<A, R>(op: WriteOp<A, R>, args: A): Promise<R>;
+  /**
+   * The write function for a request's own write (at most one per call):
+   * `write`, with the caller's idempotency key applied when the service
+   * honours keys (`CallContext.requestWrite`).
+   */
+  requestWrite<A, R>(op: WriteOp<A, R>, args: A): Promise<R>;
   /** Runs `fn` on SIGINT/SIGTERM before the server and database close. */
   onShutdown(fn: () => void | Promise<void>): void;
 }
@@ -113,7 +128,9 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const batching = { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs };
   let writer: Writer | undefined;
   if (isPrimary && config.writerThread) {
-    writer = createThreadWriter({ ...batching, path: db.path, opsModules: spec.opsModules, log, onCommit: (txid) => node.learn(spec.dbName, txid) });
+    // The key's wrapper (lib/idempotency.ts) runs on the writer thread too.
+    const opsModules = spec.idempotencyKeys ? [...spec.opsModules, IdempotencyOpsModule] : spec.opsModules;
+    writer = createThreadWriter({ ...batching, path: db.path, opsModules, log, onCommit: (txid) => node.learn(spec.dbName, txid) });
   } else if (db.write) {
     writer = createWriter(db.write, { ...batching, position: () => node.position(spec.dbName) });
   }
@@ -148,7 +165,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     config, log, node, db, writer, reads, isPrimary, server, health, grpcObject,
     read: reader.run,
     addService(dotted, impls, verifier, opts = {}) {
-      const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog };
+      const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog, idempotencyKeys: spec.idempotencyKeys };
       const ctor = serviceClient(grpcObject, dotted);
       const service = encodingSharedAnswersOnce(ctor.service);
       if (opts.nodeLocal) {
@@ -193,6 +210,10 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
       if (call) return call.write(op, args);
       if (!writer) throw unavailable('this node is not the primary: retry');
       return (await writer.run(op, args)).value;
+    },
+    async requestWrite<A, R>(op: WriteOp<A, R>, args: A): Promise<R> {
+      const call = currentCall();
+      return call ? call.requestWrite(op, args) : started.write(op, args);
     },
   };
 

@@ -28,6 +28,8 @@ const svc = await startService({
   opsModules: [new URL('./domain/enroll-domain.js', import.meta.url).href],
   addrEnv: 'ENROLL_GRPC_ADDR',
   peersEnv: 'ENROLL_PEERS',
+  // Every write may carry an idempotency-key: sent again, it is answered from its first result.
+  idempotencyKeys: true,
 });
 
 // The auth service on this node, on its node-local socket (unix:…).
@@ -37,6 +39,7 @@ const domain = new EnrollDomain({
   reads: svc.reads,
   query: svc.read,
   write: svc.write,
+  requestWrite: svc.requestWrite,
   directory,
   memoReads: svc.config.readMemo,
   // While LiteFS's event stream announces every commit, the memo needs no read to know the data is unchanged.

@@ -5,6 +5,7 @@
  * instructor and the registrar.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil } from '../harness/cluster.js';
@@ -740,6 +741,89 @@ describe('the enrollment service on the real cluster', () => {
         assert.equal(closeIt.error?.code, Status.PERMISSION_DENIED);
         const circle = await call(client, 'SetCoursePrerequisites', { course_id: basics.id, prerequisite_ids: [next.id] }, { token: school.registrar.token });
         assert.equal(circle.error?.code, Status.FAILED_PRECONDITION);
+      } finally {
+        client.close();
+      }
+    });
+  });
+
+  describe('idempotency keys: a write sent again is done once', () => {
+    const key = () => `key-${randomUUID()}`;
+
+    test('over HTTP/JSON: the repeat gets the first answer, marked replayed; another request with the key is refused; a refusal is not kept', async () => {
+      const sid = await section(school, { capacity: 1 });
+      const [a, b] = await students(2);
+      const k = key();
+      const first = await http('POST', `/users/${a!.id}/enrollments`, { token: a!.token, body: { section_id: sid }, headers: { 'idempotency-key': k } });
+      assert.equal(first.status, 200, first.text);
+      assert.equal(first.headers.get('idempotent-replayed'), null);
+      const again = await http('POST', `/users/${a!.id}/enrollments`, { token: a!.token, body: { section_id: sid }, headers: { 'idempotency-key': k } });
+      assert.equal(again.status, 200, again.text);
+      assert.deepEqual(again.body, first.body);
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      // Without the key the same request is a new one: already enrolled.
+      assert.equal((await enroll(a!, a!.id, sid)).status, 409);
+      assert.deepEqual(await enrolledOf(sid), [a!.id]);
+      const other = await http('POST', `/users/${a!.id}/enrollments`, { token: a!.token, body: { section_id: sid + 1 }, headers: { 'idempotency-key': k } });
+      assert.equal(other.status, 400, other.text);
+      assert.match(other.body.message, /idempotency-key: this key was already used for a different request/);
+      const malformed = await http('POST', `/users/${a!.id}/enrollments`, { token: a!.token, body: { section_id: sid }, headers: { 'idempotency-key': 'x'.repeat(256) } });
+      assert.equal(malformed.status, 400, malformed.text);
+
+      // The registrar's hold: sent three times, placed once.
+      const reg = school.registrar.token;
+      const hk = key();
+      const holds = [];
+      for (let i = 0; i < 3; i++) holds.push(await http('POST', `/users/${b!.id}/holds`, { token: reg, body: { reason: 'library fine' }, headers: { 'idempotency-key': hk } }));
+      assert.deepEqual(holds.map((h) => h.status), [200, 200, 200]);
+      assert.equal(new Set(holds.map((h) => h.body.id)).size, 1);
+      const listed = await http('GET', `/users/${b!.id}/holds`, { token: reg });
+      assert.equal(listed.body.holds.length, 1);
+      // Refused while held (nothing kept), then, once released, the same key and request succeed.
+      const ek = key();
+      const held = await http('POST', `/users/${b!.id}/enrollments`, { token: b!.token, body: { section_id: sid }, headers: { 'idempotency-key': ek } });
+      assert.equal(held.status, 400, held.text);
+      assert.equal((await http('DELETE', `/users/${b!.id}/holds/${holds[0]!.body.id}`, { token: reg })).status, 200);
+      const retried = await http('POST', `/users/${b!.id}/enrollments`, { token: b!.token, body: { section_id: sid }, headers: { 'idempotency-key': ek } });
+      assert.equal(retried.status, 200, retried.text);
+      assert.deepEqual([retried.body.status, retried.headers.get('idempotent-replayed')], ['waitlisted', null]);
+    });
+
+    test('the same key sent at once through Envoy: one section is created, and every answer names it', async () => {
+      const k = key();
+      const body = { course_id: school.courseId, classroom: `IK-${randomUUID().slice(0, 8)}`, capacity: 5, day: 'Sunday', begin_time: '01:00', end_time: '01:50', instructor_id: school.otherInstructor.id };
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => http('POST', '/sections', { token: school.registrar.token, body, headers: { 'idempotency-key': k } })),
+      );
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200], answers.map((a) => a.text).join('\n'));
+      assert.equal(new Set(answers.map((a) => a.body.id)).size, 1);
+      assert.equal(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true').length, 5);
+      const inRoom = await http('GET', `/sections?page_size=100`, { token: school.registrar.token });
+      assert.equal(inRoom.status, 200, inRoom.text);
+      const sections = [];
+      for (let page = inRoom; ; ) {
+        sections.push(...page.body.sections.filter((x: { classroom: string }) => x.classroom === body.classroom));
+        if (!page.body.next_page_token) break;
+        page = await http('GET', `/sections?page_size=100&page_token=${encodeURIComponent(page.body.next_page_token)}`, { token: school.registrar.token });
+      }
+      assert.equal(sections.length, 1);
+    });
+
+    test("over gRPC on a replica: forwarded to the primary, and the replica passes the primary's replayed mark on", async () => {
+      const client = enrollClient(env.cluster.node(2).enrollGrpc);
+      try {
+        const sid = await section(school);
+        const [s] = await students(1);
+        const metadata = { 'idempotency-key': key() };
+        const first = await call(client, 'CreateEnrollment', { user_id: s!.id, section_id: sid }, { token: s!.token, metadata });
+        assert.equal(first.error, undefined, first.error?.details);
+        const again = await call(client, 'CreateEnrollment', { user_id: s!.id, section_id: sid }, { token: s!.token, metadata });
+        assert.equal(again.error, undefined, again.error?.details);
+        assert.deepEqual(again.response, first.response);
+        assert.deepEqual(first.headers.get('idempotent-replayed'), []);
+        assert.deepEqual(again.headers.get('idempotent-replayed'), ['true']);
+        assert.ok(again.headers.get('x-txid')[0], 'a replayed answer carries a TXID to read at');
+        assert.deepEqual(await enrolledOf(sid), [s!.id]);
       } finally {
         client.close();
       }

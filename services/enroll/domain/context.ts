@@ -22,6 +22,12 @@ export interface EnrollDomainDeps {
   query: ReadFn;
   /** Runs a write operation in a write transaction on the primary. */
   write: WriteFn;
+  /**
+   * Runs a request's own write, the one its answer comes from: `write`, with
+   * the caller's idempotency key applied (`StartedService.requestWrite`;
+   * default: `write`). Background writes, such as the user sync, use `write`.
+   */
+  requestWrite?: WriteFn;
   /** The auth service's users, which this service mirrors. */
   directory: UserDirectory;
   /** Reuse catalogue answers until the data changes (default true; READ_MEMO). */
@@ -96,9 +102,14 @@ export class DomainContext {
     return utcSeconds(this.deps.now?.() ?? Date.now());
   }
 
-  /** Runs `op` (see `enrollWrite`) with `args` in a write transaction on the primary. */
+  /**
+   * Runs the request's write `op` (see `enrollWrite`) with `args` in a write
+   * transaction on the primary. Each write RPC calls it once, last: its answer
+   * is the operation's result, so a request sent again with the same
+   * idempotency key is answered from the stored result (lib/idempotency.ts).
+   */
   write<A, R>(op: WriteOp<A, R>, args: A): Promise<R> {
-    return this.deps.write(op, args);
+    return (this.deps.requestWrite ?? this.deps.write)(op, args);
   }
 
   /**

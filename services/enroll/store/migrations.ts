@@ -6,6 +6,8 @@
  * its own transaction on the LiteFS primary). Entries are append-only: never
  * edit a released one, add a new one.
  */
+import { IdempotencyKeysTable } from '../../../lib/idempotency.js';
+
 export const ENROLL_MIGRATIONS: readonly string[] = [
   // 1: the seed's tables, tightened with STRICT typing and CHECK constraints.
   `
@@ -210,4 +212,7 @@ export const ENROLL_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX registration_holds_active ON registration_holds (user_id, id) WHERE released_at IS NULL;
   `,
+  // 11: idempotency keys: each write a client may send again, with the result
+  // it first gave (lib/idempotency.ts).
+  IdempotencyKeysTable,
 ];

@@ -38,7 +38,7 @@ test('migrations apply cleanly and set the schema version', () => {
   const { db } = migrated();
   assert.equal(db.pragma('user_version', { simple: true }), ENROLL_MIGRATIONS.length);
   const tables = db.prepare<[], { name: string }>(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all();
-  assert.deepEqual(tables.map((t) => t.name), ['course_prerequisites', 'courses', 'departments', 'enrollment_events', 'enrollments', 'registration_holds', 'registration_period', 'sections', 'user_event_sections', 'user_sync', 'users', 'waitlist']);
+  assert.deepEqual(tables.map((t) => t.name), ['course_prerequisites', 'courses', 'departments', 'enrollment_events', 'enrollments', 'idempotency_keys', 'registration_holds', 'registration_period', 'sections', 'user_event_sections', 'user_sync', 'users', 'waitlist']);
 });
 
 test('CHECK constraints refuse invalid rows', () => {
@@ -62,6 +62,8 @@ test('CHECK constraints refuse invalid rows', () => {
   assert.throws(() => db.prepare(`INSERT INTO waitlist (user_id, section_id, position) VALUES (10, ?, 0)`).run(section), /CHECK/);
   // A hold is released by someone at some time, or neither.
   assert.throws(() => db.prepare(`INSERT INTO registration_holds (user_id, reason, placed_by, placed_at, released_by) VALUES (10, 'fees', 1, '2027-01-01T00:00:00Z', 1)`).run(), /CHECK/);
+  // An idempotency key is 1 to 255 characters.
+  assert.throws(() => db.prepare(`INSERT INTO idempotency_keys (owner_id, key, method, request_sha256, result, created_ms) VALUES (1, '', 'm', 'd', x'00', 0)`).run(), /CHECK/);
   // STRICT: a text where an integer belongs is refused rather than stored.
   assert.throws(() => insert('Monday', '09:00', '10:00', 'many' as unknown as number), /cannot store TEXT/);
   // Foreign keys: an enrollment of an unknown user.

@@ -1,0 +1,212 @@
+/**
+ * The call wrapper's idempotency keys, on a real grpc-js server and client in
+ * this process: a primary's runtime (a real writer on a SQLite file; a LiteFS
+ * node, a token verifier and a forwarder standing in) and methods with JSON
+ * bodies that take seats. The same methods served to a replica's stream are
+ * checked through `forwardedRoutes`. The cluster's own path, through Envoy
+ * and from a replica, is in test/e2e/enroll.e2e.test.ts.
+ */
+import * as grpc from '@grpc/grpc-js';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { SEAT_MIGRATIONS, takeSeat } from '../../test/support/seat-ops.js';
+import { Status, unauthenticated } from '../errors.js';
+import { IDEMPOTENCY_KEY_HEADER, IdempotencyKeysTable, REPLAYED_HEADER } from '../idempotency.js';
+import type { LiteFsNode } from '../litefs.js';
+import type { Logger } from '../log.js';
+import { openWritable, type WritableDb } from '../sqlite.js';
+import { createWriter } from '../writer.js';
+import type { Forwarder } from './forward.js';
+import { bindService, forwardedRoutes, write, type MethodImpl, type Runtime } from './handler.js';
+import type { TokenVerifier } from './identity.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'handler-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function jsonMethod(path: string): grpc.MethodDefinition<unknown, unknown> {
+  const ser = (v: unknown) => Buffer.from(JSON.stringify(v));
+  const de = (b: Buffer) => JSON.parse(b.toString()) as unknown;
+  return { path, requestStream: false, responseStream: false, requestSerialize: ser, requestDeserialize: de, responseSerialize: ser, responseDeserialize: de };
+}
+
+const definition: grpc.ServiceDefinition = {
+  Take: jsonMethod('/test.v1.Seats/Take'),
+  TakeTwice: jsonMethod('/test.v1.Seats/TakeTwice'),
+};
+
+interface TakeRequest {
+  who: string;
+}
+
+const impls: Record<string, MethodImpl> = {
+  // The caller must be known; the seat is the request's own write.
+  Take: write(async (ctx, req: TakeRequest) => {
+    await ctx.identity();
+    return { seat: await ctx.requestWrite(takeSeat, req.who) };
+  }),
+  TakeTwice: write(async (ctx, req: TakeRequest) => {
+    await ctx.requestWrite(takeSeat, req.who);
+    return { seat: await ctx.requestWrite(takeSeat, `${req.who}-again`) };
+  }),
+};
+
+/** A token "user-7" is user 7; anything else is refused. */
+const verifier: TokenVerifier = {
+  verify: (token) => {
+    const m = /^user-(\d+)$/.exec(token);
+    return m ? Promise.resolve({ userId: Number(m[1]), username: `u${m[1]}`, roles: ['student'] }) : Promise.reject(unauthenticated('bad token'));
+  },
+};
+
+/** What the wrapper asks of the node on a primary: positions and acknowledgements. */
+const node = {
+  acknowledge: () => undefined,
+  position: () => 0n,
+  waitForTxid: () => Promise.resolve(true),
+} as unknown as LiteFsNode;
+
+let n = 0;
+interface Primary {
+  db: WritableDb;
+  runtime: Runtime;
+  client: grpc.Client;
+  seats(): string[];
+  /** The access log's lines (one per request). */
+  lines: Array<Record<string, unknown>>;
+}
+
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function startPrimary(idempotencyKeys: boolean): Promise<Primary> {
+  const db = openWritable(join(dir, `db${n++}.sqlite`), [...SEAT_MIGRATIONS, IdempotencyKeysTable]);
+  let commits = 0n;
+  const writer = createWriter(db, { mode: 'batch', position: () => ++commits });
+  const silent = pino({ level: 'silent' });
+  const lines: Array<Record<string, unknown>> = [];
+  const record = (line: Record<string, unknown>) => void lines.push(line);
+  const runtime: Runtime = {
+    node,
+    dbName: 'test.db',
+    db,
+    writer,
+    forwarder: {} as Forwarder,
+    verifier,
+    log: silent,
+    accessLog: { info: record, debug: record } as unknown as Logger,
+    idempotencyKeys,
+  };
+  const server = new grpc.Server();
+  server.addService(definition, bindService(runtime, definition, impls));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  cleanups.push(() => void db.close());
+  cleanups.push(() => new Promise<void>((r) => server.tryShutdown(() => r())));
+  cleanups.push(() => client.close());
+  const seats = () => (db.prepare('SELECT taken_by FROM seats ORDER BY id').all() as Array<{ taken_by: string }>).map((r) => r.taken_by);
+  return { db, runtime, client, seats, lines };
+}
+
+interface Answer {
+  response?: { seat: number };
+  code: Status;
+  details?: string;
+  headers: grpc.Metadata;
+}
+
+function call(client: grpc.Client, method: string, body: TakeRequest, headers: Record<string, string> = { authorization: 'Bearer user-7' }): Promise<Answer> {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(headers)) md.set(k, v);
+  const m = definition[method]!;
+  return new Promise((resolve) => {
+    let received = new grpc.Metadata();
+    const c = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, body, md, (err, response) =>
+      resolve(err ? { code: err.code, details: err.details, headers: received } : { response: response as { seat: number }, code: Status.OK, headers: received }),
+    );
+    c.on('metadata', (h: grpc.Metadata) => (received = h));
+  });
+}
+
+const keyed = (key: string, user = 7) => ({ authorization: `Bearer user-${user}`, [IDEMPOTENCY_KEY_HEADER]: key });
+
+describe('a service that honours idempotency keys', () => {
+  test('the same request sent again with its key is answered from the first result, marked replayed, and done once', async () => {
+    const p = await startPrimary(true);
+    const first = await call(p.client, 'Take', { who: 'ada' }, keyed('k1'));
+    assert.equal(first.code, Status.OK);
+    assert.deepEqual(first.response, { seat: 1 });
+    assert.deepEqual(first.headers.get(REPLAYED_HEADER), []);
+    assert.ok(first.headers.get('x-txid').length === 1, 'a write answer carries its TXID');
+    for (let i = 0; i < 2; i++) {
+      const again = await call(p.client, 'Take', { who: 'ada' }, keyed('k1'));
+      assert.equal(again.code, Status.OK);
+      assert.deepEqual(again.response, { seat: 1 });
+      assert.deepEqual(again.headers.get(REPLAYED_HEADER), ['true']);
+    }
+    assert.deepEqual(p.seats(), ['ada']);
+    // The access log marks the replays, and never names the key.
+    assert.deepEqual(p.lines.map((l) => [l.code, l.replayed]), [['OK', undefined], ['OK', true], ['OK', true]]);
+    assert.ok(!JSON.stringify(p.lines).includes('k1'));
+  });
+
+  test('the key with another request is refused with INVALID_ARGUMENT; another user may use the same key', async () => {
+    const p = await startPrimary(true);
+    await call(p.client, 'Take', { who: 'ada' }, keyed('k1'));
+    const other = await call(p.client, 'Take', { who: 'bob' }, keyed('k1'));
+    assert.equal(other.code, Status.INVALID_ARGUMENT);
+    assert.match(other.details!, /^idempotency-key: this key was already used for a different request/);
+    const otherUser = await call(p.client, 'Take', { who: 'bob' }, keyed('k1', 8));
+    assert.deepEqual([otherUser.code, otherUser.response], [Status.OK, { seat: 2 }]);
+    assert.deepEqual(p.seats(), ['ada', 'bob']);
+  });
+
+  test('a malformed key is refused before anything runs; without a key every request runs', async () => {
+    const p = await startPrimary(true);
+    const bad = await call(p.client, 'Take', { who: 'ada' }, keyed('two words'));
+    assert.equal(bad.code, Status.INVALID_ARGUMENT);
+    assert.match(bad.details!, /^idempotency-key: must be 1 to 255 visible ASCII characters/);
+    assert.deepEqual(p.seats(), []);
+    const a = await call(p.client, 'Take', { who: 'ada' });
+    const b = await call(p.client, 'Take', { who: 'bob' });
+    assert.deepEqual([a.response, b.response], [{ seat: 1 }, { seat: 2 }]);
+  });
+
+  test('a method making two request writes is a bug: INTERNAL, and nothing about it in the answer', async () => {
+    const p = await startPrimary(true);
+    const out = await call(p.client, 'TakeTwice', { who: 'ada' }, keyed('k1'));
+    assert.equal(out.code, Status.INTERNAL);
+    assert.equal(out.details, 'internal error');
+  });
+
+  test("a forwarded call gets the method's headers back with its answer, for the replica to pass on", async () => {
+    const p = await startPrimary(true);
+    const route = forwardedRoutes(p.runtime, definition, impls).get('/test.v1.Seats/Take')!;
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(keyed('k1'))) md.set(k, v);
+    const body = Buffer.from(JSON.stringify({ who: 'ada' }));
+    const first = await route(body, md, 'ipv4:127.0.0.1:1');
+    const again = await route(body, md, 'ipv4:127.0.0.1:1');
+    assert.deepEqual([first.code, again.code], [Status.OK, Status.OK]);
+    assert.deepEqual(first.headers, []);
+    assert.deepEqual(again.headers, [{ key: REPLAYED_HEADER, value: 'true' }]);
+    assert.equal(again.response!.toString(), first.response!.toString());
+    assert.deepEqual(p.seats(), ['ada']);
+  });
+});
+
+test('a service that does not honour keys ignores them: each request runs', async () => {
+  const p = await startPrimary(false);
+  const a = await call(p.client, 'Take', { who: 'ada' }, keyed('k1'));
+  const b = await call(p.client, 'Take', { who: 'bob' }, keyed('k1'));
+  assert.deepEqual([a.response, b.response], [{ seat: 1 }, { seat: 2 }]);
+  assert.deepEqual(b.headers.get(REPLAYED_HEADER), []);
+  assert.equal((p.db.prepare('SELECT count(*) AS c FROM idempotency_keys').get() as { c: number }).c, 0);
+});
