@@ -11,6 +11,11 @@
  * rows); the database files pass SQLite's integrity check; and writes work
  * again, straight on node1 and through Envoy.
  *
+ * Every enroll carries an idempotency key, and once node1 is back each one
+ * that was cut off is sent again with its key, as a client that lost its
+ * answer would: each is then answered OK and done exactly once, replayed from
+ * its stored result exactly when it had committed before the kill.
+ *
  * A process kill keeps what the OS already has, so this proves that answers
  * wait for COMMIT and that a half-done batch rolls back, not that the fsyncs
  * reach the disk (that would need a power cut).
@@ -45,6 +50,11 @@ interface Attempt {
   code?: number;
 }
 
+/** The idempotency key of one (student, section) enroll: the same each time it is sent. */
+function keyed(student: Person, sectionId: number): Record<string, string> {
+  return { 'idempotency-key': `crash-enroll-${student.id}-${sectionId}` };
+}
+
 /** Kills node n at a random moment within KILL_JITTER_MS, so mostly while a batch runs or commits. */
 function killSoon(cluster: Cluster, n: NodeNumber): Promise<void> {
   return new Promise<void>((resolve) => setTimeout(resolve, Math.random() * KILL_JITTER_MS)).then(() => cluster.killNode(n));
@@ -66,7 +76,7 @@ async function writeUntilKilled(cluster: Cluster, pairs: Array<{ student: Person
     const worker = async () => {
       while (next < pairs.length && !dead) {
         const { student, sectionId } = pairs[next++]!;
-        const r = await call(primary, 'CreateEnrollment', { user_id: student.id, section_id: sectionId }, { token: student.token });
+        const r = await call(primary, 'CreateEnrollment', { user_id: student.id, section_id: sectionId }, { token: student.token, metadata: keyed(student, sectionId) });
         if (r.error === undefined) {
           assert.equal(r.response.status, 'enrolled');
           attempts.push({ student, sectionId, outcome: 'ok', txid: BigInt(txidOf(r.headers)!) });
@@ -165,6 +175,27 @@ describe('crashes', () => {
     t.diagnostic(`cut-off enrolls that had committed: ${survivedCutOff} of ${cutOff.length}`);
 
     for (const n of [1, 2, 3] as const) assertIntact(env.cluster, n);
+
+    // Each cut-off enroll sent again with its key: done exactly once, whether or not it had committed.
+    const retry = enrollClient(env.cluster.node(1).enrollGrpc);
+    try {
+      let replayed = 0;
+      for (const a of cutOff) {
+        const r = await call(retry, 'CreateEnrollment', { user_id: a.student.id, section_id: a.sectionId }, { token: a.student.token, metadata: keyed(a.student, a.sectionId) });
+        assert.equal(r.error, undefined, `the cut-off enroll of user ${a.student.id} sent again: ${r.error?.details}`);
+        assert.equal(r.response.status, 'enrolled');
+        if (r.headers.get('idempotent-replayed')[0] === 'true') replayed += 1;
+      }
+      assert.equal(replayed, survivedCutOff, 'exactly the cut-off enrolls that had committed are answered from their stored result');
+      for (const sectionId of sections) {
+        const list = await call(retry, 'ListSectionEnrollments', { section_id: sectionId, status: 'enrolled', page_size: 1000 }, { token: school.registrar.token });
+        const ids: number[] = list.response.enrollments.map((e: { user_id: number }) => e.user_id).sort((x: number, y: number) => x - y);
+        const sent = attempts.filter((a) => a.sectionId === sectionId).map((a) => a.student.id).sort((x, y) => x - y);
+        assert.deepEqual(ids, sent, `section ${sectionId}: every enroll sent is there once, the retried ones included`);
+      }
+    } finally {
+      retry.close();
+    }
 
     // Writes work again, straight on the restarted primary and through Envoy.
     const again = enrollClient(env.cluster.node(1).enrollGrpc);
