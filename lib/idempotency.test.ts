@@ -141,15 +141,16 @@ for (const mode of ['single', 'batch'] as const) {
       db.prepare('DELETE FROM seats').run();
       const later = NOW + 3 * day;
       const count = () => (db.prepare('SELECT count(*) AS c FROM idempotency_keys').get() as { c: number }).c;
-      // Ten old keys (seats are freed as they go, so every request succeeds).
+      // Ten old keys (seats are freed as they go, so every request succeeds), written after 7:k1:
+      // the oldest rows are the first in write order, whatever their times.
       for (let i = 0; i < 10; i++) {
         await takeOnce(writer, 9, `old${i}`, `s${i}`, NOW + i);
         db.prepare('DELETE FROM seats').run();
       }
       assert.equal(count(), 11);
       await takeOnce(writer, 9, 'new1', 'n1', later);
-      assert.equal(count(), 8, 'the four oldest went, the new one came');
-      assert.deepEqual(keys(db), ['7:k1', '9:new1', '9:old4', '9:old5', '9:old6', '9:old7', '9:old8', '9:old9']);
+      assert.equal(count(), 8, 'the first four went, the new one came');
+      assert.deepEqual(keys(db), ['9:new1', '9:old3', '9:old4', '9:old5', '9:old6', '9:old7', '9:old8', '9:old9']);
       db.prepare('DELETE FROM seats').run();
       await takeOnce(writer, 9, 'new2', 'n2', later);
       db.prepare('DELETE FROM seats').run();

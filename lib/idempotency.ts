@@ -19,6 +19,7 @@
  * - Two requests with the same key at once are ordered by the writer: the
  *   second finds the first's key and replays it.
  * - Keys are kept `KeyRetentionMs`; each new key deletes a few expired ones.
+ * - Time-ordered keys (UUIDv7) cost a write least: see `IdempotencyKeysTable`.
  *
  * A service honours keys when its `ServiceSpec` says so and its database has
  * the table (`IdempotencyKeysTable`, in one of its migrations). The wrapper
@@ -47,18 +48,27 @@ const PruneBatch = 4;
 /** The longest key: room for a UUID with any prefix a client may add. */
 export const MaxKeyLength = 255;
 
-/** The table a service that honours keys adds in a migration. */
+/**
+ * The table a service that honours keys adds in a migration.
+ *
+ * On LiteFS every page a commit changes costs the commit (its FUSE writes,
+ * the LTX file, the replicas), so the layout keeps the pages a key changes
+ * few. Rows are appended in id order, so a batch's keys share the last page
+ * or two, and the oldest are deleted from the first. Only the unique index is
+ * searched by key: key first, so time-ordered keys (UUIDv7) are also added at
+ * its end, while random ones (UUIDv4) change a page of it each (bench/README.md,
+ * "What idempotency keys cost"). The request's digest covers its method.
+ */
 export const IdempotencyKeysTable = `
   CREATE TABLE idempotency_keys (
+    id             INTEGER PRIMARY KEY,
     owner_id       INTEGER NOT NULL,
     key            TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND ${MaxKeyLength}),
-    method         TEXT NOT NULL,
-    request_sha256 TEXT NOT NULL,
+    request_sha256 BLOB NOT NULL CHECK (length(request_sha256) = 32),
     result         BLOB NOT NULL,
     created_ms     INTEGER NOT NULL,
-    PRIMARY KEY (owner_id, key)
-  ) STRICT, WITHOUT ROWID;
-  CREATE INDEX idempotency_keys_created ON idempotency_keys (created_ms);
+    UNIQUE (key, owner_id)
+  ) STRICT;
 `;
 
 /** A request's key and what identifies the request itself. */
@@ -66,7 +76,7 @@ export interface IdempotentRequest {
   key: string;
   /** The full gRPC path. */
   method: string;
-  /** SHA-256 (hex) of the method and the serialized request. */
+  /** SHA-256 (hex) of the method and the serialized request: the same digest is the same request. */
   digest: string;
 }
 
@@ -108,15 +118,14 @@ export interface OnceResult {
 }
 
 interface KeyRow {
-  method: string;
-  request_sha256: string;
+  request_sha256: Buffer;
   result: Buffer;
   created_ms: number;
 }
 
 interface KeyStatements {
-  get: Database.Statement<[number, string], KeyRow>;
-  put: Database.Statement<[number, string, string, string, Buffer, number]>;
+  get: Database.Statement<[string, number], KeyRow>;
+  put: Database.Statement<[number, string, Buffer, Buffer, number]>;
   prune: Database.Statement<[number, number]>;
 }
 
@@ -126,13 +135,11 @@ function statementsFor(db: WritableDb): KeyStatements {
   let s = statements.get(db);
   if (!s) {
     s = {
-      get: db.prepare('SELECT method, request_sha256, result, created_ms FROM idempotency_keys WHERE owner_id = ? AND key = ?'),
-      put: db.prepare(
-        'INSERT OR REPLACE INTO idempotency_keys (owner_id, key, method, request_sha256, result, created_ms) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      prune: db.prepare(
-        'DELETE FROM idempotency_keys WHERE (owner_id, key) IN (SELECT owner_id, key FROM idempotency_keys WHERE created_ms < ? ORDER BY created_ms LIMIT ?)',
-      ),
+      get: db.prepare('SELECT request_sha256, result, created_ms FROM idempotency_keys WHERE key = ? AND owner_id = ?'),
+      // An expired row of the same key is replaced: deleted, and the new one appended.
+      put: db.prepare('INSERT OR REPLACE INTO idempotency_keys (owner_id, key, request_sha256, result, created_ms) VALUES (?, ?, ?, ?, ?)'),
+      // The first rows by id are the oldest (ids follow the order of the writes).
+      prune: db.prepare('DELETE FROM idempotency_keys WHERE id IN (SELECT id FROM idempotency_keys ORDER BY id LIMIT ?) AND created_ms < ?'),
     };
     statements.set(db, s);
   }
@@ -147,9 +154,10 @@ function statementsFor(db: WritableDb): KeyStatements {
 export const runOnce: WriteOp<OnceArgs, OnceResult> = defineWrite('idempotent', (db, a: OnceArgs): OnceResult => {
   const s = statementsFor(db);
   const oldest = a.nowMs - KeyRetentionMs;
-  const row = s.get.get(a.owner, a.request.key);
+  const digest = Buffer.from(a.request.digest, 'hex');
+  const row = s.get.get(a.request.key, a.owner);
   if (row && row.created_ms >= oldest) {
-    if (row.method !== a.request.method || row.request_sha256 !== a.request.digest) {
+    if (!row.request_sha256.equals(digest)) {
       throw invalidArgument(IDEMPOTENCY_KEY_HEADER, 'this key was already used for a different request: send a new key with each new request');
     }
     return { value: deserialize(row.result) as unknown, replayed: true };
@@ -157,7 +165,7 @@ export const runOnce: WriteOp<OnceArgs, OnceResult> = defineWrite('idempotent', 
   const op = writeOpNamed(a.op);
   if (!op) throw new Error(`write operation ${a.op} is not defined in this thread`);
   const value = op.run(db, a.args);
-  s.prune.run(oldest, PruneBatch);
-  s.put.run(a.owner, a.request.key, a.request.method, a.request.digest, serialize(value), a.nowMs);
+  s.prune.run(PruneBatch, oldest);
+  s.put.run(a.owner, a.request.key, digest, serialize(value), a.nowMs);
   return { value, replayed: false };
 });

@@ -43,9 +43,12 @@ async function ruled(p: Promise<Outcome>): Promise<Outcome> {
   }
 }
 
-export function grpcVia(name: string, address: string, metadata?: Record<string, string>): Via {
+/** Metadata for every call, or a function giving each call its own (e.g. a new idempotency key). */
+export type ViaMetadata = Record<string, string> | (() => Record<string, string>);
+
+export function grpcVia(name: string, address: string, metadata?: ViaMetadata): Via {
   const client: UnaryClient = enrollClient(address);
-  const opts = (token: string) => ({ token, metadata });
+  const opts = (token: string) => ({ token, metadata: typeof metadata === 'function' ? metadata() : metadata });
   return {
     name,
     enroll: (s, sid) =>

@@ -4,9 +4,12 @@
  * WRITE_MODE=single each is its own transaction; under batch, concurrent ones
  * share a group commit. Baseline: raw SQLite commits on node1's LiteFS mount
  * (a separate bench.db, no service), i.e. what one FUSE commit costs.
- * With group commit, also at HIGH_CONCURRENCY in flight (bigger batches), and
- * the highest rate an open loop sustains (bench/lib/capacity.ts).
+ * With group commit, also at HIGH_CONCURRENCY in flight (bigger batches), the
+ * highest rate an open loop sustains (bench/lib/capacity.ts), and what an
+ * idempotency key on every write costs: the same writes with and without a new
+ * key each, random or time-ordered, in alternating rounds (lib/idempotency.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LoadResult } from '../lib/load.js';
@@ -14,7 +17,9 @@ import { cpuMeter } from '../lib/procs.js';
 import { percentile, sorted } from '../lib/stats.js';
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia } from '../lib/vias.js';
-import { measureCapacity, measureWrites, writers } from '../lib/writes.js';
+import { alternatingRounds, roundsFor } from '../lib/rounds.js';
+import { uuidv7 } from '../lib/uuidv7.js';
+import { enrollDropOp, measureCapacity, measureWrites, writers } from '../lib/writes.js';
 import { CONCURRENCY, HIGH_CONCURRENCY } from './01-floor.js';
 
 export const name = '02-write-primary';
@@ -63,6 +68,38 @@ export async function run(ctx: Context): Promise<Row[]> {
       `primary gRPC node1:7201, group commit, ${HIGH_CONCURRENCY} in flight`, notes));
     rows.push(await measureCapacity(ctx, more, grpcVia('node1', ctx.cluster.node(1).enrollGrpc), HIGH_CONCURRENCY,
       'primary gRPC node1:7201, group commit', 'one student per slot', closed.throughput));
+    rows.push(...(await keyedRounds(ctx, ws)));
+  }
+  return rows;
+}
+
+/** The keyed sides of the idempotency-key rounds: a new key on every write, random (UUIDv4) or time-ordered (UUIDv7). */
+const KEY_KINDS = [
+  { kind: 'UUIDv4', key: randomUUID },
+  { kind: 'UUIDv7', key: () => uuidv7() },
+] as const;
+
+/**
+ * The same writes without and with an idempotency key (a new one each, so
+ * every write looks its key up and stores it with its result), at CONCURRENCY
+ * in flight in alternating rounds, once for each kind of key: what keys cost
+ * a write. The table keeps every key of the run (they live a day).
+ */
+async function keyedRounds(ctx: Context, ws: Awaited<ReturnType<typeof writers>>): Promise<Row[]> {
+  const address = ctx.cluster.node(1).enrollGrpc;
+  const notes = 'CreateEnrollment/DropUserEnrollment pairs, one student per worker';
+  const rows: Row[] = [];
+  for (const { kind, key } of KEY_KINDS) {
+    const plain = grpcVia('node1', address);
+    const keyed = grpcVia('node1', address, () => ({ 'idempotency-key': key() }));
+    try {
+      rows.push(...(await alternatingRounds(ctx, roundsFor(ctx, CONCURRENCY),
+        { op: enrollDropOp(ws, plain), variant: `primary gRPC node1:7201, group commit, no idempotency key (beside ${kind} keys)`, notes },
+        { op: enrollDropOp(ws, keyed), variant: `primary gRPC node1:7201, group commit, a new ${kind} idempotency-key on every write`, notes: `${notes}; each key looked up, then stored with the write's result` })));
+    } finally {
+      plain.close();
+      keyed.close();
+    }
   }
   return rows;
 }

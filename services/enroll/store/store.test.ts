@@ -63,7 +63,9 @@ test('CHECK constraints refuse invalid rows', () => {
   // A hold is released by someone at some time, or neither.
   assert.throws(() => db.prepare(`INSERT INTO registration_holds (user_id, reason, placed_by, placed_at, released_by) VALUES (10, 'fees', 1, '2027-01-01T00:00:00Z', 1)`).run(), /CHECK/);
   // An idempotency key is 1 to 255 characters.
-  assert.throws(() => db.prepare(`INSERT INTO idempotency_keys (owner_id, key, method, request_sha256, result, created_ms) VALUES (1, '', 'm', 'd', x'00', 0)`).run(), /CHECK/);
+  const key = (k: string, digest: Buffer) => db.prepare(`INSERT INTO idempotency_keys (owner_id, key, request_sha256, result, created_ms) VALUES (1, ?, ?, x'00', 0)`).run(k, digest);
+  assert.throws(() => key('', Buffer.alloc(32)), /CHECK/);
+  assert.throws(() => key('k', Buffer.alloc(31)), /CHECK/, 'a digest is a SHA-256');
   // STRICT: a text where an integer belongs is refused rather than stored.
   assert.throws(() => insert('Monday', '09:00', '10:00', 'many' as unknown as number), /cannot store TEXT/);
   // Foreign keys: an enrollment of an unknown user.
