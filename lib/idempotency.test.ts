@@ -47,7 +47,7 @@ const keys = (db: WritableDb) =>
 
 /** A request to take a seat for `who`, as the wrapper would describe it. */
 function seatRequest(key: string, who: string): IdempotentRequest {
-  return { key, method: '/test.v1.Seats/Take', digest: requestDigest('/test.v1.Seats/Take', Buffer.from(who)) };
+  return { key, digest: requestDigest('/test.v1.Seats/Take', Buffer.from(who)) };
 }
 
 function takeOnce(writer: Writer, owner: number, key: string, who: string, nowMs = NOW): Promise<OnceResult> {
@@ -89,7 +89,7 @@ for (const mode of ['single', 'batch'] as const) {
       // Another method with the same bytes is a different request too.
       const otherMethod: OnceArgs = {
         owner: 7,
-        request: { key: 'k1', method: '/test.v1.Seats/Other', digest: requestDigest('/test.v1.Seats/Other', Buffer.from('ada')) },
+        request: { key: 'k1', digest: requestDigest('/test.v1.Seats/Other', Buffer.from('ada')) },
         op: takeSeat.name,
         args: 'ada',
         nowMs: NOW,

@@ -74,8 +74,6 @@ export const IdempotencyKeysTable = `
 /** A request's key and what identifies the request itself. */
 export interface IdempotentRequest {
   key: string;
-  /** The full gRPC path. */
-  method: string;
   /** SHA-256 (hex) of the method and the serialized request: the same digest is the same request. */
   digest: string;
 }

@@ -342,7 +342,7 @@ async function serveCall(
     if (impl.kind === 'read') ctx.minTxid = await waitForMinTxid(runtime, md);
     if (impl.kind === 'write' && runtime.idempotencyKeys) {
       const key = idempotencyKeyOf(md);
-      if (key !== undefined) ctx.idempotent = { key, method: methodName, digest: requestDigest(methodName, method.requestSerialize(request)) };
+      if (key !== undefined) ctx.idempotent = { key, digest: requestDigest(methodName, method.requestSerialize(request)) };
     }
     const response = await callStore.run(ctx, () => impl.fn(ctx, request));
     return done(response, ctx.txid, ctx.headers);
