@@ -71,6 +71,8 @@ export async function setup(
     readThroughWriter?: boolean;
     /** How writes reach the database; by default each in its own transaction, across the writer thread's boundary. */
     write?: (db: WritableDb) => WriteFn;
+    /** How a request's own write reaches `write` (`EnrollDomainDeps.requestWrite`); by default it is `write`. */
+    requestWrite?: (write: WriteFn) => WriteFn;
   } = {},
 ): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'enroll-test-'));
@@ -91,13 +93,15 @@ export async function setup(
     nowMs: undefined,
   } as Fixture;
   const pageSize = options.pageSize ?? 1000;
+  const write = (options.write ?? writeAcrossBoundary)(db as WritableDb);
   const reads: ReadScope = { enter: () => void fixture.readsEntered++ };
   const domain = new EnrollDomain({
     db: readDb,
     reads,
     // Reads and writes cross the boundary a reader and a writer thread put around them.
     query: readAcrossBoundary(readDb, reads),
-    write: (options.write ?? writeAcrossBoundary)(db as WritableDb),
+    write,
+    requestWrite: options.requestWrite?.(write),
     now: () => fixture.nowMs ?? Date.now(),
     directory: {
       usersAfter: async (afterId) => {
