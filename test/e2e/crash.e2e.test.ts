@@ -20,6 +20,10 @@
  * wait for COMMIT and that a half-done batch rolls back, not that the fsyncs
  * reach the disk (that would need a power cut).
  *
+ * While node1 restarts, Envoy retries a write through it that carries an
+ * idempotency key until the primary answers, and answers one without a key
+ * 503 at once.
+ *
  * A replica crashes while it applies a stream of commits: node2 is killed the
  * same way, the writes go on on the primary, and once node2 is back its copy
  * passes the integrity check and holds what the primary holds.
@@ -265,5 +269,33 @@ describe('crashes', () => {
     assert.equal(lists.get(1)!.length, STUDENTS, 'every enroll was answered OK and is on the primary');
     assert.deepEqual(lists.get(2), lists.get(1), 'node2 holds what the primary holds');
     assertIntact(env.cluster, 2);
+  });
+
+  test('while the primary restarts, Envoy retries a write that carries an idempotency key, and never one without', async (t) => {
+    for (const n of [1, 2, 3] as const) if (!env.cluster.isRunning(n)) await env.cluster.startNode(n);
+    const school = await createSchool(env.cluster.registrar);
+    const sectionId = await section(school, { capacity: 5, waitlist_capacity: 0 });
+    const [keyedStudent, plainStudent] = await manyStudents(2, env.cluster.node(1).authGrpc);
+    const enroll = (s: Person, headers: Record<string, string> = {}) =>
+      http('POST', `/users/${s.id}/enrollments`, { token: s.token, body: { section_id: sectionId }, headers });
+
+    await env.cluster.killNode(1);
+    let started = Date.now();
+    const plain = await enroll(plainStudent!);
+    t.diagnostic(`a write without a key while node1 is down: ${plain.status} after ${Date.now() - started} ms`);
+    assert.equal(plain.status, 503, plain.text);
+
+    started = Date.now();
+    const keyed = enroll(keyedStudent!, { 'idempotency-key': `restart-${keyedStudent!.id}` });
+    await env.cluster.startNode(1);
+    t.diagnostic(`node1 was back after ${Date.now() - started} ms`);
+    const answer = await keyed;
+    t.diagnostic(`the keyed write was answered ${answer.status} after ${Date.now() - started} ms`);
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.body.status, 'enrolled');
+
+    const listed = await http('GET', `/sections/${sectionId}/enrollments?status=enrolled`, { token: school.registrar.token });
+    assert.equal(listed.status, 200, listed.text);
+    assert.deepEqual(listed.body.enrollments.map((e: { user_id: number }) => e.user_id), [keyedStudent!.id], 'the keyed write once, the other not at all');
   });
 });
