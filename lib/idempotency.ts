@@ -32,7 +32,7 @@ import { deserialize, serialize } from 'node:v8';
 import type * as grpc from '@grpc/grpc-js';
 import { invalidArgument } from './errors.js';
 import type { WritableDb } from './sqlite.js';
-import { defineWrite, writeOpNamed, type WriteOp } from './writer.js';
+import { defineWrite, writeOpNamed, type WriteFn, type WriteOp } from './writer.js';
 
 /** Request metadata: the client's key for this write. */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
@@ -167,3 +167,19 @@ export const runOnce: WriteOp<OnceArgs, OnceResult> = defineWrite('idempotent', 
   s.put.run(a.owner, a.request.key, digest, serialize(value), a.nowMs);
   return { value, replayed: false };
 });
+
+/**
+ * Runs the request's write `op` through `write` once per (owner, key): what
+ * the call wrapper does with a request that carries a key (`runOnce`).
+ */
+export async function writeOnce<A, R>(
+  write: WriteFn,
+  owner: number,
+  request: IdempotentRequest,
+  op: WriteOp<A, R>,
+  args: A,
+  nowMs = Date.now(),
+): Promise<{ value: R; replayed: boolean }> {
+  const once = await write(runOnce, { owner, request, op: op.name, args, nowMs });
+  return { value: once.value as R, replayed: once.replayed };
+}

@@ -16,7 +16,7 @@ import type { ForwardedAnswers } from '../../gen/ts/internal/v1/ForwardedAnswers
 import type { ForwardedCall__Output } from '../../gen/ts/internal/v1/ForwardedCall.js';
 import type { ForwardedCalls__Output } from '../../gen/ts/internal/v1/ForwardedCalls.js';
 import { Status } from '../errors.js';
-import { FORWARDED_HEADER, ForwardMethod, MaxForwardedMessageBytes } from './forward.js';
+import { FORWARDED_HEADER, ForwardMethod, MaxForwardedMessageBytes, metadataOf } from './forward.js';
 import type { ForwardedRoute } from './handler.js';
 
 type Stream = grpc.ServerDuplexStream<ForwardedCalls__Output, ForwardedAnswers>;
@@ -118,9 +118,9 @@ export class ForwardingServer {
     const deadline = Number(message.deadline_ms);
     if (deadline > 0 && deadline <= Date.now()) return refuse(Status.DEADLINE_EXCEEDED, 'deadline exceeded before the primary started the write');
 
-    const metadata = new grpc.Metadata();
+    let metadata: grpc.Metadata;
     try {
-      for (const header of message.metadata) metadata.add(header.key, header.value);
+      metadata = metadataOf(message.metadata);
     } catch {
       return refuse(Status.INVALID_ARGUMENT, 'the forwarded call carries invalid metadata');
     }

@@ -136,7 +136,7 @@ export class Forwarder {
 function unaryForward(client: grpc.Client, { method, request, metadata, deadlineMs, ourCap }: OutgoingCall): Promise<ForwardResult> {
   return new Promise<ForwardResult>((resolve, reject) => {
     let txid: bigint | undefined;
-    const headers = new grpc.Metadata();
+    let headers = new grpc.Metadata();
     const call = client.makeUnaryRequest(
       method.path,
       method.requestSerialize,
@@ -152,10 +152,7 @@ function unaryForward(client: grpc.Client, { method, request, metadata, deadline
     call.on('metadata', (md: grpc.Metadata) => {
       const value = md.get(TXID_HEADER)[0];
       if (value !== undefined) txid = parseTxid(String(value));
-      for (const [key, values] of Object.entries(md.toJSON())) {
-        if (isTransportHeader(key)) continue;
-        for (const v of values) if (typeof v === 'string') headers.add(key, v);
-      }
+      headers = metadataOf(headersOf(md).filter((h) => !isTransportHeader(h.key)));
     });
   });
 }
@@ -281,9 +278,9 @@ class ForwardStream {
     } catch (err) {
       return waiting.reject(new AppError(Status.INTERNAL, 'the primary sent an answer that could not be parsed', { cause: err }));
     }
-    const headers = new grpc.Metadata();
+    let headers: grpc.Metadata;
     try {
-      for (const header of answer.headers) headers.add(header.key, header.value);
+      headers = metadataOf(answer.headers);
     } catch {
       return waiting.reject(new AppError(Status.INTERNAL, 'the primary sent headers that could not be read'));
     }
@@ -299,14 +296,24 @@ class ForwardStream {
   }
 }
 
+/** A metadata entry as the forwarding stream carries it (`Header` with both fields). */
+type HeaderPair = Required<Header>;
+
 /** Text metadata as header pairs, every value of every key (binary keys are not forwarded). */
-function headersOf(md: grpc.Metadata): Header[] {
-  const out: Header[] = [];
+export function headersOf(md: grpc.Metadata): HeaderPair[] {
+  const out: HeaderPair[] = [];
   for (const [key, values] of Object.entries(md.toJSON())) {
     if (key.endsWith('-bin')) continue;
     for (const value of values) out.push({ key, value: String(value) });
   }
   return out;
+}
+
+/** Header pairs as metadata; throws when a key or value is not valid metadata. */
+export function metadataOf(headers: HeaderPair[]): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const { key, value } of headers) md.add(key, value);
+  return md;
 }
 
 /** The primary could not be reached, or did not answer before our own cap (retryable). */

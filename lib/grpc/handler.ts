@@ -26,10 +26,10 @@ import type { LiteFsNode } from '../litefs.js';
 import type { Logger } from '../log.js';
 import type { ReadableDb } from '../sqlite.js';
 import type { WriteOp, Writer } from '../writer.js';
-import { FORWARDED_HEADER, Forwarder, TXID_HEADER, parseTxid } from './forward.js';
+import { FORWARDED_HEADER, Forwarder, TXID_HEADER, headersOf, parseTxid } from './forward.js';
 import type { Identity, TokenVerifier } from './identity.js';
 import type { Header } from '../../gen/ts/internal/v1/Header.js';
-import { REPLAYED_HEADER, idempotencyKeyOf, requestDigest, runOnce, type IdempotentRequest } from '../idempotency.js';
+import { REPLAYED_HEADER, idempotencyKeyOf, requestDigest, writeOnce, type IdempotentRequest } from '../idempotency.js';
 
 /** Request metadata: the TXID a read must see. */
 export const MIN_TXID_HEADER = 'x-min-txid';
@@ -193,9 +193,9 @@ class Context implements CallContext {
     this.requestWritten = true;
     if (!this.idempotent) return this.write(op, args);
     const { userId } = await this.identity();
-    const once = await this.write(runOnce, { owner: userId, request: this.idempotent, op: op.name, args, nowMs: Date.now() });
+    const once = await writeOnce(this.write.bind(this), userId, this.idempotent, op, args);
     if (once.replayed) this.setHeader(REPLAYED_HEADER, 'true');
-    return once.value as R;
+    return once.value;
   }
 }
 
@@ -241,7 +241,7 @@ export function forwardedRoutes(
       }
       const out = await serveCall(runtime, method, impl, request, metadata, peer, Infinity);
       if ('code' in out) return out;
-      return { code: Status.OK, details: '', response: method.responseSerialize(out.response), txid: out.txid, headers: headerList(out.headers) };
+      return { code: Status.OK, details: '', response: method.responseSerialize(out.response), txid: out.txid, headers: headersOf(out.headers) };
     });
   }
   return routes;
@@ -254,15 +254,6 @@ export interface ForwardedOutcome {
   response?: Buffer;
   txid?: bigint;
   headers?: Header[];
-}
-
-/** Metadata as the forwarding stream carries it (ASCII values only). */
-function headerList(md: grpc.Metadata): Header[] {
-  const list: Header[] = [];
-  for (const [key, values] of Object.entries(md.toJSON())) {
-    for (const value of values) if (typeof value === 'string') list.push({ key, value });
-  }
-  return list;
 }
 
 export type ForwardedRoute = (request: Buffer, metadata: grpc.Metadata, peer: string) => Promise<ForwardedOutcome>;

@@ -34,7 +34,7 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { runOnce, type IdempotentRequest } from '../../../lib/idempotency.js';
+import { writeOnce, type IdempotentRequest } from '../../../lib/idempotency.js';
 import type { WriteFn, WriteOp } from '../../../lib/writer.js';
 import { countCoverage, recordingBatchWrites, refusal, replayDifferences, type Coverage } from '../../../test/support/group-commit.js';
 import { setup } from './fixture.js';
@@ -56,8 +56,7 @@ const keyedWrites =
   async <A, R>(op: WriteOp<A, R>, args: A): Promise<R> => {
     const request = carried.getStore();
     if (!request) return write(op, args);
-    const once = await write(runOnce, { owner: 1, request, op: op.name, args, nowMs: 0 });
-    return once.value as R;
+    return (await writeOnce(write, 1, request, op, args, 0)).value;
   };
 
 /** A step that carried a key and succeeded, with what it answered. */
