@@ -27,6 +27,7 @@
  * spreads that cost over every request in the batch.
  */
 import type Database from 'better-sqlite3';
+import { randomInt } from 'node:crypto';
 import type { WritableDb } from './sqlite.js';
 import type { WriteMode } from './config.js';
 import { unavailable } from './errors.js';
@@ -42,6 +43,27 @@ export interface WriteResult<T> {
   value: T;
   /** The LiteFS TXID of the commit that made the write durable (0 off LiteFS). */
   txid: bigint;
+  /** What the commit that carried the write was like, for the metrics (lib/metrics.ts). */
+  commit: CommitStats;
+}
+
+/** One commit of a writer, as each write it carried reports it. */
+export interface CommitStats {
+  /** Which writer (a random number each has), so a restarted writer thread's commits count anew. */
+  writer: number;
+  /** The writer's commits, counted from 1. */
+  seq: number;
+  /** The writes it carried, those that failed in their savepoint included. */
+  writes: number;
+  /** Its transaction's wall time, BEGIN to reading the new TXID. */
+  ms: number;
+}
+
+/** Numbers a writer's commits (`CommitStats`). */
+function commitCounter(): (writes: number, startedMs: number) => CommitStats {
+  const writer = randomInt(2 ** 47);
+  let seq = 0;
+  return (writes, startedMs) => ({ writer, seq: ++seq, writes, ms: performance.now() - startedMs });
 }
 
 /** A write operation (`op-registry.ts`): it may run on the writer thread. */
@@ -96,11 +118,14 @@ export function createWriter(db: WritableDb, opts: WriterOptions): Writer {
 }
 
 function singleWriter(db: WritableDb, position: () => bigint): Writer {
+  const counted = commitCounter();
   return {
     run<A, R>(op: WriteOp<A, R>, args: A): Promise<WriteResult<R>> {
       try {
+        const started = performance.now();
         const value = db.transaction(() => op.run(db, args)).immediate();
-        return Promise.resolve({ value, txid: position() });
+        const txid = position();
+        return Promise.resolve({ value, txid, commit: counted(1, started) });
       } catch (err) {
         return Promise.reject(err);
       }
@@ -137,6 +162,7 @@ function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number, d
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
   };
+  const counted = commitCounter();
 
   const flush = () => {
     scheduled = false;
@@ -144,7 +170,7 @@ function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number, d
     holding = undefined;
     const batch = queue.slice(0, maxBatch);
     queue = queue.slice(batch.length);
-    commitBatch(db, tx, batch, position);
+    commitBatch(db, tx, batch, position, counted);
     const now = performance.now();
     if (batch.length > 1) lastBusy = now;
     if (batch.length >= peak || now - peakAt > PeakWindowMs) {
@@ -185,7 +211,8 @@ function batchWriter(db: WritableDb, position: () => bigint, maxBatch: number, d
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
-function commitBatch(db: WritableDb, tx: TxStatements, batch: Job[], position: () => bigint): void {
+function commitBatch(db: WritableDb, tx: TxStatements, batch: Job[], position: () => bigint, counted: ReturnType<typeof commitCounter>): void {
+  const started = performance.now();
   try {
     tx.begin.run();
   } catch (err) {
@@ -228,9 +255,10 @@ function commitBatch(db: WritableDb, tx: TxStatements, batch: Job[], position: (
     for (const job of batch) job.reject(err);
     return;
   }
+  const commit = counted(batch.length, started);
   batch.forEach((job, i) => {
     const outcome = outcomes[i]!;
-    if (outcome.ok) job.resolve({ value: outcome.value, txid });
+    if (outcome.ok) job.resolve({ value: outcome.value, txid, commit });
     else job.reject(outcome.err);
   });
 }

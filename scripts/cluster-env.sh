@@ -12,12 +12,14 @@ export CLUSTER_DIR="${CLUSTER_DIR:-$REPO_DIR/var/cluster}"
 export PATH="$REPO_DIR/.tools/bin:$REPO_DIR/node_modules/.bin:$PATH"
 
 # Ports (all on 127.0.0.1). Node N: LiteFS API 2020N, auth gRPC 710N, auth JWKS 711N,
-# enroll gRPC 720N.
+# auth metrics 712N, enroll gRPC 720N, enroll metrics 722N.
 for _n in 1 2 3; do
   export "LITEFS_PORT_$_n=$(eval "echo \${LITEFS_PORT_$_n:-$((20200 + _n))}")"
   export "AUTH_GRPC_PORT_$_n=$(eval "echo \${AUTH_GRPC_PORT_$_n:-$((7100 + _n))}")"
   export "AUTH_JWKS_PORT_$_n=$(eval "echo \${AUTH_JWKS_PORT_$_n:-$((7110 + _n))}")"
   export "ENROLL_GRPC_PORT_$_n=$(eval "echo \${ENROLL_GRPC_PORT_$_n:-$((7200 + _n))}")"
+  export "AUTH_METRICS_PORT_$_n=$(eval "echo \${AUTH_METRICS_PORT_$_n:-$((7120 + _n))}")"
+  export "ENROLL_METRICS_PORT_$_n=$(eval "echo \${ENROLL_METRICS_PORT_$_n:-$((7220 + _n))}")"
 done
 unset _n
 export ENVOY_PORT="${ENVOY_PORT:-8080}"

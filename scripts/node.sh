@@ -17,10 +17,14 @@ ensure_secrets
 export NODE_NAME="node$n"
 export LITEFS_MOUNT="$CLUSTER_DIR/node$n/mnt"
 lp="LITEFS_PORT_$n" ag="AUTH_GRPC_PORT_$n" aj="AUTH_JWKS_PORT_$n" eg="ENROLL_GRPC_PORT_$n"
+am="AUTH_METRICS_PORT_$n" em="ENROLL_METRICS_PORT_$n"
 export LITEFS_API="http://127.0.0.1:${!lp}"
 export AUTH_GRPC_ADDR="127.0.0.1:${!ag}"
 export AUTH_JWKS_ADDR="127.0.0.1:${!aj}"
 export ENROLL_GRPC_ADDR="127.0.0.1:${!eg}"
+# Each service's Prometheus metrics (GET /metrics; docs/DESIGN.md, "Metrics").
+export AUTH_METRICS_ADDR="127.0.0.1:${!am}"
+export ENROLL_METRICS_ADDR="127.0.0.1:${!em}"
 # The auth service's node-local socket: the user directory, for this node's enrollment
 # service only (docs/DESIGN.md, "The enrollment service's copy of the users").
 directory_socket="$CLUSTER_DIR/node$n/auth.sock"

@@ -20,6 +20,7 @@ import type { LiteFsNode } from '../litefs.js';
 import type { Logger } from '../log.js';
 import { openWritable, type WritableDb } from '../sqlite.js';
 import { createWriter } from '../writer.js';
+import { createMetrics, observingCommits, type ServiceMetrics } from '../metrics.js';
 import type { Forwarder } from './forward.js';
 import { bindService, forwardedRoutes, write, type MethodImpl, type Runtime } from './handler.js';
 import type { TokenVerifier } from './identity.js';
@@ -77,6 +78,7 @@ interface Primary {
   seats(): string[];
   /** The access log's lines (one per request). */
   lines: Array<Record<string, unknown>>;
+  metrics: ServiceMetrics;
 }
 
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -87,7 +89,8 @@ afterEach(async () => {
 async function startPrimary(idempotencyKeys: boolean): Promise<Primary> {
   const db = openWritable(join(dir, `db${n++}.sqlite`), [...SEAT_MIGRATIONS, IdempotencyKeysTable]);
   let commits = 0n;
-  const writer = createWriter(db, { mode: 'batch', position: () => ++commits });
+  const metrics = createMetrics({ service: 'test', node: 'n1' });
+  const writer = observingCommits(createWriter(db, { mode: 'batch', position: () => ++commits }), metrics);
   const silent = pino({ level: 'silent' });
   const lines: Array<Record<string, unknown>> = [];
   const record = (line: Record<string, unknown>) => void lines.push(line);
@@ -101,6 +104,7 @@ async function startPrimary(idempotencyKeys: boolean): Promise<Primary> {
     log: silent,
     accessLog: { info: record, debug: record } as unknown as Logger,
     idempotencyKeys,
+    metrics,
   };
   const server = new grpc.Server();
   server.addService(definition, bindService(runtime, definition, impls));
@@ -112,7 +116,7 @@ async function startPrimary(idempotencyKeys: boolean): Promise<Primary> {
   cleanups.push(() => new Promise<void>((r) => server.tryShutdown(() => r())));
   cleanups.push(() => client.close());
   const seats = () => (db.prepare('SELECT taken_by FROM seats ORDER BY id').all() as Array<{ taken_by: string }>).map((r) => r.taken_by);
-  return { db, runtime, client, seats, lines };
+  return { db, runtime, client, seats, lines, metrics };
 }
 
 interface Answer {
@@ -209,4 +213,46 @@ test('a service that does not honour keys ignores them: each request runs', asyn
   assert.deepEqual([a.response, b.response], [{ seat: 1 }, { seat: 2 }]);
   assert.deepEqual(b.headers.get(REPLAYED_HEADER), []);
   assert.equal((p.db.prepare('SELECT count(*) AS c FROM idempotency_keys').get() as { c: number }).c, 0);
+});
+
+/** A metric's values by their labels (the service's own `service` and `node` left out), as `k=v,…` → value. */
+async function valuesOf(metrics: ServiceMetrics, name: string): Promise<Record<string, number>> {
+  const metric = metrics.registry.getSingleMetric(name);
+  assert.ok(metric, `${name} is registered`);
+  const out: Record<string, number> = {};
+  const values = (await metric.get()).values as Array<{ labels: Record<string, string | number>; value: number; metricName?: string }>;
+  for (const { labels, value, metricName } of values) {
+    const { service: _s, node: _n, ...own } = labels;
+    const key = [metricName ?? name, ...Object.entries(own).map(([k, v]) => `${k}=${v}`)].join(',');
+    out[key] = value;
+  }
+  return out;
+}
+
+test('the metrics count each answered call by method and status, the replays, and each commit once', async () => {
+  const p = await startPrimary(true);
+  const answers = await Promise.all([
+    call(p.client, 'Take', { who: 'ada' }, keyed('k1')),
+    call(p.client, 'Take', { who: 'bob' }),
+    call(p.client, 'Take', { who: 'cy' }, { authorization: 'Bearer nobody' }),
+  ]);
+  assert.deepEqual(answers.map((a) => a.code), [Status.OK, Status.OK, Status.UNAUTHENTICATED]);
+  await call(p.client, 'Take', { who: 'ada' }, keyed('k1'));
+  const handled = await valuesOf(p.metrics, 'grpc_server_handled_total');
+  assert.deepEqual(handled, {
+    'grpc_server_handled_total,grpc_service=test.v1.Seats,grpc_method=Take,grpc_code=OK': 3,
+    'grpc_server_handled_total,grpc_service=test.v1.Seats,grpc_method=Take,grpc_code=UNAUTHENTICATED': 1,
+  });
+  const timing = await valuesOf(p.metrics, 'grpc_server_handling_seconds');
+  assert.equal(timing['grpc_server_handling_seconds_count,grpc_service=test.v1.Seats,grpc_method=Take'], 4);
+  assert.deepEqual(await valuesOf(p.metrics, 'course_idempotent_replays_total'), { course_idempotent_replays_total: 1 });
+  // Each write that committed came back with its commit's stats; the replay's write
+  // committed nothing new, but its read of the key is a commit of its own.
+  const commits = await valuesOf(p.metrics, 'course_commit_writes');
+  const seats = p.seats().length;
+  assert.equal(seats, 2);
+  assert.ok(commits['course_commit_writes_count']! >= 2 && commits['course_commit_writes_count']! <= 3, JSON.stringify(commits));
+  assert.equal(commits['course_commit_writes_sum'], 3, 'three writes reached the writer: two seats and the replay');
+  // Nothing forwarded on a primary.
+  assert.deepEqual(await valuesOf(p.metrics, 'course_forwarded_writes_total'), {});
 });

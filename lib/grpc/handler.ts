@@ -30,6 +30,7 @@ import { FORWARDED_HEADER, Forwarder, TXID_HEADER, headersOf, parseTxid } from '
 import type { Identity, TokenVerifier } from './identity.js';
 import type { Header } from '../../gen/ts/internal/v1/Header.js';
 import { REPLAYED_HEADER, idempotencyKeyOf, requestDigest, writeOnce, type IdempotentRequest } from '../idempotency.js';
+import type { ServiceMetrics } from '../metrics.js';
 
 /** Request metadata: the TXID a read must see. */
 export const MIN_TXID_HEADER = 'x-min-txid';
@@ -110,6 +111,8 @@ export interface Runtime {
   accessLog: Logger;
   /** Whether write calls may carry an `idempotency-key` (the database has the table, lib/idempotency.ts). */
   idempotencyKeys?: boolean;
+  /** Where each answered call is counted (lib/metrics.ts). */
+  metrics?: ServiceMetrics;
 }
 
 function firstValue(md: grpc.Metadata, key: string): string | undefined {
@@ -295,9 +298,16 @@ async function serveCall(
   let waitMs: number | undefined;
   const msSince = (t: bigint) => Math.round(Number(process.hrtime.bigint() - t) / 1e4) / 100; // 2 decimals
 
+  /** Counts the answered call (and, on a replica, the forwarded write) in the service's metrics. */
+  const count = (code: string, ms: number) => {
+    runtime.metrics?.call(methodName, code, ms / 1000);
+    if (forwarded) runtime.metrics?.forwarded(code, waitMs === undefined ? undefined : waitMs / 1000);
+  };
+
   const failed = (err: unknown): Served => {
     const status = toGrpcStatus(err);
     const line = { code: Status[status.code], ms: msSince(started), forwarded };
+    count(line.code, line.ms);
     if (status.code === Status.INTERNAL) ctx.log.error({ ...line, err }, 'request failed');
     else runtime.accessLog.info({ ...access, ...line, details: status.details }, 'request refused');
     return { code: status.code, details: status.details };
@@ -306,6 +316,9 @@ async function serveCall(
     // A write answered from an idempotency key's stored result is marked (never the key itself).
     const replayed = headers.get(REPLAYED_HEADER).length > 0 ? true : undefined;
     const line = { ...access, code: 'OK', ms: msSince(started), forwarded, wait_ms: waitMs, txid: txid?.toString(), replayed };
+    count(line.code, line.ms);
+    // Counted where the key's result was read: a replica only relays the mark.
+    if (replayed && !forwarded) runtime.metrics?.replayed();
     // Reads answered here from now on must include this write (lib/read-memo.ts, `floor`).
     if (txid !== undefined) runtime.node.acknowledge(runtime.dbName, txid);
     if (impl.quiet) runtime.accessLog.debug(line, 'request done');

@@ -9,7 +9,7 @@ import { lstatSync, unlinkSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import { env, loadNodeConfig, parsePeers, type NodeConfig } from '../config.js';
+import { env, loadNodeConfig, optionalEnv, parsePeers, type NodeConfig } from '../config.js';
 import { LiteFsNode } from '../litefs.js';
 import { createAccessLogger, createLogger, type Logger } from '../log.js';
 import { openDatabase, type OpenedDb } from '../sqlite.js';
@@ -25,6 +25,8 @@ import { unavailable } from '../errors.js';
 import { bindService, currentCall, forwardedRoutes, type MethodImpl, type Runtime } from './handler.js';
 import type { TokenVerifier } from './identity.js';
 import { loadProto, serviceClient } from './proto.js';
+import { createMetrics, observingCommits, serveMetrics, type ServiceMetrics } from '../metrics.js';
+import type { Server as HttpServer } from 'node:http';
 
 /** Largest request a service accepts (Envoy caps HTTP bodies lower still). */
 export const MaxMessageBytes = 256 * 1024;
@@ -72,6 +74,11 @@ export interface ServiceSpec {
    * the public server binds; Envoy and other nodes never see these services.
    */
   nodeLocalAddrEnv?: string;
+  /**
+   * Environment variable naming the host:port where the service serves its
+   * metrics (`GET /metrics`, lib/metrics.ts); unset or empty, none are served.
+   */
+  metricsAddrEnv?: string;
 }
 
 export interface AddServiceOptions {
@@ -95,6 +102,8 @@ export interface StartedService {
   nodeLocalServer?: grpc.Server;
   health: HealthImplementation;
   grpcObject: grpc.GrpcObject;
+  /** What the process counts (lib/metrics.ts): a service may register more in `metrics.registry`. */
+  metrics: ServiceMetrics;
   /** Registers a service of the loaded proto (dotted name) with its method table. */
   addService(dotted: string, impls: Record<string, MethodImpl>, verifier: TokenVerifier, opts?: AddServiceOptions): void;
   /** Binds the port (and the node-local socket, if used) and marks every public service SERVING. */
@@ -124,6 +133,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const isPrimary = await waitForRole(node, log);
   log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, batchDelayMs: config.batchDelayMs, readMode: config.readMode, writerThread: config.writerThread, readMemo: config.readMemo, readThread: config.readThread }, 'starting');
 
+  const metrics = createMetrics({ service: spec.name, node: config.nodeName, positions: { [spec.dbName]: () => node.position(spec.dbName) } });
   const db = await openDatabase({ mountDir: config.mountDir, name: spec.dbName, migrations: spec.migrations, isPrimary, writeHere: !config.writerThread, log });
   const batching = { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs };
   let writer: Writer | undefined;
@@ -134,6 +144,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   } else if (db.write) {
     writer = createWriter(db.write, { ...batching, position: () => node.position(spec.dbName) });
   }
+  if (writer) writer = observingCommits(writer, metrics);
   const reads =
     isPrimary || config.readMode === 'per-statement' ? autocommitReads : sharedReads(db.read, () => node.known(spec.dbName));
   // The thread starts at the first read: a service that reads only through `db.read` has none.
@@ -156,16 +167,18 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   let roleTimer: NodeJS.Timeout | undefined;
   /** Role health: `undefined` (LiteFS unreachable, or stopping) claims neither role. */
   const reportRole = (primary: boolean | undefined) => {
+    metrics.role(primary);
     health.setStatus(RoleHealthNames.primary, primary === true ? 'SERVING' : 'NOT_SERVING');
     health.setStatus(RoleHealthNames.replica, primary === false ? 'SERVING' : 'NOT_SERVING');
   };
 
   const nodeLocalNames: string[] = [];
+  let metricsServer: HttpServer | undefined;
   const started: StartedService = {
-    config, log, node, db, writer, reads, isPrimary, server, health, grpcObject,
+    config, log, node, db, writer, reads, isPrimary, server, health, grpcObject, metrics,
     read: reader.run,
     addService(dotted, impls, verifier, opts = {}) {
-      const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog, idempotencyKeys: spec.idempotencyKeys };
+      const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog, idempotencyKeys: spec.idempotencyKeys, metrics };
       const ctor = serviceClient(grpcObject, dotted);
       const service = encodingSharedAnswersOnce(ctor.service);
       if (opts.nodeLocal) {
@@ -190,6 +203,11 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
         removeStaleSocket(local.slice('unix:'.length));
         await bind(started.nodeLocalServer, local);
         log.info({ addr: local, services: nodeLocalNames }, 'listening on the node-local socket');
+      }
+      const metricsAddr = spec.metricsAddrEnv ? optionalEnv(spec.metricsAddrEnv) : undefined;
+      if (metricsAddr) {
+        metricsServer = await serveMetrics(metrics.registry, metricsAddr);
+        log.info({ addr: metricsAddr }, 'serving metrics');
       }
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'SERVING');
       reportRole(isPrimary);
@@ -229,6 +247,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     forwarding.drain();
     await Promise.all([server, started.nodeLocalServer].map((s) => s && drain(s)));
     forwarder.close();
+    metricsServer?.close();
     await reader.close();
     await writer?.close();
     node.close();

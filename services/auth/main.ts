@@ -32,6 +32,7 @@ const svc = await startService({
   migrations: AUTH_MIGRATIONS,
   opsModules: [new URL('./domain/index.js', import.meta.url).href],
   addrEnv: 'AUTH_GRPC_ADDR',
+  metricsAddrEnv: 'AUTH_METRICS_ADDR',
   peersEnv: 'AUTH_PEERS',
   nodeLocalAddrEnv: 'AUTH_DIRECTORY_ADDR',
 });

@@ -3,6 +3,7 @@
  * the node's LiteFS mount, verifies tokens against the auth service's JWKS on
  * the same node, and on the primary mirrors new users from the auth service.
  */
+import { Counter } from 'prom-client';
 import { env, jwksCacheSeconds, optionalEnv } from '../../lib/config.js';
 import { currentCall } from '../../lib/grpc/handler.js';
 import { remoteVerifier } from '../../lib/grpc/identity.js';
@@ -27,6 +28,7 @@ const svc = await startService({
   migrations: ENROLL_MIGRATIONS,
   opsModules: [new URL('./domain/enroll-domain.js', import.meta.url).href],
   addrEnv: 'ENROLL_GRPC_ADDR',
+  metricsAddrEnv: 'ENROLL_METRICS_ADDR',
   peersEnv: 'ENROLL_PEERS',
   // Every write may carry an idempotency-key: sent again, it is answered from its first result.
   idempotencyKeys: true,
@@ -53,7 +55,22 @@ const domain = new EnrollDomain({
     return wanted > acknowledged ? wanted : acknowledged;
   },
 });
-// How much the catalogue memo saved (lib/read-memo.ts), for whoever tunes the node.
+// How much the catalogue memo saved (lib/read-memo.ts), for whoever tunes the node:
+// in the metrics while it runs, and in the log when it stops.
+new Counter({
+  name: 'course_catalogue_memo_reads_total',
+  help: 'Catalogue reads by how the memo answered: hit (the kept answer), stale (the kept one while the next is computed), miss (computed).',
+  labelNames: ['answer'],
+  registers: [svc.metrics.registry],
+  collect() {
+    const stats = domain.memoStats();
+    this.reset();
+    if (!stats) return;
+    this.inc({ answer: 'hit' }, stats.hits);
+    this.inc({ answer: 'stale' }, stats.stale);
+    this.inc({ answer: 'miss' }, stats.misses);
+  },
+});
 svc.onShutdown(() => {
   const stats = domain.memoStats();
   if (stats) svc.log.info(stats, 'catalogue memo');

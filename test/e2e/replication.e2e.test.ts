@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
 import { authClient, call, directoryClient, enrollClient, http, txidOf, uniqueName, type UnaryClient } from '../support/clients.js';
+import { metricSample, scrape } from '../support/metrics.js';
 import { createSchool, loginHttp, person, section } from '../support/school.js';
 
 describe('replication and failover on the real cluster', () => {
@@ -44,7 +45,7 @@ describe('replication and failover on the real cluster', () => {
     }
   }
 
-  async function register(client: UnaryClient): Promise<{ username: string; txid: string }> {
+  async function registerOn(client: UnaryClient): Promise<{ username: string; txid: string }> {
     const username = uniqueName('repl');
     const answer = await call(client, 'Register', { username, email: `${username}@example.edu` });
     assert.equal(answer.error, undefined, answer.error?.details);
@@ -58,7 +59,7 @@ describe('replication and failover on the real cluster', () => {
       const c = clients();
       try {
         for (const n of [2, 3] as const) {
-          const { username, txid } = await register(c.auth[n]);
+          const { username, txid } = await registerOn(c.auth[n]);
           assert.ok(await nodeHasUser(c.dir[n], username), `node${n} reads its own write at once`);
           // The node's request log names the forwarded write and how long it waited for its TXID.
           const logged = env.cluster
@@ -79,7 +80,7 @@ describe('replication and failover on the real cluster', () => {
     test('errors from the primary are relayed with their status', async () => {
       const c = clients();
       try {
-        const { username } = await register(c.auth[1]);
+        const { username } = await registerOn(c.auth[1]);
         const dup = await call(c.auth[2], 'Register', { username, email: `second-${username}@example.edu` });
         assert.equal(dup.error?.code, Status.ALREADY_EXISTS);
         const bad = await call(c.auth[3], 'Register', { username: '', email: 'x@example.edu' });
@@ -187,6 +188,68 @@ describe('replication and failover on the real cluster', () => {
     });
   });
 
+  describe('metrics', () => {
+    /** Every service's metrics, scraped at once: auth[n], enroll[n]. */
+    async function scrapeAll(): Promise<{ auth: Record<NodeNumber, string>; enroll: Record<NodeNumber, string> }> {
+      const auth = {} as Record<NodeNumber, string>;
+      const enroll = {} as Record<NodeNumber, string>;
+      await Promise.all(([1, 2, 3] as const).flatMap((n) => [
+        scrape(env.cluster.node(n).authMetrics).then((t) => void (auth[n] = t)),
+        scrape(env.cluster.node(n).enrollMetrics).then((t) => void (enroll[n] = t)),
+      ]));
+      return { auth, enroll };
+    }
+
+    test('every service counts its calls, the primary its commits, a replica the writes it forwarded; roles and TXIDs as LiteFS has them', async () => {
+      const c = clients();
+      try {
+        const own = (service: string, n: NodeNumber) => ({ service, node: `node${n}` });
+        const register = { grpc_service: 'auth.v1.AuthService', grpc_method: 'Register' };
+        const value = (text: string, name: string, labels: Record<string, string>) => metricSample(text, name, labels) ?? 0;
+        const before = await scrapeAll();
+        // Two writes on node2: one forwarded and committed, one forwarded and refused by the primary.
+        const { username, txid } = await registerOn(c.auth[2]);
+        const dup = await call(c.auth[2], 'Register', { username, email: `again-${username}@example.edu` });
+        assert.equal(dup.error?.code, Status.ALREADY_EXISTS);
+        const after = await scrapeAll();
+        const grew = (which: 'auth' | 'enroll', n: NodeNumber, name: string, labels: Record<string, string>) =>
+          value(after[which][n], name, { ...labels, ...own(which, n) }) - value(before[which][n], name, { ...labels, ...own(which, n) });
+
+        for (const n of [1, 2] as const) {
+          assert.equal(grew('auth', n, 'grpc_server_handled_total', { ...register, grpc_code: 'OK' }), 1, `node${n} answered the write OK once`);
+          assert.equal(grew('auth', n, 'grpc_server_handled_total', { ...register, grpc_code: 'ALREADY_EXISTS' }), 1, `node${n} refused the second`);
+          assert.equal(grew('auth', n, 'grpc_server_handling_seconds_count', register), 2);
+        }
+        assert.equal(grew('auth', 3, 'grpc_server_handling_seconds_count', register), 0, 'node3 saw neither');
+        assert.equal(grew('auth', 2, 'course_forwarded_writes_total', { grpc_code: 'OK' }), 1);
+        assert.equal(grew('auth', 2, 'course_forwarded_writes_total', { grpc_code: 'ALREADY_EXISTS' }), 1);
+        assert.equal(grew('auth', 2, 'course_forward_wait_seconds_count', {}), 1, 'the committed write waited for its TXID on node2');
+        assert.equal(grew('auth', 1, 'course_forwarded_writes_total', { grpc_code: 'OK' }), 0, 'the primary forwards nothing');
+        // The refused write changed nothing: alone in its batch, that batch wrote nothing to commit.
+        assert.ok(grew('auth', 1, 'course_commit_writes_count', {}) >= 1, 'the primary counted the commit');
+        assert.ok(grew('auth', 1, 'course_commit_writes_sum', {}) >= 1, 'and the write it carried');
+        assert.equal(value(after.auth[2], 'course_commit_writes_count', own('auth', 2)), 0, 'a replica commits nothing');
+
+        for (const n of [1, 2, 3] as const) {
+          for (const service of ['auth', 'enroll'] as const) {
+            const text = after[service][n];
+            assert.equal(value(text, 'course_role', { role: 'primary', ...own(service, n) }), n === 1 ? 1 : 0, `${service}@node${n} role`);
+            assert.equal(value(text, 'course_role', { role: 'replica', ...own(service, n) }), n === 1 ? 0 : 1, `${service}@node${n} role`);
+            assert.ok(value(text, 'process_resident_memory_bytes', own(service, n)) > 0, `${service}@node${n} process metrics`);
+          }
+          assert.ok(value(after.auth[n], 'course_txid', { db: 'auth.db', ...own('auth', n) }) >= (n === 3 ? 0 : Number(txid)), `auth@node${n} is at the write's TXID`);
+          assert.ok(value(after.enroll[n], 'course_txid', { db: 'enroll.db', ...own('enroll', n) }) > 0);
+        }
+        // The enrollment service's catalogue memo is counted (READ_MEMO is on by default).
+        assert.notEqual(metricSample(after.enroll[2], 'course_catalogue_memo_reads_total', { answer: 'miss', ...own('enroll', 2) }), undefined);
+        // Methods, codes and roles only: no user's name appears.
+        for (const text of [...Object.values(after.auth), ...Object.values(after.enroll)]) assert.ok(!text.includes(username));
+      } finally {
+        c.close();
+      }
+    });
+  });
+
   describe('node failures', () => {
     test('a stopped replica catches up when it starts again and serves the same data', async () => {
       await env.cluster.stopNode(3);
@@ -200,7 +263,7 @@ describe('replication and failover on the real cluster', () => {
       let c = clients();
       const written: Array<{ username: string; txid: string }> = [];
       try {
-        for (let i = 0; i < 5; i++) written.push(await register(c.auth[i % 2 === 0 ? 1 : 2]));
+        for (let i = 0; i < 5; i++) written.push(await registerOn(c.auth[i % 2 === 0 ? 1 : 2]));
       } finally {
         c.close();
       }
@@ -217,7 +280,7 @@ describe('replication and failover on the real cluster', () => {
 
     test('with the primary down, writes fail fast with UNAVAILABLE and reads keep working', async () => {
       let c = clients();
-      const before = await register(c.auth[2]);
+      const before = await registerOn(c.auth[2]);
       const token = await loginHttp(env.cluster.registrar); // logging in needs the primary
       c.close();
       await env.cluster.stopNode(1);

@@ -40,6 +40,9 @@ export interface NodeInfo {
   authGrpc: string;
   authJwks: string;
   enrollGrpc: string;
+  /** Where each service serves its metrics (host:port, `GET /metrics`). */
+  authMetrics: string;
+  enrollMetrics: string;
   /** The auth service's node-local socket (`unix:…`), where alone it serves the user directory. */
   authDirectory: string;
   /** The node's LiteFS FUSE mount (auth.db, enroll.db). */
@@ -114,6 +117,8 @@ export function nodeInfo(n: NodeNumber, dir: string): NodeInfo {
     authGrpc: `127.0.0.1:${7100 + n}`,
     authJwks: `127.0.0.1:${7110 + n}`,
     enrollGrpc: `127.0.0.1:${7200 + n}`,
+    authMetrics: `127.0.0.1:${7120 + n}`,
+    enrollMetrics: `127.0.0.1:${7220 + n}`,
     authDirectory: `unix:${join(dir, `node${n}`, 'auth.sock')}`,
     mount: join(dir, `node${n}`, 'mnt'),
   };
@@ -121,7 +126,7 @@ export function nodeInfo(n: NodeNumber, dir: string): NodeInfo {
 
 const ALL_PORTS = [
   ENVOY_PORT, ENVOY_ADMIN_PORT,
-  20201, 20202, 20203, 7101, 7102, 7103, 7111, 7112, 7113, 7201, 7202, 7203,
+  20201, 20202, 20203, 7101, 7102, 7103, 7111, 7112, 7113, 7121, 7122, 7123, 7201, 7202, 7203, 7221, 7222, 7223,
 ];
 
 /** Thrown by a predicate to end a wait at once instead of retrying. */
