@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../../test/harness/cluster.js';
+import { metricSample, scrape } from '../../test/support/metrics.js';
 import { findCapacity, runOpenLoop, type OpenLoopResult } from './capacity.js';
 import type { Op } from './load.js';
 import { cpuMeter, type CpuReport } from './procs.js';
@@ -77,15 +78,58 @@ export function enrollDropOp(ws: Writers, via: Via, onWrite?: (txid: bigint | un
  */
 export async function measureWrites(ctx: Context, ws: Writers, via: Via, concurrency: number, variant: string, notes: string): Promise<Row> {
   const commits = commitCounter();
+  const onWriter = await primaryCommits(ctx.cluster);
   try {
     const row = await ctx.measure(
       { variant, notes, concurrency, durationMs: ctx.pick(10_000, 2_000), warmupMs: ctx.pick(1_000, 300) },
       enrollDropOp(ws, via, commits.answered),
     );
-    return commits.onto(row);
+    return withCommitTime(commits.onto(row), await onWriter(), 'warm-up included');
   } finally {
     via.close();
   }
+}
+
+/** The primary's commits over a stretch of time, as its enrollment service counts them (lib/metrics.ts). */
+export interface WriterCommits {
+  commits: number;
+  /** Their mean time on the writer: BEGIN to reading the new TXID. */
+  meanMs: number;
+}
+
+/**
+ * Starts counting the primary's (node1's) enrollment commits from its metrics;
+ * the function returned gives those made since, or undefined when they
+ * could not be read (a cluster whose services serve no metrics).
+ */
+export async function primaryCommits(cluster: Cluster): Promise<() => Promise<WriterCommits | undefined>> {
+  const addr = cluster.node(1).enrollMetrics;
+  const read = async () => {
+    try {
+      const text = await scrape(addr);
+      const own = { service: 'enroll', node: 'node1' };
+      const count = metricSample(text, 'course_commit_seconds_count', own);
+      const sum = metricSample(text, 'course_commit_seconds_sum', own);
+      return count === undefined || sum === undefined ? undefined : { count, sum };
+    } catch {
+      return undefined;
+    }
+  };
+  const before = await read();
+  return async () => {
+    const after = await read();
+    if (!before || !after || after.count <= before.count) return undefined;
+    const commits = after.count - before.count;
+    return { commits, meanMs: ((after.sum - before.sum) / commits) * 1000 };
+  };
+}
+
+/** Adds the primary's mean commit time to a row, when it was read; `over` says what the commits span besides the row. */
+export function withCommitTime(row: Row, c: WriterCommits | undefined, over = ''): Row {
+  if (!c) return row;
+  const ms = round(c.meanMs);
+  const what = `mean of ${c.commits} commits${over ? `, ${over}` : ''}, from its metrics`;
+  return { ...row, notes: `${row.notes}; the primary's writer took ${ms} ms per commit (${what})`, extra: { ...row.extra, commit_ms: ms } };
 }
 
 /** Counts answered writes and the distinct TXIDs they carried; `onto` adds their ratio to a row. */

@@ -43,7 +43,7 @@ import { school, sections, students, type Person } from '../lib/school.js';
 import { percentile, percentileRatioInterval, round, sorted, summarize } from '../lib/stats.js';
 import type { Check, Context, Row } from '../lib/types.js';
 import { grpcVia, httpVia, type Outcome, type Via } from '../lib/vias.js';
-import { replicated, withWritesPerCommit } from '../lib/writes.js';
+import { primaryCommits, replicated, withCommitTime, withWritesPerCommit } from '../lib/writes.js';
 import { CONCURRENCY, PACED_ECHO, echoVariant } from './01-floor.js';
 
 export const name = '08-rush';
@@ -227,6 +227,7 @@ async function rush(ctx: Context, echoAddress: string): Promise<Row[]> {
 
   /** Which students read their waitlist in the rush, for the reads-only replay. */
   const readsWaitlist = new Set<number>();
+  const onWriter = await primaryCommits(cluster);
   const { value: seconds, probes: probeResults, cpu } = await whileProbing(async () => {
     const t0 = performance.now();
     await mapBounded(people, RUSH_CONCURRENCY, (st, i) => studentSession(st, i, vias[i % 2]!, sids, timed, readsWaitlist));
@@ -239,13 +240,13 @@ async function rush(ctx: Context, echoAddress: string): Promise<Row[]> {
   const sR = summarize(readLat);
   const outcomeText = Object.entries(outcomes).sort().map(([k, v]) => `${k} ${v}`).join(', ');
   const base = { scenario: name, mode: ctx.mode, concurrency: RUSH_CONCURRENCY, seconds: round(seconds) };
-  rows.push(withWritesPerCommit({
+  rows.push(withCommitTime(withWritesPerCommit({
     ...base, variant: `rush: all operations (${N} students, ${S} sections)`,
     requests: all.length + tally.errors, throughput: round(all.length / seconds), p50_ms: round(sAll.p50), p99_ms: round(sAll.p99), max_ms: round(sAll.max), errors: tally.errors,
     notes: `${round(N / seconds)} students/s; outcomes: ${outcomeText}; ${formatCpu(cpu)}${errorSamples.size ? `; errors e.g.: ${[...errorSamples].join(' / ')}` : ''}`,
     ...cpuFields(cpu, all.length),
     extra: { outcomes, students_per_s: round(N / seconds) },
-  }, tally.committed, tally.txids.size));
+  }, tally.committed, tally.txids.size), await onWriter()));
   rows.push({ ...base, variant: 'rush: writes (enroll, drop)', requests: writeLat.length, throughput: round(writeLat.length / seconds), p50_ms: round(sW.p50), p99_ms: round(sW.p99), max_ms: round(sW.max), errors: 0, notes: 'subset of the rush above; refusals by the rules (full) count as answers' });
   rows.push({ ...base, variant: 'rush: reads (catalogue, enrollments, waitlist)', requests: readLat.length, throughput: round(readLat.length / seconds), p50_ms: round(sR.p50), p99_ms: round(sR.p99), max_ms: round(sR.max), errors: 0, notes: 'subset of the rush above' });
   probeResults.forEach((p, i) => rows.push(probeRow(probeTargets[i]!.label, 'during the rush', p, seconds, cpu, false, idleLat[i])));
@@ -318,6 +319,7 @@ async function rush(ctx: Context, echoAddress: string): Promise<Row[]> {
       const group = pacedPeople.slice(firstStudent, firstStudent + M);
       firstStudent += M;
       let next = 0;
+      const onWriterP = await primaryCommits(cluster);
       const { value: r, probes: probeResultsP, cpu: cpuP } = await whileProbing(() =>
         runOpenLoop({ rate, durationMs: ((M + 0.5) / rate) * 1000, slots: PACED_SLOTS }, () => {
           const i = next++;
@@ -327,7 +329,7 @@ async function rush(ctx: Context, echoAddress: string): Promise<Row[]> {
       const sOps = summarize(ops);
       const outcomeText = Object.entries(tallyP.outcomes).sort().map(([k, v]) => `${k} ${v}`).join(', ');
       const label = pacedLabel(share);
-      rows.push(withWritesPerCommit({
+      rows.push(withCommitTime(withWritesPerCommit({
         ...base, variant: `${PACED_RUSH} (${label}): all operations, ${M} students arriving at ${rate}/s`, concurrency: PACED_SLOTS, seconds: round(r.seconds),
         requests: ops.length + tallyP.errors, throughput: round(ops.length / r.seconds), p50_ms: round(sOps.p50), p99_ms: round(sOps.p99), max_ms: round(sOps.max), errors: tallyP.errors,
         notes: `open loop: ${r.shed} students shed (one is shed when all ${PACED_SLOTS} slots are busy); a student's visit p50 ${round(r.p50_ms)} p99 ${round(r.p99_ms)} ms from arrival; ` +
@@ -335,7 +337,7 @@ async function rush(ctx: Context, echoAddress: string): Promise<Row[]> {
           (tallyP.errorSamples.size ? `; errors e.g.: ${[...tallyP.errorSamples].join(' / ')}` : ''),
         ...cpuFields(cpuP, ops.length),
         extra: { outcomes: tallyP.outcomes, share, rate, shed: r.shed },
-      }, tallyP.committed, tallyP.txids.size));
+      }, tallyP.committed, tallyP.txids.size), await onWriterP()));
       probeResultsP.forEach((p, i) => rows.push(probeRow(probeTargets[i]!.label, `during the ${PACED_RUSH} (${label})`, p, r.seconds, cpuP, false, idleLat[i])));
       ctx.log(`paced rush (${label}): ${M} students at ${rate}/s, ${round(ops.length / r.seconds)} ops/s, shed ${r.shed}, errors ${tallyP.errors}; ` +
         `probe p99 ${probeResultsP.map((p) => round(percentile(sorted(p.lat), 99))).join(' / ')} ms; ${formatCpu(cpuP)}`);
