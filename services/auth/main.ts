@@ -3,6 +3,7 @@
  * opens auth.db in the node's LiteFS mount, and on the primary keeps the
  * signing-key schedule filled and creates the first registrar.
  */
+import { Gauge } from 'prom-client';
 import { MaxDurationS, env, millis, optionalEnv, seconds, wholeNumber } from '../../lib/config.js';
 import { cachingVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
@@ -75,6 +76,25 @@ if (svc.isPrimary) {
     svc.log.warn('no registrar credentials (REGISTRAR_USERNAME and REGISTRAR_PASSWORD, or REGISTRAR_FILE): no registrar is created');
   }
 }
+
+// The signing-key schedule in the metrics: an operator alerts on a key close to its end
+// with no successor signing (rotation runs on the primary, every node reads the same rows).
+new Gauge({
+  name: 'course_signing_key_remaining_seconds',
+  help: 'How long the key signing now still signs (its successor takes over then); -1 when no key signs.',
+  registers: [svc.metrics.registry],
+  collect() {
+    this.set(domain.keyStatus().signsForS ?? -1);
+  },
+});
+new Gauge({
+  name: 'course_published_keys',
+  help: 'Public keys in the JWKS: the signing one, its published successor, and retired ones whose tokens may still be valid.',
+  registers: [svc.metrics.registry],
+  collect() {
+    this.set(domain.keyStatus().published);
+  },
+});
 
 const verifier = cachingVerifier({ verify: (token: string) => domain.verifyAccessToken(token) });
 svc.addService('auth.v1.AuthService', authServiceHandlers(domain), verifier);

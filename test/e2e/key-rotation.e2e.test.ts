@@ -20,6 +20,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { loadPrivateKey } from '../../services/auth/domain/keys.js';
 import { useCluster } from '../harness/cluster.js';
 import { http, uniqueName } from '../support/clients.js';
+import { metricSample, scrape } from '../support/metrics.js';
 
 const SCHEDULE = { AUTH_KEY_ROTATE_S: '8', AUTH_KEY_PUBLISH_LEAD_S: '3', ACCESS_TOKEN_TTL_S: '6', JWKS_CACHE_S: '1' };
 const JWKS_CACHE_MS = Number(SCHEDULE.JWKS_CACHE_S) * 1000;
@@ -128,6 +129,19 @@ describe('signing keys rotate on the real cluster without a refused token', () =
       }
     } finally {
       db.close();
+    }
+  });
+
+  test("every node's auth metrics show the key signing now, with at most a rotation left, and the keys the JWKS publishes", async () => {
+    const published = ((await http('GET', '/.well-known/jwks.json')).body.keys as Jwk[]).length;
+    for (const n of [1, 2, 3] as const) {
+      const text = await scrape(env.cluster.node(n).authMetrics);
+      const own = { service: 'auth', node: `node${n}` };
+      const left = metricSample(text, 'course_signing_key_remaining_seconds', own);
+      assert.ok(left !== undefined && left > 0 && left <= Number(SCHEDULE.AUTH_KEY_ROTATE_S), `node${n}: a key signs, for at most ${SCHEDULE.AUTH_KEY_ROTATE_S} s more (${left})`);
+      // The JWKS was read a moment before: a rotation in between changes the count by one.
+      const keys = metricSample(text, 'course_published_keys', own) ?? 0;
+      assert.ok(Math.abs(keys - published) <= 1 && keys >= 1, `node${n}: ${keys} keys published, the JWKS had ${published}`);
     }
   });
 });

@@ -433,3 +433,30 @@ describe('profile changes', () => {
     assert.equal(domain.me(id).email, 'quin@example.edu');
   });
 });
+
+describe('the signing-key status the metrics show', () => {
+  test('how long the signing key has left and how many keys are published, as the schedule moves', async () => {
+    const own = openTestDb();
+    try {
+      const c = new TestClock();
+      const { domain: d } = newDomain(own, c);
+      assert.deepEqual(d.keyStatus(), { signsForS: undefined, published: 0 }, 'no key yet: nothing signs');
+      await d.ensureSigningKeys();
+      const first = d.keyStatus();
+      assert.equal(first.signsForS, 24 * 3600, 'a new key signs for a day (the default rotation)');
+      c.advance(3600);
+      assert.equal(d.keyStatus().signsForS, 23 * 3600);
+      // The publish lead (15 minutes) before its end, the successor is published too.
+      c.advance(23 * 3600 - 15 * 60);
+      await d.ensureSigningKeys();
+      const late = d.keyStatus();
+      assert.equal(late.signsForS, 15 * 60);
+      assert.equal(late.published, first.published + 1, `the successor is in the JWKS (${JSON.stringify(late)})`);
+      // At its end the successor signs, for a day from then.
+      c.advance(15 * 60);
+      assert.equal(d.keyStatus().signsForS, 24 * 3600);
+    } finally {
+      own.close();
+    }
+  });
+});

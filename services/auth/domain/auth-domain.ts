@@ -35,7 +35,7 @@ import type { AuthLogEntry, AuthStore, NewRefreshToken, NewUser, ProfileUpdate, 
 import { listAuthLogs, type AuthOutcome } from './audit-log.js';
 import { KeyRing } from './keyring.js';
 import { DEFAULT_LOGIN_THROTTLE, loginRetryAfter, type LoginThrottlePolicy } from './login-throttle.js';
-import type { EnsureResult, SigningKey, WriteFn } from './keyring.js';
+import type { EnsureResult, KeyStatus, SigningKey, WriteFn } from './keyring.js';
 import { HashGate } from './hash-gate.js';
 import { DUMMY_HASH, generatePassword, hashPassword, verifyPassword } from './passwords.js';
 import { rotationPolicy, toSeconds } from './rotation.js';
@@ -437,6 +437,11 @@ export class AuthDomain {
   /** Verifies an access token against the published keys. */
   verifyAccessToken(token: string): Promise<Identity> {
     return verifyAccessToken(token, this.#clock(), (kid, at) => this.#keys.publicKey(kid, at), this.#settings);
+  }
+
+  /** The signing-key schedule now, for the metrics. */
+  keyStatus(now: Date = this.#clock()): KeyStatus {
+    return this.#keys.status(now);
   }
 
   /** Keeps the signing-key schedule filled; the primary calls this periodically. */

@@ -31,6 +31,14 @@ export function publishedJwk(keyId: string, jwk: RsaPublicJwk): Jwk__Output {
   return { kty: jwk.kty, use: 'sig', alg: 'RS256', kid: keyId, n: jwk.n, e: jwk.e };
 }
 
+/** The signing-key schedule at a moment, for the metrics (`KeyRing.status`). */
+export interface KeyStatus {
+  /** Seconds the key signing now still signs; undefined when no key signs (tokens cannot be issued). */
+  signsForS: number | undefined;
+  /** Keys in the JWKS: the signing one, its published successor, and retired ones whose tokens may live. */
+  published: number;
+}
+
 export interface EnsureResult {
   created: number;
   deleted: number;
@@ -78,6 +86,18 @@ export class KeyRing {
   currentSigningKey(now: Date): SigningKey | undefined {
     const row = createAuthStore(this.#db).signingKey(toSeconds(now));
     return row && this.#signingKey(row);
+  }
+
+  /**
+   * What the metrics show of the schedule at `now`, from the rows alone (no
+   * key is decrypted): how long the key signing now has left to sign, if one
+   * does, and how many keys the JWKS publishes.
+   */
+  status(now: Date): KeyStatus {
+    const store = createAuthStore(this.#db);
+    const at = toSeconds(now);
+    const signing = store.signingKey(at);
+    return { signsForS: signing && signing.sign_until - at, published: store.publishedKeys(at).length };
   }
 
   /** The newest key whose exp has passed (not in the JWKS), if any. */
