@@ -1,0 +1,191 @@
+/**
+ * Backups of a LiteFS cluster's databases, and restoring one. What the product
+ * backs up, in which order, and what else a restore must check, is
+ * `scripts/backup.ts` (`npm run backup`, `npm run restore -- DIR`).
+ *
+ * A backup is a directory (mode 700) holding each database as LiteFS exports
+ * it from the primary (`GET /export`: a consistent snapshot of what has
+ * committed, mode 600), and `manifest.json` with each file's size, SHA-256 and
+ * schema version, written last: a directory with a manifest is complete.
+ *
+ * Restoring checks everything before it changes anything: each file against
+ * the manifest, SQLite's integrity check, its schema version against the
+ * running database's (the services migrate only when they start), and the
+ * caller's own checks. Only then does it import the databases into the
+ * primary in the order given (`POST /import`: one LiteFS transaction each,
+ * which the replicas apply like any other).
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { PositionFile } from './litefs.js';
+
+export const ManifestFile = 'manifest.json';
+
+export interface BackupFile {
+  name: string;
+  bytes: number;
+  sha256: string;
+  /** `PRAGMA user_version`: how many migrations the database had. */
+  schemaVersion: number;
+}
+
+export interface Manifest {
+  /** ISO time the backup began. */
+  createdAt: string;
+  /** The LiteFS API it was exported from. */
+  source: string;
+  databases: BackupFile[];
+}
+
+/** A backup that cannot be made or restored, with what to do about it. */
+export class BackupError extends Error {}
+
+/**
+ * Runs `fn` on the database file at `path` opened read-only, and removes the
+ * `-wal` and `-shm` files SQLite makes beside a WAL-mode file (as LiteFS
+ * exports them) when it opens one, unless they were there before: a backup
+ * directory holds its databases and manifest alone.
+ */
+export function readDatabaseFile<T>(path: string, fn: (db: Database.Database) => T): T {
+  const sidecars = [`${path}-wal`, `${path}-shm`].filter((p) => !existsSync(p));
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+    for (const p of sidecars) rmSync(p, { force: true });
+  }
+}
+
+/** SQLite's integrity check and schema version of a database file. */
+export function inspectDatabase(path: string): { schemaVersion: number } {
+  try {
+    return readDatabaseFile(path, (db) => {
+      const check = db.pragma('integrity_check', { simple: true });
+      if (check !== 'ok') throw new BackupError(`${path} fails SQLite's integrity check: ${String(check)}`);
+      return { schemaVersion: Number(db.pragma('user_version', { simple: true })) };
+    });
+  } catch (err) {
+    throw err instanceof BackupError ? err : new BackupError(`${path} is not a usable SQLite database (${(err as Error).message})`);
+  }
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * Exports the databases `names`, in that order, from the LiteFS API `api`
+ * into the new directory `dir` (which must not exist, or be empty), checks
+ * each file, and writes the manifest last.
+ */
+export async function createBackup(api: string, dir: string, names: readonly string[], now = new Date()): Promise<Manifest> {
+  if (existsSync(dir) && readdirSync(dir).length > 0) throw new BackupError(`${dir} exists and is not empty: choose a new directory`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const databases: BackupFile[] = [];
+  for (const name of names) {
+    const res = await fetch(`${api}/export?name=${encodeURIComponent(name)}`).catch((err: unknown) => {
+      throw new BackupError(`cannot reach LiteFS at ${api} (${(err as Error).message}): is the cluster running?`);
+    });
+    if (!res.ok) throw new BackupError(`LiteFS at ${api} refused to export ${name}: ${res.status} ${(await res.text()).trim()}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const path = join(dir, name);
+    writeDurably(`${path}.partial`, bytes);
+    const { schemaVersion } = inspectDatabase(`${path}.partial`);
+    renameSync(`${path}.partial`, path);
+    databases.push({ name, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), schemaVersion });
+  }
+  const manifest: Manifest = { createdAt: now.toISOString(), source: api, databases };
+  writeDurably(join(dir, ManifestFile), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+  return manifest;
+}
+
+/** Writes `bytes` to a new file only its owner may read, and flushes it to disk. */
+function writeDurably(path: string, bytes: Buffer): void {
+  writeFileSync(path, bytes, { mode: 0o600 });
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface RestorePlan {
+  /** The databases to import, in this order. */
+  order: readonly string[];
+  /** The primary's mount: the running databases, whose schema versions the backup must have. */
+  mountDir: string;
+  /** More checks of a database file of the backup, by name: each throws BackupError when it cannot be restored. */
+  check?: Record<string, (path: string) => void>;
+}
+
+/** Reads the backup in `dir` and checks it can be restored here (see the module comment); throws BackupError naming what is wrong. */
+export function checkBackup(dir: string, plan: RestorePlan): Manifest {
+  const manifestPath = join(dir, ManifestFile);
+  if (!existsSync(manifestPath)) throw new BackupError(`${dir} holds no ${ManifestFile}: not a complete backup`);
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  } catch {
+    throw new BackupError(`${manifestPath} is not valid JSON`);
+  }
+  for (const name of plan.order) {
+    const entry = manifest.databases?.find((d) => d.name === name);
+    if (!entry) throw new BackupError(`the manifest lists no ${name}`);
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new BackupError(`${path} is missing`);
+    if (statSync(path).size !== entry.bytes || sha256(path) !== entry.sha256) throw new BackupError(`${path} is not the file the backup made (its size or SHA-256 differs from the manifest's)`);
+    const { schemaVersion } = inspectDatabase(path);
+    const live = inspectSchemaVersion(join(plan.mountDir, name));
+    if (schemaVersion !== live) {
+      throw new BackupError(`${name} in the backup has schema version ${schemaVersion}, the running one ${live}: restore it with the release that made it`);
+    }
+    plan.check?.[name]?.(path);
+  }
+  return manifest;
+}
+
+/** The schema version of a running database (on the primary's mount, whose `-wal` and `-shm` LiteFS keeps). */
+function inspectSchemaVersion(path: string): number {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return Number(db.pragma('user_version', { simple: true }));
+  } finally {
+    db.close();
+  }
+}
+
+export interface Restored {
+  name: string;
+  /** The primary's TXID of the database once the import committed. */
+  txid: bigint;
+}
+
+/**
+ * Checks the backup in `dir` (`checkBackup`), then imports its databases into
+ * the primary whose LiteFS API is `api`, in the plan's order. What the
+ * cluster wrote meanwhile is replaced with the rest.
+ */
+export async function restoreBackup(api: string, dir: string, plan: RestorePlan): Promise<Restored[]> {
+  checkBackup(dir, plan);
+  const info = await fetch(`${api}/info`).then(
+    (res) => (res.ok ? (res.json() as Promise<{ isPrimary?: boolean }>) : undefined),
+    () => undefined,
+  );
+  if (info === undefined) throw new BackupError(`cannot reach LiteFS at ${api}: is the cluster running?`);
+  if (info.isPrimary !== true) throw new BackupError(`LiteFS at ${api} is not the primary: a backup is restored on the primary`);
+  const restored: Restored[] = [];
+  for (const name of plan.order) {
+    const res = await fetch(`${api}/import?name=${encodeURIComponent(name)}`, { method: 'POST', body: readFileSync(join(dir, name)) });
+    if (!res.ok) {
+      const done = restored.map((r) => r.name).join(', ') || 'nothing';
+      throw new BackupError(`LiteFS refused to import ${name}: ${res.status} ${(await res.text()).trim()} (restored so far: ${done}; run the restore again)`);
+    }
+    restored.push({ name, txid: new PositionFile(join(plan.mountDir, `${name}-pos`)).read() });
+  }
+  return restored;
+}

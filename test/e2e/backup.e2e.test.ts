@@ -1,0 +1,120 @@
+/**
+ * `npm run backup` and `npm run restore` on the real cluster, run the way the
+ * README runs them: what a backup holds comes back on every node, what came
+ * after it is gone, the cluster goes on taking writes, and a backup that
+ * cannot be used is refused before anything changes.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { REPO_DIR, useCluster } from '../harness/cluster.js';
+import { call, enrollClient, http, uniqueName } from '../support/clients.js';
+import { loginHttp } from '../support/school.js';
+
+describe('npm run backup and npm run restore', () => {
+  const env = useCluster();
+
+  function npm(args: string[], extraEnv: Record<string, string> = {}): { status: number | null; out: string } {
+    const r = spawnSync('npm', ['run', '--silent', ...args], { cwd: REPO_DIR, encoding: 'utf8', env: { ...process.env, CLUSTER_DIR: env.cluster.dir, ...extraEnv } });
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  }
+
+  async function department(token: string, name: string): Promise<void> {
+    const created = await http('POST', '/departments', { token, body: { name } });
+    assert.equal(created.status, 200, created.text);
+  }
+
+  async function register(username: string): Promise<number> {
+    const res = await http('POST', '/register', { body: { username, email: `${username}@example.edu`, password: `${username}-password` } });
+    return res.status;
+  }
+
+  /** The department names node n has once it reached `txid` (straight on its gRPC port). */
+  async function departmentsOn(n: 1 | 2 | 3, token: string, txid: string): Promise<string[]> {
+    const client = enrollClient(env.cluster.node(n).enrollGrpc);
+    try {
+      const answer = await call(client, 'ListDepartments', { page_size: 1000 }, { token, metadata: { 'x-min-txid': txid } });
+      if (answer.error) throw answer.error;
+      return (answer.response.departments as Array<{ name: string }>).map((d) => d.name);
+    } finally {
+      client.close();
+    }
+  }
+
+  const dirs = { kept: '', later: '' };
+
+  test('a restore brings back what the backup held on every node and drops what came after; the cluster goes on taking writes', async () => {
+    const token = await loginHttp(env.cluster.registrar);
+    const kept = uniqueName('Kept');
+    await department(token, kept);
+    const keeper = uniqueName('keeper');
+    assert.equal(await register(keeper), 200);
+
+    dirs.kept = join(env.cluster.dir, 'backups', 'kept');
+    const backup = npm(['backup', '--', dirs.kept]);
+    assert.equal(backup.status, 0, backup.out);
+    assert.match(backup.out, /backup: enroll\.db: \d+ bytes, schema version \d+, sha256 [0-9a-f]{64}/);
+    assert.deepEqual(readdirSync(dirs.kept).sort(), ['auth.db', 'enroll.db', 'manifest.json']);
+
+    const lost = uniqueName('Lost');
+    await department(token, lost);
+    const latecomer = uniqueName('latecomer');
+    assert.equal(await register(latecomer), 200);
+
+    const restore = npm(['restore', '--', dirs.kept]);
+    assert.equal(restore.status, 0, restore.out);
+    const txid = /restore: enroll\.db imported, now at TXID (\d+)/.exec(restore.out)?.[1];
+    assert.ok(txid, restore.out);
+    for (const n of [1, 2, 3] as const) {
+      const names = await departmentsOn(n, token, txid);
+      assert.ok(names.includes(kept), `node${n} has the department the backup held`);
+      assert.ok(!names.includes(lost), `node${n} no longer has the one made after it`);
+    }
+    // The accounts as the backup had them: the signing keys open, the later user is gone.
+    await loginHttp({ username: keeper, password: `${keeper}-password` });
+    const gone = await http('POST', '/login', { body: { username: latecomer, password: `${latecomer}-password` } });
+    assert.equal(gone.status, 401, gone.text);
+
+    // And it goes on: a new department, and the latecomer's name is free again.
+    const after = uniqueName('After');
+    await department(token, after);
+    assert.equal(await register(latecomer), 200);
+    const listed = (await http('GET', '/departments', { token })).body.departments.map((d: { name: string }) => d.name);
+    assert.ok(listed.includes(after) && listed.includes(kept) && !listed.includes(lost), JSON.stringify(listed));
+  });
+
+  test('a backup it cannot use is refused before anything changes: a changed file, another key-encryption key, no directory', async () => {
+    const token = await loginHttp(env.cluster.registrar);
+    dirs.later = join(env.cluster.dir, 'backups', 'later');
+    assert.equal(npm(['backup', '--', dirs.later]).status, 0);
+    const marker = uniqueName('Marker');
+    await department(token, marker);
+
+    const otherKek = npm(['restore', '--', dirs.later], { AUTH_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex') });
+    assert.equal(otherKek.status, 1, otherKek.out);
+    assert.match(otherKek.out, /restore: the cluster's key-encryption key cannot open the backup's signing keys/);
+
+    const file = join(dirs.later, 'enroll.db');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(file, bytes);
+    const changed = npm(['restore', '--', dirs.later]);
+    assert.equal(changed.status, 1, changed.out);
+    assert.match(changed.out, /restore: .*enroll\.db is not the file the backup made/);
+
+    const none = npm(['restore']);
+    assert.equal(none.status, 1, none.out);
+    assert.match(none.out, /usage: backup\.js create \[DIR\] \| restore DIR/);
+    const missing = npm(['restore', '--', join(env.cluster.dir, 'backups', 'nowhere')]);
+    assert.equal(missing.status, 1, missing.out);
+    assert.match(missing.out, /holds no manifest\.json/);
+
+    // Nothing was imported: the department made after the backup is still there.
+    assert.doesNotMatch(`${otherKek.out}${changed.out}`, /imported/);
+    const names = (await http('GET', '/departments', { token })).body.departments.map((d: { name: string }) => d.name);
+    assert.ok(names.includes(marker), 'the department made after the refused backup is still there');
+  });
+});
