@@ -22,9 +22,11 @@ describe('npm run backup and npm run restore', () => {
     return { status: r.status, out: `${r.stdout}${r.stderr}` };
   }
 
-  async function department(token: string, name: string): Promise<void> {
+  /** Creates a department; its id. */
+  async function department(token: string, name: string): Promise<number> {
     const created = await http('POST', '/departments', { token, body: { name } });
     assert.equal(created.status, 200, created.text);
+    return created.body.id as number;
   }
 
   async function register(username: string): Promise<number> {
@@ -60,7 +62,7 @@ describe('npm run backup and npm run restore', () => {
     assert.deepEqual(readdirSync(dirs.kept).sort(), ['auth.db', 'enroll.db', 'manifest.json']);
 
     const lost = uniqueName('Lost');
-    await department(token, lost);
+    const lostId = await department(token, lost);
     const latecomer = uniqueName('latecomer');
     assert.equal(await register(latecomer), 200);
 
@@ -80,7 +82,7 @@ describe('npm run backup and npm run restore', () => {
 
     // And it goes on: a new department, and the latecomer's name is free again.
     const after = uniqueName('After');
-    await department(token, after);
+    assert.equal(await department(token, after), lostId, "the primary's writer reads the imported database: the lost department's id is free again");
     assert.equal(await register(latecomer), 200);
     const listed = (await http('GET', '/departments', { token })).body.departments.map((d: { name: string }) => d.name);
     assert.ok(listed.includes(after) && listed.includes(kept) && !listed.includes(lost), JSON.stringify(listed));
