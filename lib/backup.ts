@@ -94,7 +94,13 @@ export async function createBackup(api: string, dir: string, names: readonly str
     const bytes = Buffer.from(await res.arrayBuffer());
     const path = join(dir, name);
     writeDurably(`${path}.partial`, bytes);
-    const { schemaVersion } = inspectDatabase(`${path}.partial`);
+    let schemaVersion: number;
+    try {
+      ({ schemaVersion } = inspectDatabase(`${path}.partial`));
+    } catch (err) {
+      rmSync(`${path}.partial`, { force: true });
+      throw err;
+    }
     renameSync(`${path}.partial`, path);
     databases.push({ name, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), schemaVersion });
   }
