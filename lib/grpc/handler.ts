@@ -12,7 +12,9 @@
  * - for a service that honours them, the caller's `idempotency-key` on the
  *   request's own write (`requestWrite`, see lib/idempotency.ts);
  * - mapping any thrown value to a status exactly once (lib/errors.ts) and one
- *   log line per request (status, duration), never with secrets.
+ *   log line per request (status, duration), never with secrets;
+ * - counting the call in the service's metrics (lib/metrics.ts): by method
+ *   and status, and on a replica the forwarded write and its wait.
  *
  * Handlers see a CallContext, never the transport. The same handling serves
  * a direct unary call (`bindService`) and a call a replica forwarded on its

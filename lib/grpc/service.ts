@@ -2,8 +2,9 @@
  * The composition every service's main shares: node config, logger, LiteFS
  * role, database (migrated on the primary, awaited on a replica), writer,
  * forwarding (both ends), the gRPC server with health and reflection, a second
- * server on a Unix socket for what only the node's other service may call, and a
- * clean shutdown on SIGINT/SIGTERM.
+ * server on a Unix socket for what only the node's other service may call, the
+ * metrics (lib/metrics.ts) on a port of their own, and a clean shutdown on
+ * SIGINT/SIGTERM.
  */
 import { lstatSync, unlinkSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
