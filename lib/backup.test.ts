@@ -125,6 +125,34 @@ test('a restore checks the whole backup first, then imports in the order given',
   }
 });
 
+test("a restore's prepare step changes a private copy before it is imported, never the backup", async () => {
+  const { mount, files } = cluster();
+  const litefs = await fakeLiteFs(files);
+  try {
+    const dir = fresh('backup');
+    await createBackup(litefs.api, dir, ['a.db', 'b.db']);
+    let copyPath = '';
+    const addRow = (copy: string) => {
+      copyPath = copy;
+      const db = new Database(copy);
+      db.prepare('INSERT INTO t VALUES (?)').run(1000);
+      db.close();
+    };
+    await restoreBackup(litefs.api, dir, { order: ['a.db', 'b.db'], mountDir: mount, prepare: { 'a.db': addRow } });
+    const imported = fresh('imported.db');
+    writeFileSync(imported, litefs.imported[0]!.bytes);
+    const db = new Database(imported, { readonly: true });
+    assert.equal((db.prepare('SELECT count(*) AS c FROM t').get() as { c: number }).c, 11, 'the imported a.db has the row the prepare step added');
+    db.close();
+    assert.deepEqual(readFileSync(join(dir, 'a.db')), files['a.db'], "the backup's file is unchanged");
+    assert.deepEqual(litefs.imported[1]!.bytes, files['b.db'], 'a database with no prepare step goes in as backed up');
+    assert.notEqual(copyPath, '');
+    assert.equal(existsSync(copyPath), false, 'the copy is removed afterwards');
+  } finally {
+    litefs.close();
+  }
+});
+
 test('a restore refuses, importing nothing: a changed file, a missing manifest, another schema version, a failed check, a replica', async () => {
   const { mount, files } = cluster();
   const litefs = await fakeLiteFs(files);

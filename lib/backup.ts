@@ -13,10 +13,13 @@
  * running database's (the services migrate only when they start), and the
  * caller's own checks. Only then does it import the databases into the
  * primary in the order given (`POST /import`: one LiteFS transaction each,
- * which the replicas apply like any other).
+ * which the replicas apply like any other). A caller that must change a
+ * database before it goes in (`RestorePlan.prepare`) changes a private copy,
+ * never the backup.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { PositionFile } from './litefs.js';
@@ -127,6 +130,8 @@ export interface RestorePlan {
   mountDir: string;
   /** More checks of a database file of the backup, by name: each throws BackupError when it cannot be restored. */
   check?: Record<string, (path: string) => void>;
+  /** Changes to make, by name, to a copy of a database just before it is imported; each may log what it did. */
+  prepare?: Record<string, (copy: string) => void>;
 }
 
 /** Reads the backup in `dir` and checks it can be restored here (see the module comment); throws BackupError naming what is wrong. */
@@ -184,14 +189,29 @@ export async function restoreBackup(api: string, dir: string, plan: RestorePlan)
   );
   if (info === undefined) throw new BackupError(`cannot reach LiteFS at ${api}: is the cluster running?`);
   if (info.isPrimary !== true) throw new BackupError(`LiteFS at ${api} is not the primary: a backup is restored on the primary`);
-  const restored: Restored[] = [];
-  for (const name of plan.order) {
-    const res = await fetch(`${api}/import?name=${encodeURIComponent(name)}`, { method: 'POST', body: readFileSync(join(dir, name)) });
-    if (!res.ok) {
-      const done = restored.map((r) => r.name).join(', ') || 'nothing';
-      throw new BackupError(`LiteFS refused to import ${name}: ${res.status} ${(await res.text()).trim()} (restored so far: ${done}; run the restore again)`);
+  // The copies hold what the backup holds: a directory only this user may read.
+  const work = mkdtempSync(join(tmpdir(), 'restore-'));
+  try {
+    const restored: Restored[] = [];
+    for (const name of plan.order) {
+      let bytes = readFileSync(join(dir, name));
+      const prepare = plan.prepare?.[name];
+      if (prepare) {
+        const copy = join(work, name);
+        writeFileSync(copy, bytes, { mode: 0o600 });
+        prepare(copy);
+        inspectDatabase(copy);
+        bytes = readFileSync(copy);
+      }
+      const res = await fetch(`${api}/import?name=${encodeURIComponent(name)}`, { method: 'POST', body: bytes });
+      if (!res.ok) {
+        const done = restored.map((r) => r.name).join(', ') || 'nothing';
+        throw new BackupError(`LiteFS refused to import ${name}: ${res.status} ${(await res.text()).trim()} (restored so far: ${done}; run the restore again)`);
+      }
+      restored.push({ name, txid: new PositionFile(join(plan.mountDir, `${name}-pos`)).read() });
     }
-    restored.push({ name, txid: new PositionFile(join(plan.mountDir, `${name}-pos`)).read() });
+    return restored;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  return restored;
 }

@@ -7,9 +7,11 @@
  * - The backup exports enroll.db before auth.db: the enrollment service's
  *   copy of the users then never holds a user auth.db lacks, and it copies
  *   newer ones itself.
- * - The restore imports auth.db before enroll.db, for the same reason, and
+ * - The restore imports auth.db before enroll.db, for the same reason. It
  *   first checks that the cluster's key-encryption key opens the backup's
- *   signing keys.
+ *   signing keys, and carries the running cluster's signing keys over into
+ *   the auth.db it imports, so that the tokens it signs keep passing Envoy
+ *   (services/auth/backup.ts).
  *
  * Environment: LITEFS_API and LITEFS_MOUNT (the primary's), BACKUP_ROOT (where
  * a backup without a DIR goes: a new directory named by the time), and the
@@ -19,7 +21,7 @@ import { join } from 'node:path';
 import { BackupError, createBackup, restoreBackup } from '../lib/backup.js';
 import { env } from '../lib/config.js';
 import { loadKeyEncryptionKey } from '../services/auth/secrets.js';
-import { signingKeysOpen } from '../services/auth/backup-check.js';
+import { carrySigningKeys, signingKeysOpen } from '../services/auth/backup.js';
 
 const BackupOrder = ['enroll.db', 'auth.db'];
 const RestoreOrder = ['auth.db', 'enroll.db'];
@@ -39,9 +41,10 @@ async function main(args: string[]): Promise<void> {
   }
   if (command === 'restore' && dir) {
     const kek = loadKeyEncryptionKey();
+    const mountDir = env('LITEFS_MOUNT');
     const restored = await restoreBackup(api, dir, {
       order: RestoreOrder,
-      mountDir: env('LITEFS_MOUNT'),
+      mountDir,
       check: {
         'auth.db': (path) => {
           if (!signingKeysOpen(path, kek)) {
@@ -49,9 +52,15 @@ async function main(args: string[]): Promise<void> {
           }
         },
       },
+      prepare: {
+        'auth.db': (copy) => {
+          const carried = carrySigningKeys(copy, join(mountDir, 'auth.db'));
+          console.log(`restore: auth.db keeps the running cluster's signing keys (${carried} not in the backup)`);
+        },
+      },
     });
     for (const r of restored) console.log(`restore: ${r.name} imported, now at TXID ${r.txid}`);
-    console.log(`restore: the cluster holds the data of ${dir}; tokens issued since may be refused: sign in again`);
+    console.log(`restore: the cluster holds the data of ${dir}`);
     return;
   }
   throw new BackupError(USAGE);

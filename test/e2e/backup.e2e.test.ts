@@ -7,9 +7,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { decodeProtectedHeader } from 'jose';
+import type { Manifest } from '../../lib/backup.js';
+import { generateSigningKey } from '../../services/auth/domain/keys.js';
 import { REPO_DIR, useCluster } from '../harness/cluster.js';
 import { call, enrollClient, http, uniqueName } from '../support/clients.js';
 import { loginHttp } from '../support/school.js';
@@ -118,5 +123,42 @@ describe('npm run backup and npm run restore', () => {
     assert.doesNotMatch(`${otherKek.out}${changed.out}`, /imported/);
     const names = (await http('GET', '/departments', { token })).body.departments.map((d: { name: string }) => d.name);
     assert.ok(names.includes(marker), 'the department made after the refused backup is still there');
+  });
+
+  test('tokens signed after a restore pass Envoy even when the backup holds other signing keys, as after a restore into a new cluster', async () => {
+    // Envoy keeps the JWKS it fetched and never fetches it again for an unknown key id:
+    // a token signed by a key only the backup has would be refused until its cache expires.
+    const kek = Buffer.from(readFileSync(join(env.cluster.dir, 'secrets', 'kek.hex'), 'utf8').trim(), 'hex');
+    const source = join(env.cluster.dir, 'backups', 'keys-source');
+    assert.equal(npm(['backup', '--', source]).status, 0);
+    const live = new Database(join(env.cluster.node(1).mount, 'auth.db'), { readonly: true });
+    const running = live.prepare('SELECT key_id, sign_from FROM keys WHERE exp > unixepoch() ORDER BY sign_from').all() as Array<{ key_id: string; sign_from: number }>;
+    live.close();
+    assert.ok(running.length > 0);
+
+    // The same backup with other signing keys: one made now under the cluster's
+    // key-encryption key, signing since before the running key, as an older cluster's would.
+    const dir = join(env.cluster.dir, 'backups', 'other-keys');
+    mkdirSync(dir, { mode: 0o700 });
+    for (const f of ['enroll.db', 'auth.db', 'manifest.json']) copyFileSync(join(source, f), join(dir, f));
+    const other = await generateSigningKey(kek);
+    const now = Math.floor(Date.now() / 1000);
+    const auth = new Database(join(dir, 'auth.db'));
+    auth.exec('DELETE FROM keys');
+    auth.prepare('INSERT INTO keys (key, exp, key_id, public_jwk, created_at, sign_from, sign_until) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(other.sealed, now + 7200, other.keyId, JSON.stringify(other.publicJwk), running[0]!.sign_from - 120, running[0]!.sign_from - 60, now + 3600);
+    auth.close();
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    const bytes = readFileSync(join(dir, 'auth.db'));
+    Object.assign(manifest.databases.find((d) => d.name === 'auth.db')!, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+
+    const restore = npm(['restore', '--', dir]);
+    assert.equal(restore.status, 0, restore.out);
+    assert.match(restore.out, new RegExp(`keeps the running cluster's signing keys \\(${running.length} not in the backup\\)`));
+    const token = await loginHttp(env.cluster.registrar);
+    assert.ok(running.some((k) => k.key_id === decodeProtectedHeader(token).kid), 'a running key signed the new token');
+    const listed = await http('GET', '/departments', { token });
+    assert.equal(listed.status, 200, `Envoy takes the new token: ${listed.text}`);
   });
 });
