@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { carrySigningKeys, signingKeysOpen } from './backup.js';
 import { createAuthStore } from './store/auth-store.js';
+import { planRotation } from './domain/rotation.js';
 import { TestClock, newDomain, openTestDb } from './domain/testkit.js';
 
 test("an auth.db's signing keys open with the key-encryption key that sealed them, and with no other", async () => {
@@ -72,3 +73,44 @@ function keyIds(path: string): string[] {
     db.close();
   }
 }
+
+test("a backup whose key began signing after the running one's is kept from signing: the running key signs, the backup's still verifies", async () => {
+  const live = openTestDb();
+  const backup = openTestDb();
+  const dir = mkdtempSync(join(tmpdir(), 'auth-backup-test-'));
+  try {
+    const clock = new TestClock();
+    const kek = randomBytes(32);
+    await newDomain(live, clock, { keyEncryptionKey: kek }).domain.ensureSigningKeys();
+    // The backup comes from a cluster that made its keys later than the running one.
+    clock.advance(3600);
+    await newDomain(backup, clock, { keyEncryptionKey: kek }).domain.ensureSigningKeys();
+    const copy = join(dir, 'auth.db');
+    await backup.writer.backup(copy);
+    const at = Math.floor(clock.now().getTime() / 1000);
+    const backupSigning = createAuthStore(backup.read).signingKey(at)!;
+    const liveSigning = createAuthStore(live.read).signingKey(at)!.key_id;
+    assert.ok(backupSigning.sign_from > createAuthStore(live.read).signingKey(at)!.sign_from, 'the backup would win');
+
+    carrySigningKeys(copy, live.read.name, clock.now());
+    const restored = new Database(copy, { readonly: true });
+    try {
+      const store = createAuthStore(restored);
+      assert.equal(store.signingKey(at)?.key_id, liveSigning, 'the running key signs');
+      assert.ok(store.publishedKeys(at).some((k) => k.key_id === backupSigning.key_id), "the backup's key is still published, so its tokens verify");
+      assert.equal(store.keyByKeyId(backupSigning.key_id)?.sign_until, at, "the backup's key stopped signing now");
+      // The schedule goes on from the running key: nothing to do now, and its successor takes over at its end.
+      const running = store.keyByKeyId(liveSigning)!;
+      const nowPlan = planRotation(restored, clock.now());
+      assert.deepEqual([nowPlan.insert, nowPlan.extend], [[], undefined]);
+      const later = planRotation(restored, new Date((running.sign_until - 15 * 60) * 1000)); // the publish lead before its end
+      assert.deepEqual(later.insert.map((k) => k.sign_from), [running.sign_until]);
+    } finally {
+      restored.close();
+    }
+  } finally {
+    live.close();
+    backup.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -137,16 +137,18 @@ describe('npm run backup and npm run restore', () => {
     assert.ok(running.length > 0);
 
     // The same backup with other signing keys: one made now under the cluster's
-    // key-encryption key, signing since before the running key, as an older cluster's would.
+    // key-encryption key, signing since now, later than the running key began: it would
+    // outrank the running key, as a backup from a cluster that rotated later would.
     const dir = join(env.cluster.dir, 'backups', 'other-keys');
     mkdirSync(dir, { mode: 0o700 });
     for (const f of ['enroll.db', 'auth.db', 'manifest.json']) copyFileSync(join(source, f), join(dir, f));
     const other = await generateSigningKey(kek);
     const now = Math.floor(Date.now() / 1000);
+    assert.ok(running.every((k) => k.sign_from < now), 'the running keys began signing before now');
     const auth = new Database(join(dir, 'auth.db'));
     auth.exec('DELETE FROM keys');
     auth.prepare('INSERT INTO keys (key, exp, key_id, public_jwk, created_at, sign_from, sign_until) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(other.sealed, now + 7200, other.keyId, JSON.stringify(other.publicJwk), running[0]!.sign_from - 120, running[0]!.sign_from - 60, now + 3600);
+      .run(other.sealed, now + 7200, other.keyId, JSON.stringify(other.publicJwk), now - 1, now, now + 3600);
     auth.close();
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
     const bytes = readFileSync(join(dir, 'auth.db'));
