@@ -128,6 +128,12 @@ fi
 say "building: gen-proto + tsc"
 run bash scripts/gen-proto.sh
 run node_modules/.bin/tsc -p tsconfig.json
+# A compiled file whose source is gone (a .ts renamed or deleted since the last build) would
+# still be loaded, and a compiled test still run by npm test: remove them.
+while IFS= read -r js; do
+  src="${js#dist/}"
+  [ -e "${src%.js}.ts" ] || rm -f "$js" "$js.map"
+done < <(find dist -name '*.js' -type f 2>/dev/null)
 
 # --- FUSE device -------------------------------------------------------------------------------
 if [ ! -c /dev/fuse ]; then
