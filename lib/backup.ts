@@ -22,7 +22,7 @@ import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, op
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { PositionFile } from './litefs.js';
+import { LiteFsNode } from './litefs.js';
 
 export const ManifestFile = 'manifest.json';
 
@@ -162,12 +162,7 @@ export function checkBackup(dir: string, plan: RestorePlan): Manifest {
 
 /** The schema version of a running database (on the primary's mount, whose `-wal` and `-shm` LiteFS keeps). */
 function inspectSchemaVersion(path: string): number {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return Number(db.pragma('user_version', { simple: true }));
-  } finally {
-    db.close();
-  }
+  return readDatabaseFile(path, (db) => Number(db.pragma('user_version', { simple: true })));
 }
 
 export interface Restored {
@@ -183,12 +178,11 @@ export interface Restored {
  */
 export async function restoreBackup(api: string, dir: string, plan: RestorePlan): Promise<Restored[]> {
   checkBackup(dir, plan);
-  const info = await fetch(`${api}/info`).then(
-    (res) => (res.ok ? (res.json() as Promise<{ isPrimary?: boolean }>) : undefined),
-    () => undefined,
-  );
-  if (info === undefined) throw new BackupError(`cannot reach LiteFS at ${api}: is the cluster running?`);
-  if (info.isPrimary !== true) throw new BackupError(`LiteFS at ${api} is not the primary: a backup is restored on the primary`);
+  const node = new LiteFsNode(plan.mountDir, api);
+  const isPrimary = await node.isPrimary().catch(() => {
+    throw new BackupError(`cannot reach LiteFS at ${api}: is the cluster running?`);
+  });
+  if (!isPrimary) throw new BackupError(`LiteFS at ${api} is not the primary: a backup is restored on the primary`);
   // The copies hold what the backup holds: a directory only this user may read.
   const work = mkdtempSync(join(tmpdir(), 'restore-'));
   try {
@@ -208,7 +202,7 @@ export async function restoreBackup(api: string, dir: string, plan: RestorePlan)
         const done = restored.map((r) => r.name).join(', ') || 'nothing';
         throw new BackupError(`LiteFS refused to import ${name}: ${res.status} ${(await res.text()).trim()} (restored so far: ${done}; run the restore again)`);
       }
-      restored.push({ name, txid: new PositionFile(join(plan.mountDir, `${name}-pos`)).read() });
+      restored.push({ name, txid: node.position(name) });
     }
     return restored;
   } finally {

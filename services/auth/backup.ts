@@ -18,14 +18,17 @@
 import Database from 'better-sqlite3';
 import { readDatabaseFile } from '../../lib/backup.js';
 import { loadPrivateKey } from './domain/keys.js';
+import { toSeconds } from './domain/rotation.js';
+import { createAuthStore, type AuthStore, type KeyRow } from './store/auth-store.js';
 
-const unixSeconds = (at: Date) => Math.floor(at.getTime() / 1000);
+/** The keys the auth.db behind `store` still publishes at `now`, whole (their sealed private keys too), in kid order. */
+function publishedKeyRows(store: AuthStore, now: Date): KeyRow[] {
+  return store.publishedKeys(toSeconds(now)).map((k) => store.keyByKeyId(k.key_id)!);
+}
 
 /** Whether `kek` opens every signing key the auth.db at `path` still publishes at `now` (expired keys are never used again). */
 export function signingKeysOpen(path: string, kek: Buffer, now = new Date()): boolean {
-  const keys = readDatabaseFile(path, (db) =>
-    db.prepare('SELECT key_id, key FROM keys WHERE exp > ?').all(unixSeconds(now)) as Array<{ key_id: string; key: Buffer }>,
-  );
+  const keys = readDatabaseFile(path, (db) => publishedKeyRows(createAuthStore(db), now));
   return keys.every((k) => {
     try {
       loadPrivateKey(k.key, kek, k.key_id);
@@ -46,23 +49,19 @@ export function signingKeysOpen(path: string, kek: Buffer, now = new Date()): bo
  * it is.
  */
 export function carrySigningKeys(target: string, live: string, now = new Date()): number {
-  const running = readDatabaseFile(live, (db) =>
-    db.prepare('SELECT key, exp, key_id, public_jwk, created_at, sign_from, sign_until FROM keys WHERE exp > ? ORDER BY kid').all(unixSeconds(now)),
-  ) as Array<{ key_id: string }>;
+  const running = readDatabaseFile(live, (db) => publishedKeyRows(createAuthStore(db), now));
+  if (running.length === 0) return 0;
+  const runningIds = new Set(running.map((k) => k.key_id));
+  const at = toSeconds(now);
   const db = new Database(target);
   try {
-    if (running.length === 0) return 0;
-    const has = db.prepare('SELECT 1 FROM keys WHERE key_id = ?');
-    const insert = db.prepare(
-      'INSERT INTO keys (key, exp, key_id, public_jwk, created_at, sign_from, sign_until) VALUES (@key, @exp, @key_id, @public_jwk, @created_at, @sign_from, @sign_until)',
-    );
-    // Its sign_until stays within [sign_from, exp], as the table's CHECK wants.
-    const stopSigning = db.prepare(
-      `UPDATE keys SET sign_until = max(sign_from, min(sign_until, ?)) WHERE key_id NOT IN (SELECT value FROM json_each(?))`,
-    );
+    const store = createAuthStore(db);
     return db.transaction(() => {
-      const added = running.filter((k) => !has.get(k.key_id)).map((k) => insert.run(k)).length;
-      stopSigning.run(unixSeconds(now), JSON.stringify(running.map((k) => k.key_id)));
+      const added = running.filter((k) => !store.keyByKeyId(k.key_id)).map(({ kid: _kid, ...key }) => store.insertKey(key)).length;
+      // The others stop signing now; sign_until stays within [sign_from, exp], as the table's CHECK wants.
+      for (const k of store.keyTimes()) {
+        if (!runningIds.has(k.key_id)) store.extendKey(k.kid, Math.max(k.sign_from, Math.min(k.sign_until, at)), k.exp);
+      }
       return added;
     })();
   } finally {
