@@ -8,8 +8,11 @@
  * - `<mount>/<db>-pos` holds `%016x/%016x\n` (TXID/checksum); on the primary it
  *   is updated before COMMIT returns, so reading it right after a commit names
  *   that commit.
- * - `GET /events` streams newline-delimited JSON; `{"type":"tx","db":"enroll.db",
- *   "data":{"txID":"<16 hex digits>"}}` is sent after the transaction is applied
+ * - `GET /events` streams newline-delimited JSON: first `{"type":"init","data":
+ *   {"isPrimary": bool, …}}`, then `{"type":"tx","db":"enroll.db","data":{"txID":
+ *   "<16 hex digits>","timestamp":"<RFC 3339, ms>", …}}` for each transaction,
+ *   where the timestamp is the LTX file's, taken on the primary when it
+ *   committed. The tx event is sent after the transaction is applied
  *   and visible (db.go: setPos and updateSHM come before NotifyEvent), so an
  *   event's TXID is a lower bound of the position. Waiters are woken by those
  *   events and compare against the event's TXID: reading `-pos` is a FUSE round
@@ -79,6 +82,18 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** A transaction LiteFS announced on this node's event stream. */
+export interface AppliedCommit {
+  db: string;
+  txid: bigint;
+  /** When the primary committed it (ms since the epoch, the primary's clock; LiteFS keeps milliseconds). */
+  committedAt: number;
+  /** When this process heard that a read here can see it (ms since the epoch, this node's clock). */
+  seenAt: number;
+  /** Whether the stream's node is a replica, so the commit was replicated to it (false on the primary). */
+  replicated: boolean;
+}
+
 export class LiteFsNode {
   private info?: { value: Info; at: number };
   private readonly waiters = new Map<string, Set<Waiter>>();
@@ -86,6 +101,9 @@ export class LiteFsNode {
   private events?: AbortController;
   /** True while the event stream is connected (its `init` event has arrived). */
   private eventsLive = false;
+  /** What the event stream's `init` said of this node's role. */
+  private streamPrimary?: boolean;
+  private readonly appliedListeners: Array<(commit: AppliedCommit) => void> = [];
   /** Databases the event stream has announced a transaction of: their next one will be announced too. */
   private readonly announced = new Set<string>();
   /** Highest TXID learned by any means (events or the position file), per database: a lower bound of its position. */
@@ -206,6 +224,16 @@ export class LiteFsNode {
   }
 
   /**
+   * Calls `listener` for each transaction the event stream announces that
+   * carries its commit time (for replication-lag metrics). It also starts
+   * following the stream.
+   */
+  onApplied(listener: (commit: AppliedCommit) => void): void {
+    this.appliedListeners.push(listener);
+    this.subscribe();
+  }
+
+  /**
    * Starts following the LiteFS event stream now, so that the first burst of
    * waits after start-up is already served by events (otherwise every wait
    * until the stream is live reads the position file).
@@ -300,13 +328,16 @@ export class LiteFsNode {
   }
 
   private onEvent(line: string): void {
-    let event: { type?: unknown; db?: unknown; data?: { txID?: unknown } };
+    let event: { type?: unknown; db?: unknown; data?: { txID?: unknown; timestamp?: unknown; isPrimary?: unknown } };
     try {
       event = JSON.parse(line) as typeof event;
     } catch {
       return;
     }
-    if (event.type === 'init') this.eventsLive = true;
+    if (event.type === 'init') {
+      this.eventsLive = true;
+      this.streamPrimary = event.data?.isPrimary === true;
+    }
     if (event.type !== 'tx' || typeof event.db !== 'string') return;
     const hex = event.data?.txID;
     if (typeof hex !== 'string' || !/^[0-9a-f]{1,16}$/i.test(hex)) {
@@ -317,5 +348,9 @@ export class LiteFsNode {
     this.announced.add(event.db);
     this.learn(event.db, txid);
     this.wake(event.db, this.known(event.db));
+    const committedAt = typeof event.data?.timestamp === 'string' ? Date.parse(event.data.timestamp) : NaN;
+    if (this.appliedListeners.length === 0 || !Number.isFinite(committedAt)) return;
+    const commit: AppliedCommit = { db: event.db, txid, committedAt, seenAt: Date.now(), replicated: this.streamPrimary === false };
+    for (const listener of this.appliedListeners) listener(commit);
   }
 }

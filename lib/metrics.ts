@@ -18,13 +18,18 @@
  * - `course_idempotent_replays_total`: writes answered from an idempotency
  *   key's stored result;
  * - `course_txid{db}` and `course_role{role}`: where this node's copy of the
- *   database is, and the LiteFS role it reports to health checks.
+ *   database is, and the LiteFS role it reports to health checks;
+ * - `course_commit_timestamp_seconds{db}`: when the primary made the newest
+ *   commit this node has (LiteFS's timestamp of it), and on a replica
+ *   `course_replication_lag_seconds{db}`: for each replicated commit, the time
+ *   from the primary committing it to a read here being able to see it.
  *
  * Labels name methods, status codes and roles only: never a user, a key, a
  * token or a request's content.
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AppliedCommit } from './litefs.js';
 import type { CommitStats, Writer } from './writer.js';
 
 /** Seconds: from a cached catalogue answer (well under 1 ms) to a write that waited for a slow commit. */
@@ -42,6 +47,8 @@ export interface ServiceMetrics {
   replayed(): void;
   /** A commit on this node's writer (observed once per commit, see `observeCommits`). */
   commit(stats: CommitStats): void;
+  /** A transaction LiteFS announced on this node (its own commit on the primary, a replicated one on a replica). */
+  applied(commit: AppliedCommit): void;
   /** The role this node reports to health checks; undefined: neither (LiteFS unreachable, or stopping). */
   role(primary: boolean | undefined): void;
 }
@@ -106,6 +113,21 @@ export function createMetrics(opts: MetricsOptions): ServiceMetrics {
     labelNames: ['role'],
     registers: [registry],
   });
+  const commitTimestamp = new Gauge({
+    name: 'course_commit_timestamp_seconds',
+    help: "When the primary made the newest commit of each database this node has (LiteFS's timestamp, the primary's clock).",
+    labelNames: ['db'],
+    registers: [registry],
+  });
+  const replicationLag = new Histogram({
+    name: 'course_replication_lag_seconds',
+    help: 'On a replica, for each replicated commit: from the primary committing it to a read here being able to see it.',
+    labelNames: ['db'],
+    buckets: LatencyBuckets,
+    registers: [registry],
+  });
+  /** The newest TXID whose timestamp the gauge holds, per database: an older one arriving late does not move it back. */
+  const newest = new Map<string, bigint>();
   const positions = opts.positions ?? {};
   new Gauge({
     name: 'course_txid',
@@ -132,6 +154,14 @@ export function createMetrics(opts: MetricsOptions): ServiceMetrics {
     commit(stats) {
       commitWrites.observe(stats.writes);
       commitSeconds.observe(stats.ms / 1000);
+    },
+    applied(commit) {
+      if (commit.txid > (newest.get(commit.db) ?? -1n)) {
+        newest.set(commit.db, commit.txid);
+        commitTimestamp.set({ db: commit.db }, commit.committedAt / 1000);
+      }
+      // Clocks of different machines may disagree by a little: a lag below zero is counted as none.
+      if (commit.replicated) replicationLag.observe({ db: commit.db }, Math.max(0, commit.seenAt - commit.committedAt) / 1000);
     },
     role(primary) {
       roles.set({ role: 'primary' }, primary === true ? 1 : 0);

@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from '../../test/harness/cluster.js';
-import { metricSample, scrape } from '../../test/support/metrics.js';
 import { findCapacity, runOpenLoop, type OpenLoopResult } from './capacity.js';
 import type { Op } from './load.js';
+import { histogramSince } from './metrics.js';
 import { cpuMeter, type CpuReport } from './procs.js';
 import { round } from './stats.js';
 import type { Context, Row } from './types.js';
@@ -103,24 +103,10 @@ export interface WriterCommits {
  * could not be read (a cluster whose services serve no metrics).
  */
 export async function primaryCommits(cluster: Cluster): Promise<() => Promise<WriterCommits | undefined>> {
-  const addr = cluster.node(1).enrollMetrics;
-  const read = async () => {
-    try {
-      const text = await scrape(addr);
-      const own = { service: 'enroll', node: 'node1' };
-      const count = metricSample(text, 'course_commit_seconds_count', own);
-      const sum = metricSample(text, 'course_commit_seconds_sum', own);
-      return count === undefined || sum === undefined ? undefined : { count, sum };
-    } catch {
-      return undefined;
-    }
-  };
-  const before = await read();
+  const since = await histogramSince(cluster.node(1).enrollMetrics, 'course_commit_seconds', { service: 'enroll', node: 'node1' });
   return async () => {
-    const after = await read();
-    if (!before || !after || after.count <= before.count) return undefined;
-    const commits = after.count - before.count;
-    return { commits, meanMs: ((after.sum - before.sum) / commits) * 1000 };
+    const gain = await since();
+    return gain && { commits: gain.count, meanMs: gain.mean * 1000 };
   };
 }
 

@@ -10,6 +10,11 @@
  * when no SQLite reader on that replica holds a read lock, so readers can delay
  * replication.
  *
+ * Beside it, each replica's own timing of the same commits from its metrics
+ * (`course_replication_lag_seconds`: the primary's LiteFS timestamp of a
+ * commit until LiteFS announces it on the replica), which covers every
+ * commit, not only those the poll caught.
+ *
  * The other direction last: how long a plain read on a replica's mount waits
  * while LiteFS applies the primary's commits there (bench/lib/replica-reads.ts),
  * with no service involved: node1 commits to a file of its own at fixed rates
@@ -18,6 +23,7 @@
 import { join } from 'node:path';
 import { sleep } from '../lib/load.js';
 import { firstReach, watchPositions } from '../lib/positions.js';
+import { histogramSince } from '../lib/metrics.js';
 import { cpuMeter, formatCpu } from '../lib/procs.js';
 import { measureReplicaReads, prepareReplicaReads } from '../lib/replica-reads.js';
 import { school, sections } from '../lib/school.js';
@@ -76,6 +82,9 @@ export async function run(ctx: Context): Promise<Row[]> {
           errors += 1;
         }
       };
+      const ownLag = await Promise.all(
+        ([2, 3] as const).map((n) => histogramSince(cluster.node(n).enrollMetrics, 'course_replication_lag_seconds', { db: 'enroll.db', service: 'enroll', node: `node${n}` })),
+      );
       const watcher = watchPositions(files);
       await sleep(50);
       const meter = cpuMeter(ctx.procs());
@@ -109,9 +118,12 @@ export async function run(ctx: Context): Promise<Row[]> {
       const cpu = meter();
       await sleep(1_000); // let the replicas catch up before the watcher stops
       const [primary, ...replicas] = await watcher.stop();
+      const own = await Promise.all(ownLag.map((since) => since()));
       const w = summarize(wlat);
       replicas.forEach((timeline, k) => {
         const n = k + 2;
+        const mine = own[k];
+        const ownNote = mine ? `; node${n}'s own metrics (the primary's LiteFS timestamp of a commit → LiteFS announcing it on node${n}): mean ${round(mine.mean * 1000)} ms over ${mine.count} commits` : '';
         const lags: number[] = [];
         let unseen = 0;
         for (const txid of new Set(txids)) {
@@ -136,8 +148,17 @@ export async function run(ctx: Context): Promise<Row[]> {
           errors,
           notes: `ops/s = acknowledged writes/s; p50/p99 = lag, commit seen on node1 → seen on node${n} (0.5 ms polling); ` +
             (phase === 'reads' ? `${round(reads / seconds)} catalogue reads/s on the two replicas; ` : '') +
-            `lag max ${round(l.max)} ms over ${l.count} commits${unseen ? ` (${unseen} not observed)` : ''}; write latency p50 ${round(w.p50)} ms, p99 ${round(w.p99)} ms; ${formatCpu(cpu)}`,
-          extra: { lag_max_ms: round(l.max), commits: l.count, unseen, write_p50_ms: round(w.p50), write_p99_ms: round(w.p99), replica_reads_per_s: round(reads / seconds) },
+            `lag mean ${round(l.mean)}, max ${round(l.max)} ms over ${l.count} commits${unseen ? ` (${unseen} not observed)` : ''}; write latency p50 ${round(w.p50)} ms, p99 ${round(w.p99)} ms${ownNote}; ${formatCpu(cpu)}`,
+          extra: {
+            lag_mean_ms: round(l.mean),
+            lag_max_ms: round(l.max),
+            commits: l.count,
+            unseen,
+            write_p50_ms: round(w.p50),
+            write_p99_ms: round(w.p99),
+            replica_reads_per_s: round(reads / seconds),
+            ...(mine ? { own_lag_mean_ms: round(mine.mean * 1000), own_lag_commits: mine.count } : {}),
+          },
         });
         ctx.log(`${phase} node${n}: lag p50 ${round(l.p50)} p99 ${round(l.p99)} max ${round(l.max)} ms over ${l.count} commits (${round(writes / seconds)} writes/s)`);
       });

@@ -135,6 +135,9 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   log.info({ isPrimary, mount: config.mountDir, writeMode: config.writeMode, batchDelayMs: config.batchDelayMs, readMode: config.readMode, writerThread: config.writerThread, readMemo: config.readMemo, readThread: config.readThread }, 'starting');
 
   const metrics = createMetrics({ service: spec.name, node: config.nodeName, positions: { [spec.dbName]: () => node.position(spec.dbName) } });
+  node.onApplied((commit) => {
+    if (commit.db === spec.dbName) metrics.applied(commit);
+  });
   const db = await openDatabase({ mountDir: config.mountDir, name: spec.dbName, migrations: spec.migrations, isPrimary, writeHere: !config.writerThread, log });
   const batching = { mode: config.writeMode, maxBatch: config.maxBatch, delayMs: config.batchDelayMs };
   let writer: Writer | undefined;

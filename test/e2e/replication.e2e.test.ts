@@ -248,6 +248,35 @@ describe('replication and failover on the real cluster', () => {
         c.close();
       }
     });
+    test("each replica times every commit it applies from the primary, and all nodes agree on the newest commit's timestamp", async () => {
+      const c = clients();
+      try {
+        const own = (n: NodeNumber) => ({ db: 'auth.db', service: 'auth', node: `node${n}` });
+        const lagCount = (text: string, n: NodeNumber) => metricSample(text, 'course_replication_lag_seconds_count', own(n)) ?? 0;
+        const before = await scrapeAll();
+        const started = Date.now();
+        const { txid } = await registerOn(c.auth[1]);
+        // Once every node has the write (and nothing newer moved one of them meanwhile), each
+        // has LiteFS's timestamp of the same newest commit.
+        const agreed = (await waitUntil(async () => {
+          const { auth } = await scrapeAll();
+          const txids = ([1, 2, 3] as const).map((n) => metricSample(auth[n], 'course_txid', own(n)));
+          const stamps = ([1, 2, 3] as const).map((n) => metricSample(auth[n], 'course_commit_timestamp_seconds', own(n)));
+          const same = txids.every((t) => t !== undefined && t >= Number(txid) && t === txids[0]) && stamps.every((s) => s !== undefined && s === stamps[0]);
+          return same ? { auth, stamp: stamps[0]! } : undefined;
+        }, 10_000, { what: 'every node at the same TXID with the same commit timestamp' }))!;
+        assert.ok(agreed.stamp * 1000 >= started - 1000 && agreed.stamp * 1000 <= Date.now() + 1000, `the newest commit's timestamp ${agreed.stamp} is about now`);
+        for (const n of [2, 3] as const) {
+          const commits = lagCount(agreed.auth[n], n) - lagCount(before.auth[n], n);
+          assert.ok(commits >= 1, `node${n} timed the replicated commit (${commits})`);
+          const lag = (metricSample(agreed.auth[n], 'course_replication_lag_seconds_sum', own(n))! - (metricSample(before.auth[n], 'course_replication_lag_seconds_sum', own(n)) ?? 0)) / commits;
+          assert.ok(lag >= 0 && lag < 2, `node${n}: a replicated commit took ${lag} s on average`);
+        }
+        assert.equal(metricSample(agreed.auth[1], 'course_replication_lag_seconds_count', own(1)), undefined, 'the primary replicates nothing to itself');
+      } finally {
+        c.close();
+      }
+    });
   });
 
   describe('node failures', () => {
