@@ -3,12 +3,12 @@
  * opens auth.db in the node's LiteFS mount, and on the primary keeps the
  * signing-key schedule filled and creates the first registrar.
  */
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { MaxDurationS, env, millis, optionalEnv, seconds, wholeNumber } from '../../lib/config.js';
 import { cachingVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
 import { exitOnUncaughtError } from '../../lib/log.js';
-import { AuthDomain, DEFAULT_LOGIN_THROTTLE } from './domain/index.js';
+import { AuthDomain, DEFAULT_AUDIT_RETENTION_S, DEFAULT_LOGIN_THROTTLE } from './domain/index.js';
 import { authServiceHandlers, userDirectoryHandlers } from './handlers.js';
 import { startJwksServer } from './jwks-http.js';
 import { AUTH_MIGRATIONS } from './store/migrations.js';
@@ -24,6 +24,9 @@ const loginThrottle = {
   limit: wholeNumber('LOGIN_FAILURE_LIMIT', DEFAULT_LOGIN_THROTTLE.limit, 1_000_000),
   windowS: seconds('LOGIN_FAILURE_WINDOW_S', DEFAULT_LOGIN_THROTTLE.windowS, MaxDurationS),
 };
+// 0 keeps the audit log for ever; the most is a century.
+const auditRetentionS = wholeNumber('AUTH_LOG_RETENTION_S', DEFAULT_AUDIT_RETENTION_S, 100 * MaxDurationS);
+const pruneIntervalS = seconds('AUTH_PRUNE_INTERVAL_S', 60, MaxDurationS);
 const keyEncryptionKey = loadKeyEncryptionKey();
 
 const svc = await startService({
@@ -44,6 +47,7 @@ svc.log.info({ loginCommitWaitMs, threadPool: threadPoolSize(process.env) }, 'lo
 
 svc.log.info({ keyPolicy: policy }, 'signing-key schedule (seconds)');
 svc.log.info({ loginThrottle }, 'failed logins allowed per username and window (seconds; limit 0: no throttle)');
+svc.log.info({ auditRetentionS, pruneIntervalS }, 'audit entries kept (seconds; 0: for ever), and how often the primary deletes older ones');
 
 const domain = new AuthDomain({
   db: svc.db.read,
@@ -53,7 +57,15 @@ const domain = new AuthDomain({
   audience: env('JWT_AUDIENCE'),
   loginCommitWaitMs,
   loginThrottle,
+  auditRetentionS,
   policy,
+});
+
+const pruned = new Counter({
+  name: 'course_pruned_rows_total',
+  help: 'Rows the primary deleted as no longer kept: audit entries past their retention, refresh tokens long expired.',
+  labelNames: ['table'],
+  registers: [svc.metrics.registry],
 });
 
 if (svc.isPrimary) {
@@ -67,6 +79,22 @@ if (svc.isPrimary) {
   }, keyCheckIntervalMs(policy));
   timer.unref();
   svc.onShutdown(() => clearInterval(timer));
+
+  // Retention: one bounded delete per tick (PRUNE_BATCH rows of each kind a minute by
+  // default, far more than logins add), so a backlog never makes one large commit.
+  const prune = async (): Promise<void> => {
+    try {
+      const r = await domain.prune();
+      pruned.inc({ table: 'auth_logs' }, r.authLogs);
+      pruned.inc({ table: 'refresh_tokens' }, r.refreshTokens);
+      if (r.authLogs + r.refreshTokens > 0) svc.log.info(r, 'deleted rows no longer kept');
+    } catch (err) {
+      svc.log.error({ err }, 'deleting rows no longer kept failed');
+    }
+  };
+  const pruneTimer = setInterval(() => void prune(), pruneIntervalS * 1000);
+  pruneTimer.unref();
+  svc.onShutdown(() => clearInterval(pruneTimer));
 
   const registrar = registrarCredentials();
   if (registrar) {

@@ -68,6 +68,8 @@ export interface AuthDomainOptions {
   loginCommitWaitMs?: number;
   /** Failed logins allowed per username (login-throttle.ts); default 10 per 15 minutes. */
   loginThrottle?: LoginThrottlePolicy;
+  /** How long audit entries are kept, in seconds (default a year; 0: for ever). See `prune`. */
+  auditRetentionS?: number;
   clock?: () => Date;
 }
 
@@ -95,6 +97,16 @@ export interface LoginMeta {
 
 export interface RequestMeta {
   ip: string;
+}
+
+/** Audit entries are kept a year unless configured otherwise. */
+export const DEFAULT_AUDIT_RETENTION_S = 365 * 24 * 3600;
+/** The most rows of each kind one `prune` deletes: one bounded write; the next call goes on. */
+export const PRUNE_BATCH = 1000;
+
+export interface PruneResult {
+  authLogs: number;
+  refreshTokens: number;
 }
 
 const BAD_CREDENTIALS = 'invalid username or password';
@@ -153,6 +165,7 @@ export class AuthDomain {
   /** Logins and registrations pass it after their argon2id work, before their write. */
   readonly #passwordGate: HashGate;
   readonly #throttle: LoginThrottlePolicy;
+  readonly #auditRetentionS: number;
 
   constructor(options: AuthDomainOptions) {
     if (!options.issuer) throw invalidArgument('issuer', 'required');
@@ -166,6 +179,24 @@ export class AuthDomain {
     this.#clock = options.clock ?? (() => new Date());
     this.#passwordGate = new HashGate(options.loginCommitWaitMs ?? 0);
     this.#throttle = options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE;
+    this.#auditRetentionS = options.auditRetentionS ?? DEFAULT_AUDIT_RETENTION_S;
+  }
+
+  /**
+   * Deletes what is no longer kept, oldest first, at most `max` rows of each
+   * kind (the primary calls it on a timer, so a backlog goes over several
+   * calls): audit entries older than the retention, and refresh tokens that
+   * expired a refresh lifetime ago. Until then a used token presented again
+   * still revokes its chain, as within its lifetime; once its row is gone it
+   * is refused as unknown, which an expired token is anyway.
+   */
+  async prune(max = PRUNE_BATCH): Promise<PruneResult> {
+    const now = this.#clock();
+    return this.#write(pruneExpired, {
+      authLogsBefore: this.#auditRetentionS > 0 ? sqliteTimestamp(new Date(now.getTime() - this.#auditRetentionS * 1000)) : undefined,
+      refreshExpiredBefore: toSeconds(now) - this.#refreshTtl,
+      max,
+    });
   }
 
   get keys(): KeyRing {
@@ -538,6 +569,17 @@ const replaceRoles = defineWrite('auth.setRoles', (db, a: { userId: number; role
   store.setRoles(a.userId, a.roles, a.at, a.by);
   return true;
 });
+
+const pruneExpired = defineWrite(
+  'auth.prune',
+  (db, a: { authLogsBefore: string | undefined; refreshExpiredBefore: number; max: number }): PruneResult => {
+    const store = createAuthStore(db);
+    return {
+      authLogs: a.authLogsBefore === undefined ? 0 : store.pruneAuthLogs(a.authLogsBefore, a.max),
+      refreshTokens: store.pruneRefreshTokens(a.refreshExpiredBefore, a.max),
+    };
+  },
+);
 
 const audit = defineWrite('auth.audit', (db, entry: AuthLogEntry) => createAuthStore(db).insertAuthLog(entry));
 

@@ -149,6 +149,22 @@ function build(db: Database) {
      VALUES (@request_ip, @request_timestamp, @user_id, @outcome, @method, @username)`,
   );
 
+  // Retention: the oldest rows go first, and only while every row before them goes too (a
+  // prefix of the table in id order, looked for among its first @max rows). A refresh token
+  // is only ever referenced (replaced_by) by an older one of its chain, so a prefix never
+  // leaves a reference behind; and a row out of time order holds the rest back rather than
+  // letting a newer one go first.
+  const pruneAuthLogs = db.prepare<{ before: string; max: number }>(
+    `WITH head AS (SELECT id, request_timestamp AS at FROM auth_logs ORDER BY id LIMIT @max)
+     DELETE FROM auth_logs WHERE id IN (SELECT id FROM head)
+       AND id < COALESCE((SELECT MIN(id) FROM head WHERE at >= @before), 9223372036854775807)`,
+  );
+  const pruneRefreshTokens = db.prepare<{ before: number; max: number }>(
+    `WITH head AS (SELECT id, expires_at FROM refresh_tokens ORDER BY id LIMIT @max)
+     DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM head)
+       AND id < COALESCE((SELECT MIN(id) FROM head WHERE expires_at >= @before), 9223372036854775807)`,
+  );
+
   const loginFailures = db.prepare<[string], LoginFailureRow>('SELECT * FROM login_failures WHERE username = ?');
   // A failure in the current window adds to it; one after the window starts a new one.
   const addLoginFailure = db.prepare<{ username: string; now: number; windowStart: number }>(
@@ -240,6 +256,8 @@ function build(db: Database) {
     userChangesAfter: (afterSeq: number, limit: number): UserChangeRow[] => userChangesAfter.all(afterSeq, limit),
 
     insertAuthLog: (entry: AuthLogEntry): void => void insertAuthLog.run(entry),
+    /** Deletes up to `max` of the oldest audit entries made before `before` (SQLite timestamp text); returns how many. */
+    pruneAuthLogs: (before: string, max: number): number => pruneAuthLogs.run({ before, max }).changes,
     loginFailures: (username: string): LoginFailureRow | undefined => loginFailures.get(username),
     /**
      * Counts a failed login of `username` at `now`, in the window that began
@@ -270,6 +288,8 @@ function build(db: Database) {
     markRefreshUsed: (id: number, usedAt: number, replacedBy: number): void =>
       void markRefreshUsed.run(usedAt, replacedBy, id),
     revokeFamily: (familyId: string): number => revokeFamily.run(familyId).changes,
+    /** Deletes up to `max` of the oldest refresh tokens that expired before `before` (unix seconds); returns how many. */
+    pruneRefreshTokens: (before: number, max: number): number => pruneRefreshTokens.run({ before, max }).changes,
     /** Revokes every refresh token of a user (every login's chain). */
     revokeUserRefresh: (userId: number): number => revokeUserRefresh.run(userId).changes,
   };
