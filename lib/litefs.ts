@@ -8,8 +8,8 @@
  * - `<mount>/<db>-pos` holds `%016x/%016x\n` (TXID/checksum); on the primary it
  *   is updated before COMMIT returns, so reading it right after a commit names
  *   that commit.
- * - `GET /events` streams newline-delimited JSON: first `{"type":"init","data":
- *   {"isPrimary": bool, …}}`, then `{"type":"tx","db":"enroll.db","data":{"txID":
+ * - `GET /events` streams newline-delimited JSON: first `{"type":"init",…}`, then
+ *   `{"type":"tx","db":"enroll.db","data":{"txID":
  *   "<16 hex digits>","timestamp":"<RFC 3339, ms>", …}}` for each transaction,
  *   where the timestamp is the LTX file's, taken on the primary when it
  *   committed. The tx event is sent after the transaction is applied
@@ -90,8 +90,6 @@ export interface AppliedCommit {
   committedAt: number;
   /** When this process heard that a read here can see it (ms since the epoch, this node's clock). */
   seenAt: number;
-  /** Whether the stream's node is a replica, so the commit was replicated to it (false on the primary). */
-  replicated: boolean;
 }
 
 export class LiteFsNode {
@@ -101,8 +99,6 @@ export class LiteFsNode {
   private events?: AbortController;
   /** True while the event stream is connected (its `init` event has arrived). */
   private eventsLive = false;
-  /** What the event stream's `init` said of this node's role. */
-  private streamPrimary?: boolean;
   private readonly appliedListeners: Array<(commit: AppliedCommit) => void> = [];
   /** Databases the event stream has announced a transaction of: their next one will be announced too. */
   private readonly announced = new Set<string>();
@@ -328,16 +324,13 @@ export class LiteFsNode {
   }
 
   private onEvent(line: string): void {
-    let event: { type?: unknown; db?: unknown; data?: { txID?: unknown; timestamp?: unknown; isPrimary?: unknown } };
+    let event: { type?: unknown; db?: unknown; data?: { txID?: unknown; timestamp?: unknown } };
     try {
       event = JSON.parse(line) as typeof event;
     } catch {
       return;
     }
-    if (event.type === 'init') {
-      this.eventsLive = true;
-      this.streamPrimary = event.data?.isPrimary === true;
-    }
+    if (event.type === 'init') this.eventsLive = true;
     if (event.type !== 'tx' || typeof event.db !== 'string') return;
     const hex = event.data?.txID;
     if (typeof hex !== 'string' || !/^[0-9a-f]{1,16}$/i.test(hex)) {
@@ -350,7 +343,7 @@ export class LiteFsNode {
     this.wake(event.db, this.known(event.db));
     const committedAt = typeof event.data?.timestamp === 'string' ? Date.parse(event.data.timestamp) : NaN;
     if (this.appliedListeners.length === 0 || !Number.isFinite(committedAt)) return;
-    const commit: AppliedCommit = { db: event.db, txid, committedAt, seenAt: Date.now(), replicated: this.streamPrimary === false };
+    const commit: AppliedCommit = { db: event.db, txid, committedAt, seenAt: Date.now() };
     for (const listener of this.appliedListeners) listener(commit);
   }
 }

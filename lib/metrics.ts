@@ -20,9 +20,11 @@
  * - `course_txid{db}` and `course_role{role}`: where this node's copy of the
  *   database is, and the LiteFS role it reports to health checks;
  * - `course_commit_timestamp_seconds{db}`: when the primary made the newest
- *   commit this node has (LiteFS's timestamp of it), and on a replica
- *   `course_replication_lag_seconds{db}`: for each replicated commit, the time
- *   from the primary committing it to a read here being able to see it.
+ *   commit this node has (LiteFS's timestamp of it), and
+ *   `course_commit_visible_seconds{db}`: for each commit, the time from that
+ *   timestamp to this process learning that a read here sees it (on a
+ *   replica, replication lag; on the primary, the commit's own time in LiteFS,
+ *   its floor).
  *
  * Labels name methods, status codes and roles only: never a user, a key, a
  * token or a request's content.
@@ -47,7 +49,7 @@ export interface ServiceMetrics {
   replayed(): void;
   /** A commit on this node's writer (observed once per commit, see `observeCommits`). */
   commit(stats: CommitStats): void;
-  /** A transaction LiteFS announced on this node (its own commit on the primary, a replicated one on a replica). */
+  /** A transaction LiteFS announced on this node (the primary's own commit, or one a replica applied from it). */
   applied(commit: AppliedCommit): void;
   /** The role this node reports to health checks; undefined: neither (LiteFS unreachable, or stopping). */
   role(primary: boolean | undefined): void;
@@ -119,9 +121,9 @@ export function createMetrics(opts: MetricsOptions): ServiceMetrics {
     labelNames: ['db'],
     registers: [registry],
   });
-  const replicationLag = new Histogram({
-    name: 'course_replication_lag_seconds',
-    help: 'On a replica, for each replicated commit: from the primary committing it to a read here being able to see it.',
+  const visible = new Histogram({
+    name: 'course_commit_visible_seconds',
+    help: "For each commit: from the primary's LiteFS stamping it to this process learning a read here sees it (on a replica, replication lag).",
     labelNames: ['db'],
     buckets: LatencyBuckets,
     registers: [registry],
@@ -160,8 +162,8 @@ export function createMetrics(opts: MetricsOptions): ServiceMetrics {
         newest.set(commit.db, commit.txid);
         commitTimestamp.set({ db: commit.db }, commit.committedAt / 1000);
       }
-      // Clocks of different machines may disagree by a little: a lag below zero is counted as none.
-      if (commit.replicated) replicationLag.observe({ db: commit.db }, Math.max(0, commit.seenAt - commit.committedAt) / 1000);
+      // Clocks of different machines may disagree by a little: a time below zero is counted as none.
+      visible.observe({ db: commit.db }, Math.max(0, commit.seenAt - commit.committedAt) / 1000);
     },
     role(primary) {
       roles.set({ role: 'primary' }, primary === true ? 1 : 0);

@@ -10,10 +10,11 @@
  * when no SQLite reader on that replica holds a read lock, so readers can delay
  * replication.
  *
- * Beside it, each replica's own timing of the same commits from its metrics
- * (`course_replication_lag_seconds`: the primary's LiteFS timestamp of a
- * commit until LiteFS announces it on the replica), which covers every
- * commit, not only those the poll caught.
+ * Beside it, the services' own timing of the same commits from their metrics
+ * (`course_commit_visible_seconds`: the primary's LiteFS timestamp of a commit
+ * until the service hears LiteFS announce it on its node), on each replica
+ * and on the primary, whose own is the floor: the timestamp is taken as the
+ * primary's COMMIT begins writing its LTX file.
  *
  * The other direction last: how long a plain read on a replica's mount waits
  * while LiteFS applies the primary's commits there (bench/lib/replica-reads.ts),
@@ -82,8 +83,8 @@ export async function run(ctx: Context): Promise<Row[]> {
           errors += 1;
         }
       };
-      const ownLag = await Promise.all(
-        ([2, 3] as const).map((n) => histogramSince(cluster.node(n).enrollMetrics, 'course_replication_lag_seconds', { db: 'enroll.db', service: 'enroll', node: `node${n}` })),
+      const ownVisible = await Promise.all(
+        ([1, 2, 3] as const).map((n) => histogramSince(cluster.node(n).enrollMetrics, 'course_commit_visible_seconds', { db: 'enroll.db', service: 'enroll', node: `node${n}` })),
       );
       const watcher = watchPositions(files);
       await sleep(50);
@@ -118,12 +119,15 @@ export async function run(ctx: Context): Promise<Row[]> {
       const cpu = meter();
       await sleep(1_000); // let the replicas catch up before the watcher stops
       const [primary, ...replicas] = await watcher.stop();
-      const own = await Promise.all(ownLag.map((since) => since()));
+      const [onPrimary, ...own] = await Promise.all(ownVisible.map((since) => since()));
       const w = summarize(wlat);
       replicas.forEach((timeline, k) => {
         const n = k + 2;
         const mine = own[k];
-        const ownNote = mine ? `; node${n}'s own metrics (the primary's LiteFS timestamp of a commit → LiteFS announcing it on node${n}): mean ${round(mine.mean * 1000)} ms over ${mine.count} commits` : '';
+        const ownNote =
+          mine && onPrimary
+            ? `; the services' metrics, the primary's LiteFS timestamp of a commit → the service hearing it is visible: on node${n} mean ${round(mine.mean * 1000)} ms over ${mine.count} commits, on node1 ${round(onPrimary.mean * 1000)} ms over ${onPrimary.count}`
+            : '';
         const lags: number[] = [];
         let unseen = 0;
         for (const txid of new Set(txids)) {
@@ -157,7 +161,9 @@ export async function run(ctx: Context): Promise<Row[]> {
             write_p50_ms: round(w.p50),
             write_p99_ms: round(w.p99),
             replica_reads_per_s: round(reads / seconds),
-            ...(mine ? { own_lag_mean_ms: round(mine.mean * 1000), own_lag_commits: mine.count } : {}),
+            ...(mine && onPrimary
+              ? { visible_mean_ms: round(mine.mean * 1000), visible_commits: mine.count, primary_visible_mean_ms: round(onPrimary.mean * 1000), primary_visible_commits: onPrimary.count }
+              : {}),
           },
         });
         ctx.log(`${phase} node${n}: lag p50 ${round(l.p50)} p99 ${round(l.p99)} max ${round(l.max)} ms over ${l.count} commits (${round(writes / seconds)} writes/s)`);
