@@ -11,8 +11,9 @@
  * - `GET /events` streams newline-delimited JSON: first `{"type":"init",…}`, then
  *   `{"type":"tx","db":"enroll.db","data":{"txID":
  *   "<16 hex digits>","timestamp":"<RFC 3339, ms>", …}}` for each transaction,
- *   where the timestamp is the LTX file's, taken on the primary when it
- *   committed. The tx event is sent after the transaction is applied
+ *   where the timestamp is the LTX file's, taken on the primary as its COMMIT
+ *   began writing that file (db.go, CommitWAL). The tx event is sent after the
+ *   transaction is applied
  *   and visible (db.go: setPos and updateSHM come before NotifyEvent), so an
  *   event's TXID is a lower bound of the position. Waiters are woken by those
  *   events and compare against the event's TXID: reading `-pos` is a FUSE round
@@ -86,7 +87,7 @@ interface Waiter {
 export interface AppliedCommit {
   db: string;
   txid: bigint;
-  /** When the primary committed it (ms since the epoch, the primary's clock; LiteFS keeps milliseconds). */
+  /** LiteFS's timestamp of it: the primary's COMMIT began writing its LTX file (ms since the epoch, the primary's clock). */
   committedAt: number;
   /** When this process heard that a read here can see it (ms since the epoch, this node's clock). */
   seenAt: number;
@@ -221,7 +222,7 @@ export class LiteFsNode {
 
   /**
    * Calls `listener` for each transaction the event stream announces that
-   * carries its commit time (for replication-lag metrics). It also starts
+   * carries its timestamp (for the commit-visibility metrics). It also starts
    * following the stream.
    */
   onApplied(listener: (commit: AppliedCommit) => void): void {

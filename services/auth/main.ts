@@ -1,7 +1,8 @@
 /**
  * The auth service on one node: composition root. Reads its configuration,
  * opens auth.db in the node's LiteFS mount, and on the primary keeps the
- * signing-key schedule filled and creates the first registrar.
+ * signing-key schedule filled, creates the first registrar and deletes what
+ * is no longer kept (audit entries, long-expired refresh tokens).
  */
 import { Counter, Gauge } from 'prom-client';
 import { MaxDurationS, env, millis, optionalEnv, seconds, wholeNumber } from '../../lib/config.js';
