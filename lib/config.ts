@@ -7,6 +7,13 @@ import type { ForwardMode } from './grpc/forward.js';
 import { DefaultStaleMs as DefaultReadMemoStaleMs } from './read-memo.js';
 import { DefaultBatchDelayMs, DefaultMaxBatch } from './writer.js';
 
+/**
+ * How long a replica may go without hearing from its primary (LiteFS's lag:
+ * a transaction or a heartbeat, which comes every second when nothing is
+ * written) before it stops offering reads to Envoy.
+ */
+export const DefaultReplicaMaxLagMs = 5_000;
+
 /** A required variable, or its fallback. Throws a clear error when neither exists. */
 export function env(name: string, fallback?: string): string {
   const value = process.env[name];
@@ -67,6 +74,8 @@ export interface NodeConfig {
   readMemoStaleMs: number;
   /** Whether the other reads run on a reader thread (READ_THREAD=on) or on the event loop (off), see lib/reader.ts. */
   readThread: boolean;
+  /** REPLICA_MAX_LAG_MS: past this lag a replica stops reporting `role.replica` to health checks (0: never). */
+  replicaMaxLagMs: number;
 }
 
 /** A switch spelled on or off. */
@@ -135,5 +144,6 @@ export function loadNodeConfig(): NodeConfig {
     readMemo: onOff('READ_MEMO', 'on'),
     readMemoStaleMs: millis('READ_MEMO_STALE_MS', DefaultReadMemoStaleMs, 1_000),
     readThread: onOff('READ_THREAD', 'on'),
+    replicaMaxLagMs: millis('REPLICA_MAX_LAG_MS', DefaultReplicaMaxLagMs, 3_600_000),
   };
 }

@@ -167,3 +167,20 @@ test("each announced commit reaches the listeners with the primary's timestamp o
   assert.equal(commit!.committedAt, Date.UTC(2026, 11, 6, 13, 50, 35, 482));
   assert.ok(commit!.seenAt >= before && commit!.seenAt <= Date.now());
 });
+
+test("lagMs reads LiteFS's .lag afresh each time, and is undefined when it cannot be read", async () => {
+  const mount = mkdtempSync(join(tmpdir(), 'lag-test-'));
+  try {
+    const node = new LiteFsNode(mount, 'http://127.0.0.1:1');
+    assert.equal(await node.lagMs(), undefined, 'no file');
+    writeFileSync(join(mount, '.lag'), '+0000001234\n');
+    assert.equal(await node.lagMs(), 1234);
+    writeFileSync(join(mount, '.lag'), '+2147483647\n'); // before the replica's first sync
+    assert.equal(await node.lagMs(), 2147483647);
+    writeFileSync(join(mount, '.lag'), 'not a number\n');
+    assert.equal(await node.lagMs(), undefined);
+    node.close();
+  } finally {
+    rmSync(mount, { recursive: true, force: true });
+  }
+});

@@ -21,6 +21,7 @@
  *   file stays as a safety net for a dropped stream.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { unavailable } from './errors.js';
@@ -144,6 +145,25 @@ export class LiteFsNode {
 
   async isPrimary(): Promise<boolean> {
     return (await this.describe()).isPrimary;
+  }
+
+  /**
+   * How long ago this node last heard from the primary, in ms, from LiteFS's
+   * `<mount>/.lag`: 0 on the primary; on a replica, the time since the
+   * primary's timestamp of the last transaction it applied or heartbeat it
+   * got (the primary sends one a second while nothing is written); 2^31 - 1
+   * before its first sync. Undefined when the file cannot be read. Read
+   * afresh each time (opened anew, so the kernel keeps no old copy): a
+   * replica cut off from its primary gets no frame that would refresh it.
+   */
+  async lagMs(): Promise<number | undefined> {
+    try {
+      const text = await readFile(join(this.mountDir, '.lag'), 'utf8');
+      const ms = Number(text.trim());
+      return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The TXID this node has of `dbName` (0 when the database does not exist yet). */

@@ -23,6 +23,7 @@ test('GET /metrics serves the text format, every series labelled with its servic
   let txid = 41n;
   const metrics = createMetrics({ service: 'enroll', node: 'node2', positions: { 'enroll.db': () => txid } });
   metrics.role(false);
+  metrics.replicaLag(1250);
   metrics.call('/enroll.v1.EnrollService/CreateEnrollment', 'OK', 0.004);
   metrics.forwarded('OK', 0.0015);
   const server = await serveMetrics(metrics.registry, '127.0.0.1:0');
@@ -44,6 +45,7 @@ test('GET /metrics serves the text format, every series labelled with its servic
     has('course_txid', { db: 'enroll.db' }, 42);
     has('course_role', { role: 'primary' }, 0);
     has('course_role', { role: 'replica' }, 1);
+    has('course_replica_lag_seconds', {}, 1.25);
     has('course_commit_writes_count', {}, 0);
     // Node's own, from prom-client.
     assert.ok((metricSample(res.body, 'process_cpu_seconds_total', own) ?? -1) > 0, 'process metrics');

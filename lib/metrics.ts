@@ -19,6 +19,8 @@
  *   key's stored result;
  * - `course_txid{db}` and `course_role{role}`: where this node's copy of the
  *   database is, and the LiteFS role it reports to health checks;
+ * - `course_replica_lag_seconds`: how long ago this node last heard from its
+ *   primary (a replica past REPLICA_MAX_LAG_MS stops offering reads);
  * - `course_commit_timestamp_seconds{db}`: when the primary made the newest
  *   commit this node has (LiteFS's timestamp of it), and
  *   `course_commit_visible_seconds{db}`: for each commit, the time from that
@@ -53,6 +55,8 @@ export interface ServiceMetrics {
   applied(commit: AppliedCommit): void;
   /** The role this node reports to health checks; undefined: neither (LiteFS unreachable, or stopping). */
   role(primary: boolean | undefined): void;
+  /** How long ago this node last heard from its primary (0 on the primary); undefined: unknown. */
+  replicaLag(ms: number | undefined): void;
 }
 
 export interface MetricsOptions {
@@ -130,6 +134,11 @@ export function createMetrics(opts: MetricsOptions): ServiceMetrics {
   });
   /** The newest TXID whose timestamp the gauge holds, per database: an older one arriving late does not move it back. */
   const newest = new Map<string, bigint>();
+  const lag = new Gauge({
+    name: 'course_replica_lag_seconds',
+    help: "How long ago this node last heard from its primary (LiteFS's .lag: a transaction or a heartbeat); 0 on the primary, -1 when unknown.",
+    registers: [registry],
+  });
   const positions = opts.positions ?? {};
   new Gauge({
     name: 'course_txid',
@@ -164,6 +173,9 @@ export function createMetrics(opts: MetricsOptions): ServiceMetrics {
       }
       // Clocks of different machines may disagree by a little: a time below zero is counted as none.
       visible.observe({ db: commit.db }, Math.max(0, commit.seenAt - commit.committedAt) / 1000);
+    },
+    replicaLag(ms) {
+      lag.set(ms === undefined ? -1 : ms / 1000);
     },
     role(primary) {
       roles.set({ role: 'primary' }, primary === true ? 1 : 0);

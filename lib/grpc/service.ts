@@ -169,11 +169,34 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const serviceNames: string[] = [];
   const shutdownHooks: Array<() => void | Promise<void>> = [];
   let roleTimer: NodeJS.Timeout | undefined;
-  /** Role health: `undefined` (LiteFS unreachable, or stopping) claims neither role. */
-  const reportRole = (primary: boolean | undefined) => {
+  /**
+   * Role health: `undefined` (LiteFS unreachable, or stopping) claims neither
+   * role, and a replica `behind` its primary does not claim its own, so that
+   * Envoy reads from the replicas that are current (or, when none is, from
+   * any node: reads go on with the primary down).
+   */
+  const reportRole = (primary: boolean | undefined, behind = false) => {
     metrics.role(primary);
     health.setStatus(RoleHealthNames.primary, primary === true ? 'SERVING' : 'NOT_SERVING');
-    health.setStatus(RoleHealthNames.replica, primary === false ? 'SERVING' : 'NOT_SERVING');
+    health.setStatus(RoleHealthNames.replica, primary === false && !behind ? 'SERVING' : 'NOT_SERVING');
+  };
+  let wasBehind = false;
+  /** Asks LiteFS for the node's role and, on a replica, how long ago it last heard from the primary. */
+  const refreshRole = async (): Promise<void> => {
+    const primary = await node.describe().then(
+      (info) => info.isPrimary,
+      () => undefined,
+    );
+    const lagMs = primary === false ? await node.lagMs() : 0;
+    if (stopping) return;
+    metrics.replicaLag(lagMs);
+    const behind = primary === false && config.replicaMaxLagMs > 0 && (lagMs === undefined || lagMs > config.replicaMaxLagMs);
+    if (behind !== wasBehind) {
+      wasBehind = behind;
+      if (behind) log.warn({ lagMs: lagMs ?? null, maxLagMs: config.replicaMaxLagMs }, 'this replica has not heard from its primary for too long: it stops offering reads to Envoy');
+      else log.info({ lagMs }, 'this replica hears from its primary again: it offers reads to Envoy');
+    }
+    reportRole(primary, behind);
   };
 
   const nodeLocalNames: string[] = [];
@@ -215,12 +238,8 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
       }
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'SERVING');
       reportRole(isPrimary);
-      roleTimer = setInterval(() => {
-        node.describe().then(
-          (info) => !stopping && reportRole(info.isPrimary),
-          () => !stopping && reportRole(undefined),
-        );
-      }, RoleRefreshMs).unref();
+      await refreshRole();
+      roleTimer = setInterval(() => void refreshRole(), RoleRefreshMs).unref();
       log.info({ addr, services: serviceNames }, 'listening');
       return port;
     },

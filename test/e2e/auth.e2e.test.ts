@@ -8,8 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { createPublicKey, createHmac, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { protoPath as healthProto } from 'grpc-health-check';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +20,7 @@ import { loadPrivateKey } from '../../services/auth/domain/keys.js';
 import { authThreadPoolSize } from '../../services/node/env.js';
 import { useCluster } from '../harness/cluster.js';
 import { ENVOY_GRPC, authClient, call, directoryClient, http, txidOf, uniqueName } from '../support/clients.js';
+import { healthStatus } from '../support/health.js';
 import { protoHttpRoutes, routeShape } from '../support/proto-routes.js';
 import { loginHttp, manyStudents, person, type Person } from '../support/school.js';
 
@@ -690,15 +689,9 @@ describe('the auth service on the real cluster', () => {
 
   describe('operability', () => {
     test('every node serves the standard health service and server reflection', async () => {
-      const health = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { enums: String })) as any;
       for (const node of env.cluster.nodes) {
         for (const [addr, service] of [[node.authGrpc, 'auth.v1.AuthService'], [node.enrollGrpc, 'enroll.v1.EnrollService']] as const) {
-          const client = new health.grpc.health.v1.Health(addr, grpc.credentials.createInsecure());
-          const status = await new Promise<string>((resolve, reject) =>
-            client.Check({ service: '' }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))),
-          );
-          client.close();
-          assert.equal(status, 'SERVING', `${node.name} ${service}`);
+          assert.equal(await healthStatus(addr), 'SERVING', `${node.name} ${service}`);
           const listed = spawnSync(process.execPath, ['-e', REFLECTION_LIST, addr], { encoding: 'utf8' });
           assert.match(listed.stdout, new RegExp(service.replace(/\./g, '\\.')), `${node.name} reflection lists ${service}: ${listed.stderr}`);
         }
