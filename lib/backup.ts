@@ -16,11 +16,35 @@
  * which the replicas apply like any other). A caller that must change a
  * database before it goes in (`RestorePlan.prepare`) changes a private copy,
  * never the backup.
+ *
+ * Files stream through in chunks both ways (and are hashed as they pass), so
+ * what a backup or a restore holds in memory does not grow with the database.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import Database from 'better-sqlite3';
 import { LiteFsNode } from './litefs.js';
 
@@ -75,8 +99,33 @@ export function inspectDatabase(path: string): { schemaVersion: number } {
   }
 }
 
+/** A file's SHA-256, read a chunk at a time. */
 function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  const hash = createHash('sha256');
+  const chunk = Buffer.alloc(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** Streams `body` into a new file only its owner may read, flushes it to disk, and gives its size and SHA-256. */
+async function saveDurably(body: WebReadableStream<Uint8Array>, path: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const counting = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  await pipeline(Readable.fromWeb(body), counting, createWriteStream(path, { mode: 0o600 }));
+  flush(path);
+  return { bytes, sha256: hash.digest('hex') };
 }
 
 /**
@@ -93,19 +142,21 @@ export async function createBackup(api: string, dir: string, names: readonly str
     const res = await fetch(`${api}/export?name=${encodeURIComponent(name)}`).catch((err: unknown) => {
       throw new BackupError(`cannot reach LiteFS at ${api} (${(err as Error).message}): is the cluster running?`);
     });
-    if (!res.ok) throw new BackupError(`LiteFS at ${api} refused to export ${name}: ${res.status} ${(await res.text()).trim()}`);
-    const bytes = Buffer.from(await res.arrayBuffer());
+    if (!res.ok || !res.body) throw new BackupError(`LiteFS at ${api} refused to export ${name}: ${res.status} ${(await res.text()).trim()}`);
     const path = join(dir, name);
-    writeDurably(`${path}.partial`, bytes);
+    let saved: { bytes: number; sha256: string };
     let schemaVersion: number;
     try {
+      saved = await saveDurably(res.body as WebReadableStream<Uint8Array>, `${path}.partial`).catch((err: unknown) => {
+        throw new BackupError(`the export of ${name} from LiteFS at ${api} broke off (${(err as Error).message})`);
+      });
       ({ schemaVersion } = inspectDatabase(`${path}.partial`));
     } catch (err) {
       rmSync(`${path}.partial`, { force: true });
       throw err;
     }
     renameSync(`${path}.partial`, path);
-    databases.push({ name, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), schemaVersion });
+    databases.push({ name, ...saved, schemaVersion });
   }
   const manifest: Manifest = { createdAt: now.toISOString(), source: api, databases };
   writeDurably(join(dir, ManifestFile), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
@@ -115,6 +166,10 @@ export async function createBackup(api: string, dir: string, names: readonly str
 /** Writes `bytes` to a new file only its owner may read, and flushes it to disk. */
 function writeDurably(path: string, bytes: Buffer): void {
   writeFileSync(path, bytes, { mode: 0o600 });
+  flush(path);
+}
+
+function flush(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
@@ -188,16 +243,19 @@ export async function restoreBackup(api: string, dir: string, plan: RestorePlan)
   try {
     const restored: Restored[] = [];
     for (const name of plan.order) {
-      let bytes = readFileSync(join(dir, name));
+      let path = join(dir, name);
       const prepare = plan.prepare?.[name];
       if (prepare) {
         const copy = join(work, name);
-        writeFileSync(copy, bytes, { mode: 0o600 });
+        copyFileSync(path, copy);
+        chmodSync(copy, 0o600);
         prepare(copy);
         inspectDatabase(copy);
-        bytes = readFileSync(copy);
+        path = copy;
       }
-      const res = await fetch(`${api}/import?name=${encodeURIComponent(name)}`, { method: 'POST', body: bytes });
+      // The file streams to LiteFS (chunked), which applies it as one transaction once it is whole.
+      const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+      const res = await fetch(`${api}/import?name=${encodeURIComponent(name)}`, { method: 'POST', body, duplex: 'half' } as RequestInit);
       if (!res.ok) {
         const done = restored.map((r) => r.name).join(', ') || 'nothing';
         throw new BackupError(`LiteFS refused to import ${name}: ${res.status} ${(await res.text()).trim()} (restored so far: ${done}; run the restore again)`);

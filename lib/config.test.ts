@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { isolateEnv } from '../test/support/env.js';
-import { loadNodeConfig, millis, seconds } from './config.js';
+import { DefaultReplicaMaxLagMs, loadNodeConfig, millis, seconds } from './config.js';
 import { DefaultStaleMs } from './read-memo.js';
 import { DefaultBatchDelayMs, DefaultMaxBatch } from './writer.js';
 
-const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'READ_MEMO_STALE_MS', 'READ_THREAD', 'LOGIN_COMMIT_WAIT_MS', 'JWKS_CACHE_S'];
+const NAMES = ['NODE_NAME', 'LITEFS_MOUNT', 'LITEFS_API', 'WRITE_MODE', 'READ_MODE', 'WRITE_MAX_BATCH', 'WRITE_BATCH_DELAY_MS', 'FORWARD_MODE', 'WRITER_THREAD', 'READ_MEMO', 'READ_MEMO_STALE_MS', 'READ_THREAD', 'REPLICA_MAX_LAG_MS', 'LOGIN_COMMIT_WAIT_MS', 'JWKS_CACHE_S'];
 isolateEnv(NAMES);
 
 beforeEach(() => {
@@ -29,6 +29,7 @@ test('defaults: group commit of at most DefaultMaxBatch on a writer thread, shar
     readMemo: true,
     readMemoStaleMs: DefaultStaleMs,
     readThread: true,
+    replicaMaxLagMs: DefaultReplicaMaxLagMs,
   });
 });
 
@@ -56,6 +57,7 @@ test('READ_MEMO=off reads the catalogue afresh every time; anything but on/off i
 for (const { name, field, max, what } of [
   { name: 'WRITE_BATCH_DELAY_MS', field: 'batchDelayMs', max: 50, what: 'the most a busy primary holds a batch back; 0 turns that off' },
   { name: 'READ_MEMO_STALE_MS', field: 'readMemoStaleMs', max: 1000, what: 'how old a kept catalogue answer may be; 0 gives only current ones' },
+  { name: 'REPLICA_MAX_LAG_MS', field: 'replicaMaxLagMs', max: 3_600_000, what: 'how long a replica may go without hearing from its primary and still offer reads; 0: for ever' },
 ] as const) {
   test(`${name} sets ${what}; other values are refused by name`, () => {
     for (const ok of [0, Math.floor(max / 2), max]) {
