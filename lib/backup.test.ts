@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { BackupError, ManifestFile, checkBackup, createBackup, restoreBackup, type Manifest } from './backup.js';
+import { BackupError, ManifestFile, backupName, checkBackup, createBackup, pruneBackups, restoreBackup, type Manifest } from './backup.js';
 
 const root = mkdtempSync(join(tmpdir(), 'backup-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -219,4 +219,23 @@ test('a database of several megabytes streams both ways intact: hashed and check
   } finally {
     litefs.close();
   }
+});
+
+test('pruneBackups keeps the newest complete backups and leaves anything else alone', () => {
+  const root = fresh('root');
+  mkdirSync(root);
+  const names = [0, 1, 2, 3].map((i) => backupName(new Date(Date.UTC(2026, 11, 6, 10, 0, i, 5 * i))));
+  for (const name of names) {
+    mkdirSync(join(root, name));
+    writeFileSync(join(root, name, ManifestFile), '{}');
+  }
+  const unfinished = backupName(new Date(Date.UTC(2025, 0, 1)));
+  mkdirSync(join(root, unfinished));
+  mkdirSync(join(root, 'by-hand'));
+  writeFileSync(join(root, 'by-hand', ManifestFile), '{}');
+  writeFileSync(join(root, 'notes.txt'), 'a file');
+  assert.deepEqual(pruneBackups(root, 2), names.slice(0, 2).map((n) => join(root, n)));
+  assert.deepEqual(readdirSync(root).sort(), [unfinished, ...names.slice(2), 'by-hand', 'notes.txt'].sort());
+  assert.deepEqual(pruneBackups(root, 2), [], 'nothing more to delete');
+  assert.match(names[0]!, /^2026-12-06T10-00-00-000Z$/);
 });

@@ -163,6 +163,28 @@ export async function createBackup(api: string, dir: string, names: readonly str
   return manifest;
 }
 
+/** The name of a backup directory made at `at` (its ISO time, made safe for a path), so that names sort by time. */
+export function backupName(at: Date): string {
+  return at.toISOString().replace(/[:.]/g, '-');
+}
+
+const BackupNamePattern = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
+
+/**
+ * Deletes all but the newest `keep` complete backups in `root`: directories
+ * named by `backupName` that hold a manifest. Anything else there (another
+ * name, a backup still being written) is left alone. Returns what it deleted.
+ */
+export function pruneBackups(root: string, keep: number): string[] {
+  const complete = readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && BackupNamePattern.test(e.name) && existsSync(join(root, e.name, ManifestFile)))
+    .map((e) => e.name)
+    .sort();
+  const gone = complete.slice(0, Math.max(0, complete.length - keep)).map((name) => join(root, name));
+  for (const dir of gone) rmSync(dir, { recursive: true, force: true });
+  return gone;
+}
+
 /** Writes `bytes` to a new file only its owner may read, and flushes it to disk. */
 function writeDurably(path: string, bytes: Buffer): void {
   writeFileSync(path, bytes, { mode: 0o600 });

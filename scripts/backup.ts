@@ -4,6 +4,12 @@
  * cluster's databases from the primary, or restore a backup into it
  * (lib/backup.ts says what each does and checks).
  *
+ * `npm run backup -- --every SECONDS [--keep N]` stays running and makes a
+ * backup into BACKUP_ROOT every SECONDS, then deletes all but the newest N
+ * (24 by default) complete ones there. A backup that fails is reported and
+ * removed, and the next one comes on time. SIGINT or SIGTERM stop it between
+ * backups, never in the middle of one.
+ *
  * - The backup exports enroll.db before auth.db: the enrollment service's
  *   copy of the users then never holds a user auth.db lacks, and it copies
  *   newer ones itself.
@@ -18,7 +24,8 @@
  * key-encryption key (AUTH_KEY_ENCRYPTION_KEY or _FILE) for a restore.
  */
 import { join } from 'node:path';
-import { BackupError, createBackup, restoreBackup } from '../lib/backup.js';
+import { rmSync } from 'node:fs';
+import { BackupError, backupName, createBackup, pruneBackups, restoreBackup } from '../lib/backup.js';
 import { env } from '../lib/config.js';
 import { loadKeyEncryptionKey } from '../services/auth/secrets.js';
 import { carrySigningKeys, signingKeysOpen } from '../services/auth/backup.js';
@@ -26,19 +33,68 @@ import { carrySigningKeys, signingKeysOpen } from '../services/auth/backup.js';
 const BackupOrder = ['enroll.db', 'auth.db'];
 const RestoreOrder = ['auth.db', 'enroll.db'];
 
-const USAGE = 'usage: backup.js create [DIR] | restore DIR';
+const USAGE = 'usage: backup.js create [DIR] | create --every SECONDS [--keep N] | restore DIR';
+const DefaultKeep = 24;
+
+async function backUp(api: string, target: string): Promise<void> {
+  const manifest = await createBackup(api, target, BackupOrder);
+  for (const d of manifest.databases) console.log(`backup: ${d.name}: ${d.bytes} bytes, schema version ${d.schemaVersion}, sha256 ${d.sha256}`);
+  console.log(`backup: written to ${target}`);
+}
+
+/** A whole number from `min`, given after `flag`. */
+function count(flag: string, value: string | undefined, min: number): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n) || n < min) throw new BackupError(`${flag} takes a whole number from ${min}, got ${value ?? 'nothing'}`);
+  return n;
+}
+
+/** Backs up every `everyS` seconds into `root`, keeping the newest `keep`, until SIGINT or SIGTERM. */
+async function backUpEvery(api: string, root: string, everyS: number, keep: number): Promise<void> {
+  let stop: () => void = () => {};
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      stopping = true;
+      stop();
+    });
+  }
+  console.log(`backup: every ${everyS} s into ${root}, keeping the newest ${keep}; stop with Ctrl-C`);
+  while (!stopping) {
+    const started = Date.now();
+    const target = join(root, backupName(new Date(started)));
+    try {
+      await backUp(api, target);
+      for (const gone of pruneBackups(root, keep)) console.log(`backup: deleted ${gone}, older than the newest ${keep}`);
+    } catch (err) {
+      rmSync(target, { recursive: true, force: true });
+      console.error(`backup: this backup failed (${(err as Error).message}); the next one is due in ${everyS} s`);
+    }
+    const wait = Math.max(0, started + everyS * 1000 - Date.now());
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      void stopped.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+  console.log('backup: stopped');
+}
 
 async function main(args: string[]): Promise<void> {
-  const [command, dir, ...rest] = args;
-  if (rest.length > 0) throw new BackupError(USAGE);
+  const [command, ...rest] = args;
   const api = env('LITEFS_API');
-  if (command === 'create') {
-    const target = dir ?? join(env('BACKUP_ROOT'), new Date().toISOString().replace(/[:.]/g, '-'));
-    const manifest = await createBackup(api, target, BackupOrder);
-    for (const d of manifest.databases) console.log(`backup: ${d.name}: ${d.bytes} bytes, schema version ${d.schemaVersion}, sha256 ${d.sha256}`);
-    console.log(`backup: written to ${target}`);
-    return;
+  if (command === 'create' && rest[0] === '--every') {
+    const everyS = count('--every', rest[1], 1);
+    if (rest.length !== 2 && !(rest.length === 4 && rest[2] === '--keep')) throw new BackupError(USAGE);
+    const keep = rest.length === 4 ? count('--keep', rest[3], 1) : DefaultKeep;
+    return backUpEvery(api, env('BACKUP_ROOT'), everyS, keep);
   }
+  const [dir, ...more] = rest;
+  if (more.length > 0 || dir?.startsWith('--')) throw new BackupError(USAGE);
+  if (command === 'create') return backUp(api, dir ?? join(env('BACKUP_ROOT'), backupName(new Date())));
   if (command === 'restore' && dir) {
     const kek = loadKeyEncryptionKey();
     const mountDir = env('LITEFS_MOUNT');

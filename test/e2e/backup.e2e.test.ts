@@ -5,17 +5,17 @@
  * cannot be used is refused before anything changes.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { decodeProtectedHeader } from 'jose';
 import type { Manifest } from '../../lib/backup.js';
 import { generateSigningKey } from '../../services/auth/domain/keys.js';
-import { REPO_DIR, useCluster } from '../harness/cluster.js';
+import { REPO_DIR, useCluster, waitUntil } from '../harness/cluster.js';
 import { call, enrollClient, http, uniqueName } from '../support/clients.js';
 import { loginHttp } from '../support/school.js';
 
@@ -114,7 +114,7 @@ describe('npm run backup and npm run restore', () => {
 
     const none = npm(['restore']);
     assert.equal(none.status, 1, none.out);
-    assert.match(none.out, /usage: backup\.js create \[DIR\] \| restore DIR/);
+    assert.match(none.out, /usage: backup\.js create \[DIR\] \| create --every SECONDS \[--keep N\] \| restore DIR/);
     const missing = npm(['restore', '--', join(env.cluster.dir, 'backups', 'nowhere')]);
     assert.equal(missing.status, 1, missing.out);
     assert.match(missing.out, /holds no manifest\.json/);
@@ -162,5 +162,39 @@ describe('npm run backup and npm run restore', () => {
     assert.ok(running.some((k) => k.key_id === decodeProtectedHeader(token).kid), 'a running key signed the new token');
     const listed = await http('GET', '/departments', { token });
     assert.equal(listed.status, 200, `Envoy takes the new token: ${listed.text}`);
+  });
+
+  test('--every backs up on a schedule and keeps the newest --keep; a signal stops it between backups', async () => {
+    const root = join(env.cluster.dir, 'backups', 'scheduled');
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    // Not the scheduler's: another name, and one without a manifest (still being written).
+    mkdirSync(join(root, 'by-hand'));
+    mkdirSync(join(root, '2000-01-01T00-00-00-000Z'));
+    // What `npm run backup -- --every 1 --keep 2` runs, without npm in between: scripts/backup.sh
+    // execs node, so the signal below reaches the scheduler itself (npm dies of it instead).
+    const child = spawn('bash', ['scripts/backup.sh', 'create', '--every', '1', '--keep', '2'], {
+      cwd: REPO_DIR,
+      env: { ...process.env, CLUSTER_DIR: env.cluster.dir, BACKUP_ROOT: root },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => void (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => void (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await waitUntil(() => (out.match(/backup: written to /g) ?? []).length >= 4, 30_000, { what: `four scheduled backups; so far:\n${out}` });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, out);
+    assert.match(out, /backup: stopped/);
+    const written = [...out.matchAll(/backup: written to (\S+)/g)].map((m) => m[1]!);
+    assert.equal((out.match(/backup: deleted /g) ?? []).length, written.length - 2, out);
+    const complete = readdirSync(root).filter((d) => existsSync(join(root, d, 'manifest.json'))).sort();
+    assert.deepEqual(complete, written.slice(-2).map((w) => w.slice(root.length + 1)), 'the newest two remain');
+    assert.ok(existsSync(join(root, 'by-hand')) && existsSync(join(root, '2000-01-01T00-00-00-000Z')), 'what is not a complete scheduled backup stays');
+    // What it kept restores like any backup.
+    const restore = npm(['restore', '--', written.at(-1)!]);
+    assert.equal(restore.status, 0, restore.out);
   });
 });
