@@ -25,6 +25,7 @@
  */
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BackupError, backupName, createBackup, pruneBackups, restoreBackup } from '../lib/backup.js';
 import { env } from '../lib/config.js';
 import { loadKeyEncryptionKey } from '../services/auth/secrets.js';
@@ -51,17 +52,10 @@ function count(flag: string, value: string | undefined, min: number): number {
 
 /** Backs up every `everyS` seconds into `root`, keeping the newest `keep`, until SIGINT or SIGTERM. */
 async function backUpEvery(api: string, root: string, everyS: number, keep: number): Promise<void> {
-  let stop: () => void = () => {};
-  let stopping = false;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      stopping = true;
-      stop();
-    });
-  }
+  const stop = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop.abort());
   console.log(`backup: every ${everyS} s into ${root}, keeping the newest ${keep}; stop with Ctrl-C`);
-  while (!stopping) {
+  while (!stop.signal.aborted) {
     const started = Date.now();
     const target = join(root, backupName(new Date(started)));
     try {
@@ -71,14 +65,8 @@ async function backUpEvery(api: string, root: string, everyS: number, keep: numb
       rmSync(target, { recursive: true, force: true });
       console.error(`backup: this backup failed (${(err as Error).message}); the next one is due in ${everyS} s`);
     }
-    const wait = Math.max(0, started + everyS * 1000 - Date.now());
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, wait);
-      void stopped.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    // Until the next is due, or a signal ends the wait (and the loop).
+    await sleep(Math.max(0, started + everyS * 1000 - Date.now()), undefined, { signal: stop.signal }).catch(() => undefined);
   }
   console.log('backup: stopped');
 }
