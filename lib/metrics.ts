@@ -18,7 +18,7 @@
  * - `course_idempotent_replays_total`: writes answered from an idempotency
  *   key's stored result;
  * - `course_txid{db}` and `course_role{role}`: where this node's copy of the
- *   database is, and the LiteFS role it reports to health checks;
+ *   database is, and its LiteFS role;
  * - `course_replica_lag_seconds`: how long ago this node last heard from its
  *   primary (a replica past REPLICA_MAX_LAG_MS stops offering reads);
  * - `course_commit_timestamp_seconds{db}`: when the primary made the newest
@@ -53,7 +53,7 @@ export interface ServiceMetrics {
   commit(stats: CommitStats): void;
   /** A transaction LiteFS announced on this node (the primary's own commit, or one a replica applied from it). */
   applied(commit: AppliedCommit): void;
-  /** The role this node reports to health checks; undefined: neither (LiteFS unreachable, or stopping). */
+  /** This node's LiteFS role; undefined: neither (LiteFS unreachable, or stopping). */
   role(primary: boolean | undefined): void;
   /** How long ago this node last heard from its primary (0 on the primary); undefined: unknown. */
   replicaLag(ms: number | undefined): void;
@@ -115,7 +115,7 @@ export function createMetrics(opts: MetricsOptions): ServiceMetrics {
   });
   const roles = new Gauge({
     name: 'course_role',
-    help: 'The LiteFS role this node reports to health checks: 1 for the one it has, 0 otherwise.',
+    help: "This node's LiteFS role: 1 for the one it has, 0 otherwise (a replica too far behind keeps it, but stops reporting role.replica to health checks).",
     labelNames: ['role'],
     registers: [registry],
   });
