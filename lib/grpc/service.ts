@@ -237,7 +237,6 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
         log.info({ addr: metricsAddr }, 'serving metrics');
       }
       for (const name of ['', ...serviceNames]) health.setStatus(name, 'SERVING');
-      reportRole(isPrimary);
       await refreshRole();
       roleTimer = setInterval(() => void refreshRole(), RoleRefreshMs).unref();
       log.info({ addr, services: serviceNames }, 'listening');

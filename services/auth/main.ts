@@ -62,13 +62,6 @@ const domain = new AuthDomain({
   policy,
 });
 
-const pruned = new Counter({
-  name: 'course_pruned_rows_total',
-  help: 'Rows the primary deleted as no longer kept: audit entries past their retention, refresh tokens long expired.',
-  labelNames: ['table'],
-  registers: [svc.metrics.registry],
-});
-
 if (svc.isPrimary) {
   const result = await domain.ensureSigningKeys();
   svc.log.info(result, 'signing keys checked');
@@ -81,6 +74,12 @@ if (svc.isPrimary) {
   timer.unref();
   svc.onShutdown(() => clearInterval(timer));
 
+  const pruned = new Counter({
+    name: 'course_pruned_rows_total',
+    help: 'Rows the primary deleted as no longer kept: audit entries past their retention, refresh tokens long expired.',
+    labelNames: ['table'],
+    registers: [svc.metrics.registry],
+  });
   // Retention: one bounded delete per tick (PRUNE_BATCH rows of each kind a minute by
   // default, far more than logins add), so a backlog never makes one large commit.
   const prune = async (): Promise<void> => {
