@@ -1,8 +1,9 @@
 # Sourced (not run) by scripts/node.sh, envoy.sh, start.sh, reset.sh: the names, ports and
 # variables of the local cluster, as docs/DESIGN.md fixes them. Every value can be
-# overridden from the environment; the LiteFS configs read CLUSTER_DIR, REPO_DIR and
-# LITEFS_PORT_N, but deploy/envoy/envoy.yaml has the service ports written in, so change
-# those only together with it.
+# overridden from the environment; the LiteFS configs read CLUSTER_DIR, REPO_DIR,
+# LITEFS_PORT_N and, on the replicas, LITEFS_PRIMARY_URL (node.sh sets it from
+# LITEFS_PRIMARY_URL_N, else node 1's API), but deploy/envoy/envoy.yaml has the service
+# ports written in, so change those only together with it.
 #
 # Functions: ensure_secrets (create the secrets once, never overwrite).
 

@@ -19,6 +19,11 @@ export LITEFS_MOUNT="$CLUSTER_DIR/node$n/mnt"
 lp="LITEFS_PORT_$n" ag="AUTH_GRPC_PORT_$n" aj="AUTH_JWKS_PORT_$n" eg="ENROLL_GRPC_PORT_$n"
 am="AUTH_METRICS_PORT_$n" em="ENROLL_METRICS_PORT_$n"
 export LITEFS_API="http://127.0.0.1:${!lp}"
+# Where this node's LiteFS reaches the primary's (a replica streams from it): node 1's
+# API unless LITEFS_PRIMARY_URL_N is set (test/e2e/replica-lag.e2e.test.ts cuts node 2 off
+# through a proxy there).
+pu="LITEFS_PRIMARY_URL_$n"
+export LITEFS_PRIMARY_URL="${!pu:-http://127.0.0.1:$LITEFS_PORT_1}"
 export AUTH_GRPC_ADDR="127.0.0.1:${!ag}"
 export AUTH_JWKS_ADDR="127.0.0.1:${!aj}"
 export ENROLL_GRPC_ADDR="127.0.0.1:${!eg}"

@@ -1,30 +1,101 @@
 /**
  * Bounded staleness through Envoy, on the real cluster with REPLICA_MAX_LAG_MS
- * at 1.5 s: a replica that stops hearing from its primary (here the primary is
- * stopped, so neither replica hears anything: no transaction, no heartbeat)
- * stops reporting `role.replica`, so Envoy stops counting it among the
- * replicas it reads from; the reads fall back to every node still up and keep
- * working. Once the primary is back, both replicas offer reads again.
+ * at 1.5 s. A replica that stops hearing from its primary (no transaction, no
+ * heartbeat) stops reporting `role.replica`, so Envoy stops counting it among
+ * the replicas it reads from:
+ * - node2 cut off alone (its LiteFS reaches the primary's through a proxy the
+ *   test cuts): Envoy reads from node3 only, which has every write; once the
+ *   proxy passes again, node2 catches up and offers reads again;
+ * - the primary stopped: neither replica hears anything, both withdraw, the
+ *   reads fall back to every node still up and keep working; once the primary
+ *   is back, both offer reads again.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
-import { http } from '../support/clients.js';
+import { after, before, describe, test } from 'node:test';
+import { nodeInfo, useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
+import { call, enrollClient, http, uniqueName } from '../support/clients.js';
 import { healthStatus } from '../support/health.js';
 import { metricSample, scrape } from '../support/metrics.js';
 import { loginHttp } from '../support/school.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const MAX_LAG_MS = 1500;
 const REPLICAS = [2, 3] as const;
 
 describe('a replica that stops hearing from its primary stops offering reads to Envoy', () => {
-  const env = useCluster({ env: { REPLICA_MAX_LAG_MS: String(MAX_LAG_MS) } });
+  const clusterEnv: Record<string, string> = { REPLICA_MAX_LAG_MS: String(MAX_LAG_MS) };
+  // node2's LiteFS reaches the primary's through this proxy (scripts/node.sh,
+  // LITEFS_PRIMARY_URL_2); started before the cluster, closed after it.
+  let proxy: TcpProxy | undefined;
+  before(async () => {
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(nodeInfo(1, '').litefsApi).port) });
+    clusterEnv.LITEFS_PRIMARY_URL_2 = `http://127.0.0.1:${proxy.port}`;
+  });
+  const env = useCluster({ env: clusterEnv });
+  after(() => proxy?.close());
 
+  /** The `role.replica` health of node n's services: [auth, enroll]. */
+  const rolesOf = (n: NodeNumber) =>
+    Promise.all([env.cluster.node(n).authGrpc, env.cluster.node(n).enrollGrpc].map((addr) => healthStatus(addr, 'role.replica')));
   /** Each replica service's `role.replica` health: auth@node2, enroll@node2, auth@node3, enroll@node3. */
-  const replicaRoles = () =>
-    Promise.all(REPLICAS.flatMap((n) => [env.cluster.node(n).authGrpc, env.cluster.node(n).enrollGrpc].map((addr) => healthStatus(addr, 'role.replica'))));
+  const replicaRoles = async () => [...(await rolesOf(2)), ...(await rolesOf(3))];
   const lagSeconds = async (n: NodeNumber) =>
     metricSample(await scrape(env.cluster.node(n).enrollMetrics), 'course_replica_lag_seconds', { service: 'enroll', node: `node${n}` });
+  const logged = (n: NodeNumber, text: string) =>
+    env.cluster.logEntries(`node${n}`).filter((e) => e.service === 'enroll' && String(e.msg).includes(text)).length;
+  /** The department names node n's enrollment service answers with, read on that node directly. */
+  const departmentsOn = async (n: NodeNumber, token: string): Promise<string[]> => {
+    const client = enrollClient(env.cluster.node(n).enrollGrpc);
+    try {
+      const answer = await call(client, 'ListDepartments', { page_size: 1000 }, { token });
+      assert.ifError(answer.error);
+      return answer.response.departments.map((d: { name: string }) => d.name);
+    } finally {
+      client.close();
+    }
+  };
+
+  test('with node2 cut off from the primary, Envoy reads from node3 alone, which has every write; joined again, node2 catches up and offers reads', async () => {
+    assert.ok(proxy && proxy.accepted > 0, "node2's LiteFS reached the primary through the proxy");
+    assert.deepEqual(await replicaRoles(), ['SERVING', 'SERVING', 'SERVING', 'SERVING'], 'current replicas offer reads');
+    const token = await loginHttp(env.cluster.registrar);
+
+    proxy.cut();
+    const cut = Date.now();
+    await waitUntil(async () => (await rolesOf(2)).every((s) => s === 'NOT_SERVING'), 15_000, { what: 'node2 to stop offering reads' });
+    assert.ok(Date.now() - cut >= MAX_LAG_MS - 1000, 'not before the lag could pass its bound');
+    assert.ok(((await lagSeconds(2)) ?? 0) * 1000 > MAX_LAG_MS, "node2's lag is past the bound");
+    assert.equal(await healthStatus(env.cluster.node(2).enrollGrpc), 'SERVING', 'node2 still serves');
+    assert.ok(logged(2, 'stops offering reads') > 0, 'node2 logs that it stopped offering reads');
+    assert.deepEqual(await rolesOf(3), ['SERVING', 'SERVING'], 'node3 hears its primary and still offers reads');
+    assert.equal(logged(3, 'stops offering reads'), 0, 'node3 never withdrew');
+    await waitUntil(async () => !(await env.cluster.envoyHealthy(['enroll_replica'], 2)), 15_000, { what: "Envoy to drop node2 from the replicas' cluster" });
+    assert.ok(await env.cluster.envoyHealthy(['enroll_replica'], 3), 'Envoy keeps node3 among the replicas');
+
+    // A write after the cut reaches the primary and node3, never node2 ...
+    const name = uniqueName('Partitioned ');
+    const created = await http('POST', '/departments', { token, body: { name } });
+    assert.equal(created.status, 200, created.text);
+    await waitUntil(async () => (await departmentsOn(3, token)).includes(name), 10_000, { what: 'node3 to have the new department' });
+    assert.ok(!(await departmentsOn(2, token)).includes(name), 'node2, cut off, does not have it');
+    // ... so every read through Envoy, which may only go to node3, sees it. (x-min-txid 0:
+    // no wait for this process's writes, which would hide a read sent to node2.)
+    for (let i = 0; i < 10; i++) {
+      const read = await http('GET', '/departments?page_size=1000', { token, headers: { 'x-min-txid': '0' } });
+      assert.equal(read.status, 200, read.text);
+      assert.ok(
+        read.body.departments.some((d: { name: string }) => d.name === name),
+        `read ${i} through Envoy has the write made after the cut (no read went to node2)`,
+      );
+    }
+
+    const offeredBefore = logged(2, 'offers reads to Envoy');
+    proxy.restore();
+    await waitUntil(async () => (await rolesOf(2)).every((s) => s === 'SERVING'), 30_000, { what: 'node2 to offer reads again' });
+    assert.ok(logged(2, 'offers reads to Envoy') > offeredBefore, 'node2 logs that it offers reads again');
+    assert.ok((await departmentsOn(2, token)).includes(name), 'node2 caught up with the write it missed');
+  });
+
 
   test('with the primary stopped, both replicas withdraw from reads and reads go on; with it back, they offer reads again', async () => {
     assert.deepEqual(await replicaRoles(), ['SERVING', 'SERVING', 'SERVING', 'SERVING'], 'current replicas offer reads');
