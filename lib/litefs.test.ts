@@ -179,6 +179,12 @@ test("lagMs reads LiteFS's .lag afresh each time, and is undefined when it canno
     assert.equal(await node.lagMs(), 2147483647);
     writeFileSync(join(mount, '.lag'), 'not a number\n');
     assert.equal(await node.lagMs(), undefined);
+    writeFileSync(join(mount, '.lag'), '');
+    assert.equal(await node.lagMs(), undefined, 'an empty file is no reading');
+    writeFileSync(join(mount, '.lag'), '1e3\n');
+    assert.equal(await node.lagMs(), undefined, 'not the fixed-width integer LiteFS writes');
+    writeFileSync(join(mount, '.lag'), '-0000000005\n'); // a clock behind the primary's
+    assert.equal(await node.lagMs(), 0);
     node.close();
   } finally {
     rmSync(mount, { recursive: true, force: true });

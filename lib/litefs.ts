@@ -152,15 +152,16 @@ export class LiteFsNode {
    * `<mount>/.lag`: 0 on the primary; on a replica, the time since the
    * primary's timestamp of the last transaction it applied or heartbeat it
    * got (the primary sends one a second while nothing is written); 2^31 - 1
-   * before its first sync. Undefined when the file cannot be read. Read
-   * afresh each time (opened anew, so the kernel keeps no old copy): a
-   * replica cut off from its primary gets no frame that would refresh it.
+   * before its first sync. Undefined when the file cannot be read or holds no
+   * whole number. Read afresh each time (opened anew, so the kernel keeps no
+   * old copy): a replica cut off from its primary gets no frame that would
+   * refresh it.
    */
   async lagMs(): Promise<number | undefined> {
     try {
-      const text = await readFile(join(this.mountDir, '.lag'), 'utf8');
-      const ms = Number(text.trim());
-      return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+      const text = (await readFile(join(this.mountDir, '.lag'), 'utf8')).trim();
+      // Number('') is 0: an empty file is no lag reading, not "current".
+      return /^[+-]?\d+$/.test(text) ? Math.max(0, Number(text)) : undefined;
     } catch {
       return undefined;
     }
