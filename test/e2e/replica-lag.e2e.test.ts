@@ -4,16 +4,18 @@
  * heartbeat) stops reporting `role.replica`, so Envoy stops counting it among
  * the replicas it reads from:
  * - node2 cut off alone (its LiteFS reaches the primary's through a proxy the
- *   test cuts): Envoy reads from node3 only, which has every write; once the
- *   proxy passes again, node2 catches up and offers reads again;
+ *   test cuts): Envoy reads from node3 only, which has every write; node2 itself
+ *   refuses writes (it knows no primary) and reads of a TXID it lacks, with
+ *   UNAVAILABLE; once the proxy passes again, it catches up and offers reads again;
  * - the primary stopped: neither replica hears anything, both withdraw, the
  *   reads fall back to every node still up and keep working; once the primary
  *   is back, both offer reads again.
  */
+import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { nodeInfo, useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
-import { call, enrollClient, http, uniqueName } from '../support/clients.js';
+import { call, enrollClient, http, txidOf, uniqueName } from '../support/clients.js';
 import { healthStatus } from '../support/health.js';
 import { metricSample, scrape } from '../support/metrics.js';
 import { loginHttp } from '../support/school.js';
@@ -55,7 +57,7 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     }
   };
 
-  test('with node2 cut off from the primary, Envoy reads from node3 alone, which has every write; joined again, node2 catches up and offers reads', async () => {
+  test('with node2 cut off from the primary, Envoy reads from node3 alone, which has every write, and node2 refuses reads it cannot promise; joined again, it catches up and offers reads', async () => {
     assert.ok(proxy && proxy.accepted > 0, "node2's LiteFS reached the primary through the proxy");
     assert.deepEqual(await replicaRoles(), ['SERVING', 'SERVING', 'SERVING', 'SERVING'], 'current replicas offer reads');
     const token = await loginHttp(env.cluster.registrar);
@@ -89,11 +91,34 @@ describe('a replica that stops hearing from its primary stops offering reads to 
       );
     }
 
+    // The consistency contract, cut off. node2's LiteFS names no primary while it has none,
+    // so a write sent to node2 itself is refused at once with a retryable UNAVAILABLE, and
+    // stored nowhere; a read on node2 that asks for the TXID of the write above gets a clear,
+    // retryable UNAVAILABLE too, while the same read through Envoy (node3) is answered.
+    const txid = txidOf(created.headers) ?? assert.fail('the write carries its TXID');
+    const refusedName = uniqueName('Refused ');
+    const direct = enrollClient(env.cluster.node(2).enrollGrpc);
+    try {
+      const refused = await call(direct, 'CreateDepartment', { name: refusedName }, { token });
+      assert.equal(refused.error?.code, grpc.status.UNAVAILABLE, 'a write on node2 while it has no primary');
+      assert.match(refused.error.details, /primary is unknown/);
+      const stale = await call(direct, 'ListDepartments', { page_size: 1000 }, { token, metadata: { 'x-min-txid': txid } });
+      assert.equal(stale.error?.code, grpc.status.UNAVAILABLE, 'node2 cannot promise that TXID');
+      assert.match(stale.error.details, /has not yet replicated TXID \d+ .*retry/);
+    } finally {
+      direct.close();
+    }
+    const viaEnvoy = await http('GET', '/departments?page_size=1000', { token, headers: { 'x-min-txid': txid } });
+    assert.equal(viaEnvoy.status, 200, viaEnvoy.text);
+    assert.ok(viaEnvoy.body.departments.some((d: { name: string }) => d.name === name), 'the same read through Envoy is answered');
+
     const offeredBefore = logged(2, 'offers reads to Envoy');
     proxy.restore();
     await waitUntil(async () => (await rolesOf(2)).every((s) => s === 'SERVING'), 30_000, { what: 'node2 to offer reads again' });
     assert.ok(logged(2, 'offers reads to Envoy') > offeredBefore, 'node2 logs that it offers reads again');
-    assert.ok((await departmentsOn(2, token)).includes(name), 'node2 caught up with the write it missed');
+    const caughtUp = await departmentsOn(2, token);
+    assert.ok(caughtUp.includes(name), 'node2 caught up with the write it missed');
+    assert.ok(!caughtUp.includes(refusedName) && !(await departmentsOn(1, token)).includes(refusedName), 'the refused write was stored nowhere');
   });
 
 
