@@ -16,12 +16,25 @@ export const READY_CLUSTERS: Readonly<Record<string, number>> = Object.freeze({
   enroll_replica: 2,
 });
 
+/** Each cluster's hosts (host:port) and whether Envoy counts each healthy, from the text of Envoy's admin `/clusters`. */
+export function clusterHosts(clustersText: string): Map<string, Array<{ address: string; healthy: boolean }>> {
+  const hosts = new Map<string, Array<{ address: string; healthy: boolean }>>();
+  for (const line of clustersText.split('\n')) {
+    const m = /^([\w.-]+)::([^:]+:\d+)::health_flags::(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const list = hosts.get(m[1]!) ?? [];
+    list.push({ address: m[2]!, healthy: m[3] === 'healthy' });
+    hosts.set(m[1]!, list);
+  }
+  return hosts;
+}
+
 /** Healthy hosts per cluster, from the text of Envoy's admin `/clusters`. */
 export function healthyHosts(clustersText: string): Map<string, number> {
   const healthy = new Map<string, number>();
-  for (const line of clustersText.split('\n')) {
-    const m = /^([\w.-]+)::[^:]+:\d+::health_flags::(.*)$/.exec(line.trim());
-    if (m && m[2] === 'healthy') healthy.set(m[1]!, (healthy.get(m[1]!) ?? 0) + 1);
+  for (const [cluster, hosts] of clusterHosts(clustersText)) {
+    const count = hosts.filter((h) => h.healthy).length;
+    if (count > 0) healthy.set(cluster, count);
   }
   return healthy;
 }

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { metricSample } from '../test/support/metrics.js';
+import { metricSample } from './prometheus-text.js';
 import { SEAT_MIGRATIONS, changeMind, insertSeat } from '../test/support/seat-ops.js';
 import { createMetrics, observingCommits, serveMetrics } from './metrics.js';
 import { openWritable } from './sqlite.js';

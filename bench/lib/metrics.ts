@@ -2,7 +2,7 @@
  * Reading the services' own metrics (lib/metrics.ts) around a stretch of a
  * scenario: what a histogram gained meanwhile.
  */
-import { metricSample, scrape } from '../../test/support/metrics.js';
+import { metricSample, scrape } from '../../lib/prometheus-text.js';
 
 /** The observations a histogram gained over a stretch of time. */
 export interface HistogramGain {

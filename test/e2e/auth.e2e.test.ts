@@ -20,7 +20,7 @@ import { loadPrivateKey } from '../../services/auth/domain/keys.js';
 import { authThreadPoolSize } from '../../services/node/env.js';
 import { useCluster } from '../harness/cluster.js';
 import { ENVOY_GRPC, authClient, call, directoryClient, http, txidOf, uniqueName } from '../support/clients.js';
-import { healthStatus } from '../support/health.js';
+import { healthStatus } from '../../lib/grpc/health-client.js';
 import { protoHttpRoutes, routeShape } from '../support/proto-routes.js';
 import { loginHttp, manyStudents, person, type Person } from '../support/school.js';
 

@@ -20,7 +20,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { loadPrivateKey } from '../../services/auth/domain/keys.js';
 import { useCluster } from '../harness/cluster.js';
 import { http, uniqueName } from '../support/clients.js';
-import { metricSample, scrape } from '../support/metrics.js';
+import { metricSample, scrape } from '../../lib/prometheus-text.js';
 
 const SCHEDULE = { AUTH_KEY_ROTATE_S: '8', AUTH_KEY_PUBLISH_LEAD_S: '3', ACCESS_TOKEN_TTL_S: '6', JWKS_CACHE_S: '1' };
 const JWKS_CACHE_MS = Number(SCHEDULE.JWKS_CACHE_S) * 1000;

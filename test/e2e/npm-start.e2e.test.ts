@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { REPO_DIR, waitUntil } from '../harness/cluster.js';
 import { http } from '../support/clients.js';
+import { runStatus } from '../support/status.js';
 
 const clusterDir = join(REPO_DIR, 'var/test-runs', `npm-start-${process.pid}`);
 
@@ -124,11 +125,21 @@ describe('npm start', () => {
     const dept = await http('POST', '/departments', { token, body: { name: 'Procfile Studies' } });
     assert.equal(dept.status, 200, dept.text);
     await waitUntil(async () => (await http('GET', '/departments', { token })).body?.departments?.length === 1, 10_000, { what: 'the write on every node' });
+    // `npm run status`, as the README gives it: each node in its role, Envoy routing to each.
+    const status = await runStatus();
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    assert.match(status.stdout, /^node1 +primary +- +SERVING writes, txid \d+ +SERVING writes, txid \d+$/m);
+    for (const n of [2, 3]) assert.match(status.stdout, new RegExp(`^node${n} +replica of node1 +\\d+\\.\\d+ s +SERVING reads, txid \\d+ +SERVING reads`, 'm'));
+    assert.match(status.stdout, /^envoy +auth +primary: node1 +replicas: node2, node3 +all: node1, node2, node3$/m);
+    assert.match(status.stdout, /\nstatus: ok\n$/);
 
     process.kill(-child.pid!, 'SIGINT');
     await exited(child, 60_000);
     await waitUntil(() => mountsUnder(clusterDir).length === 0, 10_000, { what: 'the mounts to go' });
     await waitUntil(() => clusterProcesses().length === 0, 10_000, { what: 'every process of the cluster to exit' });
+    const stopped = await runStatus();
+    assert.equal(stopped.code, 1, 'status exits 1 with the cluster stopped');
+    assert.match(stopped.stdout, /^status: \d+ problems\n {2}- no node is the LiteFS primary: writes are unavailable\n {2}- node1: LiteFS does not answer\n/m);
 
     // That each service drains and logs "stopped" is checked in the replication test,
     // on the harness's own log files: foreman (0.87) exits as soon as its last child

@@ -16,9 +16,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { nodeInfo, useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
 import { call, enrollClient, http, txidOf, uniqueName } from '../support/clients.js';
-import { healthStatus } from '../support/health.js';
-import { metricSample, scrape } from '../support/metrics.js';
+import { healthStatus } from '../../lib/grpc/health-client.js';
+import { metricSample, scrape } from '../../lib/prometheus-text.js';
 import { loginHttp } from '../support/school.js';
+import { statusReport } from '../support/status.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const MAX_LAG_MS = 1500;
@@ -60,6 +61,10 @@ describe('a replica that stops hearing from its primary stops offering reads to 
   test('with node2 cut off from the primary, Envoy reads from node3 alone, which has every write, and node2 refuses reads it cannot promise; joined again, it catches up and offers reads', async () => {
     assert.ok(proxy && proxy.accepted > 0, "node2's LiteFS reached the primary through the proxy");
     assert.deepEqual(await replicaRoles(), ['SERVING', 'SERVING', 'SERVING', 'SERVING'], 'current replicas offer reads');
+    const whole = await statusReport();
+    assert.deepEqual(whole.report.problems, [], '`npm run status` finds nothing wrong');
+    assert.equal(whole.code, 0);
+    assert.deepEqual(whole.report.envoy.healthy.enroll_replica, ['node2', 'node3']);
     const token = await loginHttp(env.cluster.registrar);
 
     proxy.cut();
@@ -73,6 +78,14 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     assert.equal(logged(3, 'stops offering reads'), 0, 'node3 never withdrew');
     await waitUntil(async () => !(await env.cluster.envoyHealthy(['enroll_replica'], 2)), 15_000, { what: "Envoy to drop node2 from the replicas' cluster" });
     assert.ok(await env.cluster.envoyHealthy(['enroll_replica'], 3), 'Envoy keeps node3 among the replicas');
+    // `npm run status` names what is wrong, and only that.
+    const partitioned = await statusReport();
+    assert.equal(partitioned.code, 1, 'status exits 1 with a replica cut off');
+    assert.equal(partitioned.report.nodes[1]!.litefs?.primary, undefined, "node2's LiteFS knows no primary");
+    assert.ok(partitioned.report.problems.includes('node2: LiteFS knows no primary (cut off from it, or the primary is down): writes sent to this node fail'));
+    assert.ok(partitioned.report.problems.some((p) => /^node2 enroll: not offering reads \(last heard from its primary \d+\.\d s ago\)$/.test(p)));
+    assert.ok(partitioned.report.problems.includes('Envoy: enroll_replica has 1 of 2 hosts healthy'));
+    assert.ok(!partitioned.report.problems.some((p) => /node[13]/.test(p)), `nothing about node1 or node3: ${partitioned.report.problems.join('; ')}`);
 
     // A write after the cut reaches the primary and node3, never node2 ...
     const name = uniqueName('Partitioned ');
@@ -145,6 +158,11 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     // Envoy's health checks catch up with the replicas within a few seconds; reads are
     // answered throughout, by whichever nodes are up.
     await waitUntil(async () => !(await env.cluster.envoyHealthy(['enroll_replica'], 2)), 15_000, { what: "Envoy to drop node2 from the replicas' cluster" });
+    const primaryDown = await statusReport();
+    assert.equal(primaryDown.code, 1);
+    for (const problem of ['no node is the LiteFS primary: writes are unavailable', 'node1: LiteFS does not answer', 'node1 enroll: does not answer']) {
+      assert.ok(primaryDown.report.problems.includes(problem), `status says "${problem}": ${primaryDown.report.problems.join('; ')}`);
+    }
     for (let i = 0; i < 6; i++) {
       const read = await http('GET', '/departments', { token });
       assert.equal(read.status, 200, `read ${i} with no current replica: ${read.text}`);

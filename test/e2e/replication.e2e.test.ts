@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
 import { authClient, call, directoryClient, enrollClient, http, txidOf, uniqueName, type UnaryClient } from '../support/clients.js';
-import { metricSample, scrape } from '../support/metrics.js';
+import { metricSample, scrape } from '../../lib/prometheus-text.js';
 import { createSchool, loginHttp, person, section } from '../support/school.js';
 
 describe('replication and failover on the real cluster', () => {

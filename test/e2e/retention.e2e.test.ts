@@ -13,7 +13,7 @@ import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { useCluster, waitUntil } from '../harness/cluster.js';
 import { http, uniqueName } from '../support/clients.js';
-import { metricSample, scrape } from '../support/metrics.js';
+import { metricSample, scrape } from '../../lib/prometheus-text.js';
 
 const RETENTION_S = 4;
 

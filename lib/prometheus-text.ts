@@ -1,6 +1,6 @@
 /**
- * Reading Prometheus's text format in tests: the services' `GET /metrics`
- * (lib/metrics.ts).
+ * Reading Prometheus's text format: the services' `GET /metrics`
+ * (lib/metrics.ts), for `npm run status`, the benchmarks and the tests.
  */
 
 /** The value of the sample `name` whose labels are exactly `labels` (in any order), if `text` has it. */
@@ -15,9 +15,9 @@ export function metricSample(text: string, name: string, labels: Record<string, 
   return undefined;
 }
 
-/** Scrapes `GET /metrics` at `addr` (host:port). */
-export async function scrape(addr: string): Promise<string> {
-  const res = await fetch(`http://${addr}/metrics`);
+/** Scrapes `GET /metrics` at `addr` (host:port); throws when nothing answers 200 within `timeoutMs`. */
+export async function scrape(addr: string, timeoutMs = 10_000): Promise<string> {
+  const res = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
   if (res.status !== 200) throw new Error(`GET http://${addr}/metrics answered ${res.status}`);
   return res.text();
 }
