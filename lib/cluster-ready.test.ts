@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { healthyHosts, jwksFetches, readinessGaps } from './cluster-ready.js';
+import { clusterHosts, healthyHosts, jwksFetches, readinessGaps } from './cluster-ready.js';
 
 // Shaped like Envoy 1.40's admin output (trimmed).
 const host = (cluster: string, port: number, flags: string) => `${cluster}::127.0.0.1:${port}::health_flags::${flags}`;
@@ -32,4 +32,17 @@ test('each missing piece is named', () => {
   assert.deepEqual(readinessGaps(allUp, 'http.public.jwt_authn.jwks_fetch_success: 0\n', 1), ['Envoy has not fetched the JWKS yet']);
   assert.deepEqual(readinessGaps(allUp, fetched, 0), ['no signing key in the JWKS yet']);
   assert.equal(readinessGaps('', '', 0).length, 8);
+});
+
+test("each cluster's hosts by address, healthy or not, and nothing from other lines", () => {
+  const hosts = clusterHosts(allUp);
+  assert.deepEqual(hosts.get('auth_replica'), [
+    { address: '127.0.0.1:7101', healthy: false },
+    { address: '127.0.0.1:7102', healthy: true },
+    { address: '127.0.0.1:7103', healthy: true },
+  ]);
+  assert.deepEqual(hosts.get('enroll_primary'), [{ address: '127.0.0.1:7201', healthy: true }]);
+  assert.equal(hosts.size, 6);
+  assert.equal(healthyHosts(allUp).get('auth_replica'), 2);
+  assert.equal(healthyHosts(allUp.replace(host('enroll_primary', 7201, 'healthy'), host('enroll_primary', 7201, '/failed_active_hc'))).get('enroll_primary'), undefined);
 });
