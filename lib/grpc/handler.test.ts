@@ -22,7 +22,7 @@ import { openWritable, type WritableDb } from '../sqlite.js';
 import { createWriter } from '../writer.js';
 import { createMetrics, observingCommits, type ServiceMetrics } from '../metrics.js';
 import type { Forwarder } from './forward.js';
-import { bindService, forwardedRoutes, write, type MethodImpl, type Runtime } from './handler.js';
+import { MAX_STALENESS_HEADER, bindService, forwardedRoutes, read, write, type MethodImpl, type Runtime } from './handler.js';
 import type { TokenVerifier } from './identity.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'handler-test-'));
@@ -37,6 +37,7 @@ function jsonMethod(path: string): grpc.MethodDefinition<unknown, unknown> {
 const definition: grpc.ServiceDefinition = {
   Take: jsonMethod('/test.v1.Seats/Take'),
   TakeTwice: jsonMethod('/test.v1.Seats/TakeTwice'),
+  Peek: jsonMethod('/test.v1.Seats/Peek'),
 };
 
 interface TakeRequest {
@@ -53,6 +54,8 @@ const impls: Record<string, MethodImpl> = {
     await ctx.requestWrite(takeSeat, req.who);
     return { seat: await ctx.requestWrite(takeSeat, `${req.who}-again`) };
   }),
+  // A read that touches nothing: what the wrapper does around it is under test.
+  Peek: read(async () => ({ seat: 0 })),
 };
 
 /** A token "user-7" is user 7; anything else is refused. */
@@ -106,17 +109,23 @@ async function startPrimary(idempotencyKeys: boolean): Promise<Primary> {
     idempotencyKeys,
     metrics,
   };
+  const client = await serve(runtime);
+  cleanups.push(() => void db.close());
+  const seats = () => (db.prepare('SELECT taken_by FROM seats ORDER BY id').all() as Array<{ taken_by: string }>).map((r) => r.taken_by);
+  return { db, runtime, client, seats, lines, metrics };
+}
+
+/** Serves the test methods with `runtime` on a free port; the client is closed and the server stopped after the test. */
+async function serve(runtime: Runtime): Promise<grpc.Client> {
   const server = new grpc.Server();
   server.addService(definition, bindService(runtime, definition, impls));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  cleanups.push(() => void db.close());
   cleanups.push(() => new Promise<void>((r) => server.tryShutdown(() => r())));
   cleanups.push(() => client.close());
-  const seats = () => (db.prepare('SELECT taken_by FROM seats ORDER BY id').all() as Array<{ taken_by: string }>).map((r) => r.taken_by);
-  return { db, runtime, client, seats, lines, metrics };
+  return client;
 }
 
 interface Answer {
@@ -255,4 +264,70 @@ test('the metrics count each answered call by method and status, the replays, an
   assert.equal(commits['course_commit_writes_sum'], 3, 'three writes reached the writer: two seats and the replay');
   // Nothing forwarded on a primary.
   assert.deepEqual(await valuesOf(p.metrics, 'course_forwarded_writes_total'), {});
+});
+
+describe('a read with x-max-staleness-ms', () => {
+  /** A node whose LiteFS says it last heard from its primary `lag` ms ago (undefined: it cannot tell); counts the reads of `.lag`. */
+  function nodeWithLag(lag: number | undefined) {
+    const fake = { reads: 0, lagMs: () => (fake.reads++, Promise.resolve(lag)), acknowledge: () => undefined, position: () => 0n, waitForTxid: () => Promise.resolve(true) };
+    return fake;
+  }
+  async function serveReads(lag: number | undefined, primary = false) {
+    const fake = nodeWithLag(lag);
+    const silent = pino({ level: 'silent' });
+    const runtime: Runtime = {
+      node: fake as unknown as LiteFsNode,
+      dbName: 'test.db',
+      db: {} as Runtime['db'],
+      writer: primary ? ({} as Runtime['writer']) : undefined,
+      forwarder: {} as Forwarder,
+      verifier,
+      log: silent,
+      accessLog: silent,
+    };
+    return { client: await serve(runtime), fake };
+  }
+  const peek = (client: grpc.Client, bound?: string) =>
+    call(client, 'Peek', { who: 'x' }, bound === undefined ? {} : { [MAX_STALENESS_HEADER]: bound });
+
+  test('a replica within the bound answers; past it, or unable to tell, it refuses with a retryable UNAVAILABLE', async () => {
+    const current = await serveReads(800);
+    assert.equal((await peek(current.client, '1000')).code, Status.OK);
+    assert.equal((await peek(current.client, '800')).code, Status.OK, 'the bound itself is within it');
+
+    const behind = await serveReads(6200);
+    const refused = await peek(behind.client, '5000');
+    assert.equal(refused.code, Status.UNAVAILABLE);
+    assert.equal(refused.details, 'this node last heard from its primary 6200 ms ago, more than x-max-staleness-ms allows (5000): retry, or read from another node');
+    assert.equal((await peek(behind.client, '10000')).code, Status.OK);
+    assert.equal((await peek(behind.client)).code, Status.OK, 'without the header a read is answered however stale');
+
+    const blind = await serveReads(undefined);
+    const unknown = await peek(blind.client, '5000');
+    assert.equal(unknown.code, Status.UNAVAILABLE);
+    assert.match(unknown.details!, /cannot tell how long ago it heard from its primary/);
+  });
+
+  test('the primary answers whatever the bound, without reading .lag; reads without the header never read it', async () => {
+    const primary = await serveReads(99_999, true);
+    assert.equal((await peek(primary.client, '0')).code, Status.OK);
+    assert.equal(primary.fake.reads, 0);
+    const replica = await serveReads(10);
+    await peek(replica.client);
+    assert.equal(replica.fake.reads, 0, 'no header, no read of .lag');
+    await peek(replica.client, '0');
+    assert.equal(replica.fake.reads, 1);
+  });
+
+  test('a bound that is not a whole number of milliseconds is refused with INVALID_ARGUMENT, on any node', async () => {
+    for (const primary of [false, true]) {
+      const { client, fake } = await serveReads(10, primary);
+      for (const bad of ['-1', '1.5', 'soon', '', '1e3', '9999999999']) {
+        const answer = await peek(client, bad);
+        assert.equal(answer.code, Status.INVALID_ARGUMENT, `${JSON.stringify(bad)} on the ${primary ? 'primary' : 'replica'}`);
+        assert.equal(answer.details, 'x-max-staleness-ms: must be a whole number of milliseconds');
+      }
+      assert.equal(fake.reads, 0);
+    }
+  });
 });

@@ -6,6 +6,8 @@
  * - writes on a replica: forwarding to the primary, then waiting (bounded)
  *   until this node has replicated the primary's commit, so the caller can
  *   read its own write here at once;
+ * - reads carrying `x-max-staleness-ms`: on a replica that last heard from
+ *   its primary longer ago than that, a retryable UNAVAILABLE;
  * - reads carrying `x-min-txid`: waiting (bounded) until this node has that
  *   TXID, else a retryable UNAVAILABLE;
  * - the TXID of a write in the response metadata (`x-txid`);
@@ -36,6 +38,8 @@ import type { ServiceMetrics } from '../metrics.js';
 
 /** Request metadata: the TXID a read must see. */
 export const MIN_TXID_HEADER = 'x-min-txid';
+/** Request metadata: how long ago, at most, a replica answering the read may have last heard from its primary. */
+export const MAX_STALENESS_HEADER = 'x-max-staleness-ms';
 /** How long a forwarded write waits for its commit to replicate to this node. */
 export const DefaultReadYourWritesTimeoutMs = 5_000;
 /** How long a read waits for `x-min-txid`. */
@@ -345,7 +349,10 @@ async function serveCall(
       }
       return done(response, txid, headers ?? new grpc.Metadata());
     }
-    if (impl.kind === 'read') ctx.minTxid = await waitForMinTxid(runtime, md);
+    if (impl.kind === 'read') {
+      await refuseIfStale(runtime, md);
+      ctx.minTxid = await waitForMinTxid(runtime, md);
+    }
     if (impl.kind === 'write' && runtime.idempotencyKeys) {
       const key = idempotencyKeyOf(md);
       if (key !== undefined) ctx.idempotent = { key, digest: requestDigest(methodName, method.requestSerialize(request)) };
@@ -355,6 +362,24 @@ async function serveCall(
   } catch (err) {
     // A thrown `undefined` must still count as a failure.
     return failed(err ?? new Error('handler threw undefined'));
+  }
+}
+
+/**
+ * Refuses a read carrying `x-max-staleness-ms` on a replica that last heard from its
+ * primary (a transaction or LiteFS's heartbeat, every second) longer ago than that, or
+ * cannot tell: `.lag` is read afresh for it. The primary is never behind itself.
+ */
+async function refuseIfStale(runtime: Runtime, md: grpc.Metadata): Promise<void> {
+  const raw = firstValue(md, MAX_STALENESS_HEADER)?.trim();
+  if (raw === undefined) return;
+  if (!/^\d{1,9}$/.test(raw)) throw invalidArgument(MAX_STALENESS_HEADER, 'must be a whole number of milliseconds');
+  if (runtime.writer) return;
+  const bound = Number(raw);
+  const lag = await runtime.node.lagMs();
+  if (lag === undefined) throw unavailable('this node cannot tell how long ago it heard from its primary: retry, or read from another node');
+  if (lag > bound) {
+    throw unavailable(`this node last heard from its primary ${lag} ms ago, more than ${MAX_STALENESS_HEADER} allows (${bound}): retry, or read from another node`);
   }
 }
 
