@@ -24,6 +24,11 @@ export LITEFS_API="http://127.0.0.1:${!lp}"
 # through a proxy there).
 pu="LITEFS_PRIMARY_URL_$n"
 export LITEFS_PRIMARY_URL="${!pu:-http://127.0.0.1:$LITEFS_PORT_1}"
+# How long LiteFS keeps LTX files for replicas to replay, and how often it looks for old
+# ones (LiteFS's own defaults; test/e2e/replica-lag.e2e.test.ts shortens both to make a
+# replica catch up from a snapshot).
+export LITEFS_RETENTION="${LITEFS_RETENTION:-10m}"
+export LITEFS_RETENTION_MONITOR_INTERVAL="${LITEFS_RETENTION_MONITOR_INTERVAL:-1m}"
 export AUTH_GRPC_ADDR="127.0.0.1:${!ag}"
 export AUTH_JWKS_ADDR="127.0.0.1:${!aj}"
 export ENROLL_GRPC_ADDR="127.0.0.1:${!eg}"

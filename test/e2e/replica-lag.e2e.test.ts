@@ -8,12 +8,17 @@
  *   refuses writes (it knows no primary), reads of a TXID it lacks and reads
  *   bounding their staleness (x-max-staleness-ms), with UNAVAILABLE; once the
  *   proxy passes again, it catches up and offers reads again;
+ * - node2 cut off for longer than the primary keeps its LTX files (2 s here):
+ *   it catches up from a snapshot, and its services answer the primary's data;
  * - the primary stopped: neither replica hears anything, both withdraw, the
  *   reads fall back to every node still up and keep working; once the primary
  *   is back, both offer reads again.
  */
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { after, before, describe, test } from 'node:test';
 import { nodeInfo, useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
 import { call, enrollClient, http, txidOf, uniqueName } from '../support/clients.js';
@@ -27,7 +32,13 @@ const MAX_LAG_MS = 1500;
 const REPLICAS = [2, 3] as const;
 
 describe('a replica that stops hearing from its primary stops offering reads to Envoy', () => {
-  const clusterEnv: Record<string, string> = { REPLICA_MAX_LAG_MS: String(MAX_LAG_MS) };
+  // LiteFS keeps LTX files 2 s and looks for old ones every second (10 min and 1 min by
+  // default), so a replica cut off for a few seconds catches up from a snapshot.
+  const clusterEnv: Record<string, string> = {
+    REPLICA_MAX_LAG_MS: String(MAX_LAG_MS),
+    LITEFS_RETENTION: '2s',
+    LITEFS_RETENTION_MONITOR_INTERVAL: '1s',
+  };
   // node2's LiteFS reaches the primary's through this proxy (scripts/node.sh,
   // LITEFS_PRIMARY_URL_2); started before the cluster, closed after it.
   let proxy: TcpProxy | undefined;
@@ -160,8 +171,55 @@ describe('a replica that stops hearing from its primary stops offering reads to 
   });
 
 
+  test("cut off for longer than the primary keeps its LTX files, node2 catches up from a snapshot, and its services answer with the primary's data", async (t) => {
+    await waitUntil(async () => (await rolesOf(2)).every((s) => s === 'SERVING'), 30_000, { what: 'node2 to offer reads' });
+    const token = await loginHttp(env.cluster.registrar);
+    const txidOf2 = async (n: NodeNumber) =>
+      metricSample(await scrape(env.cluster.node(n).enrollMetrics), 'course_txid', { db: 'enroll.db', service: 'enroll', node: `node${n}` });
+    await departmentsOn(2, token); // node2's catalogue memo holds the list as it is now
+    const at = (await txidOf2(2)) ?? assert.fail("node2's enroll.db TXID");
+
+    proxy!.cut();
+    const names = [1, 2, 3].map(() => uniqueName('Snapshot '));
+    for (const name of names) {
+      const created = await http('POST', '/departments', { token, body: { name } });
+      assert.equal(created.status, 200, created.text);
+    }
+    // The primary drops the LTX file of the first transaction node2 missed: node2 can no
+    // longer replay what it missed, only take the whole database.
+    const ltxDir = join(env.cluster.dir, 'node1', 'data', 'dbs', 'enroll.db', 'ltx');
+    const keeps = (txid: number) =>
+      readdirSync(ltxDir).some((file) => {
+        const m = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/.exec(file);
+        return m !== null && parseInt(m[1]!, 16) <= txid && txid <= parseInt(m[2]!, 16);
+      });
+    assert.ok(keeps(at + 1), `the primary has TXID ${at + 1} in ${ltxDir} at first`);
+    await waitUntil(() => !keeps(at + 1), 20_000, { what: `the primary to drop the LTX file of TXID ${at + 1}` });
+
+    // LiteFS logs `snapshot received for \"enroll.db\"` (its quotes escaped) for each one.
+    const snapshots = () => readFileSync(join(env.cluster.logsDir, 'node2.log'), 'utf8').split('snapshot received for \\"enroll.db\\"').length - 1;
+    const snapshotsBefore = snapshots();
+    const restored = Date.now();
+    proxy!.restore();
+    await waitUntil(async () => {
+      const listed = await departmentsOn(2, token);
+      return names.every((name) => listed.includes(name));
+    }, 30_000, { what: 'node2 to have the departments made while it was cut off' });
+    t.diagnostic(`node2 had the snapshot's data ${Date.now() - restored} ms after the proxy passed again`);
+    assert.equal(snapshots(), snapshotsBefore + 1, "node2's LiteFS took a snapshot of enroll.db");
+    assert.deepEqual(await departmentsOn(2, token), await departmentsOn(1, token), "node2's enrollment service answers the primary's list");
+    await waitUntil(async () => (await txidOf2(2)) === (await txidOf2(1)), 10_000, { what: "node2's TXID to be the primary's" });
+    const copy = new Database(join(env.cluster.node(2).mount, 'enroll.db'), { readonly: true, fileMustExist: true });
+    try {
+      assert.equal(copy.pragma('integrity_check', { simple: true }), 'ok', "node2's enroll.db passes the integrity check");
+    } finally {
+      copy.close();
+    }
+    await waitUntil(async () => (await rolesOf(2)).every((s) => s === 'SERVING'), 15_000, { what: 'node2 to offer reads again' });
+  });
+
   test('with the primary stopped, both replicas withdraw from reads and reads go on; with it back, they offer reads again', async () => {
-    assert.deepEqual(await replicaRoles(), ['SERVING', 'SERVING', 'SERVING', 'SERVING'], 'current replicas offer reads');
+    await waitUntil(async () => (await replicaRoles()).every((s) => s === 'SERVING'), 15_000, { what: 'current replicas to offer reads' });
     for (const n of REPLICAS) {
       const lag = await lagSeconds(n);
       assert.ok(lag !== undefined && lag >= 0 && lag * 1000 < MAX_LAG_MS, `node${n} heard from its primary lately (lag ${lag} s)`);
