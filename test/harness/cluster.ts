@@ -17,6 +17,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
+import { jwksFetches } from '../../lib/cluster-ready.js';
 
 /** Repository root, from this file's compiled location (dist/test/harness/cluster.js). */
 export const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
@@ -380,6 +381,15 @@ class LocalCluster implements Cluster {
 
   // --- internals -----------------------------------------------------------------------
 
+  private async envoyFetchedJwks(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.envoyAdminUrl}/stats?filter=jwks_fetch_success`, { signal: AbortSignal.timeout(1000) });
+      return res.ok && jwksFetches(await res.text()) > 0;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * Ready = every node's LiteFS is in place (node1 primary, replicas connected), then the
    * caller's check if given, else Envoy sees every host healthy, else (no Envoy) every
@@ -404,6 +414,9 @@ class LocalCluster implements Cluster {
     } else if (this.opts.envoy !== false) {
       const clusters = this.opts.envoyClusters ?? DEFAULT_ENVOY_CLUSTERS;
       await this.waitFor(() => this.envoyHealthy(clusters, only), left(), `Envoy to see ${which}'s hosts of ${clusters.join(', ')} healthy`);
+      // Until its first fetch of the JWKS succeeds, Envoy refuses every token (a fetch made
+      // before the auth service listened failed, and is retried every second).
+      if (!only) await this.waitFor(() => this.envoyFetchedJwks(), left(), 'Envoy to fetch the JWKS');
     } else {
       await this.waitFor(async () => (await Promise.all(addrs.map(listening))).every(Boolean), left(),
         `${which}'s services to listen (${addrs.join(', ')})`);
