@@ -123,6 +123,11 @@ export interface StartedService {
   requestWrite<A, R>(op: WriteOp<A, R>, args: A): Promise<R>;
   /** Runs `fn` on SIGINT/SIGTERM before the server and database close. */
   onShutdown(fn: () => void | Promise<void>): void;
+  /**
+   * Whether this node offers its role (as its role health says): the primary, or a
+   * replica within `REPLICA_MAX_LAG_MS` of it. False while LiteFS is unreachable.
+   */
+  isCurrent(): boolean;
 }
 
 export async function startService(spec: ServiceSpec): Promise<StartedService> {
@@ -175,7 +180,10 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
    * Envoy reads from the replicas that are current (or, when none is, from
    * any node: reads go on with the primary down).
    */
+  /** The node is the primary, or a replica that heard from it lately: what it serves is current. */
+  let current = false;
   const reportRole = (primary: boolean | undefined, behind = false) => {
+    current = primary === true || (primary === false && !behind);
     metrics.role(primary);
     health.setStatus(RoleHealthNames.primary, primary === true ? 'SERVING' : 'NOT_SERVING');
     health.setStatus(RoleHealthNames.replica, primary === false && !behind ? 'SERVING' : 'NOT_SERVING');
@@ -245,6 +253,7 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
     onShutdown(fn) {
       shutdownHooks.push(fn);
     },
+    isCurrent: () => current,
     async write<A, R>(op: WriteOp<A, R>, args: A): Promise<R> {
       const call = currentCall();
       if (call) return call.write(op, args);

@@ -1,9 +1,15 @@
 /**
  * The JWKS over plain HTTP on a side port, for Envoy's jwt_authn (which
- * cannot fetch it through its own listener at start-up), and /healthz for
- * Envoy's health check of that port.
+ * cannot fetch it through its own listener at start-up), and two health
+ * checks of that port for Envoy:
  *
- * Until the first signing key exists the JWKS answers 503, so Envoy never
+ * - /healthz: this node can serve the JWKS;
+ * - /healthz/current: and its copy is current (the primary, or a replica
+ *   within REPLICA_MAX_LAG_MS of it), so it has every key the primary has
+ *   published. Envoy fetches from such a node when there is one: a replica
+ *   cut off for longer than a key's publish lead would lack a key that signs.
+ *
+ * Until the first signing key exists all three answer 503, so Envoy never
  * caches an empty key set.
  */
 import { createServer, type Server } from 'node:http';
@@ -11,7 +17,7 @@ import type { Logger } from '../../lib/log.js';
 import type { AuthDomain } from './domain/index.js';
 import { jwksCacheControl } from './handlers.js';
 
-export function startJwksServer(domain: AuthDomain, addr: string, log: Logger): Promise<Server> {
+export function startJwksServer(domain: AuthDomain, addr: string, log: Logger, isCurrent: () => boolean): Promise<Server> {
   const [host, port] = splitAddr(addr);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -19,12 +25,13 @@ export function startJwksServer(domain: AuthDomain, addr: string, log: Logger): 
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
-    if (path !== '/.well-known/jwks.json' && path !== '/healthz') return send(404, { message: 'not found' });
+    if (path !== '/.well-known/jwks.json' && path !== '/healthz' && path !== '/healthz/current') return send(404, { message: 'not found' });
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { message: 'method not allowed' }, { allow: 'GET, HEAD' });
     try {
       const jwks = domain.jwks();
       if (jwks.keys.length === 0) return send(503, { message: 'no signing keys yet' }, { 'retry-after': '1' });
       if (path === '/healthz') return send(200, { status: 'ok' });
+      if (path === '/healthz/current') return isCurrent() ? send(200, { status: 'current' }) : send(503, { message: 'this node is not current' });
       return send(200, jwks, { 'cache-control': jwksCacheControl(domain) });
     } catch (err) {
       log.error({ err }, 'jwks failed');

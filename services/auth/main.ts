@@ -129,6 +129,6 @@ svc.addService('auth.v1.AuthService', authServiceHandlers(domain), verifier);
 // Every user's name and roles, for the enrollment service beside it: on the node's Unix
 // socket only, so no one can list the users over the network (docs/DESIGN.md).
 svc.addService('auth.v1.UserDirectory', userDirectoryHandlers(domain), verifier, { nodeLocal: true });
-const jwks = await startJwksServer(domain, env('AUTH_JWKS_ADDR'), svc.log);
+const jwks = await startJwksServer(domain, env('AUTH_JWKS_ADDR'), svc.log, () => svc.isCurrent());
 svc.onShutdown(() => new Promise<void>((resolve) => jwks.close(() => resolve())));
 await svc.listen();

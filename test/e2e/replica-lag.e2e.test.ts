@@ -93,6 +93,12 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     await waitUntil(async () => !(await env.cluster.envoyHealthy(['enroll_replica'], 2)), 15_000, { what: "Envoy to drop node2 from the replicas' cluster" });
     assert.ok(await env.cluster.envoyHealthy(['enroll_replica'], 3), 'Envoy keeps node3 among the replicas');
     t.diagnostic(`after the cut (bound ${MAX_LAG_MS} ms): node2 withdrew within ${withdrawnMs} ms, Envoy dropped it within ${Date.now() - cut} ms`);
+    // Envoy no longer fetches the JWKS from node2 (its copy may lack a new key), but could
+    // if no node were current.
+    await waitUntil(async () => !(await env.cluster.envoyHealthy(['auth_jwks_current'], 2)), 15_000, { what: 'Envoy to stop fetching the JWKS from node2' });
+    assert.ok(await env.cluster.envoyHealthy(['auth_jwks_current'], 1), 'the primary serves current keys');
+    assert.ok(await env.cluster.envoyHealthy(['auth_jwks_current'], 3), 'node3 serves current keys');
+    assert.ok(await env.cluster.envoyHealthy(['auth_jwks'], 2), 'node2 can still serve the JWKS as a last resort');
     // `npm run status` names what is wrong, and only that.
     const partitioned = await statusReport();
     assert.equal(partitioned.code, 1, 'status exits 1 with a replica cut off');
@@ -161,6 +167,7 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     const restored = Date.now();
     await waitUntil(async () => (await rolesOf(2)).every((s) => s === 'SERVING'), 30_000, { what: 'node2 to offer reads again' });
     t.diagnostic(`after the proxy passed again: node2 offered reads within ${Date.now() - restored} ms`);
+    await waitUntil(() => env.cluster.envoyHealthy(['auth_jwks_current'], 2), 15_000, { what: 'Envoy to fetch the JWKS from node2 again' });
     assert.ok(logged(2, 'offers reads to Envoy') > offeredBefore, 'node2 logs that it offers reads again');
     const caughtUp = await departmentsOn(2, token);
     assert.ok(caughtUp.includes(name), 'node2 caught up with the write it missed');
@@ -238,6 +245,9 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     // Envoy's health checks catch up with the replicas within a few seconds; reads are
     // answered throughout, by whichever nodes are up.
     await waitUntil(async () => !(await env.cluster.envoyHealthy(['enroll_replica'], 2)), 15_000, { what: "Envoy to drop node2 from the replicas' cluster" });
+    // No node is current, so the JWKS would come from the replicas (auth_jwks).
+    await waitUntil(async () => !(await env.cluster.envoyHealthy(['auth_jwks_current'], 3)), 15_000, { what: 'Envoy to find no current JWKS' });
+    assert.ok(await env.cluster.envoyHealthy(['auth_jwks'], 2), "node2 still serves the JWKS, for Envoy's fallback");
     const primaryDown = await statusReport();
     assert.equal(primaryDown.code, 1);
     for (const problem of ['no node is the LiteFS primary: writes are unavailable', 'node1: LiteFS does not answer', 'node1 enroll: does not answer']) {

@@ -50,9 +50,10 @@ test('envoy.yaml validates cleanly', () => {
   const { status, output } = validate(CONFIG);
   assert.equal(status, 0, output);
   assert.match(output, /configuration '[^']*envoy\.yaml' OK/);
-  // Eleven clusters (per service: every node, the primary, the replicas, and the
-  // writes/reads aggregates; plus auth_jwks) and one listener.
-  assert.match(output, /loading 11 cluster\(s\)/);
+  // Thirteen clusters (per service: every node, the primary, the replicas, and the
+  // writes/reads aggregates; plus the JWKS from current nodes, from any node, and
+  // their aggregate) and one listener.
+  assert.match(output, /loading 13 cluster\(s\)/);
   assert.match(output, /loading 1 listener\(s\)/);
   // Deprecated fields work today and break on an upgrade: keep none.
   assert.doesNotMatch(output, /Deprecated field/, output);

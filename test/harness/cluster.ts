@@ -361,7 +361,7 @@ class LocalCluster implements Cluster {
     const res = await fetch(`${this.envoyAdminUrl}/clusters`, { signal: AbortSignal.timeout(1000) });
     if (!res.ok) return false;
     const text = await res.text();
-    const hostsOf = (nodes: readonly NodeNumber[]) => new Set(nodes.flatMap((n) => [this.node(n).authGrpc, this.node(n).enrollGrpc]));
+    const hostsOf = (nodes: readonly NodeNumber[]) => new Set(nodes.flatMap((n) => [this.node(n).authGrpc, this.node(n).enrollGrpc, this.node(n).authJwks]));
     const wanted = node === undefined ? undefined : hostsOf([node]);
     // A role cluster (*_primary, *_replica) holds every node, but only those of its
     // role pass its health check: node1 is the primary here (deploy/litefs).
