@@ -29,6 +29,7 @@ const routing = (): EnvoyView => ({
     enroll_primary: ['node1'],
     auth_replica: ['node2', 'node3'],
     enroll_replica: ['node2', 'node3'],
+    auth_jwks_current: ['node1', 'node2', 'node3'],
   },
 });
 const report = (nodes: NodeView[], envoy: EnvoyView): ClusterStatus => ({ nodes, envoy, problems: assess(nodes, envoy) });
@@ -41,6 +42,7 @@ test('a whole cluster has no problems, and its report says which node does what'
   assert.match(text, /^node2 +replica of node1 +0\.40 s +SERVING reads, txid 7/m);
   assert.match(text, /^envoy +auth +primary: node1 +replicas: node2, node3 +all: node1, node2, node3$/m);
   assert.match(text, /^ +enroll +primary: node1 +replicas: node2, node3/m);
+  assert.match(text, /^ +jwks +from node1, node2, node3$/m);
   assert.match(text, /\nstatus: ok$/);
 });
 
@@ -101,5 +103,9 @@ test("Envoy down, or without the JWKS yet", () => {
   assert.match(render(report(whole(), gone)), /^envoy  down$/m);
   const early = { ...routing(), jwksFetched: false };
   assert.deepEqual(assess(whole(), early), ['Envoy has not fetched the JWKS yet: it refuses every token']);
-  assert.match(render(report(whole(), early)), /JWKS not fetched yet/);
+  assert.match(render(report(whole(), early)), /^ +jwks +not fetched yet$/m);
+  const noneCurrent = routing();
+  noneCurrent.healthy.auth_jwks_current = [];
+  assert.deepEqual(assess(whole(), noneCurrent), [], 'judged by the roles, not here');
+  assert.match(render(report(whole(), noneCurrent)), /^ +jwks +from any node that serves it \(none is current\)$/m);
 });

@@ -9,6 +9,9 @@ import { READY_CLUSTERS } from './cluster-ready.js';
 export const SERVICES = ['auth', 'enroll'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
+/** Where Envoy fetches the JWKS from while any node is current (deploy/envoy/envoy.yaml). */
+export const JWKS_CLUSTER = 'auth_jwks_current';
+
 /** Each service's own database. */
 export const SERVICE_DB: Readonly<Record<ServiceName, string>> = { auth: 'auth.db', enroll: 'enroll.db' };
 
@@ -34,7 +37,7 @@ export interface NodeView {
 export interface EnvoyView {
   /** Envoy's admin answered. */
   reachable: boolean;
-  /** For each cluster of READY_CLUSTERS, the nodes Envoy counts healthy in it. */
+  /** For each cluster of READY_CLUSTERS and JWKS_CLUSTER, the nodes Envoy counts healthy in it. */
   healthy: Record<string, string[]>;
   /** Envoy's token check has fetched the JWKS at least once. */
   jwksFetched: boolean;
@@ -110,7 +113,8 @@ export function render(status: ClusterStatus): string {
       const label = (i === 0 ? 'envoy' : '').padEnd(7) + name.padEnd(7);
       lines.push(`${label}primary: ${nodesIn(`${name}_primary`)}  replicas: ${nodesIn(`${name}_replica`)}  all: ${nodesIn(`${name}_grpc`)}`);
     });
-    if (!status.envoy.jwksFetched) lines.push(`${''.padEnd(14)}JWKS not fetched yet`);
+    const jwks = status.envoy.healthy[JWKS_CLUSTER]?.length ? `from ${nodesIn(JWKS_CLUSTER)}` : 'from any node that serves it (none is current)';
+    lines.push(`${''.padEnd(7)}${'jwks'.padEnd(7)}${status.envoy.jwksFetched ? jwks : 'not fetched yet'}`);
   } else {
     lines.push('envoy  down');
   }

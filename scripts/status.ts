@@ -8,7 +8,7 @@
  * the services' gRPC health and metrics, Envoy's admin), never through a FUSE
  * mount, so a node that hangs cannot hang the report.
  */
-import { assess, render, SERVICE_DB, SERVICES, type ClusterStatus, type EnvoyView, type NodeView, type ServiceName, type ServiceView } from '../lib/cluster-status.js';
+import { assess, JWKS_CLUSTER, render, SERVICE_DB, SERVICES, type ClusterStatus, type EnvoyView, type NodeView, type ServiceName, type ServiceView } from '../lib/cluster-status.js';
 import { clusterHosts, jwksFetches, READY_CLUSTERS } from '../lib/cluster-ready.js';
 import { healthStatus } from '../lib/grpc/health-client.js';
 import { metricSample, scrape } from '../lib/prometheus-text.js';
@@ -29,7 +29,7 @@ const nodeName = (n: number) => `node${n}`;
 function nodePorts(n: number) {
   return {
     litefs: port(`LITEFS_PORT_${n}`, 20200 + n),
-    auth: { grpc: port(`AUTH_GRPC_PORT_${n}`, 7100 + n), metrics: port(`AUTH_METRICS_PORT_${n}`, 7120 + n) },
+    auth: { grpc: port(`AUTH_GRPC_PORT_${n}`, 7100 + n), metrics: port(`AUTH_METRICS_PORT_${n}`, 7120 + n), jwks: port(`AUTH_JWKS_PORT_${n}`, 7110 + n) },
     enroll: { grpc: port(`ENROLL_GRPC_PORT_${n}`, 7200 + n), metrics: port(`ENROLL_METRICS_PORT_${n}`, 7220 + n) },
   };
 }
@@ -89,10 +89,11 @@ async function envoyView(): Promise<EnvoyView> {
   for (const n of NODES) {
     const ports = nodePorts(n);
     for (const name of SERVICES) owner.set(addr(ports[name].grpc), nodeName(n));
+    owner.set(addr(ports.auth.jwks), nodeName(n));
   }
   const hosts = clusterHosts(clusters);
   const healthy = Object.fromEntries(
-    Object.keys(READY_CLUSTERS).map((c) => [c, (hosts.get(c) ?? []).filter((h) => h.healthy).map((h) => owner.get(h.address) ?? h.address)]),
+    [...Object.keys(READY_CLUSTERS), JWKS_CLUSTER].map((c) => [c, (hosts.get(c) ?? []).filter((h) => h.healthy).map((h) => owner.get(h.address) ?? h.address)]),
   );
   return { reachable: true, healthy, jwksFetched: jwksFetches(stats ?? '') > 0 };
 }

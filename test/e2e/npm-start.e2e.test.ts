@@ -131,6 +131,7 @@ describe('npm start', () => {
     assert.match(status.stdout, /^node1 +primary +- +SERVING writes, txid \d+ +SERVING writes, txid \d+$/m);
     for (const n of [2, 3]) assert.match(status.stdout, new RegExp(`^node${n} +replica of node1 +\\d+\\.\\d+ s +SERVING reads, txid \\d+ +SERVING reads`, 'm'));
     assert.match(status.stdout, /^envoy +auth +primary: node1 +replicas: node2, node3 +all: node1, node2, node3$/m);
+    assert.match(status.stdout, /^ +jwks +from node1, node2, node3$/m);
     assert.match(status.stdout, /\nstatus: ok\n$/);
 
     process.kill(-child.pid!, 'SIGINT');

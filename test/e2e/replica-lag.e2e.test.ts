@@ -103,6 +103,7 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     const partitioned = await statusReport();
     assert.equal(partitioned.code, 1, 'status exits 1 with a replica cut off');
     assert.equal(partitioned.report.nodes[1]!.litefs?.primary, undefined, "node2's LiteFS knows no primary");
+    assert.deepEqual(partitioned.report.envoy.healthy.auth_jwks_current, ['node1', 'node3'], 'status shows where Envoy fetches the JWKS');
     assert.ok(partitioned.report.problems.includes('node2: LiteFS knows no primary (cut off from it, or the primary is down): writes sent to this node fail'));
     assert.ok(partitioned.report.problems.some((p) => /^node2 enroll: not offering reads \(last heard from its primary \d+\.\d s ago\)$/.test(p)));
     assert.ok(partitioned.report.problems.includes('Envoy: enroll_replica has 1 of 2 hosts healthy'));
