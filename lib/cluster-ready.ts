@@ -6,6 +6,16 @@
  * failed", although logins already work.
  */
 
+/** The body of a GET of `url`, or undefined when it does not answer 200 within `timeoutMs`. */
+export async function fetchText(url: string, timeoutMs = 2_000): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return res.ok ? await res.text() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Envoy clusters, and how many of their hosts must be healthy (deploy/envoy/envoy.yaml). */
 export const READY_CLUSTERS: Readonly<Record<string, number>> = Object.freeze({
   auth_grpc: 3,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
-import { type AppliedCommit, LiteFsNode } from './litefs.js';
+import { type AppliedCommit, LiteFsNode, fetchInfo } from './litefs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'litefs-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -188,5 +188,25 @@ test("lagMs reads LiteFS's .lag afresh each time, and is undefined when it canno
     node.close();
   } finally {
     rmSync(mount, { recursive: true, force: true });
+  }
+});
+
+test("fetchInfo reads LiteFS's /info; a replica that knows no primary (hostname \"\") has none", async () => {
+  let body: unknown = { isPrimary: false, primary: { hostname: 'node1' } };
+  const server = createServer((req, res) => {
+    if (req.url !== '/info') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    assert.deepEqual(await fetchInfo(api), { isPrimary: false, primaryHostname: 'node1' });
+    body = { isPrimary: false, primary: { hostname: '' } };
+    assert.deepEqual(await fetchInfo(api), { isPrimary: false, primaryHostname: undefined });
+    body = { isPrimary: true, primary: { hostname: 'node1' } };
+    assert.deepEqual(await fetchInfo(api), { isPrimary: true, primaryHostname: 'node1' });
+    await assert.rejects(fetchInfo(`${api}/nowhere`), /answered 404/);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });

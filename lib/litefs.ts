@@ -73,9 +73,19 @@ export class PositionFile {
   }
 }
 
-interface Info {
+export interface Info {
   isPrimary: boolean;
+  /** Undefined while this node knows no primary (LiteFS reports the hostname ""). */
   primaryHostname?: string;
+}
+
+/** LiteFS's `GET /info` at `apiUrl`; throws when it does not answer 200 within `timeoutMs`. */
+export async function fetchInfo(apiUrl: string, timeoutMs = 1000): Promise<Info> {
+  const res = await fetch(`${apiUrl}/info`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`LiteFS /info answered ${res.status}`);
+  const body = (await res.json()) as { isPrimary?: unknown; primary?: { hostname?: unknown } };
+  const hostname = body.primary?.hostname;
+  return { isPrimary: body.isPrimary === true, primaryHostname: typeof hostname === 'string' && hostname !== '' ? hostname : undefined };
 }
 
 interface Waiter {
@@ -127,18 +137,12 @@ export class LiteFsNode {
   async describe(): Promise<Info> {
     const now = Date.now();
     if (this.info && now - this.info.at < this.infoTtlMs) return this.info.value;
-    let body: { isPrimary?: unknown; primary?: { hostname?: unknown } };
+    let value: Info;
     try {
-      const res = await fetch(`${this.apiUrl}/info`, { signal: AbortSignal.timeout(1000) });
-      if (!res.ok) throw new Error(`LiteFS /info answered ${res.status}`);
-      body = (await res.json()) as typeof body;
+      value = await fetchInfo(this.apiUrl);
     } catch (err) {
       throw unavailable('this node cannot reach its LiteFS API', err);
     }
-    const value: Info = {
-      isPrimary: body.isPrimary === true,
-      primaryHostname: typeof body.primary?.hostname === 'string' ? body.primary.hostname : undefined,
-    };
     this.info = { value, at: now };
     return value;
   }

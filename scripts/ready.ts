@@ -3,7 +3,7 @@
  * (lib/cluster-ready.ts), says so once, then idles until foreman stops it
  * (foreman stops everything when one process exits).
  */
-import { readinessGaps } from '../lib/cluster-ready.js';
+import { fetchText, readinessGaps } from '../lib/cluster-ready.js';
 
 const envoy = `http://127.0.0.1:${process.env.ENVOY_PORT ?? '8080'}`;
 const admin = `http://127.0.0.1:${process.env.ENVOY_ADMIN_PORT ?? '9901'}`;
@@ -11,14 +11,7 @@ const credentials = process.env.REGISTRAR_USERNAME
   ? 'REGISTRAR_USERNAME/REGISTRAR_PASSWORD in your environment'
   : `${process.env.CLUSTER_DIR ?? 'var/cluster'}/secrets/registrar.env`;
 
-async function text(url: string): Promise<string> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    return res.ok ? await res.text() : '';
-  } catch {
-    return '';
-  }
-}
+const text = async (url: string): Promise<string> => (await fetchText(url)) ?? '';
 
 async function publishedKeys(): Promise<number> {
   try {

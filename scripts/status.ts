@@ -9,7 +9,8 @@
  * mount, so a node that hangs cannot hang the report.
  */
 import { assess, JWKS_CLUSTER, render, SERVICE_DB, SERVICES, type ClusterStatus, type EnvoyView, type NodeView, type ServiceName, type ServiceView } from '../lib/cluster-status.js';
-import { clusterHosts, jwksFetches, READY_CLUSTERS } from '../lib/cluster-ready.js';
+import { clusterHosts, fetchText, jwksFetches, READY_CLUSTERS } from '../lib/cluster-ready.js';
+import { fetchInfo } from '../lib/litefs.js';
 import { healthStatus } from '../lib/grpc/health-client.js';
 import { metricSample, scrape } from '../lib/prometheus-text.js';
 
@@ -34,14 +35,7 @@ function nodePorts(n: number) {
   };
 }
 
-async function text(url: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
-    return res.ok ? await res.text() : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const text = (url: string) => fetchText(url, TIMEOUT_MS);
 
 const health = (address: string, service: string) => healthStatus(address, service, TIMEOUT_MS).catch(() => 'UNREACHABLE');
 
@@ -65,18 +59,10 @@ async function serviceView(n: number, name: ServiceName, ports: { grpc: number; 
 async function nodeView(n: number): Promise<NodeView> {
   const ports = nodePorts(n);
   const [info, ...services] = await Promise.all([
-    text(`http://${addr(ports.litefs)}/info`),
+    fetchInfo(`http://${addr(ports.litefs)}`, TIMEOUT_MS).catch(() => undefined),
     ...SERVICES.map((name) => serviceView(n, name, ports[name])),
   ]);
-  let litefs: NodeView['litefs'];
-  try {
-    const body = info === undefined ? undefined : (JSON.parse(info) as { isPrimary?: unknown; primary?: { hostname?: unknown } });
-    // A replica with no primary (cut off, or the primary down) reports the hostname "".
-    const primary = body?.primary?.hostname;
-    if (body) litefs = { isPrimary: body.isPrimary === true, primary: typeof primary === 'string' && primary !== '' ? primary : undefined };
-  } catch {
-    litefs = undefined;
-  }
+  const litefs: NodeView['litefs'] = info && { isPrimary: info.isPrimary, primary: info.primaryHostname };
   return { name: nodeName(n), litefs, services: Object.fromEntries(SERVICES.map((name, i) => [name, services[i]!])) as NodeView['services'] };
 }
 

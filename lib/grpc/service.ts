@@ -174,14 +174,14 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const serviceNames: string[] = [];
   const shutdownHooks: Array<() => void | Promise<void>> = [];
   let roleTimer: NodeJS.Timeout | undefined;
+  /** The node is the primary, or a replica that heard from it lately: what it serves is current. */
+  let current = false;
   /**
    * Role health: `undefined` (LiteFS unreachable, or stopping) claims neither
    * role, and a replica `behind` its primary does not claim its own, so that
    * Envoy reads from the replicas that are current (or, when none is, from
    * any node: reads go on with the primary down).
    */
-  /** The node is the primary, or a replica that heard from it lately: what it serves is current. */
-  let current = false;
   const reportRole = (primary: boolean | undefined, behind = false) => {
     current = primary === true || (primary === false && !behind);
     metrics.role(primary);

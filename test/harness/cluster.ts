@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
-import { jwksFetches } from '../../lib/cluster-ready.js';
+import { fetchText, jwksFetches } from '../../lib/cluster-ready.js';
 
 /** Repository root, from this file's compiled location (dist/test/harness/cluster.js). */
 export const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
@@ -382,12 +382,7 @@ class LocalCluster implements Cluster {
   // --- internals -----------------------------------------------------------------------
 
   private async envoyFetchedJwks(): Promise<boolean> {
-    try {
-      const res = await fetch(`${this.envoyAdminUrl}/stats?filter=jwks_fetch_success`, { signal: AbortSignal.timeout(1000) });
-      return res.ok && jwksFetches(await res.text()) > 0;
-    } catch {
-      return false;
-    }
+    return jwksFetches((await fetchText(`${this.envoyAdminUrl}/stats?filter=jwks_fetch_success`, 1000)) ?? '') > 0;
   }
 
   /**
