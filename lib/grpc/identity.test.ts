@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { Status, unauthenticated } from '../errors.js';
-import { cachingVerifier, remoteVerifier, type Identity, type TokenVerifier } from './identity.js';
+import { cachingVerifier, remoteVerifier, unknownKeysRetryableWhenBehind, type Identity, type TokenVerifier } from './identity.js';
 
 function token(exp: number): string {
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -81,5 +81,19 @@ describe('remoteVerifier against a JWKS served over HTTP', () => {
     await assert.rejects(nobody.verify(good), { code: Status.UNAVAILABLE });
     status = 200;
     assert.deepEqual(await verifier.verify(good), who, 'once the JWKS is served again');
+  });
+
+  test('on a node that is not current, a token naming a key it lacks is UNAVAILABLE (retry elsewhere); every other refusal, and any refusal on a current node, stays UNAUTHENTICATED', async () => {
+    status = 200;
+    let current = false;
+    const verifier = unknownKeysRetryableWhenBehind(remoteVerifier(url, 'iss', 'aud', 300), () => current);
+    const unknownKey = await sign(privateKey, 'k9');
+    await assert.rejects(verifier.verify(unknownKey), { code: Status.UNAVAILABLE, message: /behind its primary .* retry on another node/ });
+    for (const bad of [await sign(other.privateKey, 'k1'), await sign(privateKey, 'k1', 'other')]) {
+      await assert.rejects(verifier.verify(bad), { code: Status.UNAUTHENTICATED }, 'a forged or misdirected token is refused, behind or not');
+    }
+    assert.deepEqual(await verifier.verify(await sign(privateKey, 'k1')), who, 'a known key still verifies while behind');
+    current = true;
+    await assert.rejects(verifier.verify(unknownKey), { code: Status.UNAUTHENTICATED }, 'a current node has every key that signs');
   });
 });

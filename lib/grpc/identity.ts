@@ -7,7 +7,7 @@
  * service's JWKS on its own node; the auth service uses its own keys.
  */
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { unauthenticated, unavailable } from '../errors.js';
+import { AppError, Status, unauthenticated, unavailable } from '../errors.js';
 
 export interface Identity {
   userId: number;
@@ -56,11 +56,40 @@ export function remoteVerifier(jwksUrl: string, issuer: string, audience: string
         const { payload } = await jwtVerify(token, keys, { issuer, audience, algorithms: ['RS256'] });
         return identityFromClaims(payload);
       } catch (err) {
-        if (err instanceof Error && err.name === 'AppError') throw err;
-        throw unauthenticated('invalid or expired token');
+        if (err instanceof AppError) throw err;
+        const refused = unauthenticated('invalid or expired token');
+        refused.cause = err; // for the logs, and for unknownKeysRetryableWhenBehind
+        throw refused;
       }
     },
   });
+}
+
+/**
+ * A node cut off from its primary may lack a signing key the primary made since: the
+ * primary publishes each key AUTH_KEY_PUBLISH_LEAD_S (15 min) before it signs with it,
+ * so a current node always has it, but a replica away for longer does not. While this
+ * node is not current (`isCurrent`: the primary, or a replica within
+ * REPLICA_MAX_LAG_MS), a token that names a key it does not know is answered
+ * UNAVAILABLE, which a client retries on another node, instead of UNAUTHENTICATED,
+ * which tells it to drop a token that may be good. A current node still refuses it as
+ * unauthenticated, and so does this one again once it has caught up. Every other
+ * refusal passes through unchanged.
+ */
+export function unknownKeysRetryableWhenBehind(inner: TokenVerifier, isCurrent: () => boolean): TokenVerifier {
+  return {
+    async verify(token: string): Promise<Identity> {
+      try {
+        return await inner.verify(token);
+      } catch (err) {
+        const unknownKey = err instanceof AppError && err.code === Status.UNAUTHENTICATED && err.cause instanceof errors.JWKSNoMatchingKey;
+        if (unknownKey && !isCurrent()) {
+          throw unavailable('this node is behind its primary and may not have the key that signed this token yet; retry on another node', err);
+        }
+        throw err;
+      }
+    },
+  };
 }
 
 /** How long a verified token is trusted without checking its signature again. */

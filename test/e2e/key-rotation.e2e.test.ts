@@ -9,17 +9,24 @@
  * so a key that signed before the caches had it would get its first tokens
  * refused. The test logs in every few hundred milliseconds across several
  * rotations and sends each new token at once through Envoy to both services.
+ *
+ * node2's LiteFS reaches the primary's through a proxy the last test cuts: a
+ * replica cut off misses the keys the primary makes meanwhile, and answers a
+ * token from one of them UNAVAILABLE (retry elsewhere), not UNAUTHENTICATED.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { loadPrivateKey } from '../../services/auth/domain/keys.js';
-import { useCluster } from '../harness/cluster.js';
-import { http, uniqueName } from '../support/clients.js';
+import { nodeInfo, useCluster } from '../harness/cluster.js';
+import { authClient, call, enrollClient, http, uniqueName, type UnaryClient } from '../support/clients.js';
+import { healthStatus } from '../../lib/grpc/health-client.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { metricSample, scrape } from '../../lib/prometheus-text.js';
 
 const SCHEDULE = { AUTH_KEY_ROTATE_S: '8', AUTH_KEY_PUBLISH_LEAD_S: '3', ACCESS_TOKEN_TTL_S: '6', JWKS_CACHE_S: '1' };
@@ -31,7 +38,16 @@ interface Jwk {
 }
 
 describe('signing keys rotate on the real cluster without a refused token', () => {
-  const env = useCluster({ env: SCHEDULE });
+  const clusterEnv: Record<string, string> = { ...SCHEDULE };
+  // node2's LiteFS streams from the primary's through this proxy (scripts/node.sh,
+  // LITEFS_PRIMARY_URL_2), so that the last test can cut node2 off alone.
+  let proxy: TcpProxy | undefined;
+  before(async () => {
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(nodeInfo(1, '').litefsApi).port) });
+    clusterEnv.LITEFS_PRIMARY_URL_2 = `http://127.0.0.1:${proxy.port}`;
+  });
+  const env = useCluster({ env: clusterEnv });
+  after(() => proxy?.close());
 
   /** What the first test saw, for the second: each key id in the order it signed, with one token it signed. */
   const signed: Array<{ kid: string; token: string }> = [];
@@ -143,5 +159,65 @@ describe('signing keys rotate on the real cluster without a refused token', () =
       const keys = metricSample(text, 'course_published_keys', own) ?? 0;
       assert.ok(Math.abs(keys - published) <= 1 && keys >= 1, `node${n}: ${keys} keys published, the JWKS had ${published}`);
     }
+  });
+
+  test("a replica cut off while a new key is made answers that key's tokens UNAVAILABLE, so clients retry elsewhere; once it catches up it accepts them", async (t) => {
+    assert.ok(proxy && proxy.accepted > 0, "node2's LiteFS reached the primary through the proxy");
+    const username = uniqueName('cutoff');
+    const password = 'correct horse battery';
+    const reg = await http('POST', '/register', { body: { username, email: `${username}@example.edu`, password } });
+    assert.equal(reg.status, 200, reg.text);
+    const userId: number = reg.body.user_id;
+    const login = async (): Promise<string> => {
+      const answer = await http('POST', '/login', { body: { username, password } });
+      assert.equal(answer.status, 200, answer.text);
+      return answer.body.access_token;
+    };
+    const keysOn = async (n: 1 | 2 | 3) =>
+      new Set(((await (await fetch(`http://${env.cluster.node(n).authJwks}/.well-known/jwks.json`)).json()) as { keys: Jwk[] }).keys.map((k) => k.kid));
+    /** What node n's own services answer this token, over gRPC on the node's ports: [auth Me, enroll ListUserEnrollments]. */
+    const answersOn = async (n: 1 | 2 | 3, token: string) => {
+      const clients: UnaryClient[] = [authClient(env.cluster.node(n).authGrpc), enrollClient(env.cluster.node(n).enrollGrpc)];
+      try {
+        const me = await call(clients[0]!, 'Me', {}, { token });
+        const mine = await call(clients[1]!, 'ListUserEnrollments', { user_id: userId }, { token });
+        return [me.error, mine.error].map((e) => (e ? `${grpc.status[e.code]}: ${e.details}` : 'OK'));
+      } finally {
+        for (const c of clients) c.close();
+      }
+    };
+
+    const early = await login();
+    proxy.cut();
+    const cut = Date.now();
+    // node2 counts itself behind once it has not heard from the primary for REPLICA_MAX_LAG_MS.
+    await env.cluster.waitUntil(async () => (await healthStatus(env.cluster.node(2).authGrpc, 'role.replica')) === 'NOT_SERVING', 20_000, { what: 'node2 to count itself behind' });
+    const before = await keysOn(2);
+    // A key the primary makes after the cut signs within a rotation and its lead (11 s here).
+    let token = await login();
+    await env.cluster.waitUntil(async () => {
+      token = await login();
+      return !before.has(decodeProtectedHeader(token).kid!);
+    }, 30_000, { what: 'a key node2 does not have to sign' });
+    const kid = decodeProtectedHeader(token).kid!;
+    t.diagnostic(`key ${kid} signed ${Date.now() - cut} ms after the cut`);
+    assert.ok(!(await keysOn(2)).has(kid) && (await keysOn(3)).has(kid), 'node3 has the new key, node2 does not');
+
+    const retryElsewhere = /^UNAVAILABLE: this node is behind its primary and may not have the key that signed this token yet; retry on another node$/;
+    const [me2, mine2] = await answersOn(2, token);
+    assert.match(me2!, retryElsewhere, "node2's auth service");
+    assert.match(mine2!, retryElsewhere, "node2's enrollment service");
+    assert.deepEqual(await answersOn(3, token), ['OK', 'OK'], 'node3, current, accepts the token');
+    assert.equal((await http('GET', '/me', { token })).status, 200, 'through Envoy, which reads from current nodes');
+    // A token that is really bad, from a key node2 has, is still refused as such there.
+    const [h, p] = early.split('.');
+    const forged = await answersOn(2, `${h}.${p}.AAAA`);
+    assert.ok(forged.every((a) => a.startsWith('UNAUTHENTICATED')), `a forged token on node2: ${forged.join(', ')}`);
+
+    proxy.restore();
+    await env.cluster.waitUntil(async () => (await keysOn(2)).has(kid), 20_000, { what: 'node2 to receive the key' });
+    // A token lives 6 s here: ask with a fresh one. The enrollment service fetches the key
+    // set again for the kid it lacks (at most once per JWKS_CACHE_S).
+    await env.cluster.waitUntil(async () => (await answersOn(2, await login())).every((a) => a === 'OK'), 15_000, { what: 'node2 to accept tokens again' });
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac, createPublicKey } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { Status } from '../../../lib/errors.js';
+import { unknownKeysRetryableWhenBehind } from '../../../lib/grpc/identity.js';
 import type { AuthDomain } from './auth-domain.js';
 import { signAccessToken } from './tokens.js';
 import { AUDIENCE, ISSUER, TestClock, newDomain, openTestDb } from './testkit.js';
@@ -70,6 +71,31 @@ test('two tokens signed for the same caller at the same instant differ only by t
   assert.notEqual(jtiA, jtiB);
   assert.deepEqual(restA, restB);
   for (const token of [a, b]) assert.deepEqual(await domain.verifyAccessToken(token), who);
+});
+
+test("a key this auth.db lacks (made on the primary while this replica was cut off) is UNAVAILABLE while the node is behind, UNAUTHENTICATED once it is current", async () => {
+  // Another database's signing key stands for a key the primary made after the cut.
+  const elsewhere = openTestDb();
+  try {
+    const { domain: primary } = newDomain(elsewhere, clock);
+    await primary.ensureSigningKeys();
+    const newKey = primary.keys.currentSigningKey(clock.now())!;
+    assert.equal(domain.keys.publicKey(newKey.keyId, clock.now()), undefined, 'this database does not have that key');
+    const now = Math.floor(clock.now().getTime() / 1000);
+    const who = { userId, username: 'tina', roles: ['student'] };
+    const fromNewKey = signAccessToken(newKey, who, { iat: now, exp: now + 60 }, { issuer: ISSUER, audience: AUDIENCE });
+
+    let current = false;
+    const verifier = unknownKeysRetryableWhenBehind({ verify: (token) => domain.verifyAccessToken(token) }, () => current);
+    await assert.rejects(verifier.verify(fromNewKey), { code: Status.UNAVAILABLE, message: /behind its primary/ });
+    const ownKey = domain.keys.currentSigningKey(clock.now())!;
+    const [h, p] = signAccessToken(ownKey, who, { iat: now, exp: now + 60 }, { issuer: ISSUER, audience: AUDIENCE }).split('.');
+    await assert.rejects(verifier.verify(`${h}.${p}.AAAA`), { code: Status.UNAUTHENTICATED }, 'a bad signature from a key it has is refused, behind or not');
+    current = true;
+    await assert.rejects(verifier.verify(fromNewKey), { code: Status.UNAUTHENTICATED });
+  } finally {
+    elsewhere.close();
+  }
 });
 
 test('tampered, expired, wrong issuer/audience, alg none and HS256 tokens are rejected', async () => {
