@@ -9,9 +9,10 @@ import { MaxDurationS, env, millis, optionalEnv, seconds, wholeNumber } from '..
 import { cachingVerifier, unknownKeysRetryableWhenBehind } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
 import { exitOnUncaughtError } from '../../lib/log.js';
-import { AuthDomain, DEFAULT_AUDIT_RETENTION_S, DEFAULT_LOGIN_THROTTLE } from './domain/index.js';
+import { AuthDomain, DEFAULT_AUDIT_RETENTION_S, DEFAULT_LOGIN_THROTTLE, PRUNE_BATCH } from './domain/index.js';
 import { authServiceHandlers, userDirectoryHandlers } from './handlers.js';
 import { startJwksServer } from './jwks-http.js';
+import { PRUNE_DRAIN_PAUSE_MS, startPruning } from './pruning.js';
 import { AUTH_MIGRATIONS } from './store/migrations.js';
 import { threadPoolSize } from '../node/env.js';
 import { keyCheckIntervalMs, keyPolicyFromEnv } from './key-settings.js';
@@ -80,21 +81,22 @@ if (svc.isPrimary) {
     labelNames: ['table'],
     registers: [svc.metrics.registry],
   });
-  // Retention: one bounded delete per tick (PRUNE_BATCH rows of each kind a minute by
-  // default, far more than logins add), so a backlog never makes one large commit.
-  const prune = async (): Promise<void> => {
-    try {
-      const r = await domain.prune();
-      pruned.inc({ table: 'auth_logs' }, r.authLogs);
-      pruned.inc({ table: 'refresh_tokens' }, r.refreshTokens);
-      if (r.authLogs + r.refreshTokens > 0) svc.log.info(r, 'deleted rows no longer kept');
-    } catch (err) {
-      svc.log.error({ err }, 'deleting rows no longer kept failed');
-    }
-  };
-  const pruneTimer = setInterval(() => void prune(), pruneIntervalS * 1000);
-  pruneTimer.unref();
-  svc.onShutdown(() => clearInterval(pruneTimer));
+  // Retention: at most PRUNE_BATCH rows of each kind a run, so no delete makes one large
+  // commit; a run every AUTH_PRUNE_INTERVAL_S, or every PRUNE_DRAIN_PAUSE_MS while a
+  // backlog drains (pruning.ts).
+  const stopPruning = startPruning(
+    (max) => domain.prune(max),
+    { everyMs: pruneIntervalS * 1000, drainPauseMs: PRUNE_DRAIN_PAUSE_MS, batch: PRUNE_BATCH },
+    {
+      pruned(r) {
+        pruned.inc({ table: 'auth_logs' }, r.authLogs);
+        pruned.inc({ table: 'refresh_tokens' }, r.refreshTokens);
+        if (r.authLogs + r.refreshTokens > 0) svc.log.info(r, 'deleted rows no longer kept');
+      },
+      failed: (err) => svc.log.error({ err }, 'deleting rows no longer kept failed'),
+    },
+  );
+  svc.onShutdown(stopPruning);
 
   const registrar = registrarCredentials();
   if (registrar) {

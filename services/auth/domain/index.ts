@@ -1,5 +1,5 @@
 /** The auth domain's public surface. */
-export { AuthDomain, DEFAULT_AUDIT_RETENTION_S, PRUNE_BATCH } from './auth-domain.js';
+export { AuthDomain, DEFAULT_AUDIT_RETENTION_S, PRUNE_BATCH, type PruneResult } from './auth-domain.js';
 export { rfc3339, sqliteTimestamp } from './timestamps.js';
 export { AUTH_METHODS, AUTH_OUTCOMES } from './audit-log.js';
 export type { AuthMethod, AuthOutcome } from './audit-log.js';
