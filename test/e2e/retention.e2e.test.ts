@@ -2,7 +2,8 @@
  * Retention on the real cluster, with the audit log kept 4 s instead of a year
  * and the primary deleting older entries every second, through the variables
  * an operator would set (services/auth/main.ts): an old entry disappears from
- * every node, the primary counts what it deleted, and newer entries stay.
+ * every node, the primary counts what it deleted, and newer entries stay; a
+ * backlog goes in runs of 1,000 a quarter of a second apart, not an interval.
  * Refresh tokens, kept until a week past their expiry, are covered by
  * services/auth/domain/retention.test.ts.
  */
@@ -60,5 +61,32 @@ describe('audit entries past their retention are deleted on every node', () => {
     assert.equal(again.status, 200);
     await sleep(1500);
     assert.deepEqual(await mine(again.body.access_token), ['ok'], 'the user sees only the new login');
+  });
+
+  test('a backlog of old entries goes in runs of a whole batch each, a drain pause apart instead of an interval', async (t) => {
+    const BACKLOG = 3_500;
+    const since = Date.now();
+    // Old entries written straight into the primary's auth.db on its mount (as an operator's
+    // sqlite3 shell could), as if a busy day a year ago had come of age all at once.
+    const db = new Database(join(env.cluster.node(1).mount, 'auth.db'), { fileMustExist: true, timeout: 5_000 });
+    try {
+      const insert = db.prepare("INSERT INTO auth_logs (request_ip, request_timestamp, outcome, method, username) VALUES ('192.0.2.1', '2000-01-01 00:00:00', 'ok', 'login', ?)");
+      db.transaction(() => {
+        for (let i = 0; i < BACKLOG; i++) insert.run(`backlog-${i}`);
+      })();
+      const left = () => db.prepare("SELECT count(*) FROM auth_logs WHERE username LIKE 'backlog-%'").pluck().get() as number;
+      await waitUntil(() => left() === 0, 20_000, { what: 'the backlog to be deleted' });
+    } finally {
+      db.close();
+    }
+    const runs = env.cluster
+      .logEntries('node1')
+      .filter((e) => e.service === 'auth' && e.msg === 'deleted rows no longer kept' && Date.parse(String(e.time)) >= since)
+      .map((e) => ({ at: Date.parse(String(e.time)), authLogs: Number(e.authLogs) }));
+    const full = runs.filter((r) => r.authLogs === 1000);
+    assert.ok(full.length >= 3, `at least three whole batches of 1,000: ${JSON.stringify(runs)}`);
+    const gaps = runs.slice(1).map((r, i) => ({ after: runs[i]!, ms: r.at - runs[i]!.at })).filter((g) => g.after.authLogs === 1000);
+    t.diagnostic(`runs after a whole batch followed ${gaps.map((g) => g.ms).join(', ')} ms later (interval 1,000 ms)`);
+    assert.ok(gaps.length >= 3 && gaps.every((g) => g.ms < 900), `each run after a whole batch came sooner than the interval: ${JSON.stringify(gaps)}`);
   });
 });
