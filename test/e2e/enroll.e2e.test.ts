@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil } from '../harness/cluster.js';
-import { call, enrollClient, http, type HttpAnswer } from '../support/clients.js';
+import { call, enrollClient, http, uniqueName, type HttpAnswer } from '../support/clients.js';
 import { protoHttpRoutes, routeShape } from '../support/proto-routes.js';
 import { course, createSchool, enroll, person, section, type Person, type School } from '../support/school.js';
 
@@ -636,6 +636,32 @@ describe('the enrollment service on the real cluster', () => {
       assert.match(unknownParam.body?.message ?? '', /colour/, unknownParam.text);
       assert.equal((await http('GET', '/sections?page_token=garbage!', { token: t })).status, 400);
       assert.equal((await http('GET', `/users/${s!.id}/sections?type=teaching`, { token: s!.token })).status, 400);
+    });
+
+    test("a body field the request does not have is refused with 400 naming it, and nothing is stored; JSON (lowerCamel) names work as proto names", async () => {
+      const t = school.registrar.token;
+      const classroom = `Misspelt ${Date.now()}`;
+      const body = { course_id: school.courseId, classroom, capacity: 10, day: 'Sunday', begin_time: '05:00', end_time: '05:50', instructor_id: school.instructor.id };
+      // Envoy's transcoder alone would drop the field and create a section with no waitlist.
+      const misspelt = await http('POST', '/sections', { token: t, body: { ...body, waitlist_capasity: 5 } });
+      assert.equal(misspelt.status, 400, misspelt.text);
+      assert.deepEqual(misspelt.body, { code: Status.INVALID_ARGUMENT, message: "waitlist_capasity: no such field in this request's body" });
+      // Nothing was created: the same classroom at the same time is still free.
+      const created = await http('POST', '/sections', { token: t, body: { ...body, waitlistCapacity: 5 } });
+      assert.equal(created.status, 200, created.text);
+      assert.equal(created.body.waitlist_capacity, 5, 'the JSON name of waitlist_capacity is taken as it');
+      const patched = await http('PATCH', `/sections/${created.body.id}`, { token: t, body: { capacity: 12, frozn: true } });
+      assert.equal(patched.status, 400, patched.text);
+      assert.match(patched.body.message, /^frozn: /);
+      const after = await http('GET', `/sections/${created.body.id}`, { token: t });
+      assert.deepEqual([after.body.capacity, after.body.frozen ?? false], [10, false], 'the refused change changed nothing');
+      // The auth service's routes too, before any account is made.
+      const username = uniqueName('misspelt');
+      const register = await http('POST', '/register', { body: { username, emial: `${username}@example.edu`, password: 'a long password' } });
+      assert.equal(register.status, 400, register.text);
+      assert.match(register.body.message, /^emial: no such field/);
+      const login = await http('POST', '/login', { body: { username, password: 'a long password' } });
+      assert.equal(login.status, 401, 'no account was made');
     });
 
     test('the catalogue filters sections by instructor, department, day and availability', async () => {

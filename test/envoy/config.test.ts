@@ -65,6 +65,7 @@ test('HTTP filters run in the order the security model depends on', () => {
   const order = [...yaml.matchAll(/^\s*- name: (envoy\.filters\.http\.\w+)\s*$/gm)].map((m) => m[1]);
   assert.deepEqual(order, [
     'envoy.filters.http.header_mutation',
+    'envoy.filters.http.lua', // before the transcoder: it reads the JSON body the transcoder turns into protobuf
     'envoy.filters.http.grpc_json_transcoder', // before the auth filters: they see gRPC paths
     'envoy.filters.http.local_ratelimit',
     'envoy.filters.http.jwt_authn',

@@ -1,0 +1,141 @@
+-- Envoy's grpc_json_transcoder drops a JSON body field the request message does
+-- not have, without a word (it has no option to refuse one), so a misspelt
+-- "waitlist_capasity" would create a section with no waitlist and answer 200.
+-- This filter runs before the transcoder and answers 400 naming the first such
+-- field instead.
+--
+-- It checks the top-level keys of a JSON object body against the fields the
+-- request message has, by their proto names or their JSON (lowerCamel) names,
+-- as the transcoder accepts both. ROUTES, above this text in gen/body-fields.lua,
+-- comes from proto/ (lib/envoy-body-fields.ts): per HTTP method, a Lua pattern
+-- for each REST path that takes a body, and the set of field names its body may
+-- hold. Anything this scanner cannot read as a JSON object (not JSON, not an
+-- object, truncated) passes untouched: the transcoder refuses it with its own
+-- 400. gRPC calls (content-type application/grpc) and requests without a body
+-- pass untouched too.
+
+local QUOTE, BACKSLASH, COLON, COMMA = 34, 92, 58, 44
+local OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY = 123, 125, 91, 93
+local SIMPLE_ESCAPES = { [34] = '"', [92] = "\\", [47] = "/", [98] = "\b", [102] = "\f", [110] = "\n", [114] = "\r", [116] = "\t" }
+
+-- The position of the first byte at or after pos that is not JSON white space.
+local function skipSpace(text, pos)
+  return string.find(text, "[^ \t\r\n]", pos) or #text + 1
+end
+
+-- Reads the JSON string starting at pos (its opening quote). Returns its
+-- decoded text and the position after its closing quote, or nil if it is not
+-- a well-formed string. A \u escape above U+007F decodes to "?": no field name
+-- holds one, so the key is unknown either way.
+local function readString(text, pos)
+  local parts, from = {}, pos + 1
+  while true do
+    local at = string.find(text, '["\\]', from)
+    if at == nil then return nil end
+    parts[#parts + 1] = string.sub(text, from, at - 1)
+    if string.byte(text, at) == QUOTE then return table.concat(parts), at + 1 end
+    local escape = string.byte(text, at + 1)
+    if SIMPLE_ESCAPES[escape] then
+      parts[#parts + 1] = SIMPLE_ESCAPES[escape]
+      from = at + 2
+    elseif escape == 117 then -- \uXXXX
+      local hex = string.sub(text, at + 2, at + 5)
+      if not string.find(hex, "^%x%x%x%x$") then return nil end
+      local code = tonumber(hex, 16)
+      parts[#parts + 1] = code < 128 and string.char(code) or "?"
+      from = at + 6
+    else
+      return nil
+    end
+  end
+end
+
+-- Skips the JSON value starting at pos. Returns the position after it, or nil.
+local function skipValue(text, pos)
+  local first = string.byte(text, pos)
+  if first == QUOTE then
+    local _, after = readString(text, pos)
+    return after
+  end
+  if first ~= OPEN_OBJECT and first ~= OPEN_ARRAY then
+    -- a number, true, false or null: up to the next separator
+    local stop = string.find(text, "[,}%] \t\r\n]", pos)
+    if stop == nil or stop == pos then return nil end
+    return stop
+  end
+  local depth, from = 0, pos
+  while true do
+    local at = string.find(text, '["{}%[%]]', from)
+    if at == nil then return nil end
+    local c = string.byte(text, at)
+    if c == QUOTE then
+      local _, after = readString(text, at)
+      if after == nil then return nil end
+      from = after
+    else
+      depth = depth + ((c == OPEN_OBJECT or c == OPEN_ARRAY) and 1 or -1)
+      if depth == 0 then return at + 1 end
+      from = at + 1
+    end
+  end
+end
+
+-- The first top-level key of the JSON object `text` that `fields` lacks; nil
+-- when every key is known or `text` is not an object this scanner can read.
+local function firstUnknownKey(text, fields)
+  local pos = skipSpace(text, 1)
+  if string.byte(text, pos) ~= OPEN_OBJECT then return nil end
+  pos = skipSpace(text, pos + 1)
+  if string.byte(text, pos) == CLOSE_OBJECT then return nil end
+  while true do
+    if string.byte(text, pos) ~= QUOTE then return nil end
+    local key, after = readString(text, pos)
+    if key == nil then return nil end
+    if not fields[key] then return key end
+    pos = skipSpace(text, after)
+    if string.byte(text, pos) ~= COLON then return nil end
+    pos = skipValue(text, skipSpace(text, pos + 1))
+    if pos == nil then return nil end
+    pos = skipSpace(text, pos)
+    local c = string.byte(text, pos)
+    if c ~= COMMA then return nil end -- "}" ends a body whose keys are all known
+    pos = skipSpace(text, pos + 1)
+  end
+end
+
+-- The key as the answer may quote it: at most 64 bytes, each byte that is not
+-- printable ASCII, a quote or a backslash written "?".
+local function printable(key)
+  return (string.gsub(string.sub(key, 1, 64), ".", function(c)
+    local b = string.byte(c)
+    if b < 32 or b > 126 or b == QUOTE or b == BACKSLASH then return "?" end
+  end))
+end
+
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  local routes = ROUTES[headers:get(":method")]
+  if routes == nil then return end
+  local contentType = headers:get("content-type")
+  if contentType ~= nil and string.find(contentType, "^application/grpc") then return end
+  local path = headers:get(":path")
+  local query = string.find(path, "?", 1, true)
+  if query ~= nil then path = string.sub(path, 1, query - 1) end
+  local fields
+  for _, route in ipairs(routes) do
+    if string.find(path, route.pattern) then
+      fields = route.fields
+      break
+    end
+  end
+  if fields == nil then return end
+  local body = handle:body()
+  if body == nil or body:length() == 0 then return end
+  local unknown = firstUnknownKey(body:getBytes(0, body:length()), fields)
+  if unknown ~= nil then
+    handle:respond(
+      { [":status"] = "400", ["content-type"] = "application/json" },
+      '{"code":3,"message":"' .. printable(unknown) .. ": no such field in this request's body\"}"
+    )
+  end
+end

@@ -1,0 +1,148 @@
+// The Lua filter that refuses JSON body fields a request message lacks
+// (deploy/envoy/body-fields.lua, built into gen/body-fields.lua), run by the
+// real Envoy (ENVOY_BIN) in front of a direct response: each request either
+// passes (200 "passed") or gets the filter's 400. What a passing body then
+// does is the transcoder's business (test/e2e covers the whole chain).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REPO_ROOT } from '../../lib/grpc/proto.js';
+
+const LUA = join(REPO_ROOT, 'gen/body-fields.lua');
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const config = (port: number) => `
+static_resources:
+  listeners:
+    - name: body_fields_test
+      address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: body_fields_test
+                route_config:
+                  virtual_hosts:
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                        - match: { prefix: "/" }
+                          direct_response: { status: 200, body: { inline_string: passed } }
+                http_filters:
+                  - name: envoy.filters.http.lua
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua
+                      default_source_code: { filename: ${JSON.stringify(LUA)} }
+                  - name: envoy.filters.http.router
+                    typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+`;
+
+let envoy: ChildProcess | undefined;
+let dir = '';
+let base = '';
+
+before(async () => {
+  const bin = process.env.ENVOY_BIN;
+  assert.ok(bin && existsSync(bin), 'ENVOY_BIN must name the envoy binary (see README)');
+  assert.ok(existsSync(LUA), 'gen/body-fields.lua is missing: run `npm run build`');
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  dir = mkdtempSync(join(tmpdir(), 'body-fields-test-'));
+  writeFileSync(join(dir, 'envoy.yaml'), config(port));
+  let output = '';
+  envoy = spawn(bin, ['-c', join(dir, 'envoy.yaml'), '--disable-hot-restart', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  envoy.stdout!.on('data', (d: Buffer) => (output += d));
+  envoy.stderr!.on('data', (d: Buffer) => (output += d));
+  for (let waited = 0; ; waited += 100) {
+    if (envoy.exitCode !== null) assert.fail(`envoy exited: ${output}`);
+    if (await fetch(base, { method: 'GET' }).then(() => true, () => false)) break;
+    assert.ok(waited < 15_000, `envoy did not listen within 15 s: ${output}`);
+    await sleep(100);
+  }
+});
+
+after(() => {
+  envoy?.kill('SIGKILL');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function send(method: string, path: string, body: string, contentType = 'application/json'): Promise<{ status: number; text: string }> {
+  const res = await fetch(base + path, { method, body: body === '' ? undefined : body, headers: { 'content-type': contentType } });
+  const text = await res.text();
+  // Envoy turns a local reply to a gRPC call, the direct response included, into
+  // grpc-status and grpc-message headers with no body.
+  return { status: res.status, text: contentType.startsWith('application/grpc') ? (res.headers.get('grpc-message') ?? '') : text };
+}
+
+async function passes(method: string, path: string, body: string, contentType?: string): Promise<void> {
+  const res = await send(method, path, body, contentType);
+  assert.deepEqual(res, { status: 200, text: 'passed' }, `${method} ${path} ${body}`);
+}
+
+async function refused(method: string, path: string, body: string, field: string): Promise<void> {
+  const res = await send(method, path, body);
+  assert.equal(res.status, 400, `${method} ${path} ${body}: ${res.text}`);
+  assert.deepEqual(JSON.parse(res.text), { code: 3, message: `${field}: no such field in this request's body` }, `${method} ${path} ${body}`);
+}
+
+test("a body with only the request message's fields passes, by proto or JSON names", async () => {
+  await passes('POST', '/departments', '{"name":"Physics"}');
+  await passes('POST', '/sections', '{"course_id":1,"classroom":"CS102","capacity":30,"waitlist_capacity":15,"day":"Tuesday","begin_time":"19:00","end_time":"21:45","instructor_id":3}');
+  await passes('POST', '/sections', '{"courseId":1,"waitlistCapacity":15,"beginTime":"19:00"}');
+  await passes('PATCH', '/sections/12', '{"frozen":true}');
+  await passes('PUT', '/registration-period', '{"opens_at":"","closesAt":""}');
+  await passes('POST', '/users/7/enrollments?x=1', '{"section_id":1,"waive_prerequisites":true}');
+  await passes('POST', '/departments', '{}');
+  await passes('POST', '/departments', ' \n{ "name" : "Physics" } \n');
+});
+
+test('a field the message lacks is refused with 400 naming it, wherever it stands among the others', async () => {
+  await refused('POST', '/departments', '{"name":"Physics","extra":1}', 'extra');
+  await refused('POST', '/departments', '{"extra":{"name":"x"},"name":"Physics"}', 'extra');
+  await refused('POST', '/sections', '{"course_id":1,"waitlist_capasity":15}', 'waitlist_capasity');
+  await refused('PATCH', '/sections/12', '{"frozen":true,"capacity":3,"seats":4}', 'seats');
+  await refused('PUT', '/registration-period', '{"opens":""}', 'opens');
+  await refused('PUT', '/sections/3/enrollments/9/grade', '{"grade":"A","comment":"well done"}', 'comment');
+  // The path's query does not hide the route; spaces and every kind of value before the key.
+  await refused('POST', '/users/7/enrollments?idempotent=1', ' { "section_id" : 1 , "note" : null } ', 'note');
+  await refused('POST', '/courses', '{"name":"a\\"b{[","credits":-1.5e3,"code":"X","department_id":1,"x":true}', 'x');
+  await refused('POST', '/register', '{"username":"a","roles":["student",{"a":[1,2]}],"email":"e","role":"registrar"}', 'role');
+});
+
+test('a body mapped to one field of the request (POST /auth: body "credentials") is checked against that field\'s message', async () => {
+  await passes('POST', '/auth?expired=true', '{"username":"ada","password":"a long password"}');
+  await refused('POST', '/auth', '{"username":"ada","password":"p","expired":true}', 'expired');
+});
+
+test('keys are compared decoded; the answer quotes at most 64 printable bytes of a key and stays valid JSON', async () => {
+  await passes('POST', '/departments', '{"na\\u006de":"Physics"}');
+  await refused('POST', '/departments', '{"n\\u00e4me":"Physics"}', 'n?me');
+  await refused('POST', '/departments', '{"a\\"\\n\\\\b":1}', 'a???b');
+  await refused('POST', '/departments', `{"${'k'.repeat(100)}":1}`, 'k'.repeat(64));
+  await refused('POST', '/departments', '{"nämé":1}', 'n??m??');
+});
+
+test('what the filter cannot read as a JSON object, and what is not a JSON body on a known route, passes to the transcoder untouched', async () => {
+  for (const body of ['name=Physics', '[{"extra":1}]', '"text"', '{"name":"Physics"', '{"name" "Physics","extra":1}', '{"na\\qme":1}', '{"name":"x",,"extra":1}', '']) {
+    await passes('POST', '/departments', body);
+  }
+  await passes('POST', '/no/such/route', '{"extra":1}');
+  await passes('GET', '/departments?page_size=3', '');
+  await passes('DELETE', '/sections/3', '');
+  // A native gRPC call is protobuf, whatever its bytes look like.
+  await passes('POST', '/departments', '{"extra":1}', 'application/grpc');
+  await passes('POST', '/enroll.v1.EnrollService/CreateDepartment', '{"extra":1}', 'application/grpc+proto');
+});
