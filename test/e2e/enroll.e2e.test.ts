@@ -626,6 +626,10 @@ describe('the enrollment service on the real cluster', () => {
         assert.equal(res.status, 400, `${field}: ${res.text}`);
         assert.match(res.body.message, new RegExp(field.replace('_time', '')), `the error names ${field}`);
       }
+      // Control characters in a name (here a NUL, sent as JSON's \u0000) are refused, naming the field.
+      const nul = await http('POST', '/departments', { token: t, body: { name: 'Math\u0000' } });
+      assert.equal(nul.status, 400, nul.text);
+      assert.match(nul.body.message, /^name: must not contain control characters/);
       // A query Envoy cannot map is refused before the request is transcoded; it still gets the JSON shape.
       const badQuery = await http('GET', '/sections?course_id=abc', { token: t });
       assert.equal(badQuery.status, 400);

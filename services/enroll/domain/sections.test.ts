@@ -71,6 +71,8 @@ test('section fields are validated, naming the field', async () => {
     [{ course_id: 0 }, 'course_id'],
     [{ classroom: ' ' }, 'classroom'],
     [{ classroom: 'x'.repeat(51) }, 'classroom'],
+    [{ classroom: 'CS\n102' }, 'classroom'],
+    [{ classroom: 'CS\u0000102' }, 'classroom'],
     [{ capacity: 0 }, 'capacity'],
     [{ capacity: 10_001 }, 'capacity'],
     [{ waitlist_capacity: -1 }, 'waitlist_capacity'],
@@ -103,6 +105,11 @@ test('a section needs an existing course and an instructor', async () => {
 test('departments and courses: validated, unique, and course codes case-insensitively', async () => {
   const f = await setup();
   await rejectsWith(f.domain.createDepartment(REGISTRAR, { name: '' }), Status.INVALID_ARGUMENT, { field: 'name' });
+  for (const name of ['Math\u0000', 'Math\tematics', 'Math\r\nematics', 'Math\u001b[31m', 'Math\u007f']) {
+    await rejectsWith(f.domain.createDepartment(REGISTRAR, { name }), Status.INVALID_ARGUMENT, { field: 'name', message: /^name: must not contain control characters/ });
+  }
+  // Outside C0 and DEL, any text: accents, other scripts, emoji.
+  assert.equal((await f.domain.createDepartment(REGISTRAR, { name: 'Mathématiques 数学 🧮' })).name, 'Mathématiques 数学 🧮');
   await rejectsWith(f.domain.createDepartment(REGISTRAR, { name: 'computer science' }), Status.ALREADY_EXISTS);
   const math = await f.domain.createDepartment(REGISTRAR, { name: 'Mathematics' });
   assert.deepEqual(await f.domain.getDepartment(student(10), { department_id: math.id }), { id: math.id, name: 'Mathematics' });
