@@ -11,8 +11,11 @@
 -- for each REST path that takes a body, and the set of field names its body may
 -- hold. Anything this scanner cannot read as a JSON object (not JSON, not an
 -- object, truncated) passes untouched: the transcoder refuses it with its own
--- 400. gRPC calls (content-type application/grpc) and requests without a body
--- pass untouched too.
+-- 400. gRPC calls (content-type application/grpc), requests without a body and
+-- bodies over the transcoder's size limit pass untouched too.
+
+-- The transcoder's max_request_body_size in deploy/envoy/envoy.yaml.
+local MAX_BODY = 65536
 
 local QUOTE, BACKSLASH, COLON, COMMA = 34, 92, 58, 44
 local OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY = 123, 125, 91, 93
@@ -118,6 +121,10 @@ function envoy_on_request(handle)
   if routes == nil then return end
   local contentType = headers:get("content-type")
   if contentType ~= nil and string.find(contentType, "^application/grpc") then return end
+  -- A body over the transcoder's limit (max_request_body_size) is left to it, to refuse
+  -- with its own 413, rather than buffered here first.
+  local length = tonumber(headers:get("content-length") or "")
+  if length ~= nil and length > MAX_BODY then return end
   local path = headers:get(":path")
   local query = string.find(path, "?", 1, true)
   if query ~= nil then path = string.sub(path, 1, query - 1) end

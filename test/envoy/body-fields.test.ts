@@ -139,6 +139,9 @@ test('what the filter cannot read as a JSON object, and what is not a JSON body 
   for (const body of ['name=Physics', '[{"extra":1}]', '"text"', '{"name":"Physics"', '{"name" "Physics","extra":1}', '{"na\\qme":1}', '{"name":"x",,"extra":1}', '']) {
     await passes('POST', '/departments', body);
   }
+  // Over the transcoder's 64 KiB limit: left to it (it answers 413), not read here.
+  await passes('POST', '/departments', JSON.stringify({ extra: 1, name: 'x'.repeat(70_000) }));
+  await refused('POST', '/departments', JSON.stringify({ name: 'x'.repeat(60_000), extra: 1 }), 'extra');
   await passes('POST', '/no/such/route', '{"extra":1}');
   await passes('GET', '/departments?page_size=3', '');
   await passes('DELETE', '/sections/3', '');
