@@ -19,14 +19,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { after, before, describe, test } from 'node:test';
-import { nodeInfo, useCluster, waitUntil, type NodeNumber } from '../harness/cluster.js';
+import { describe, test } from 'node:test';
+import { useClusterWithNode2Proxied, waitUntil, type NodeNumber } from '../harness/cluster.js';
 import { call, enrollClient, http, txidOf, uniqueName } from '../support/clients.js';
 import { healthStatus } from '../../lib/grpc/health-client.js';
 import { metricSample, scrape } from '../../lib/prometheus-text.js';
 import { loginHttp } from '../support/school.js';
 import { statusReport } from '../support/status.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const MAX_LAG_MS = 1500;
 const REPLICAS = [2, 3] as const;
@@ -39,15 +38,8 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     LITEFS_RETENTION: '2s',
     LITEFS_RETENTION_MONITOR_INTERVAL: '1s',
   };
-  // node2's LiteFS reaches the primary's through this proxy (scripts/node.sh,
-  // LITEFS_PRIMARY_URL_2); started before the cluster, closed after it.
-  let proxy: TcpProxy | undefined;
-  before(async () => {
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(nodeInfo(1, '').litefsApi).port) });
-    clusterEnv.LITEFS_PRIMARY_URL_2 = `http://127.0.0.1:${proxy.port}`;
-  });
-  const env = useCluster({ env: clusterEnv });
-  after(() => proxy?.close());
+  // node2's LiteFS reaches the primary's through a proxy the tests cut.
+  const env = useClusterWithNode2Proxied({ env: clusterEnv });
 
   /** The `role.replica` health of node n's services: [auth, enroll]. */
   const rolesOf = (n: NodeNumber) =>
@@ -71,7 +63,8 @@ describe('a replica that stops hearing from its primary stops offering reads to 
   };
 
   test('with node2 cut off from the primary, Envoy reads from node3 alone, which has every write, and node2 refuses reads it cannot promise; joined again, it catches up and offers reads', async (t) => {
-    assert.ok(proxy && proxy.accepted > 0, "node2's LiteFS reached the primary through the proxy");
+    const proxy = env.proxy();
+    assert.ok(proxy.accepted > 0, "node2's LiteFS reached the primary through the proxy");
     assert.deepEqual(await replicaRoles(), ['SERVING', 'SERVING', 'SERVING', 'SERVING'], 'current replicas offer reads');
     // A cluster the harness calls ready is whole for `npm run status` too.
     const whole = await statusReport();
@@ -184,7 +177,8 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     await departmentsOn(2, token); // node2's catalogue memo holds the list as it is now
     const at = (await txidOf2(2)) ?? assert.fail("node2's enroll.db TXID");
 
-    proxy!.cut();
+    const proxy = env.proxy();
+    proxy.cut();
     const names = [1, 2, 3].map(() => uniqueName('Snapshot '));
     for (const name of names) {
       const created = await http('POST', '/departments', { token, body: { name } });
@@ -205,7 +199,7 @@ describe('a replica that stops hearing from its primary stops offering reads to 
     const snapshots = () => readFileSync(join(env.cluster.logsDir, 'node2.log'), 'utf8').split('snapshot received for \\"enroll.db\\"').length - 1;
     const snapshotsBefore = snapshots();
     const restored = Date.now();
-    proxy!.restore();
+    proxy.restore();
     await waitUntil(async () => {
       const listed = await departmentsOn(2, token);
       return names.every((name) => listed.includes(name));

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import { fetchText, jwksFetches } from '../../lib/cluster-ready.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 /** Repository root, from this file's compiled location (dist/test/harness/cluster.js). */
 export const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
@@ -226,6 +227,31 @@ export function useCluster(opts: ClusterOptions = {}): { readonly cluster: Clust
     get cluster(): Cluster {
       if (!cluster) throw new Error('the cluster is not started (use .cluster inside tests, after the before hook)');
       return cluster;
+    },
+  };
+}
+
+/**
+ * useCluster, with node2's LiteFS streaming from the primary's through a TCP proxy
+ * (scripts/node.sh, LITEFS_PRIMARY_URL_2) that starts before the cluster and closes
+ * after it, so that a test can cut node2 off alone: `proxy()` inside a test.
+ */
+export function useClusterWithNode2Proxied(opts: ClusterOptions = {}): { readonly cluster: Cluster; proxy(): TcpProxy } {
+  const env: Record<string, string> = { ...opts.env };
+  let proxy: TcpProxy | undefined;
+  before(async () => {
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(nodeInfo(1, '').litefsApi).port) });
+    env.LITEFS_PRIMARY_URL_2 = `http://127.0.0.1:${proxy.port}`;
+  });
+  const started = useCluster({ ...opts, env });
+  after(() => proxy?.close());
+  return {
+    get cluster(): Cluster {
+      return started.cluster;
+    },
+    proxy(): TcpProxy {
+      if (!proxy) throw new Error('the proxy is not started (use proxy() inside tests, after the before hook)');
+      return proxy;
     },
   };
 }
