@@ -54,8 +54,8 @@ export function permissionDenied(message = 'permission denied'): AppError {
 }
 
 /** 401 */
-export function unauthenticated(message = 'authentication required'): AppError {
-  return new AppError(Status.UNAUTHENTICATED, message);
+export function unauthenticated(message = 'authentication required', cause?: unknown): AppError {
+  return new AppError(Status.UNAUTHENTICATED, message, { cause });
 }
 
 /** 429 over HTTP: the caller is asking too often; the message says when to try again. */

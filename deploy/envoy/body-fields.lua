@@ -18,7 +18,7 @@
 local MAX_BODY = 65536
 
 local QUOTE, BACKSLASH, COLON, COMMA = 34, 92, 58, 44
-local OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY = 123, 125, 91, 93
+local OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY = 123, 125, 91
 local SIMPLE_ESCAPES = { [34] = '"', [92] = "\\", [47] = "/", [98] = "\b", [102] = "\f", [110] = "\n", [114] = "\r", [116] = "\t" }
 
 -- The position of the first byte at or after pos that is not JSON white space.

@@ -57,9 +57,7 @@ export function remoteVerifier(jwksUrl: string, issuer: string, audience: string
         return identityFromClaims(payload);
       } catch (err) {
         if (err instanceof AppError) throw err;
-        const refused = unauthenticated('invalid or expired token');
-        refused.cause = err; // for the logs, and for unknownKeysRetryableWhenBehind
-        throw refused;
+        throw unauthenticated('invalid or expired token', err);
       }
     },
   });

@@ -24,7 +24,7 @@ import { Forwarder } from './forward.js';
 import { ForwardingServer } from './forward-server.js';
 import { unavailable } from '../errors.js';
 import { bindService, currentCall, forwardedRoutes, type MethodImpl, type Runtime } from './handler.js';
-import type { TokenVerifier } from './identity.js';
+import { unknownKeysRetryableWhenBehind, type TokenVerifier } from './identity.js';
 import { loadProto, serviceClient } from './proto.js';
 import { createMetrics, observingCommits, serveMetrics, type ServiceMetrics } from '../metrics.js';
 import type { Server as HttpServer } from 'node:http';
@@ -105,7 +105,11 @@ export interface StartedService {
   grpcObject: grpc.GrpcObject;
   /** What the process counts (lib/metrics.ts): a service may register more in `metrics.registry`. */
   metrics: ServiceMetrics;
-  /** Registers a service of the loaded proto (dotted name) with its method table. */
+  /**
+   * Registers a service of the loaded proto (dotted name) with its method table. Its
+   * token checks go through `verifier`; while the node is not current, a token naming a
+   * key it lacks is answered UNAVAILABLE (unknownKeysRetryableWhenBehind).
+   */
   addService(dotted: string, impls: Record<string, MethodImpl>, verifier: TokenVerifier, opts?: AddServiceOptions): void;
   /** Binds the port (and the node-local socket, if used) and marks every public service SERVING. */
   listen(): Promise<number>;
@@ -212,7 +216,9 @@ export async function startService(spec: ServiceSpec): Promise<StartedService> {
   const started: StartedService = {
     config, log, node, db, writer, reads, isPrimary, server, health, grpcObject, metrics,
     read: reader.run,
-    addService(dotted, impls, verifier, opts = {}) {
+    addService(dotted, impls, tokens, opts = {}) {
+      // While this node is behind, a token from a key it has not received yet is retryable.
+      const verifier = unknownKeysRetryableWhenBehind(tokens, () => current);
       const runtime: Runtime = { node, dbName: spec.dbName, db: db.read, writer, forwarder, verifier, log, accessLog, idempotencyKeys: spec.idempotencyKeys, metrics };
       const ctor = serviceClient(grpcObject, dotted);
       const service = encodingSharedAnswersOnce(ctor.service);

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import { MaxDurationS, env, millis, optionalEnv, seconds, wholeNumber } from '../../lib/config.js';
-import { cachingVerifier, unknownKeysRetryableWhenBehind } from '../../lib/grpc/identity.js';
+import { cachingVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
 import { exitOnUncaughtError } from '../../lib/log.js';
 import { AuthDomain, DEFAULT_AUDIT_RETENTION_S, DEFAULT_LOGIN_THROTTLE, PRUNE_BATCH } from './domain/index.js';
@@ -126,10 +126,7 @@ new Gauge({
   },
 });
 
-const verifier = unknownKeysRetryableWhenBehind(
-  cachingVerifier({ verify: (token: string) => domain.verifyAccessToken(token) }),
-  () => svc.isCurrent(),
-);
+const verifier = cachingVerifier({ verify: (token: string) => domain.verifyAccessToken(token) });
 svc.addService('auth.v1.AuthService', authServiceHandlers(domain), verifier);
 // Every user's name and roles, for the enrollment service beside it: on the node's Unix
 // socket only, so no one can list the users over the network (docs/DESIGN.md).

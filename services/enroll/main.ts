@@ -6,7 +6,7 @@
 import { Counter } from 'prom-client';
 import { env, jwksCacheSeconds, optionalEnv } from '../../lib/config.js';
 import { currentCall } from '../../lib/grpc/handler.js';
-import { remoteVerifier, unknownKeysRetryableWhenBehind } from '../../lib/grpc/identity.js';
+import { remoteVerifier } from '../../lib/grpc/identity.js';
 import { startService } from '../../lib/grpc/service.js';
 import { exitOnUncaughtError } from '../../lib/log.js';
 import { directoryClient } from './directory-client.js';
@@ -93,9 +93,6 @@ if (svc.isPrimary) {
 }
 svc.onShutdown(() => directory.close());
 
-const verifier = unknownKeysRetryableWhenBehind(
-  remoteVerifier(`http://${env('AUTH_JWKS_ADDR')}/.well-known/jwks.json`, env('JWT_ISSUER'), env('JWT_AUDIENCE'), jwksCacheS),
-  () => svc.isCurrent(),
-);
+const verifier = remoteVerifier(`http://${env('AUTH_JWKS_ADDR')}/.well-known/jwks.json`, env('JWT_ISSUER'), env('JWT_AUDIENCE'), jwksCacheS);
 svc.addService('enroll.v1.EnrollService', enrollServiceHandlers(domain), verifier);
 await svc.listen();

@@ -88,9 +88,8 @@ export async function verifyAccessToken(
       },
     ));
   } catch (cause) {
-    const err = unauthenticated(cause instanceof joseErrors.JWTExpired ? 'token expired' : 'invalid token');
-    err.cause = cause; // for the logs only
-    throw err;
+    // The cause is for the logs, and tells an unknown key apart (unknownKeysRetryableWhenBehind).
+    throw unauthenticated(cause instanceof joseErrors.JWTExpired ? 'token expired' : 'invalid token', cause);
   }
   const { sub, username, roles } = payload;
   if (

@@ -2,6 +2,7 @@
  * Checks on registration input. Each failure is INVALID_ARGUMENT naming the field.
  */
 import { invalidArgument } from '../../../lib/errors.js';
+import { hasControlCharacters } from '../../../lib/text.js';
 
 export const ROLES = ['student', 'instructor', 'registrar'] as const;
 export type Role = (typeof ROLES)[number];
@@ -11,8 +12,6 @@ export const SELF_SERVICE_ROLES: readonly Role[] = ['student'];
 const USERNAME = /^[A-Za-z0-9._-]{3,64}$/;
 // Plausible, not RFC 5322: one @, no whitespace, a dot in the domain.
 const EMAIL = /^[^\s@]{1,64}@[^\s@.]+(\.[^\s@.]+)+$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export const MAX_EMAIL = 254;
 export const MAX_NAME = 100;
@@ -37,7 +36,7 @@ export function checkName(field: 'first_name' | 'last_name', name: unknown): str
   if (name === undefined || name === null) return '';
   if (typeof name !== 'string') throw invalidArgument(field, 'must be a string');
   if (name.length > MAX_NAME) throw invalidArgument(field, `at most ${MAX_NAME} characters`);
-  if (CONTROL.test(name)) throw invalidArgument(field, 'must not contain control characters');
+  if (hasControlCharacters(name)) throw invalidArgument(field, 'must not contain control characters');
   return name;
 }
 

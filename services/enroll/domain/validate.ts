@@ -1,5 +1,6 @@
 /** Request field checks. Each failure is INVALID_ARGUMENT naming the field. */
 import { invalidArgument } from '../../../lib/errors.js';
+import { hasControlCharacters } from '../../../lib/text.js';
 import type { EnrollmentStatus } from '../store/rows.js';
 
 export const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
@@ -43,17 +44,12 @@ export function optionalId(field: string, value: number | undefined | null): num
   return requireId(field, value);
 }
 
-// C0 controls and DEL: a NUL, a line break or an escape sequence in a name breaks every
-// listing, export and terminal that shows it (the auth service refuses them in names too).
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
 /** Trimmed, non-empty, at most `max` characters, one line of text without control characters. */
 export function requireText(field: string, value: string | undefined | null, max: number): string {
   const text = (value ?? '').trim();
   if (text === '') throw invalidArgument(field, 'must not be empty');
   if (text.length > max) throw invalidArgument(field, `must be at most ${max} characters`);
-  if (CONTROL.test(text)) throw invalidArgument(field, 'must not contain control characters (line breaks, tabs, NUL)');
+  if (hasControlCharacters(text)) throw invalidArgument(field, 'must not contain control characters (line breaks, tabs, NUL)');
   return text;
 }
 
