@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { AppError, Status } from '../errors.js';
-import { FORWARDED_HEADER, Forwarder, MaxForwardedMessageBytes } from './forward.js';
+import { CLIENT_ADDRESS_HEADER, FORWARDED_HEADER, Forwarder, MaxForwardedMessageBytes } from './forward.js';
 import { PEER_CHANNEL_OPTIONS } from './proto.js';
 import { ForwardingServer } from './forward-server.js';
 import type { ForwardedOutcome, ForwardedRoute } from './handler.js';
@@ -124,13 +124,15 @@ describe('forwarding writes on a stream', () => {
     assert.equal(md.get('x-request-id')[0], 'req-1');
     assert.equal(md.get(FORWARDED_HEADER)[0], 'node2', 'the hop marker names the replica');
     assert.deepEqual(md.get('user-agent'), [], 'hop-by-hop headers stay behind');
-    assert.equal(md.get('x-forwarded-for')[0], '10.9.8.7', 'a caller that came straight to the replica is named for the primary');
+    assert.equal(md.get(CLIENT_ADDRESS_HEADER)[0], '10.9.8.7', 'a caller that came straight to the replica is named for the primary');
 
     const viaEnvoy = callerMetadata();
+    viaEnvoy.set(CLIENT_ADDRESS_HEADER, '192.0.2.10');
     viaEnvoy.set('x-forwarded-for', '192.0.2.10');
     await replica.forward('node1', Enroll, { n: 6 }, viaEnvoy, inSeconds(5), '127.0.0.1');
     const relayed = primary.seen.find((s) => s.body.n === 6)!.metadata;
-    assert.deepEqual(relayed.get('x-forwarded-for'), ['192.0.2.10'], "a proxy's x-forwarded-for is passed on as it is");
+    assert.deepEqual(relayed.get(CLIENT_ADDRESS_HEADER), ['192.0.2.10'], "the address Envoy named is passed on as it is");
+    assert.deepEqual(relayed.get('x-forwarded-for'), ['192.0.2.10'], 'so is x-forwarded-for');
   });
 
   test("the headers the primary's method set come back with its answer", async () => {

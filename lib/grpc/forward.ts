@@ -23,6 +23,15 @@ import { PEER_CHANNEL_OPTIONS, loadProto, serviceClient } from './proto.js';
 
 /** Metadata key marking a call that a replica forwarded. */
 export const FORWARDED_HEADER = 'x-forwarded-write';
+/**
+ * Metadata key naming the client's address. Envoy sets it on every request
+ * it passes on, replacing any value the client sent
+ * (`%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%`); a replica forwarding a write
+ * from a caller that came to it directly sets it to that caller's address.
+ * x-forwarded-for cannot serve here: for a client on loopback Envoy appends
+ * its host's own address to it, not 127.0.0.1.
+ */
+export const CLIENT_ADDRESS_HEADER = 'x-client-address';
 /** Metadata key carrying the TXID a write committed at. */
 export const TXID_HEADER = 'x-txid';
 /** A forwarded call never waits longer than this, whatever the caller's deadline. */
@@ -98,10 +107,10 @@ export class Forwarder {
     const metadata = incoming.clone();
     for (const key of HOP_HEADERS) metadata.remove(key);
     metadata.set(FORWARDED_HEADER, this.nodeName);
-    // The primary records the last x-forwarded-for entry as the client (auth_logs.request_ip).
-    // Through Envoy it is already there; a caller that came straight to this node is named here,
-    // or the primary would record this replica instead.
-    if (clientIp && metadata.get('x-forwarded-for').length === 0) metadata.set('x-forwarded-for', clientIp);
+    // The primary records the client's address (auth_logs.request_ip). Through Envoy it is
+    // already there; a caller that came straight to this node is named here, or the primary
+    // would record this replica instead.
+    if (clientIp && metadata.get(CLIENT_ADDRESS_HEADER).length === 0) metadata.set(CLIENT_ADDRESS_HEADER, clientIp);
 
     const cap = Date.now() + DefaultForwardTimeoutMs;
     const callerDeadline = deadline instanceof Date ? deadline.getTime() : deadline;

@@ -21,8 +21,8 @@ import type { Logger } from '../log.js';
 import { openWritable, type WritableDb } from '../sqlite.js';
 import { createWriter } from '../writer.js';
 import { createMetrics, observingCommits, type ServiceMetrics } from '../metrics.js';
-import type { Forwarder } from './forward.js';
-import { MAX_STALENESS_HEADER, bindService, forwardedRoutes, read, write, type MethodImpl, type Runtime } from './handler.js';
+import { CLIENT_ADDRESS_HEADER, type Forwarder } from './forward.js';
+import { MAX_STALENESS_HEADER, bindService, clientIpOf, forwardedRoutes, read, write, type MethodImpl, type Runtime } from './handler.js';
 import type { TokenVerifier } from './identity.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'handler-test-'));
@@ -328,6 +328,33 @@ describe('a read with x-max-staleness-ms', () => {
         assert.equal(answer.details, 'x-max-staleness-ms: must be a whole number of milliseconds');
       }
       assert.equal(fake.reads, 0);
+    }
+  });
+});
+
+describe("the client's address (auth_logs.request_ip)", () => {
+  const md = (headers: Record<string, string>): grpc.Metadata => {
+    const m = new grpc.Metadata();
+    for (const [k, v] of Object.entries(headers)) m.set(k, v);
+    return m;
+  };
+
+  test('the address Envoy named wins over x-forwarded-for and the peer', () => {
+    // Envoy appends its host's own address to x-forwarded-for for a client on loopback.
+    const both = md({ [CLIENT_ADDRESS_HEADER]: '127.0.0.1', 'x-forwarded-for': '203.0.113.9, 192.0.2.2' });
+    assert.equal(clientIpOf(both, 'ipv4:127.0.0.1:40000'), '127.0.0.1');
+    assert.equal(clientIpOf(md({ [CLIENT_ADDRESS_HEADER]: '2001:db8::7' }), 'ipv4:127.0.0.1:40000'), '2001:db8::7');
+  });
+
+  test('without it, the last x-forwarded-for entry, then the peer', () => {
+    assert.equal(clientIpOf(md({ 'x-forwarded-for': '203.0.113.9, 198.51.100.4' }), 'ipv4:127.0.0.1:40000'), '198.51.100.4');
+    assert.equal(clientIpOf(md({}), 'ipv4:10.1.2.3:40000'), '10.1.2.3');
+    assert.equal(clientIpOf(md({}), 'ipv6:[::1]:40000'), '::1');
+  });
+
+  test('a value that is not an address is passed over', () => {
+    for (const bad of ['', 'not an address', '127.0.0.1:8080', '<script>']) {
+      assert.equal(clientIpOf(md({ [CLIENT_ADDRESS_HEADER]: bad }), 'ipv4:10.1.2.3:40000'), '10.1.2.3', JSON.stringify(bad));
     }
   });
 });

@@ -25,12 +25,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Status, invalidArgument, toGrpcStatus, unauthenticated, unavailable } from '../errors.js';
 import type { LiteFsNode } from '../litefs.js';
 import type { Logger } from '../log.js';
 import type { ReadableDb } from '../sqlite.js';
 import type { WriteOp, Writer } from '../writer.js';
-import { FORWARDED_HEADER, Forwarder, TXID_HEADER, headersOf, parseTxid } from './forward.js';
+import { CLIENT_ADDRESS_HEADER, FORWARDED_HEADER, Forwarder, TXID_HEADER, headersOf, parseTxid } from './forward.js';
 import type { Identity, TokenVerifier } from './identity.js';
 import type { Header } from '../../gen/ts/internal/v1/Header.js';
 import { REPLAYED_HEADER, idempotencyKeyOf, requestDigest, writeOnce, type IdempotentRequest } from '../idempotency.js';
@@ -50,7 +51,7 @@ export interface CallContext {
   readonly requestId: string;
   readonly log: Logger;
   readonly metadata: grpc.Metadata;
-  /** The client's address as Envoy saw it (last x-forwarded-for entry), else the peer. */
+  /** The client's address as Envoy saw it (`x-client-address`), else the last x-forwarded-for entry, else the peer. */
   readonly clientIp: string;
   /** This node's database: read-only on a replica. */
   readonly db: ReadableDb;
@@ -126,7 +127,9 @@ function firstValue(md: grpc.Metadata, key: string): string | undefined {
   return v === undefined ? undefined : String(v);
 }
 
-function clientIpOf(md: grpc.Metadata, peer: string): string {
+export function clientIpOf(md: grpc.Metadata, peer: string): string {
+  const named = firstValue(md, CLIENT_ADDRESS_HEADER)?.trim();
+  if (named && isIP(named)) return named;
   const xff = firstValue(md, 'x-forwarded-for');
   if (xff) {
     const parts = xff.split(',').map((s) => s.trim()).filter(Boolean);
