@@ -2,8 +2,11 @@
  * The body fields of each REST route the protos declare, for Envoy's check of
  * JSON bodies (deploy/envoy/body-fields.lua): the transcoder silently drops a
  * body field its request message lacks, so Envoy refuses one itself, before it
- * transcodes. `scripts/gen-body-fields.ts` writes `gen/body-fields.lua`: the
- * table built here, then the committed filter.
+ * transcodes. It also refuses a body that sets a field the path already sets:
+ * the transcoder would let the body's proto-named field win over the path, so
+ * `PATCH /departments/1 {"department_id":2}` changed department 2.
+ * `scripts/gen-body-fields.ts` writes `gen/body-fields.lua`: the table built
+ * here, then the committed filter.
  */
 import type { MessageTypeDefinition, PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
 
@@ -12,8 +15,13 @@ export interface BodyRoute {
   verb: string;
   template: string;
   pattern: string;
-  /** Every name the body may use: each field's proto name and its JSON (lowerCamel) name. */
-  fields: string[];
+  /**
+   * Every name the body may use, mapped to its field's proto name: each field by
+   * that name and by its JSON (lowerCamel) name. Sorted by name.
+   */
+  fields: Record<string, string>;
+  /** The names (proto and JSON) of the fields the path sets, which the body must not. Sorted. */
+  pathFields: string[];
 }
 
 interface HttpRule {
@@ -57,6 +65,11 @@ export function luaPathPattern(template: string): string {
   };
   const parts = template.split(/(\{[^}]*\})/).map((part) => (part.startsWith('{') ? variable(part.slice(1, -1)) : escape(part)));
   return `^${parts.join('')}$`;
+}
+
+/** The fields a path template binds: `/users/{user_id}/holds/{hold_id}` → user_id, hold_id. */
+export function pathVariables(template: string): string[] {
+  return [...template.matchAll(/\{([^}=]+)(?:=[^}]*)?\}/g)].map((m) => m[1]!);
 }
 
 /**
@@ -107,8 +120,20 @@ export function bodyRoutes(definition: PackageDefinition, services: string[]): B
         // would let its own keys through unchecked, so it has to be thought about first.
         const nested = fields.find((f) => f.type === 'TYPE_MESSAGE' && !/^\.?google\.protobuf\./.test(f.typeName));
         if (nested) throw new Error(`${service}: ${template} takes a body with the message field "${nested.name}", whose keys the filter would not check`);
-        const names = [...new Set(fields.flatMap((f) => [f.name, jsonName(f.name)]))].sort();
-        routes.push({ verb: verb.toUpperCase(), template, pattern: luaPathPattern(template), fields: names });
+        // With body "*" the body and the path fill the same message, and the transcoder lets a
+        // body field win over the path's: the body must leave the path's fields alone.
+        const bound = binding.body === '*' ? pathVariables(template) : [];
+        const dotted = bound.find((name) => name.includes('.'));
+        if (dotted) throw new Error(`${service}: ${template} binds the nested field "${dotted}", which the filter does not check`);
+        const both = (name: string) => [name, jsonName(name)];
+        const names = fields.filter((f) => !bound.includes(f.name)).flatMap((f) => both(f.name).map((n) => [n, f.name] as const));
+        routes.push({
+          verb: verb.toUpperCase(),
+          template,
+          pattern: luaPathPattern(template),
+          fields: Object.fromEntries(names.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+          pathFields: [...new Set(bound.flatMap(both))].sort(),
+        });
       }
     }
   }
@@ -121,8 +146,13 @@ function luaString(text: string): string {
   return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
+/** `{ ["key"] = value, … }`, or `{}`. */
+function luaTable(entries: Array<[string, string]>): string {
+  return entries.length === 0 ? '{}' : `{ ${entries.map(([key, value]) => `[${luaString(key)}] = ${value}`).join(', ')} }`;
+}
+
 /**
- * `local ROUTES = { POST = { { pattern = …, fields = { … } }, … }, … }`, one
+ * `local ROUTES = { POST = { { pattern = …, fields = { … }, path = { … } }, … }, … }`, one
  * route a line, in the order the filter tries them: for each verb, templates
  * with fewer variables first, so that a literal segment wins over a variable,
  * as in the transcoder.
@@ -134,8 +164,9 @@ export function luaRoutesTable(routes: BodyRoute[]): string {
   for (const verb of [...new Set(routes.map((r) => r.verb))]) {
     lines.push(`  ${verb} = {`);
     for (const route of routes.filter((r) => r.verb === verb)) {
-      const fields = route.fields.map((f) => `[${luaString(f)}] = true`).join(', ');
-      lines.push(`    { pattern = ${luaString(route.pattern)}, fields = { ${fields} } }, -- ${route.template}`);
+      const fields = luaTable(Object.entries(route.fields).map(([name, field]) => [name, luaString(field)]));
+      const path = luaTable(route.pathFields.map((name) => [name, 'true']));
+      lines.push(`    { pattern = ${luaString(route.pattern)}, fields = ${fields}, path = ${path} }, -- ${route.template}`);
     }
     lines.push('  },');
   }

@@ -1,17 +1,21 @@
 -- Envoy's grpc_json_transcoder drops a JSON body field the request message does
 -- not have, without a word (it has no option to refuse one), so a misspelt
 -- "waitlist_capasity" would create a section with no waitlist and answer 200.
--- This filter runs before the transcoder and answers 400 naming the first such
--- field instead.
+-- It also lets a body field win over the same field in the path, so
+-- PATCH /departments/1 {"department_id":2} changed department 2; and a field
+-- given twice ({"name":"A","name":"B"}, or once by each of its two names) is
+-- taken from whichever comes last. This filter runs before the transcoder and
+-- answers 400 naming the first such key instead.
 --
 -- It checks the top-level keys of a JSON object body against the fields the
 -- request message has, by their proto names or their JSON (lowerCamel) names,
 -- as the transcoder accepts both. ROUTES, above this text in gen/body-fields.lua,
 -- comes from proto/ (lib/envoy-body-fields.ts): per HTTP method, a Lua pattern
--- for each REST path that takes a body, and the set of field names its body may
--- hold. Anything this scanner cannot read as a JSON object (not JSON, not an
--- object, truncated) passes untouched: the transcoder refuses it with its own
--- 400. gRPC calls (content-type application/grpc), requests without a body and
+-- for each REST path that takes a body, the names its body may hold (each
+-- mapped to its field's proto name) and the names of the fields its path sets.
+-- Anything this scanner cannot read as a JSON object (not JSON, not an object,
+-- truncated) passes untouched: the transcoder refuses it with its own 400.
+-- gRPC calls (content-type application/grpc), requests without a body and
 -- bodies over the transcoder's size limit pass untouched too.
 
 -- The transcoder's max_request_body_size in deploy/envoy/envoy.yaml.
@@ -83,18 +87,26 @@ local function skipValue(text, pos)
   end
 end
 
--- The first top-level key of the JSON object `text` that `fields` lacks; nil
--- when every key is known or `text` is not an object this scanner can read.
-local function firstUnknownKey(text, fields)
+-- The first top-level key of the JSON object `text` that `route` refuses, and
+-- why; nil when each key is a field of the body given once, or `text` is not an
+-- object this scanner can read.
+local function firstRefusedKey(text, route)
   local pos = skipSpace(text, 1)
   if string.byte(text, pos) ~= OPEN_OBJECT then return nil end
   pos = skipSpace(text, pos + 1)
   if string.byte(text, pos) == CLOSE_OBJECT then return nil end
+  local seen = {}
   while true do
     if string.byte(text, pos) ~= QUOTE then return nil end
     local key, after = readString(text, pos)
     if key == nil then return nil end
-    if not fields[key] then return key end
+    local field = route.fields[key]
+    if field == nil then
+      if route.path[key] then return key, "set by the path; the body must not set it" end
+      return key, "no such field in this request's body"
+    end
+    if seen[field] then return key, "this field is given more than once" end
+    seen[field] = true
     pos = skipSpace(text, after)
     if string.byte(text, pos) ~= COLON then return nil end
     pos = skipValue(text, skipSpace(text, pos + 1))
@@ -128,21 +140,21 @@ function envoy_on_request(handle)
   local path = headers:get(":path")
   local query = string.find(path, "?", 1, true)
   if query ~= nil then path = string.sub(path, 1, query - 1) end
-  local fields
+  local matched
   for _, route in ipairs(routes) do
     if string.find(path, route.pattern) then
-      fields = route.fields
+      matched = route
       break
     end
   end
-  if fields == nil then return end
+  if matched == nil then return end
   local body = handle:body()
   if body == nil or body:length() == 0 then return end
-  local unknown = firstUnknownKey(body:getBytes(0, body:length()), fields)
-  if unknown ~= nil then
+  local key, reason = firstRefusedKey(body:getBytes(0, body:length()), matched)
+  if key ~= nil then
     handle:respond(
       { [":status"] = "400", ["content-type"] = "application/json" },
-      '{"code":3,"message":"' .. printable(unknown) .. ": no such field in this request's body\"}"
+      '{"code":3,"message":"' .. printable(key) .. ": " .. reason .. '"}'
     )
   end
 end

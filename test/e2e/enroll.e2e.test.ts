@@ -688,6 +688,26 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal(login.status, 401, 'no account was made');
     });
 
+
+    test('a body that names another record than its path, or gives a field twice, is refused with 400 and changes nothing', async () => {
+      const t = school.registrar.token;
+      const make = async (name: string) => (await http('POST', '/departments', { token: t, body: { name: uniqueName(name) } })).body as { id: number; name: string };
+      const [one, two] = [await make('PathOne'), await make('PathTwo')];
+      // The transcoder alone lets the body's department_id win over the path's: this renamed department two.
+      const crossed = await http('PATCH', `/departments/${one.id}`, { token: t, body: { department_id: two.id, name: 'Crossed' } });
+      assert.equal(crossed.status, 400, crossed.text);
+      assert.deepEqual(crossed.body, { code: Status.INVALID_ARGUMENT, message: 'department_id: set by the path; the body must not set it' });
+      const twice = await http('PATCH', `/departments/${one.id}`, { token: t, body: '{"name":"First","name":"Second"}' });
+      assert.equal(twice.status, 400, twice.text);
+      assert.deepEqual(twice.body, { code: Status.INVALID_ARGUMENT, message: 'name: this field is given more than once' });
+      for (const department of [one, two]) {
+        const stored = await http('GET', `/departments/${department.id}`, { token: t });
+        assert.deepEqual(stored.body, department, 'both departments keep their names');
+      }
+      // The path's record is the one a PATCH changes.
+      const renamed = await http('PATCH', `/departments/${one.id}`, { token: t, body: { name: `${one.name} Renamed` } });
+      assert.deepEqual(renamed.body, { id: one.id, name: `${one.name} Renamed` });
+    });
     test('the catalogue filters sections by instructor, department, day and availability', async () => {
       const teacher = await person('instructor', school.registrar.token, 'filtered');
       const full = await section(school, { capacity: 1, waitlist_capacity: 0, day: 'Friday', instructor: teacher });

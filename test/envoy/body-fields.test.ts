@@ -92,11 +92,14 @@ async function passes(method: string, path: string, body: string, contentType?: 
   assert.deepEqual(res, { status: 200, text: 'passed' }, `${method} ${path} ${body}`);
 }
 
-async function refused(method: string, path: string, body: string, field: string): Promise<void> {
+async function refused(method: string, path: string, body: string, field: string, reason = "no such field in this request's body"): Promise<void> {
   const res = await send(method, path, body);
   assert.equal(res.status, 400, `${method} ${path} ${body}: ${res.text}`);
-  assert.deepEqual(JSON.parse(res.text), { code: 3, message: `${field}: no such field in this request's body` }, `${method} ${path} ${body}`);
+  assert.deepEqual(JSON.parse(res.text), { code: 3, message: `${field}: ${reason}` }, `${method} ${path} ${body}`);
 }
+
+const BY_PATH = 'set by the path; the body must not set it';
+const TWICE = 'this field is given more than once';
 
 test("a body with only the request message's fields passes, by proto or JSON names", async () => {
   await passes('POST', '/departments', '{"name":"Physics"}');
@@ -120,6 +123,25 @@ test('a field the message lacks is refused with 400 naming it, wherever it stand
   await refused('POST', '/users/7/enrollments?idempotent=1', ' { "section_id" : 1 , "note" : null } ', 'note');
   await refused('POST', '/courses', '{"name":"a\\"b{[","credits":-1.5e3,"code":"X","department_id":1,"x":true}', 'x');
   await refused('POST', '/register', '{"username":"a","roles":["student",{"a":[1,2]}],"email":"e","role":"registrar"}', 'role');
+});
+
+test('a field the path sets is refused in the body, by either name, even with the same value', async () => {
+  await refused('PATCH', '/departments/1', '{"department_id":2,"name":"Physics"}', 'department_id', BY_PATH);
+  await refused('PATCH', '/departments/1', '{"name":"Physics","departmentId":1}', 'departmentId', BY_PATH);
+  await refused('PUT', '/sections/3/enrollments/9/grade', '{"grade":"A","user_id":10}', 'user_id', BY_PATH);
+  await refused('POST', '/users/7/enrollments', '{"section_id":1,"userId":8}', 'userId', BY_PATH);
+  // A route whose every field is in its path takes only an empty object.
+  await passes('POST', '/users/7/password', '{}');
+  await refused('POST', '/users/7/password', '{"user_id":7}', 'user_id', BY_PATH);
+  // Where the field is not in the path, it is a body field as before.
+  await passes('POST', '/sections', '{"course_id":1}');
+});
+
+test('a field given twice, by the same name or by its two names, is refused at its second', async () => {
+  await refused('POST', '/departments', '{"name":"A","name":"B"}', 'name', TWICE);
+  await refused('POST', '/sections', '{"waitlist_capacity":1,"capacity":3,"waitlistCapacity":2}', 'waitlistCapacity', TWICE);
+  await refused('PUT', '/registration-period', '{"opensAt":"","closes_at":"","opens_at":""}', 'opens_at', TWICE);
+  await passes('POST', '/sections', '{"waitlist_capacity":1,"capacity":3,"course_id":2}');
 });
 
 test('a body mapped to one field of the request (POST /auth: body "credentials") is checked against that field\'s message', async () => {
