@@ -10,7 +10,7 @@ cd "$REPO_DIR"
 command -v envoy >/dev/null || { echo "envoy.sh: envoy not found: run scripts/setup.sh" >&2; exit 1; }
 [ -f deploy/envoy/envoy.yaml ] || { echo "envoy.sh: deploy/envoy/envoy.yaml is missing" >&2; exit 1; }
 [ -f gen/api.pb ] || { echo "envoy.sh: gen/api.pb is missing: run scripts/setup.sh (or npm run gen)" >&2; exit 1; }
-[ -f gen/body-fields.lua ] || { echo "envoy.sh: gen/body-fields.lua is missing: run scripts/setup.sh (or npm run build)" >&2; exit 1; }
+[ -f gen/request-fields.lua ] || { echo "envoy.sh: gen/request-fields.lua is missing: run scripts/setup.sh (or npm run build)" >&2; exit 1; }
 # Worker threads: half the cores (at least one) unless ENVOY_CONCURRENCY says otherwise.
 # Envoy shares the machine with six services and three LiteFS processes; on 2 cores one
 # worker gave ~10 % more HTTP/JSON writes than Envoy's default of one per core (npm run

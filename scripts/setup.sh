@@ -125,10 +125,10 @@ else
 fi
 
 # --- build ---------------------------------------------------------------------------------------
-say "building: gen-proto + tsc + gen-body-fields"
+say "building: gen-proto + tsc + gen-request-fields"
 run bash scripts/gen-proto.sh
 run node_modules/.bin/tsc -p tsconfig.json
-run node dist/scripts/gen-body-fields.js
+run node dist/scripts/gen-request-fields.js
 # A compiled file whose source is gone (a .ts renamed or deleted since the last build) would
 # still be loaded, and a compiled test still run by npm test: remove them.
 while IFS= read -r js; do

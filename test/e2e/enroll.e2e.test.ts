@@ -689,10 +689,23 @@ describe('the enrollment service on the real cluster', () => {
     });
 
 
-    test('a body that names another record than its path, or gives a field twice, is refused with 400 and changes nothing', async () => {
+    test('a body or query that names another record than its path, or gives a field twice, is refused with 400 and changes nothing', async () => {
       const t = school.registrar.token;
       const make = async (name: string) => (await http('POST', '/departments', { token: t, body: { name: uniqueName(name) } })).body as { id: number; name: string };
       const [one, two] = [await make('PathOne'), await make('PathTwo')];
+      // The transcoder alone lets a query parameter win over the path: this deleted department two.
+      const deleted = await http('DELETE', `/departments/${one.id}?department_id=${two.id}`, { token: t });
+      assert.equal(deleted.status, 400, deleted.text);
+      assert.deepEqual(deleted.body, { code: Status.INVALID_ARGUMENT, message: 'department_id: set by the path; the query must not set it' });
+      const read = await http('GET', `/departments/${one.id}?departmentId=${two.id}`, { token: t });
+      assert.equal(read.status, 400, read.text);
+      // ... and with body "*", took a body field from the query.
+      const queried = await http('PATCH', `/departments/${one.id}?name=Queried`, { token: t, body: {} });
+      assert.equal(queried.status, 400, queried.text);
+      assert.deepEqual(queried.body, { code: Status.INVALID_ARGUMENT, message: 'name: a field of the body; the query must not set it' });
+      const listedTwice = await http('GET', '/departments?page_size=1&page_size=2', { token: t });
+      assert.equal(listedTwice.status, 400, listedTwice.text);
+      assert.deepEqual(listedTwice.body, { code: Status.INVALID_ARGUMENT, message: 'page_size: this parameter is given more than once' });
       // The transcoder alone lets the body's department_id win over the path's: this renamed department two.
       const crossed = await http('PATCH', `/departments/${one.id}`, { token: t, body: { department_id: two.id, name: 'Crossed' } });
       assert.equal(crossed.status, 400, crossed.text);

@@ -111,7 +111,7 @@ test('every REST path of the protos has a 405 route for the verbs it lacks', () 
 // both must name the same limit.
 test("the body-field filter's size limit is the transcoder's max_request_body_size", () => {
   const yaml = readFileSync(join(root, CONFIG), 'utf8');
-  const lua = readFileSync(join(root, 'deploy/envoy/body-fields.lua'), 'utf8');
+  const lua = readFileSync(join(root, 'deploy/envoy/request-fields.lua'), 'utf8');
   const transcoder = /^\s*max_request_body_size: (\d+)$/m.exec(yaml)?.[1];
   const filter = /^local MAX_BODY = (\d+)$/m.exec(lua)?.[1];
   assert.ok(transcoder && filter, 'both limits are found');

@@ -1,7 +1,9 @@
-// The Lua filter that refuses JSON body fields a request message lacks
-// (deploy/envoy/body-fields.lua, built into gen/body-fields.lua), run by the
+// The Lua filter that checks where the fields of a REST request come from
+// (deploy/envoy/request-fields.lua, built into gen/request-fields.lua): a body
+// field the request message lacks, a field the path sets given again in the
+// body or the query, a body field in the query, a field given twice. Run by the
 // real Envoy (ENVOY_BIN) in front of a direct response: each request either
-// passes (200 "passed") or gets the filter's 400. What a passing body then
+// passes (200 "passed") or gets the filter's 400. What a passing request then
 // does is the transcoder's business (test/e2e covers the whole chain).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../../lib/grpc/proto.js';
 
-const LUA = join(REPO_ROOT, 'gen/body-fields.lua');
+const LUA = join(REPO_ROOT, 'gen/request-fields.lua');
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -57,10 +59,10 @@ let base = '';
 before(async () => {
   const bin = process.env.ENVOY_BIN;
   assert.ok(bin && existsSync(bin), 'ENVOY_BIN must name the envoy binary (see README)');
-  assert.ok(existsSync(LUA), 'gen/body-fields.lua is missing: run `npm run build`');
+  assert.ok(existsSync(LUA), 'gen/request-fields.lua is missing: run `npm run build`');
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  dir = mkdtempSync(join(tmpdir(), 'body-fields-test-'));
+  dir = mkdtempSync(join(tmpdir(), 'request-fields-test-'));
   writeFileSync(join(dir, 'envoy.yaml'), config(port));
   let output = '';
   envoy = spawn(bin, ['-c', join(dir, 'envoy.yaml'), '--disable-hot-restart', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -100,6 +102,9 @@ async function refused(method: string, path: string, body: string, field: string
 
 const BY_PATH = 'set by the path; the body must not set it';
 const TWICE = 'this field is given more than once';
+const QUERY_BY_PATH = 'set by the path; the query must not set it';
+const QUERY_IN_BODY = 'a field of the body; the query must not set it';
+const QUERY_TWICE = 'this parameter is given more than once';
 
 test("a body with only the request message's fields passes, by proto or JSON names", async () => {
   await passes('POST', '/departments', '{"name":"Physics"}');
@@ -142,6 +147,37 @@ test('a field given twice, by the same name or by its two names, is refused at i
   await refused('POST', '/sections', '{"waitlist_capacity":1,"capacity":3,"waitlistCapacity":2}', 'waitlistCapacity', TWICE);
   await refused('PUT', '/registration-period', '{"opensAt":"","closes_at":"","opens_at":""}', 'opens_at', TWICE);
   await passes('POST', '/sections', '{"waitlist_capacity":1,"capacity":3,"course_id":2}');
+});
+
+test('a query parameter for a field the path sets is refused, on every verb, by either name and escaped', async () => {
+  await refused('DELETE', '/departments/3?department_id=2', '', 'department_id', QUERY_BY_PATH);
+  await refused('GET', '/departments/1?departmentId=1', '', 'departmentId', QUERY_BY_PATH);
+  await refused('GET', '/sections/4?view=full&section_id=5', '', 'section_id', QUERY_BY_PATH);
+  await refused('DELETE', '/users/7/enrollments/3?user%5Fid=8', '', 'user_id', QUERY_BY_PATH);
+  await refused('PATCH', '/departments/1?department_id=2', '{"name":"x"}', 'department_id', QUERY_BY_PATH);
+  await refused('GET', '/users/7/sections?type=enrolled&userId=8', '', 'userId', QUERY_BY_PATH);
+  // The same names are the query's own where the path does not set them.
+  await passes('GET', '/sections?department_id=2&instructorId=3&page_size=10', '');
+  await passes('GET', '/sections/4?view=full', '');
+  await passes('GET', '/sections/4', '');
+  await passes('GET', '/auth-logs?user_id=7&outcome=ok', '');
+});
+
+test('a query parameter for a field the body carries is refused: with body "*" the body holds every field the path does not', async () => {
+  await refused('POST', '/departments?name=Q', '{}', 'name', QUERY_IN_BODY);
+  await refused('PATCH', '/sections/4?capacity=100', '{"frozen":true}', 'capacity', QUERY_IN_BODY);
+  await refused('PUT', '/users/7/roles?roles=registrar', '{"roles":["student"]}', 'roles', QUERY_IN_BODY);
+  // POST /auth: the body is the credentials; ?expired is the query's own.
+  await refused('POST', '/auth?credentials.username=eve', '{"username":"ada","password":"p"}', 'credentials.username', QUERY_IN_BODY);
+  await passes('POST', '/auth?expired=true', '{"username":"ada","password":"p"}');
+});
+
+test('a query parameter given twice is refused, by the same name or its two names; unknown ones are the transcoder\'s to refuse', async () => {
+  await refused('GET', '/sections?day=Monday&day=Friday', '', 'day', QUERY_TWICE);
+  await refused('GET', '/sections?page_size=10&pageSize=20', '', 'pageSize', QUERY_TWICE);
+  await refused('GET', '/courses?query=a+b&query=c', '', 'query', QUERY_TWICE);
+  await passes('GET', '/sections?colour=red&colour=blue', '');
+  await passes('GET', '/sections?&&day=Monday&', '');
 });
 
 test('a body mapped to one field of the request (POST /auth: body "credentials") is checked against that field\'s message', async () => {

@@ -1,27 +1,41 @@
 /**
- * The body fields of each REST route the protos declare, for Envoy's check of
- * JSON bodies (deploy/envoy/body-fields.lua): the transcoder silently drops a
- * body field its request message lacks, so Envoy refuses one itself, before it
- * transcodes. It also refuses a body that sets a field the path already sets:
- * the transcoder would let the body's proto-named field win over the path, so
- * `PATCH /departments/1 {"department_id":2}` changed department 2.
- * `scripts/gen-body-fields.ts` writes `gen/body-fields.lua`: the table built
- * here, then the committed filter.
+ * Where each field of a REST request may come from, for every route the protos
+ * declare, for Envoy's check of REST requests (deploy/envoy/request-fields.lua).
+ * Envoy's transcoder fills one request message from the path, the query and the
+ * JSON body, and left alone it:
+ * - drops a body field the message lacks, without a word;
+ * - lets a query parameter or a body field win over the same field of the path,
+ *   so `DELETE /departments/3?department_id=2` deleted department 2;
+ * - takes a query parameter for a field of a `body: "*"` request, although the
+ *   body is meant to hold them all;
+ * - takes the last of a field given twice.
+ * The filter refuses each of these before the transcoder runs.
+ * `scripts/gen-request-fields.ts` writes `gen/request-fields.lua`: the table
+ * built here, then the committed filter.
  */
 import type { MessageTypeDefinition, PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
 
-/** One REST route that takes a JSON body: `pattern` is a Lua pattern for its path. */
-export interface BodyRoute {
+/**
+ * One REST route: `pattern` is a Lua pattern for its path. Each field goes by
+ * its proto name and its JSON (lowerCamel) name, as the transcoder takes both;
+ * maps from a name to the field's proto name are sorted by name.
+ */
+export interface RestRoute {
   verb: string;
   template: string;
   pattern: string;
+  /** The names of the fields the path sets. Sorted. */
+  path: string[];
+  /** The keys the JSON body may hold; undefined when the route takes no body. */
+  body?: Record<string, string>;
   /**
-   * Every name the body may use, mapped to its field's proto name: each field by
-   * that name and by its JSON (lowerCamel) name. Sorted by name.
+   * The names of the request's fields the body sets, which the query must not:
+   * with `body: "*"` every field the path does not set, else the one field the
+   * body fills (`body: "credentials"`). Sorted.
    */
-  fields: Record<string, string>;
-  /** The names (proto and JSON) of the fields the path sets, which the body must not. Sorted. */
-  pathFields: string[];
+  inBody: string[];
+  /** The parameters the query may hold: the fields neither the path nor the body sets. */
+  query: Record<string, string>;
 }
 
 interface HttpRule {
@@ -38,6 +52,7 @@ interface FieldDescriptor {
   name: string;
   type: string;
   typeName: string;
+  label?: string;
 }
 
 const VERBS = ['get', 'put', 'post', 'delete', 'patch'] as const;
@@ -95,9 +110,22 @@ function bindings(rule: HttpRule): HttpRule[] {
   return [rule, ...extra.flatMap(bindings)];
 }
 
-/** The routes of `services` (fully qualified names) that take a body. */
-export function bodyRoutes(definition: PackageDefinition, services: string[]): BodyRoute[] {
-  const routes: BodyRoute[] = [];
+/** The field is google.protobuf's or a scalar: not a message of ours, whose keys the filter would not see. */
+function isOwnMessage(field: FieldDescriptor): boolean {
+  return field.type === 'TYPE_MESSAGE' && !/^\.?google\.protobuf\./.test(field.typeName);
+}
+
+const bothNames = (name: string) => [name, jsonName(name)];
+
+/** A field's names, each mapped to its proto name, sorted by name. */
+function namesOf(fields: FieldDescriptor[]): Record<string, string> {
+  const names = fields.flatMap((f) => bothNames(f.name).map((n) => [n, f.name] as const));
+  return Object.fromEntries(names.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The REST routes of `services` (fully qualified names). */
+export function restRoutes(definition: PackageDefinition, services: string[]): RestRoute[] {
+  const routes: RestRoute[] = [];
   for (const service of services) {
     const methods = definition[service];
     if (methods === undefined || 'format' in methods) throw new Error(`service ${service} is not in the package definition`);
@@ -105,34 +133,45 @@ export function bodyRoutes(definition: PackageDefinition, services: string[]): B
       const rule = (method.options as Record<string, unknown> | undefined)?.['(google.api.http)'] as HttpRule | undefined;
       if (rule === undefined) continue;
       for (const binding of bindings(rule)) {
-        if (!binding.body) continue;
         const verb = VERBS.find((v) => binding[v] !== undefined);
         if (verb === undefined) throw new Error(`${service}: an HTTP binding without a verb`);
         const template = binding[verb]!;
         const request = method.requestType.type as { name: string; field: FieldDescriptor[] };
-        let fields = request.field;
-        if (binding.body !== '*') {
-          const holder = fields.find((f) => f.name === binding.body);
-          if (holder?.type !== 'TYPE_MESSAGE') throw new Error(`${service}: body "${binding.body}" is not a message field of ${request.name}`);
-          fields = messageFields(definition, holder.typeName, service.slice(0, service.lastIndexOf('.')));
-        }
-        // The filter reads the body's top-level keys only: a field holding a message of ours
-        // would let its own keys through unchecked, so it has to be thought about first.
-        const nested = fields.find((f) => f.type === 'TYPE_MESSAGE' && !/^\.?google\.protobuf\./.test(f.typeName));
-        if (nested) throw new Error(`${service}: ${template} takes a body with the message field "${nested.name}", whose keys the filter would not check`);
-        // With body "*" the body and the path fill the same message, and the transcoder lets a
-        // body field win over the path's: the body must leave the path's fields alone.
-        const bound = binding.body === '*' ? pathVariables(template) : [];
-        const dotted = bound.find((name) => name.includes('.'));
+        const path = pathVariables(template);
+        const dotted = path.find((name) => name.includes('.'));
         if (dotted) throw new Error(`${service}: ${template} binds the nested field "${dotted}", which the filter does not check`);
-        const both = (name: string) => [name, jsonName(name)];
-        const names = fields.filter((f) => !bound.includes(f.name)).flatMap((f) => both(f.name).map((n) => [n, f.name] as const));
+        const rest = request.field.filter((f) => !path.includes(f.name));
+
+        let body: FieldDescriptor[] | undefined;
+        let inBody: FieldDescriptor[] = [];
+        let query = rest;
+        if (binding.body === '*') {
+          body = rest;
+          inBody = rest;
+          query = [];
+        } else if (binding.body) {
+          const holder = rest.find((f) => f.name === binding.body);
+          if (holder?.type !== 'TYPE_MESSAGE') throw new Error(`${service}: body "${binding.body}" is not a message field of ${request.name}`);
+          body = messageFields(definition, holder.typeName, service.slice(0, service.lastIndexOf('.')));
+          inBody = [holder];
+          query = rest.filter((f) => f !== holder);
+        }
+        // The filter reads the body's top-level keys and the query's names only: a field holding
+        // a message of ours would let its own keys through unchecked, and a repeated query
+        // parameter would be refused as given twice. Either has to be thought about first.
+        const nested = body?.find(isOwnMessage);
+        if (nested) throw new Error(`${service}: ${template} takes a body with the message field "${nested.name}", whose keys the filter would not check`);
+        const queried = query.find((f) => isOwnMessage(f) || f.label === 'LABEL_REPEATED');
+        if (queried) throw new Error(`${service}: ${template} takes the repeated or message field "${queried.name}" in its query, which the filter does not check`);
+
         routes.push({
           verb: verb.toUpperCase(),
           template,
           pattern: luaPathPattern(template),
-          fields: Object.fromEntries(names.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-          pathFields: [...new Set(bound.flatMap(both))].sort(),
+          path: [...new Set(path.flatMap(bothNames))].sort(),
+          ...(body === undefined ? {} : { body: namesOf(body) }),
+          inBody: [...new Set(inBody.flatMap((f) => bothNames(f.name)))].sort(),
+          query: namesOf(query),
         });
       }
     }
@@ -152,21 +191,25 @@ function luaTable(entries: Array<[string, string]>): string {
 }
 
 /**
- * `local ROUTES = { POST = { { pattern = …, fields = { … }, path = { … } }, … }, … }`, one
- * route a line, in the order the filter tries them: for each verb, templates
- * with fewer variables first, so that a literal segment wins over a variable,
- * as in the transcoder.
+ * `local ROUTES = { GET = { { pattern = …, path = { … }, query = { … } }, … }, … }`,
+ * one route a line, in the order the filter tries them: for each verb,
+ * templates with fewer variables first, so that a literal segment wins over a
+ * variable, as in the transcoder. `body` and `inBody` are there only for a
+ * route that takes a body.
  */
-export function luaRoutesTable(routes: BodyRoute[]): string {
+export function luaRoutesTable(routes: RestRoute[]): string {
   const variables = (template: string) => (template.match(/\{/g) ?? []).length;
   routes = [...routes].sort((a, b) => a.verb.localeCompare(b.verb) || variables(a.template) - variables(b.template) || a.template.localeCompare(b.template));
+  const names = (map: Record<string, string>) => luaTable(Object.entries(map).map(([name, field]) => [name, luaString(field)]));
+  const set = (list: string[]) => luaTable(list.map((name) => [name, 'true']));
   const lines = ['local ROUTES = {'];
   for (const verb of [...new Set(routes.map((r) => r.verb))]) {
     lines.push(`  ${verb} = {`);
     for (const route of routes.filter((r) => r.verb === verb)) {
-      const fields = luaTable(Object.entries(route.fields).map(([name, field]) => [name, luaString(field)]));
-      const path = luaTable(route.pathFields.map((name) => [name, 'true']));
-      lines.push(`    { pattern = ${luaString(route.pattern)}, fields = ${fields}, path = ${path} }, -- ${route.template}`);
+      const parts = [`pattern = ${luaString(route.pattern)}`, `path = ${set(route.path)}`, `query = ${names(route.query)}`];
+      if (route.body !== undefined) parts.push(`body = ${names(route.body)}`);
+      if (route.inBody.length > 0) parts.push(`inBody = ${set(route.inBody)}`);
+      lines.push(`    { ${parts.join(', ')} }, -- ${route.template}`);
     }
     lines.push('  },');
   }

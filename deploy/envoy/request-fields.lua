@@ -1,22 +1,31 @@
--- Envoy's grpc_json_transcoder drops a JSON body field the request message does
--- not have, without a word (it has no option to refuse one), so a misspelt
--- "waitlist_capasity" would create a section with no waitlist and answer 200.
--- It also lets a body field win over the same field in the path, so
--- PATCH /departments/1 {"department_id":2} changed department 2; and a field
--- given twice ({"name":"A","name":"B"}, or once by each of its two names) is
--- taken from whichever comes last. This filter runs before the transcoder and
--- answers 400 naming the first such key instead.
+-- Envoy's grpc_json_transcoder fills one request message from a REST call's
+-- path, query and JSON body, and left alone it:
+-- * drops a body field the message does not have, without a word (it has no
+--   option to refuse one), so a misspelt "waitlist_capasity" would create a
+--   section with no waitlist and answer 200;
+-- * lets a query parameter or a body field win over the same field of the
+--   path, so DELETE /departments/3?department_id=2 deleted department 2;
+-- * takes a query parameter for a field of a body: "*" request, whose body is
+--   meant to hold every field the path does not (POST /departments?name=X);
+-- * takes the last of a field given twice ({"name":"A","name":"B"}, once by
+--   each of its two names, or ?day=Monday&day=Friday).
+-- This filter runs before the transcoder and answers 400 naming the first such
+-- key instead.
 --
--- It checks the top-level keys of a JSON object body against the fields the
--- request message has, by their proto names or their JSON (lowerCamel) names,
--- as the transcoder accepts both. ROUTES, above this text in gen/body-fields.lua,
--- comes from proto/ (lib/envoy-body-fields.ts): per HTTP method, a Lua pattern
--- for each REST path that takes a body, the names its body may hold (each
--- mapped to its field's proto name) and the names of the fields its path sets.
--- Anything this scanner cannot read as a JSON object (not JSON, not an object,
--- truncated) passes untouched: the transcoder refuses it with its own 400.
--- gRPC calls (content-type application/grpc), requests without a body and
--- bodies over the transcoder's size limit pass untouched too.
+-- ROUTES, above this text in gen/request-fields.lua, comes from proto/
+-- (lib/envoy-request-fields.ts): per HTTP method, for each REST route, a Lua
+-- pattern for its path and the names of the fields its path sets (path), its
+-- query may hold (query) and its body may hold (body, only for a route that
+-- takes one; inBody, the request's fields that body sets).
+-- Each field goes by its proto name or its JSON (lowerCamel) name, as the
+-- transcoder accepts both; query and body map each name to its proto name, so
+-- that the two names of one field count as one. A query parameter this table
+-- does not know is left to the transcoder, which refuses it
+-- (reject_unknown_query_parameters). Anything this scanner cannot read as a
+-- JSON object (not JSON, not an object, truncated) passes untouched: the
+-- transcoder refuses it with its own 400. gRPC calls (content-type
+-- application/grpc), paths no route matches and bodies over the transcoder's
+-- size limit pass untouched too.
 
 -- The transcoder's max_request_body_size in deploy/envoy/envoy.yaml.
 local MAX_BODY = 65536
@@ -100,7 +109,7 @@ local function firstRefusedKey(text, route)
     if string.byte(text, pos) ~= QUOTE then return nil end
     local key, after = readString(text, pos)
     if key == nil then return nil end
-    local field = route.fields[key]
+    local field = route.body[key]
     if field == nil then
       if route.path[key] then return key, "set by the path; the body must not set it" end
       return key, "no such field in this request's body"
@@ -118,6 +127,42 @@ local function firstRefusedKey(text, route)
   end
 end
 
+-- A query parameter's name as the transcoder reads it: "+" is a space
+-- (query_param_unescape_plus) and %XX the byte it names.
+local function unescape(name)
+  name = string.gsub(name, "+", " ")
+  return (string.gsub(name, "%%(%x%x)", function(hex) return string.char(tonumber(hex, 16)) end))
+end
+
+-- The first parameter of `query` (the text after "?") that `route` refuses, and
+-- why; nil when there is none. A name with a dot (a.b) stands for its field a.
+local function firstRefusedParameter(query, route)
+  local seen = {}
+  for pair in string.gmatch(query, "[^&]+") do
+    local name = unescape(string.match(pair, "^[^=]*"))
+    local top = string.match(name, "^[^.]*")
+    if route.path[top] then return name, "set by the path; the query must not set it" end
+    if route.inBody ~= nil and route.inBody[top] then
+      return name, "a field of the body; the query must not set it"
+    end
+    local field = route.query[top]
+    if field ~= nil then
+      if seen[field] then return name, "this parameter is given more than once" end
+      seen[field] = true
+    end
+  end
+  return nil
+end
+
+-- Whether a verb has a route with a body: a request without a query on a verb
+-- that has none is passed at once.
+local TAKES_BODY = {}
+for verb, routes in pairs(ROUTES) do
+  for _, route in ipairs(routes) do
+    if route.body ~= nil then TAKES_BODY[verb] = true end
+  end
+end
+
 -- The key as the answer may quote it: at most 64 bytes, each byte that is not
 -- printable ASCII, a quote or a backslash written "?".
 local function printable(key)
@@ -127,19 +172,25 @@ local function printable(key)
   end))
 end
 
+local function refuse(handle, key, reason)
+  handle:respond(
+    { [":status"] = "400", ["content-type"] = "application/json" },
+    '{"code":3,"message":"' .. printable(key) .. ": " .. reason .. '"}'
+  )
+end
+
 function envoy_on_request(handle)
   local headers = handle:headers()
-  local routes = ROUTES[headers:get(":method")]
+  local method = headers:get(":method")
+  local routes = ROUTES[method]
   if routes == nil then return end
   local contentType = headers:get("content-type")
   if contentType ~= nil and string.find(contentType, "^application/grpc") then return end
-  -- A body over the transcoder's limit (max_request_body_size) is left to it, to refuse
-  -- with its own 413, rather than buffered here first.
-  local length = tonumber(headers:get("content-length") or "")
-  if length ~= nil and length > MAX_BODY then return end
   local path = headers:get(":path")
-  local query = string.find(path, "?", 1, true)
-  if query ~= nil then path = string.sub(path, 1, query - 1) end
+  local mark = string.find(path, "?", 1, true)
+  if mark == nil and not TAKES_BODY[method] then return end
+  local query
+  if mark ~= nil then path, query = string.sub(path, 1, mark - 1), string.sub(path, mark + 1) end
   local matched
   for _, route in ipairs(routes) do
     if string.find(path, route.pattern) then
@@ -148,13 +199,17 @@ function envoy_on_request(handle)
     end
   end
   if matched == nil then return end
+  if query ~= nil then
+    local name, reason = firstRefusedParameter(query, matched)
+    if name ~= nil then return refuse(handle, name, reason) end
+  end
+  if matched.body == nil then return end
+  -- A body over the transcoder's limit (max_request_body_size) is left to it, to refuse
+  -- with its own 413, rather than buffered here first.
+  local length = tonumber(headers:get("content-length") or "")
+  if length ~= nil and length > MAX_BODY then return end
   local body = handle:body()
   if body == nil or body:length() == 0 then return end
   local key, reason = firstRefusedKey(body:getBytes(0, body:length()), matched)
-  if key ~= nil then
-    handle:respond(
-      { [":status"] = "400", ["content-type"] = "application/json" },
-      '{"code":3,"message":"' .. printable(key) .. ": " .. reason .. '"}'
-    )
-  end
+  if key ~= nil then return refuse(handle, key, reason) end
 end
