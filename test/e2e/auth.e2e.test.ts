@@ -496,11 +496,15 @@ describe('the auth service on the real cluster', () => {
 
   describe('HTTP semantics and bad input', () => {
     test('known path with the wrong method is 405, unknown path 404', async () => {
-      assert.equal((await http('GET', '/auth')).status, 405);
+      const wrongVerb = await http('GET', '/auth');
+      assert.equal(wrongVerb.status, 405);
+      assert.deepEqual(wrongVerb.body, { code: Status.UNIMPLEMENTED, message: 'method not allowed' }, 'the JSON shape of every refusal');
       assert.equal((await http('POST', '/.well-known/jwks.json')).status, 405);
       assert.equal((await http('GET', '/login')).status, 405);
       assert.equal((await http('GET', '/no/such/thing')).status, 404);
-      assert.equal((await http('POST', '/nope', { body: {} })).status, 404);
+      const unknown = await http('POST', '/nope', { body: {} });
+      assert.equal(unknown.status, 404);
+      assert.deepEqual(unknown.body, { code: Status.NOT_FOUND, message: 'not found' });
     });
 
     test('malformed bodies, wrong types, empty and huge fields get a clear 4xx, never a 5xx', async () => {
