@@ -191,6 +191,11 @@ function envoy_on_request(handle)
   if mark == nil and not TAKES_BODY[method] then return end
   local query
   if mark ~= nil then path, query = string.sub(path, 1, mark - 1), string.sub(path, mark + 1) end
+  -- The transcoder takes a path with a trailing slash as the path without it
+  -- (/departments/1/ is /departments/1). Envoy has already merged repeated
+  -- slashes and removed dot segments (merge_slashes, normalize_path), so
+  -- /departments/1/. arrives here as /departments/1/.
+  if #path > 1 and string.byte(path, #path) == 47 then path = string.sub(path, 1, #path - 1) end
   local matched
   for _, route in ipairs(routes) do
     if string.find(path, route.pattern) then

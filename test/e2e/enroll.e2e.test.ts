@@ -699,6 +699,9 @@ describe('the enrollment service on the real cluster', () => {
       assert.deepEqual(deleted.body, { code: Status.INVALID_ARGUMENT, message: 'department_id: set by the path; the query must not set it' });
       const read = await http('GET', `/departments/${one.id}?departmentId=${two.id}`, { token: t });
       assert.equal(read.status, 400, read.text);
+      // A trailing slash is the same path to the transcoder, and so to the check.
+      const slashed = await http('DELETE', `/departments/${one.id}/?department_id=${two.id}`, { token: t });
+      assert.equal(slashed.status, 400, slashed.text);
       // ... and with body "*", took a body field from the query.
       const queried = await http('PATCH', `/departments/${one.id}?name=Queried`, { token: t, body: {} });
       assert.equal(queried.status, 400, queried.text);

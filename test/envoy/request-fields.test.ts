@@ -156,6 +156,10 @@ test('a query parameter for a field the path sets is refused, on every verb, by 
   await refused('DELETE', '/users/7/enrollments/3?user%5Fid=8', '', 'user_id', QUERY_BY_PATH);
   await refused('PATCH', '/departments/1?department_id=2', '{"name":"x"}', 'department_id', QUERY_BY_PATH);
   await refused('GET', '/users/7/sections?type=enrolled&userId=8', '', 'userId', QUERY_BY_PATH);
+  // A trailing slash, which the transcoder ignores, does not hide the route.
+  await refused('DELETE', '/departments/3/?department_id=2', '', 'department_id', QUERY_BY_PATH);
+  await refused('PATCH', '/departments/1/', '{"department_id":2}', 'department_id', BY_PATH);
+  await refused('POST', '/departments/', '{"name":"x","extra":1}', 'extra');
   // The same names are the query's own where the path does not set them.
   await passes('GET', '/sections?department_id=2&instructorId=3&page_size=10', '');
   await passes('GET', '/sections/4?view=full', '');
