@@ -499,6 +499,8 @@ describe('the auth service on the real cluster', () => {
       const wrongVerb = await http('GET', '/auth');
       assert.equal(wrongVerb.status, 405);
       assert.deepEqual(wrongVerb.body, { code: Status.UNIMPLEMENTED, message: 'method not allowed' }, 'the JSON shape of every refusal');
+      assert.equal(wrongVerb.headers.get('allow'), 'POST', 'Allow names the verbs the path has');
+      assert.equal((await http('DELETE', '/registration-period/')).headers.get('allow'), 'GET, PUT', 'a trailing slash is the same path');
       assert.equal((await http('POST', '/.well-known/jwks.json')).status, 405);
       assert.equal((await http('GET', '/login')).status, 405);
       assert.equal((await http('GET', '/no/such/thing')).status, 404);

@@ -93,18 +93,37 @@ test('validation fails when the config names a service missing from gen/api.pb',
 });
 
 // A REST path with a verb its proto does not map reaches the router untranscoded
-// and must get Envoy's 405, not the catch-all 404: so every path template of
-// the protos has to match one of the method_not_allowed routes' regexes.
-test('every REST path of the protos has a 405 route for the verbs it lacks', () => {
+// and must get Envoy's 405, not the catch-all 404, with the verbs it does map
+// in Allow: so every path template of the protos has to match a
+// method_not_allowed route whose Allow lists exactly that template's verbs.
+test('every REST path of the protos has a 405 route for the verbs it lacks, with Allow naming the verbs it has', () => {
   const yaml = readFileSync(join(root, CONFIG), 'utf8');
-  const regexes = [...yaml.matchAll(/- name: method_not_allowed_\w+\s+match:\s+safe_regex: \{ regex: '([^']+)' \}/g)].map((m) => new RegExp(m[1]!));
-  assert.ok(regexes.length >= 4, `only ${regexes.length} method_not_allowed routes found`);
-  const paths = ['auth/v1/auth.proto', 'enroll/v1/enroll.proto'].flatMap((proto) =>
-    protoHttpRoutes(proto).map((route) => route.split(' ')[1]!.replaceAll('{}', '7')),
-  );
-  assert.ok(paths.length > 30, `only ${paths.length} routes found in the protos`);
-  const uncovered = paths.filter((path) => !regexes.some((re) => re.test(path)));
-  assert.deepEqual(uncovered, []);
+  const routes = [...yaml.matchAll(/- name: method_not_allowed_\w+\s+match:\s+safe_regex: \{ regex: '([^']+)' \}[\s\S]*?key: allow, value: "([^"]+)"/g)].map((m) => ({
+    regex: new RegExp(m[1]!),
+    allow: m[2]!,
+  }));
+  assert.ok(routes.length >= 4, `only ${routes.length} method_not_allowed routes found`);
+  const verbs = new Map<string, string[]>();
+  for (const proto of ['auth/v1/auth.proto', 'enroll/v1/enroll.proto']) {
+    for (const route of protoHttpRoutes(proto)) {
+      const [verb, template] = route.split(' ') as [string, string];
+      verbs.set(template, [...(verbs.get(template) ?? []), verb]);
+    }
+  }
+  assert.ok(verbs.size > 30, `only ${verbs.size} paths found in the protos`);
+  const wrong: string[] = [];
+  for (const [template, mapped] of verbs) {
+    const expected = [...mapped].sort().join(', ');
+    for (const path of [template.replaceAll('{}', '7'), `${template.replaceAll('{}', '7')}/`]) {
+      const matching = routes.filter((r) => r.regex.test(path)).map((r) => r.allow);
+      if (matching.length !== 1 || matching[0] !== expected) wrong.push(`${path}: Allow ${JSON.stringify(matching)}, the protos map ${expected}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+  // A path the protos do not have matches none: it gets the catch-all 404.
+  for (const path of ['/nope', '/users/7/nope', '/departments/7/courses', '/me/7']) {
+    assert.deepEqual(routes.filter((r) => r.regex.test(path)).map((r) => r.allow), [], path);
+  }
 });
 
 // The body-field filter leaves a body over the transcoder's limit to the transcoder;
