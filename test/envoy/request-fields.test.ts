@@ -130,35 +130,57 @@ test('a field the message lacks is refused with 400 naming it, wherever it stand
   await refused('POST', '/register', '{"username":"a","roles":["student",{"a":[1,2]}],"email":"e","role":"registrar"}', 'role');
 });
 
+/** Requests a rule refuses, each as [method, path, body, the key the answer names]. */
+type Refusals = Array<[method: string, path: string, body: string, key: string]>;
+
+async function allRefused(cases: Refusals, reason: string): Promise<void> {
+  for (const [method, path, body, key] of cases) await refused(method, path, body, key, reason);
+}
+
 test('a field the path sets is refused in the body, by either name, even with the same value', async () => {
-  await refused('PATCH', '/departments/1', '{"department_id":2,"name":"Physics"}', 'department_id', BY_PATH);
-  await refused('PATCH', '/departments/1', '{"name":"Physics","departmentId":1}', 'departmentId', BY_PATH);
-  await refused('PUT', '/sections/3/enrollments/9/grade', '{"grade":"A","user_id":10}', 'user_id', BY_PATH);
-  await refused('POST', '/users/7/enrollments', '{"section_id":1,"userId":8}', 'userId', BY_PATH);
-  // A route whose every field is in its path takes only an empty object.
+  await allRefused(
+    [
+      ['PATCH', '/departments/1', '{"department_id":2,"name":"Physics"}', 'department_id'],
+      ['PATCH', '/departments/1', '{"name":"Physics","departmentId":1}', 'departmentId'],
+      ['PUT', '/sections/3/enrollments/9/grade', '{"grade":"A","user_id":10}', 'user_id'],
+      ['POST', '/users/7/enrollments', '{"section_id":1,"userId":8}', 'userId'],
+      // A route whose every field is in its path takes only an empty object.
+      ['POST', '/users/7/password', '{"user_id":7}', 'user_id'],
+      // A trailing slash, which the transcoder ignores, does not hide the route.
+      ['PATCH', '/departments/1/', '{"department_id":2}', 'department_id'],
+    ],
+    BY_PATH,
+  );
   await passes('POST', '/users/7/password', '{}');
-  await refused('POST', '/users/7/password', '{"user_id":7}', 'user_id', BY_PATH);
   // Where the field is not in the path, it is a body field as before.
   await passes('POST', '/sections', '{"course_id":1}');
 });
 
 test('a field given twice, by the same name or by its two names, is refused at its second', async () => {
-  await refused('POST', '/departments', '{"name":"A","name":"B"}', 'name', TWICE);
-  await refused('POST', '/sections', '{"waitlist_capacity":1,"capacity":3,"waitlistCapacity":2}', 'waitlistCapacity', TWICE);
-  await refused('PUT', '/registration-period', '{"opensAt":"","closes_at":"","opens_at":""}', 'opens_at', TWICE);
+  await allRefused(
+    [
+      ['POST', '/departments', '{"name":"A","name":"B"}', 'name'],
+      ['POST', '/sections', '{"waitlist_capacity":1,"capacity":3,"waitlistCapacity":2}', 'waitlistCapacity'],
+      ['PUT', '/registration-period', '{"opensAt":"","closes_at":"","opens_at":""}', 'opens_at'],
+    ],
+    TWICE,
+  );
   await passes('POST', '/sections', '{"waitlist_capacity":1,"capacity":3,"course_id":2}');
 });
 
 test('a query parameter for a field the path sets is refused, on every verb, by either name and escaped', async () => {
-  await refused('DELETE', '/departments/3?department_id=2', '', 'department_id', QUERY_BY_PATH);
-  await refused('GET', '/departments/1?departmentId=1', '', 'departmentId', QUERY_BY_PATH);
-  await refused('GET', '/sections/4?view=full&section_id=5', '', 'section_id', QUERY_BY_PATH);
-  await refused('DELETE', '/users/7/enrollments/3?user%5Fid=8', '', 'user_id', QUERY_BY_PATH);
-  await refused('PATCH', '/departments/1?department_id=2', '{"name":"x"}', 'department_id', QUERY_BY_PATH);
-  await refused('GET', '/users/7/sections?type=enrolled&userId=8', '', 'userId', QUERY_BY_PATH);
-  // A trailing slash, which the transcoder ignores, does not hide the route.
-  await refused('DELETE', '/departments/3/?department_id=2', '', 'department_id', QUERY_BY_PATH);
-  await refused('PATCH', '/departments/1/', '{"department_id":2}', 'department_id', BY_PATH);
+  await allRefused(
+    [
+      ['DELETE', '/departments/3?department_id=2', '', 'department_id'],
+      ['GET', '/departments/1?departmentId=1', '', 'departmentId'],
+      ['GET', '/sections/4?view=full&section_id=5', '', 'section_id'],
+      ['DELETE', '/users/7/enrollments/3?user%5Fid=8', '', 'user_id'],
+      ['PATCH', '/departments/1?department_id=2', '{"name":"x"}', 'department_id'],
+      ['GET', '/users/7/sections?type=enrolled&userId=8', '', 'userId'],
+      ['DELETE', '/departments/3/?department_id=2', '', 'department_id'],
+    ],
+    QUERY_BY_PATH,
+  );
   await refused('POST', '/departments/', '{"name":"x","extra":1}', 'extra');
   // The same names are the query's own where the path does not set them.
   await passes('GET', '/sections?department_id=2&instructorId=3&page_size=10', '');
@@ -168,18 +190,28 @@ test('a query parameter for a field the path sets is refused, on every verb, by 
 });
 
 test('a query parameter for a field the body carries is refused: with body "*" the body holds every field the path does not', async () => {
-  await refused('POST', '/departments?name=Q', '{}', 'name', QUERY_IN_BODY);
-  await refused('PATCH', '/sections/4?capacity=100', '{"frozen":true}', 'capacity', QUERY_IN_BODY);
-  await refused('PUT', '/users/7/roles?roles=registrar', '{"roles":["student"]}', 'roles', QUERY_IN_BODY);
-  // POST /auth: the body is the credentials; ?expired is the query's own.
-  await refused('POST', '/auth?credentials.username=eve', '{"username":"ada","password":"p"}', 'credentials.username', QUERY_IN_BODY);
+  await allRefused(
+    [
+      ['POST', '/departments?name=Q', '{}', 'name'],
+      ['PATCH', '/sections/4?capacity=100', '{"frozen":true}', 'capacity'],
+      ['PUT', '/users/7/roles?roles=registrar', '{"roles":["student"]}', 'roles'],
+      // POST /auth: the body is the credentials; ?expired is the query's own.
+      ['POST', '/auth?credentials.username=eve', '{"username":"ada","password":"p"}', 'credentials.username'],
+    ],
+    QUERY_IN_BODY,
+  );
   await passes('POST', '/auth?expired=true', '{"username":"ada","password":"p"}');
 });
 
 test('a query parameter given twice is refused, by the same name or its two names; unknown ones are the transcoder\'s to refuse', async () => {
-  await refused('GET', '/sections?day=Monday&day=Friday', '', 'day', QUERY_TWICE);
-  await refused('GET', '/sections?page_size=10&pageSize=20', '', 'pageSize', QUERY_TWICE);
-  await refused('GET', '/courses?query=a+b&query=c', '', 'query', QUERY_TWICE);
+  await allRefused(
+    [
+      ['GET', '/sections?day=Monday&day=Friday', '', 'day'],
+      ['GET', '/sections?page_size=10&pageSize=20', '', 'pageSize'],
+      ['GET', '/courses?query=a+b&query=c', '', 'query'],
+    ],
+    QUERY_TWICE,
+  );
   await passes('GET', '/sections?colour=red&colour=blue', '');
   await passes('GET', '/sections?&&day=Monday&', '');
 });
