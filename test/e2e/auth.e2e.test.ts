@@ -735,6 +735,26 @@ describe('the auth service on the real cluster', () => {
       }
     });
 
+    test('every answer carries the x-request-id the services log its lines under; Envoy\'s own refusals carry one too, and a client\'s is replaced', async () => {
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+      const u = await registerAndLogin('rid');
+      const me = await http('GET', '/me', { token: u.token });
+      assert.equal(me.status, 200);
+      const rid = me.headers.get('x-request-id') ?? '';
+      assert.match(rid, uuid);
+      // Reads go to the replicas: the line is in node2's or node3's log.
+      const line = await env.cluster.waitUntil(
+        () => (['node1', 'node2', 'node3'] as const).flatMap((n) => env.cluster.logEntries(n)).find((e) => e.rid === rid),
+        5_000,
+      );
+      assert.equal(line?.method, '/auth.v1.AuthService/Me');
+      const unauthenticated = await http('GET', '/me');
+      assert.equal(unauthenticated.status, 401, 'refused by Envoy, before any service');
+      assert.match(unauthenticated.headers.get('x-request-id') ?? '', uuid);
+      const claimed = await http('GET', '/me', { token: u.token, headers: { 'x-request-id': 'chosen-by-the-client' } });
+      assert.match(claimed.headers.get('x-request-id') ?? '', uuid);
+    });
+
     test('logs are JSON lines with request id, method, status and duration, and never hold secrets', async () => {
       const u = await registerAndLogin('logs');
       await http('POST', '/token', { body: { refresh_token: u.refresh } });
