@@ -509,6 +509,13 @@ describe('the auth service on the real cluster', () => {
       assert.deepEqual(unknown.body, { code: Status.NOT_FOUND, message: 'not found' });
     });
 
+    test('a URL over Envoy\'s header limit is 431 in the JSON error shape', async () => {
+      const res = await http('GET', `/courses?query=${'a'.repeat(70_000)}`);
+      assert.equal(res.status, 431);
+      assert.equal(res.headers.get('content-type'), 'application/json');
+      assert.deepEqual(res.body, { code: Status.INVALID_ARGUMENT, message: 'Request Header Fields Too Large' });
+    });
+
     test('malformed bodies, wrong types, empty and huge fields get a clear 4xx, never a 5xx', async () => {
       const name = uniqueName('bad');
       const cases: Array<[string, unknown, number]> = [
