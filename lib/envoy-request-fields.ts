@@ -110,12 +110,15 @@ function bindings(rule: HttpRule): HttpRule[] {
   return [rule, ...extra.flatMap(bindings)];
 }
 
-/** The field is google.protobuf's or a scalar: not a message of ours, whose keys the filter would not see. */
+/** The field holds a message of ours (not a scalar, not google.protobuf's), whose keys the filter would not see. */
 function isOwnMessage(field: FieldDescriptor): boolean {
   return field.type === 'TYPE_MESSAGE' && !/^\.?google\.protobuf\./.test(field.typeName);
 }
 
 const bothNames = (name: string) => [name, jsonName(name)];
+
+/** Each field name by its proto and JSON names, once each, sorted. */
+const allNames = (names: string[]) => [...new Set(names.flatMap(bothNames))].sort();
 
 /** A field's names, each mapped to its proto name, sorted by name. */
 function namesOf(fields: FieldDescriptor[]): Record<string, string> {
@@ -168,9 +171,9 @@ export function restRoutes(definition: PackageDefinition, services: string[]): R
           verb: verb.toUpperCase(),
           template,
           pattern: luaPathPattern(template),
-          path: [...new Set(path.flatMap(bothNames))].sort(),
+          path: allNames(path),
           ...(body === undefined ? {} : { body: namesOf(body) }),
-          inBody: [...new Set(inBody.flatMap((f) => bothNames(f.name)))].sort(),
+          inBody: allNames(inBody.map((f) => f.name)),
           query: namesOf(query),
         });
       }
