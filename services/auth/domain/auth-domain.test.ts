@@ -71,6 +71,14 @@ describe('register', () => {
     assert.equal(t.read.prepare('SELECT count(*) AS n FROM users').pluck().get(), 0);
   });
 
+  test('names are refused in the words the enrollment service uses for its own text fields', async () => {
+    const ok = { username: 'worded.user', email: 'worded@example.edu', password: 'long enough' };
+    const long = await rejectsWith(domain.register({ ...ok, first_name: 'x'.repeat(101) }), Status.INVALID_ARGUMENT, 'first_name');
+    assert.equal(long.message, 'first_name: must be at most 100 characters');
+    const tab = await rejectsWith(domain.register({ ...ok, last_name: 'tab\there' }), Status.INVALID_ARGUMENT, 'last_name');
+    assert.equal(tab.message, 'last_name: must not contain control characters (line breaks, tabs, NUL)');
+  });
+
   test('a generated password is returned once, stored as argon2id, and logs in', async () => {
     const res = await domain.register({ username: 'gen.user', email: 'gen@example.edu', first_name: 'Gen', last_name: 'User' });
     assert.equal(res.username, 'gen.user');

@@ -2,7 +2,7 @@
  * Checks on registration input. Each failure is INVALID_ARGUMENT naming the field.
  */
 import { invalidArgument } from '../../../lib/errors.js';
-import { hasControlCharacters } from '../../../lib/text.js';
+import { CONTROL_CHARACTERS_REFUSED, hasControlCharacters } from '../../../lib/text.js';
 
 export const ROLES = ['student', 'instructor', 'registrar'] as const;
 export type Role = (typeof ROLES)[number];
@@ -35,8 +35,8 @@ export function checkEmail(email: unknown): string {
 export function checkName(field: 'first_name' | 'last_name', name: unknown): string {
   if (name === undefined || name === null) return '';
   if (typeof name !== 'string') throw invalidArgument(field, 'must be a string');
-  if (name.length > MAX_NAME) throw invalidArgument(field, `at most ${MAX_NAME} characters`);
-  if (hasControlCharacters(name)) throw invalidArgument(field, 'must not contain control characters');
+  if (name.length > MAX_NAME) throw invalidArgument(field, `must be at most ${MAX_NAME} characters`);
+  if (hasControlCharacters(name)) throw invalidArgument(field, CONTROL_CHARACTERS_REFUSED);
   return name;
 }
 

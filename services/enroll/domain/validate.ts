@@ -1,6 +1,6 @@
 /** Request field checks. Each failure is INVALID_ARGUMENT naming the field. */
 import { invalidArgument } from '../../../lib/errors.js';
-import { hasControlCharacters } from '../../../lib/text.js';
+import { CONTROL_CHARACTERS_REFUSED, hasControlCharacters } from '../../../lib/text.js';
 import type { EnrollmentStatus } from '../store/rows.js';
 
 export const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
@@ -49,7 +49,7 @@ export function requireText(field: string, value: string | undefined | null, max
   const text = (value ?? '').trim();
   if (text === '') throw invalidArgument(field, 'must not be empty');
   if (text.length > max) throw invalidArgument(field, `must be at most ${max} characters`);
-  if (hasControlCharacters(text)) throw invalidArgument(field, 'must not contain control characters (line breaks, tabs, NUL)');
+  if (hasControlCharacters(text)) throw invalidArgument(field, CONTROL_CHARACTERS_REFUSED);
   return text;
 }
 
