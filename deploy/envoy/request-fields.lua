@@ -8,9 +8,16 @@
 -- * takes a query parameter for a field of a body: "*" request, whose body is
 --   meant to hold every field the path does not (POST /departments?name=X);
 -- * takes the last of a field given twice ({"name":"A","name":"B"}, once by
---   each of its two names, or ?day=Monday&day=Friday).
+--   each of its two names, or ?day=Monday&day=Friday);
+-- * reads a JSON body sent with a GET or a DELETE, whose routes take none, and
+--   lets it win over the path too (DELETE /departments/3 with the body
+--   {"department_id":2} deleted department 2);
+-- * passes a body over its own size limit (max_request_body_size) whenever the
+--   body arrives in pieces small enough that its buffer never holds that much
+--   at once, so whether a 100 KB body was refused depended on the network.
 -- This filter runs before the transcoder and answers 400 naming the first such
--- key instead.
+-- key instead, 400 for a body on a route that takes none (an empty body, or
+-- {}, passes), and 413 for a body over MAX_BODY.
 --
 -- ROUTES, above this text in gen/request-fields.lua, comes from proto/
 -- (lib/envoy-request-fields.ts): per HTTP method, for each REST route, a Lua
@@ -24,10 +31,12 @@
 -- (reject_unknown_query_parameters). Anything this scanner cannot read as a
 -- JSON object (not JSON, not an object, truncated) passes untouched: the
 -- transcoder refuses it with its own 400. gRPC calls (content-type
--- application/grpc), paths no route matches and bodies over the transcoder's
--- size limit pass untouched too.
+-- application/grpc) and paths no route matches pass untouched too.
 
--- The transcoder's max_request_body_size in deploy/envoy/envoy.yaml.
+-- The most a REST request's body may hold, in bytes: the transcoder's
+-- max_request_body_size in deploy/envoy/envoy.yaml, which this filter enforces
+-- on the whole body. A body this size transcodes to a message well under the
+-- services' 256 KiB limit (lib/grpc/service.ts).
 local MAX_BODY = 65536
 
 local QUOTE, BACKSLASH, COLON, COMMA = 34, 92, 58, 44
@@ -154,8 +163,8 @@ local function firstRefusedParameter(query, route)
   return nil
 end
 
--- Whether a verb has a route with a body: a request without a query on a verb
--- that has none is passed at once.
+-- Whether a verb has a route with a body: a request without a query or a body
+-- on a verb that has none is passed at once.
 local TAKES_BODY = {}
 for verb, routes in pairs(ROUTES) do
   for _, route in ipairs(routes) do
@@ -172,11 +181,28 @@ local function printable(key)
   end))
 end
 
+local function answer(handle, status, message)
+  handle:respond({ [":status"] = status, ["content-type"] = "application/json" }, '{"code":3,"message":"' .. message .. '"}')
+end
+
 local function refuse(handle, key, reason)
-  handle:respond(
-    { [":status"] = "400", ["content-type"] = "application/json" },
-    '{"code":3,"message":"' .. printable(key) .. ": " .. reason .. '"}'
-  )
+  answer(handle, "400", printable(key) .. ": " .. reason)
+end
+
+-- Plain text: the local-reply mapper for a 413 without the transcoder's
+-- x-envoy-original-path (deploy/envoy/envoy.yaml) wraps every such answer,
+-- this one and Envoy's own when a body outgrows its buffer, in the JSON shape.
+local function tooLarge(handle)
+  handle:respond({ [":status"] = "413" }, "the request body must be at most " .. MAX_BODY .. " bytes")
+end
+
+-- Whether a body sent on a route that takes none says nothing: empty, or an
+-- empty JSON object (which some clients send with every request).
+local function saysNothing(body)
+  local length = body:length()
+  if length == 0 then return true end
+  if length > 64 then return false end
+  return string.find(body:getBytes(0, length), "^[ \t\r\n]*{[ \t\r\n]*}[ \t\r\n]*$") ~= nil
 end
 
 function envoy_on_request(handle)
@@ -187,8 +213,17 @@ function envoy_on_request(handle)
   local contentType = headers:get("content-type")
   if contentType ~= nil and string.find(contentType, "^application/grpc") then return end
   local path = headers:get(":path")
+  -- Read before body(): the headers object is out of scope once body() has
+  -- waited for the body, and a script error would let the request pass.
+  local length = tonumber(headers:get("content-length") or "")
   local mark = string.find(path, "?", 1, true)
-  if mark == nil and not TAKES_BODY[method] then return end
+  local body
+  if mark == nil and not TAKES_BODY[method] and (length == nil or length == 0) then
+    -- The common GET or DELETE: no query, and no body (the request ended with
+    -- its headers, so body() answers nil without waiting) passes at once.
+    body = handle:body()
+    if body == nil then return end
+  end
   local query
   if mark ~= nil then path, query = string.sub(path, 1, mark - 1), string.sub(path, mark + 1) end
   -- The transcoder takes a path with a trailing slash as the path without it
@@ -208,13 +243,18 @@ function envoy_on_request(handle)
     local name, reason = firstRefusedParameter(query, matched)
     if name ~= nil then return refuse(handle, name, reason) end
   end
-  if matched.body == nil then return end
-  -- A body over the transcoder's limit (max_request_body_size) is left to it, to refuse
-  -- with its own 413, rather than buffered here first.
-  local length = tonumber(headers:get("content-length") or "")
-  if length ~= nil and length > MAX_BODY then return end
-  local body = handle:body()
-  if body == nil or body:length() == 0 then return end
+  -- Refused from its length alone, before any of it is buffered.
+  if length ~= nil and length > MAX_BODY then return tooLarge(handle) end
+  -- A body sent without a length is buffered here up to Envoy's buffer limit
+  -- (1 MiB), past which Envoy answers 413 itself.
+  body = body or handle:body()
+  if body == nil then return end
+  if body:length() > MAX_BODY then return tooLarge(handle) end
+  if matched.body == nil then
+    if saysNothing(body) then return end
+    return answer(handle, "400", "this request takes no body: its fields go in the path and the query")
+  end
+  if body:length() == 0 then return end
   local key, reason = firstRefusedKey(body:getBytes(0, body:length()), matched)
   if key ~= nil then return refuse(handle, key, reason) end
 end

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil } from '../harness/cluster.js';
-import { call, enrollClient, http, uniqueName, type HttpAnswer } from '../support/clients.js';
+import { ENVOY_HTTP, call, enrollClient, http, httpWithBody, uniqueName, type HttpAnswer } from '../support/clients.js';
 import { protoHttpRoutes, routeShape } from '../support/proto-routes.js';
 import { course, createSchool, enroll, person, section, type Person, type School } from '../support/school.js';
 
@@ -659,25 +659,33 @@ describe('the enrollment service on the real cluster', () => {
       assert.match(patched.body.message, /^frozn: /);
       const after = await http('GET', `/sections/${created.body.id}`, { token: t });
       assert.deepEqual([after.body.capacity, after.body.frozen ?? false], [10, false], 'the refused change changed nothing');
-      // Too large a body is 413 with the same JSON shape, with a length or sent in chunks
-      // (the body-field filter reads up to Envoy's buffer; the transcoder takes 64 KiB).
-      const huge = JSON.stringify({ name: 'x'.repeat(2_000_000) });
-      for (const chunked of [false, true]) {
-        const bytes = new TextEncoder().encode(huge);
-        const stream = new ReadableStream({
-          start(controller) {
-            for (let at = 0; at < bytes.length; at += 65_536) controller.enqueue(bytes.subarray(at, at + 65_536));
-            controller.close();
-          },
-        });
-        const res = await fetch('http://127.0.0.1:8080/departments', {
-          method: 'POST',
-          headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
-          body: chunked ? stream : huge,
-          ...(chunked ? { duplex: 'half' } : {}),
-        } as RequestInit);
-        assert.equal(res.status, 413, chunked ? 'chunked' : 'with a length');
-        assert.equal(((await res.json()) as { code: number }).code, Status.INVALID_ARGUMENT, chunked ? 'chunked' : 'with a length');
+      // Too large a body is 413 with the same JSON shape, with a length or sent in chunks,
+      // every time: the request-fields filter enforces 64 KiB on the whole body. The
+      // transcoder's own limit bounds its buffer, so a 100 KB body arriving in pieces it
+      // could translate as they came passed it, and over 256 KiB the service answered
+      // RESOURCE_EXHAUSTED, a 429 that tells a client to retry. Over Envoy's 1 MiB buffer,
+      // a body sent in chunks gets Envoy's own 413, in the same shape.
+      for (const size of [100_000, 300_000, 2_000_000]) {
+        const bytes = new TextEncoder().encode(JSON.stringify({ name: 'x'.repeat(size) }));
+        for (const chunked of [false, true]) {
+          const label = `${size} bytes ${chunked ? 'chunked' : 'with a length'}`;
+          const stream = new ReadableStream({
+            start(controller) {
+              for (let at = 0; at < bytes.length; at += 16_384) controller.enqueue(bytes.subarray(at, at + 16_384));
+              controller.close();
+            },
+          });
+          const res = await fetch(`${ENVOY_HTTP}/departments`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+            body: chunked ? stream : bytes,
+            ...(chunked ? { duplex: 'half' } : {}),
+          } as RequestInit);
+          assert.equal(res.status, 413, label);
+          const overBuffer = chunked && size > 1_048_576;
+          const message = overBuffer ? 'Payload Too Large' : 'the request body must be at most 65536 bytes';
+          assert.deepEqual(await res.json(), { code: Status.INVALID_ARGUMENT, message }, label);
+        }
       }
       // The auth service's routes too, before any account is made.
       const username = uniqueName('misspelt');
@@ -716,6 +724,18 @@ describe('the enrollment service on the real cluster', () => {
       const twice = await http('PATCH', `/departments/${one.id}`, { token: t, body: '{"name":"First","name":"Second"}' });
       assert.equal(twice.status, 400, twice.text);
       assert.deepEqual(twice.body, { code: Status.INVALID_ARGUMENT, message: 'name: this field is given more than once' });
+      // The transcoder alone reads a body sent with a GET or a DELETE, whose routes take
+      // none, over the path too: this deleted department two.
+      const noBody = { code: Status.INVALID_ARGUMENT, message: 'this request takes no body: its fields go in the path and the query' };
+      const bodied = await http('DELETE', `/departments/${one.id}`, { token: t, body: { department_id: two.id } });
+      assert.equal(bodied.status, 400, bodied.text);
+      assert.deepEqual(bodied.body, noBody);
+      const auth = { authorization: `Bearer ${t}` };
+      const readWithBody = await httpWithBody('GET', `/departments/${one.id}`, `{"department_id":${two.id}}`, auth);
+      assert.deepEqual([readWithBody.status, JSON.parse(readWithBody.text)], [400, noBody]);
+      // An empty object says nothing, and passes.
+      const readWithEmpty = await httpWithBody('GET', `/departments/${one.id}`, '{}', auth);
+      assert.deepEqual([readWithEmpty.status, JSON.parse(readWithEmpty.text)], [200, one]);
       for (const department of [one, two]) {
         const stored = await http('GET', `/departments/${department.id}`, { token: t });
         assert.deepEqual(stored.body, department, 'both departments keep their names');

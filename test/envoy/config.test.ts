@@ -126,9 +126,9 @@ test('every REST path of the protos has a 405 route for the verbs it lacks, with
   }
 });
 
-// The body-field filter leaves a body over the transcoder's limit to the transcoder;
-// both must name the same limit.
-test("the body-field filter's size limit is the transcoder's max_request_body_size", () => {
+// The request-fields filter enforces on the whole body the limit the transcoder applies
+// to its buffer; both must name the same limit.
+test("the request-fields filter's size limit is the transcoder's max_request_body_size", () => {
   const yaml = readFileSync(join(root, CONFIG), 'utf8');
   const lua = readFileSync(join(root, 'deploy/envoy/request-fields.lua'), 'utf8');
   const transcoder = /^\s*max_request_body_size: (\d+)$/m.exec(yaml)?.[1];

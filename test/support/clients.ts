@@ -4,6 +4,7 @@
  * node's port.
  */
 import * as grpc from '@grpc/grpc-js';
+import { request } from 'node:http';
 import { loadProto, serviceClient } from '../../lib/grpc/proto.js';
 
 export const ENVOY_HTTP = 'http://127.0.0.1:8080';
@@ -36,11 +37,9 @@ export async function http<T = any>(
   path: string,
   opts: { body?: unknown; token?: string; headers?: Record<string, string>; base?: string } = {},
 ): Promise<HttpAnswer<T>> {
-  const headers: Record<string, string> = { ...opts.headers };
+  const headers = readingOwnWrites(method, path, { ...opts.headers });
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const service = AUTH_PATH.test(path) ? 'auth' : 'enroll';
-  const ownMinTxid = Object.keys(headers).some((k) => k.toLowerCase() === 'x-min-txid');
-  if (method === 'GET' && !ownMinTxid && newestWrite[service] > 0n) headers['x-min-txid'] = newestWrite[service].toString();
   let body: string | undefined;
   if (opts.body !== undefined) {
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
@@ -57,6 +56,35 @@ export async function http<T = any>(
     parsed = undefined;
   }
   return { status: res.status, headers: res.headers, body: parsed as T, text };
+}
+
+/** `headers` with, for a GET, this process's newest write to the path's service as x-min-txid (unless they name their own). */
+function readingOwnWrites(method: string, path: string, headers: Record<string, string>): Record<string, string> {
+  const service = AUTH_PATH.test(path) ? 'auth' : 'enroll';
+  const ownMinTxid = Object.keys(headers).some((k) => k.toLowerCase() === 'x-min-txid');
+  if (method === 'GET' && !ownMinTxid && newestWrite[service] > 0n) headers['x-min-txid'] = newestWrite[service].toString();
+  return headers;
+}
+
+/**
+ * One HTTP/1.1 request through node:http to Envoy, for what fetch will not send:
+ * a GET with a body. Sent with a content-length; a GET waits for this process's
+ * writes as in `http`. The answer's text as it came.
+ */
+export function httpWithBody(method: string, path: string, body: string, headers: Record<string, string> = {}, base = ENVOY_HTTP): Promise<{ status: number; text: string }> {
+  const sent = readingOwnWrites(method, path, { 'content-type': 'application/json', ...headers, 'content-length': String(Buffer.byteLength(body)) });
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers: sent, timeout: 30_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${base}${path}: no answer within 30 s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 const protos = new Map<string, grpc.GrpcObject>();
