@@ -205,7 +205,8 @@ local function saysNothing(body)
   return string.find(body:getBytes(0, length), "^[ \t\r\n]*{[ \t\r\n]*}[ \t\r\n]*$") ~= nil
 end
 
-function envoy_on_request(handle)
+-- The checks above, on one request; answers with a refusal or returns to let it pass.
+local function check(handle)
   local headers = handle:headers()
   local method = headers:get(":method")
   local routes = ROUTES[method]
@@ -257,4 +258,16 @@ function envoy_on_request(handle)
   if body:length() == 0 then return end
   local key, reason = firstRefusedKey(body:getBytes(0, body:length()), matched)
   if key ~= nil then return refuse(handle, key, reason) end
+end
+
+-- Envoy lets a request pass when its Lua script fails, which would turn a bug
+-- here into silence: every check above would stop refusing anything (the first
+-- version of the no-body check did just that). A failure is answered 500
+-- instead, and logged; LuaJIT lets body() wait inside pcall.
+function envoy_on_request(handle)
+  local ok, err = pcall(check, handle)
+  if not ok then
+    handle:logErr("request-fields: " .. tostring(err))
+    handle:respond({ [":status"] = "500", ["content-type"] = "application/json" }, '{"code":13,"message":"internal error"}')
+  end
 end

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,17 +27,16 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const config = (port: number) => `
-static_resources:
-  listeners:
-    - name: body_fields_test
+/** One listener: the filter in `lua` in front of a direct response. */
+const listener = (name: string, port: number, lua: string) => `
+    - name: ${name}
       address: { socket_address: { address: 127.0.0.1, port_value: ${port} } }
       filter_chains:
         - filters:
             - name: envoy.filters.network.http_connection_manager
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                stat_prefix: body_fields_test
+                stat_prefix: ${name}
                 route_config:
                   virtual_hosts:
                     - name: all
@@ -49,23 +48,34 @@ static_resources:
                   - name: envoy.filters.http.lua
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua
-                      default_source_code: { filename: ${JSON.stringify(LUA)} }
+                      default_source_code: { filename: ${JSON.stringify(lua)} }
                   - name: envoy.filters.http.router
                     typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
 `;
 
+/** The filter with its body scanner made to fail, as a bug in it would. */
+function brokenCopy(lua: string): string {
+  const scanner = 'local function firstRefusedKey(text, route)';
+  assert.ok(lua.includes(scanner), 'the scanner to break is found');
+  return lua.replace(scanner, `${scanner}\n  if text ~= nil then error("broken on purpose") end`);
+}
+
 let envoy: ChildProcess | undefined;
 let dir = '';
 let base = '';
+let brokenBase = '';
 
 before(async () => {
   const bin = process.env.ENVOY_BIN;
   assert.ok(bin && existsSync(bin), 'ENVOY_BIN must name the envoy binary (see README)');
   assert.ok(existsSync(LUA), 'gen/request-fields.lua is missing: run `npm run build`');
-  const port = await freePort();
+  const [port, brokenPort] = [await freePort(), await freePort()];
   base = `http://127.0.0.1:${port}`;
+  brokenBase = `http://127.0.0.1:${brokenPort}`;
   dir = mkdtempSync(join(tmpdir(), 'request-fields-test-'));
-  writeFileSync(join(dir, 'envoy.yaml'), config(port));
+  const broken = join(dir, 'broken.lua');
+  writeFileSync(broken, brokenCopy(readFileSync(LUA, 'utf8')));
+  writeFileSync(join(dir, 'envoy.yaml'), `static_resources:\n  listeners:${listener('request_fields', port, LUA)}${listener('broken', brokenPort, broken)}`);
   let output = '';
   envoy = spawn(bin, ['-c', join(dir, 'envoy.yaml'), '--disable-hot-restart', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
   envoy.stdout!.on('data', (d: Buffer) => (output += d));
@@ -298,4 +308,12 @@ test('a body over 64 KiB is refused with 413, from its length or, sent in chunks
   // A route that takes no body too, and before reading it when the length says so.
   assert.deepEqual(await httpWithBody('DELETE', '/departments/3', over, {}, base), tooLarge);
   assert.deepEqual(await httpWithBody('GET', '/departments/1', over, {}, base), tooLarge);
+});
+
+test('a failure in the filter is answered 500, never passed: Envoy alone would let the request through unchecked', async () => {
+  const res = await fetch(`${brokenBase}/departments`, { method: 'POST', body: '{"name":"Physics","extra":1}', headers: { 'content-type': 'application/json' } });
+  assert.deepEqual([res.status, await res.json()], [500, { code: 13, message: 'internal error' }]);
+  // What does not reach the broken part still passes there.
+  const read = await fetch(`${brokenBase}/departments/1`);
+  assert.deepEqual([read.status, await read.text()], [200, 'passed']);
 });
