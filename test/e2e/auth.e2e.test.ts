@@ -509,6 +509,15 @@ describe('the auth service on the real cluster', () => {
       assert.deepEqual(unknown.body, { code: Status.NOT_FOUND, message: 'not found' });
     });
 
+    test('a path with an encoded slash or backslash is 400 in the JSON error shape', async () => {
+      for (const path of ['/departments/1%2F2', '/users/1%5c2/enrollments', '/auth-logs%2F']) {
+        const res = await http('GET', path);
+        assert.equal(res.status, 400, path);
+        assert.equal(res.headers.get('content-type'), 'application/json', path);
+        assert.deepEqual(res.body, { code: Status.INVALID_ARGUMENT, message: 'the path is not valid: it holds an encoded slash or backslash, or climbs above the root' }, path);
+      }
+    });
+
     test('a URL over Envoy\'s header limit is 431 in the JSON error shape', async () => {
       const res = await http('GET', `/courses?query=${'a'.repeat(70_000)}`);
       assert.equal(res.status, 431);
