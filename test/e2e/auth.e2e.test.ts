@@ -17,7 +17,7 @@ import { Status } from '../../lib/errors.js';
 import { loadPrivateKey } from '../../services/auth/domain/keys.js';
 import { authThreadPoolSize } from '../../services/node/env.js';
 import { useCluster } from '../harness/cluster.js';
-import { ENVOY_GRPC, authClient, call, directoryClient, http, txidOf, uniqueName } from '../support/clients.js';
+import { ENVOY_GRPC, authClient, call, directoryClient, http, httpRaw, txidOf, uniqueName } from '../support/clients.js';
 import { healthStatus } from '../../lib/grpc/health-client.js';
 import { protoHttpRoutes, routeShape } from '../support/proto-routes.js';
 import { loginHttp, manyStudents, person, type Person } from '../support/school.js';
@@ -601,6 +601,25 @@ describe('the auth service on the real cluster', () => {
         await sleep(200);
       }
     }
+
+    test("one client's flood of logins is refused from its own bucket: another client is still served", async () => {
+      const login = (localAddress: string) => httpRaw('POST', '/login', JSON.stringify({ username: uniqueName('nobody'), password: 'whatever123' }), { localAddress });
+      // Both addresses start with full buckets, and so does the route's.
+      assert.equal(await untilServed(() => login('127.0.0.2')), 401);
+      assert.equal(await untilServed(() => login('127.0.0.3')), 401);
+      await sleep(2_500);
+      // 127.0.0.2 sends 100 at once: its own bucket holds 20, and refuses the rest
+      // without touching the route's.
+      const flood = await Promise.all(Array.from({ length: 100 }, () => login('127.0.0.2')));
+      const refused = flood.filter((r) => r.status === 429);
+      assert.ok(refused.length >= 70, `most of the flood is refused: ${refused.length} of 100`);
+      assert.ok(refused.every((r) => r.headers['x-ratelimit'] === 'token-endpoint'), "Envoy's rate limit refused them");
+      assert.ok(flood.every((r) => r.status === 429 || r.status === 401), JSON.stringify([...new Set(flood.map((r) => r.status))]));
+      // Right after, 127.0.0.3 sends 10 at once: the route's bucket still has room for
+      // them. With one bucket for everyone the flood had emptied it, and these were 429.
+      const other = await Promise.all(Array.from({ length: 10 }, () => login('127.0.0.3')));
+      assert.deepEqual(other.map((r) => r.status), Array(10).fill(401), 'another client is served');
+    });
 
     test('a burst of registrations gets 429 from a bucket of its own, and is served again once it refills', async () => {
       const login = () => http('POST', '/login', { body: { username: uniqueName('nobody'), password: 'whatever123' } });

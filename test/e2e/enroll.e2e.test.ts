@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { Status } from '../../lib/errors.js';
 import { useCluster, waitUntil } from '../harness/cluster.js';
-import { ENVOY_HTTP, call, enrollClient, http, httpWithBody, uniqueName, type HttpAnswer } from '../support/clients.js';
+import { ENVOY_HTTP, call, enrollClient, http, httpRaw, uniqueName, type HttpAnswer } from '../support/clients.js';
 import { protoHttpRoutes, routeShape } from '../support/proto-routes.js';
 import { course, createSchool, enroll, person, section, type Person, type School } from '../support/school.js';
 
@@ -731,10 +731,10 @@ describe('the enrollment service on the real cluster', () => {
       assert.equal(bodied.status, 400, bodied.text);
       assert.deepEqual(bodied.body, noBody);
       const auth = { authorization: `Bearer ${t}` };
-      const readWithBody = await httpWithBody('GET', `/departments/${one.id}`, `{"department_id":${two.id}}`, auth);
+      const readWithBody = await httpRaw('GET', `/departments/${one.id}`, `{"department_id":${two.id}}`, { headers: auth });
       assert.deepEqual([readWithBody.status, JSON.parse(readWithBody.text)], [400, noBody]);
       // An empty object says nothing, and passes.
-      const readWithEmpty = await httpWithBody('GET', `/departments/${one.id}`, '{}', auth);
+      const readWithEmpty = await httpRaw('GET', `/departments/${one.id}`, '{}', { headers: auth });
       assert.deepEqual([readWithEmpty.status, JSON.parse(readWithEmpty.text)], [200, one]);
       for (const department of [one, two]) {
         const stored = await http('GET', `/departments/${department.id}`, { token: t });
