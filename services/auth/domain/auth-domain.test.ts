@@ -71,6 +71,13 @@ describe('register', () => {
     assert.equal(t.read.prepare('SELECT count(*) AS n FROM users').pluck().get(), 0);
   });
 
+  test('names are trimmed, as the enrollment service trims its text fields, at registration and on a change', async () => {
+    const { user_id: id } = await domain.register({ username: 'trim.me', email: 'trim.me@example.edu', first_name: '  Ann ', last_name: '\tLee\n', password: 'long enough' });
+    assert.deepEqual([domain.me(id).first_name, domain.me(id).last_name], ['Ann', 'Lee']);
+    await domain.updateMe(id, { first_name: ' Anne  ', last_name: '   ' });
+    assert.deepEqual([domain.me(id).first_name, domain.me(id).last_name], ['Anne', '']);
+  });
+
   test('names are refused in the words the enrollment service uses for its own text fields', async () => {
     const ok = { username: 'worded.user', email: 'worded@example.edu', password: 'long enough' };
     const long = await rejectsWith(domain.register({ ...ok, first_name: 'x'.repeat(101) }), Status.INVALID_ARGUMENT, 'first_name');
@@ -279,6 +286,16 @@ describe('password change', () => {
     await rejectsWith(domain.changePassword(userId, { current_password: NEW }, { ip: '10.4.0.6' }), Status.INVALID_ARGUMENT, 'new_password');
     await rejectsWith(domain.changePassword(userId, { new_password: 'long enough password' }, { ip: '10.4.0.6' }), Status.INVALID_ARGUMENT, 'current_password');
     await rejectsWith(domain.changePassword(999_999, { current_password: NEW, new_password: 'long enough password' }, { ip: '10.4.0.6' }), Status.NOT_FOUND);
+  });
+
+  test('the new password must differ from the current one, which is said only to a caller who gave the current one', async () => {
+    const same = await rejectsWith(domain.changePassword(userId, { current_password: NEW, new_password: NEW }, { ip: '10.4.0.9' }), Status.INVALID_ARGUMENT, 'new_password');
+    assert.equal(same.message, 'new_password: must differ from the current password');
+    // A guess sent as both: the answer is that the current password does not match, so
+    // it never confirms a guess.
+    const guess = await rejectsWith(domain.changePassword(userId, { current_password: 'a guess at it', new_password: 'a guess at it' }, { ip: '10.4.0.9' }), Status.INVALID_ARGUMENT, 'current_password');
+    assert.equal(guess.message, 'current_password: does not match');
+    assert.ok((await login(NEW)).access_token, 'the password is still the one it was');
   });
 
   test('two changes from the same current password: the second is ABORTED and the first one stands', async () => {

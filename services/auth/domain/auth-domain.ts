@@ -356,6 +356,9 @@ export class AuthDomain {
       await this.#write(audit, { ...log, outcome: 'bad_credentials' });
       throw invalidArgument('current_password', 'does not match');
     }
+    // Only once the caller has shown they know the current password: before, this
+    // answer would confirm a guess of it.
+    if (next === current) throw invalidArgument('new_password', 'must differ from the current password');
     const newHash = await hashPassword(next);
     const key = await this.#signingKey(now, false);
     const refresh = newRefreshToken();

@@ -21,7 +21,7 @@ export const MAX_PASSWORD = 128;
 export function checkUsername(username: unknown): string {
   if (typeof username !== 'string' || username === '') throw invalidArgument('username', 'required');
   if (!USERNAME.test(username)) {
-    throw invalidArgument('username', '3 to 64 characters of letters, digits, ".", "_" or "-"');
+    throw invalidArgument('username', 'must be 3 to 64 characters of letters, digits, ".", "_" or "-"');
   }
   return username;
 }
@@ -32,12 +32,14 @@ export function checkEmail(email: unknown): string {
   return email;
 }
 
+/** A first or last name: optional, trimmed as the enrollment service trims its text fields. */
 export function checkName(field: 'first_name' | 'last_name', name: unknown): string {
   if (name === undefined || name === null) return '';
   if (typeof name !== 'string') throw invalidArgument(field, 'must be a string');
-  if (name.length > MAX_NAME) throw invalidArgument(field, `must be at most ${MAX_NAME} characters`);
-  if (hasControlCharacters(name)) throw invalidArgument(field, CONTROL_CHARACTERS_REFUSED);
-  return name;
+  const trimmed = name.trim();
+  if (trimmed.length > MAX_NAME) throw invalidArgument(field, `must be at most ${MAX_NAME} characters`);
+  if (hasControlCharacters(trimmed)) throw invalidArgument(field, CONTROL_CHARACTERS_REFUSED);
+  return trimmed;
 }
 
 /** An empty or missing password means "generate one": returns undefined. */
@@ -45,7 +47,7 @@ export function checkPassword(password: unknown, field = 'password'): string | u
   if (password === undefined || password === null || password === '') return undefined;
   if (typeof password !== 'string') throw invalidArgument(field, 'must be a string');
   if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
-    throw invalidArgument(field, `${MIN_PASSWORD} to ${MAX_PASSWORD} characters`);
+    throw invalidArgument(field, `must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters`);
   }
   return password;
 }
