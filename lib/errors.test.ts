@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { test } from 'node:test';
-import { AppError, Status, invalidArgument, toGrpcStatus } from './errors.js';
+import { AppError, Status, invalidArgument, resourceExhausted, toGrpcStatus } from './errors.js';
 
 test('an AppError keeps its code and client message', () => {
   assert.deepEqual(toGrpcStatus(invalidArgument('username', 'must not be empty')), {
     code: Status.INVALID_ARGUMENT,
     details: 'username: must not be empty',
   });
+});
+
+test('a RESOURCE_EXHAUSTED AppError carries when to try again; other errors carry no wait', () => {
+  assert.deepEqual(toGrpcStatus(resourceExhausted('too many; try again in 7 s', 7)), { code: Status.RESOURCE_EXHAUSTED, details: 'too many; try again in 7 s', retryAfterSeconds: 7 });
+  assert.equal('retryAfterSeconds' in toGrpcStatus(invalidArgument('x', 'bad')), false);
 });
 
 test("an INTERNAL AppError's message stays in the log: the client gets the generic one", () => {

@@ -14,14 +14,20 @@ export class AppError extends Error {
   readonly code: Status;
   /** The request field the error is about, when there is one. */
   readonly field?: string;
+  /** For RESOURCE_EXHAUSTED: whole seconds until the caller may try again (sent as `retry-after`). */
+  readonly retryAfterSeconds?: number;
 
-  constructor(code: Status, message: string, options?: { cause?: unknown; field?: string }) {
+  constructor(code: Status, message: string, options?: { cause?: unknown; field?: string; retryAfterSeconds?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.field = options?.field;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
+
+/** Response metadata (an HTTP header through Envoy): seconds until a refused caller may try again. */
+export const RETRY_AFTER_HEADER = 'retry-after';
 
 /** 400: the request is malformed. The message names the field. */
 export function invalidArgument(field: string, problem: string): AppError {
@@ -58,9 +64,9 @@ export function unauthenticated(message = 'authentication required', cause?: unk
   return new AppError(Status.UNAUTHENTICATED, message, { cause });
 }
 
-/** 429 over HTTP: the caller is asking too often; the message says when to try again. */
-export function resourceExhausted(message: string): AppError {
-  return new AppError(Status.RESOURCE_EXHAUSTED, message);
+/** 429 over HTTP: the caller is asking too often; the message and `retry-after` say when to try again. */
+export function resourceExhausted(message: string, retryAfterSeconds: number): AppError {
+  return new AppError(Status.RESOURCE_EXHAUSTED, message, { retryAfterSeconds });
 }
 
 /** 503: retryable. */
@@ -71,6 +77,8 @@ export function unavailable(message: string, cause?: unknown): AppError {
 export interface GrpcStatus {
   code: Status;
   details: string;
+  /** Seconds until the caller may try again, when the error says. */
+  retryAfterSeconds?: number;
 }
 
 /** SQLite extended result codes as better-sqlite3 reports them in `err.code`. */
@@ -88,7 +96,10 @@ function sqliteCode(err: unknown): string | undefined {
  */
 export function toGrpcStatus(err: unknown): GrpcStatus {
   // An INTERNAL AppError's message is for the operator's log (lib/grpc/handler.ts), not the client.
-  if (err instanceof AppError) return { code: err.code, details: err.code === Status.INTERNAL ? 'internal error' : err.message };
+  if (err instanceof AppError) {
+    if (err.code === Status.INTERNAL) return { code: err.code, details: 'internal error' };
+    return err.retryAfterSeconds === undefined ? { code: err.code, details: err.message } : { code: err.code, details: err.message, retryAfterSeconds: err.retryAfterSeconds };
+  }
 
   const sqlite = sqliteCode(err);
   if (sqlite !== undefined) {

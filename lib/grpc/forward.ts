@@ -17,7 +17,7 @@ import type { ForwardedAnswers__Output } from '../../gen/ts/internal/v1/Forwarde
 import type { ForwardedCall } from '../../gen/ts/internal/v1/ForwardedCall.js';
 import type { ForwardedCalls } from '../../gen/ts/internal/v1/ForwardedCalls.js';
 import type { Header } from '../../gen/ts/internal/v1/Header.js';
-import { AppError, Status, unavailable } from '../errors.js';
+import { AppError, RETRY_AFTER_HEADER, Status, unavailable } from '../errors.js';
 import type { Logger } from '../log.js';
 import { PEER_CHANNEL_OPTIONS, loadProto, serviceClient } from './proto.js';
 
@@ -280,7 +280,11 @@ class ForwardStream {
     if (!waiting) return; // its caller has already given up
     this.pending.delete(answer.id);
     clearTimeout(waiting.timer);
-    if (answer.code !== Status.OK) return waiting.reject(new AppError(answer.code, answer.details));
+    if (answer.code !== Status.OK) {
+      // A refusal's one header: when to try again (the primary's login throttle).
+      const retryAfter = Number(answer.headers.find((h) => h.key === RETRY_AFTER_HEADER)?.value);
+      return waiting.reject(new AppError(answer.code, answer.details, Number.isInteger(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : undefined));
+    }
     let response: unknown;
     try {
       response = waiting.method.responseDeserialize(answer.response);

@@ -26,7 +26,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import { Status, invalidArgument, toGrpcStatus, unauthenticated, unavailable } from '../errors.js';
+import { RETRY_AFTER_HEADER, Status, invalidArgument, toGrpcStatus, unauthenticated, unavailable, type GrpcStatus } from '../errors.js';
 import type { LiteFsNode } from '../litefs.js';
 import type { Logger } from '../log.js';
 import type { ReadableDb } from '../sqlite.js';
@@ -252,7 +252,10 @@ export function forwardedRoutes(
         return { code: Status.INVALID_ARGUMENT, details: 'the forwarded request could not be parsed' };
       }
       const out = await serveCall(runtime, method, impl, request, metadata, peer, Infinity);
-      if ('code' in out) return out;
+      if ('code' in out) {
+        if (out.retryAfterSeconds === undefined) return { code: out.code, details: out.details };
+        return { code: out.code, details: out.details, headers: [{ key: RETRY_AFTER_HEADER, value: String(out.retryAfterSeconds) }] };
+      }
       return { code: Status.OK, details: '', response: method.responseSerialize(out.response), txid: out.txid, headers: headersOf(out.headers) };
     });
   }
@@ -273,7 +276,7 @@ export type ForwardedRoute = (request: Buffer, metadata: grpc.Metadata, peer: st
 function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, unknown>, impl: MethodImpl): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     serveCall(runtime, method, impl, call.request, call.metadata, call.getPeer(), call.getDeadline()).then((out) => {
-      if ('code' in out) return callback(out);
+      if ('code' in out) return callback(errorAnswer(out));
       if (out.txid !== undefined) out.headers.set(TXID_HEADER, out.txid.toString());
       call.sendMetadata(out.headers);
       callback(null, out.response);
@@ -281,7 +284,14 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
   };
 }
 
-type Served = { response: unknown; txid?: bigint; headers: grpc.Metadata } | { code: Status; details: string };
+type Served = { response: unknown; txid?: bigint; headers: grpc.Metadata } | GrpcStatus;
+
+/** A refusal as grpc-js sends it: the status, and `retry-after` in its trailers when the error says when to try again. */
+function errorAnswer(status: GrpcStatus): grpc.ServerErrorResponse {
+  const metadata = new grpc.Metadata();
+  if (status.retryAfterSeconds !== undefined) metadata.set(RETRY_AFTER_HEADER, String(status.retryAfterSeconds));
+  return { name: Status[status.code], message: status.details, code: status.code, details: status.details, metadata };
+}
 
 /**
  * One call, whatever carried it: forwarding or running the handler, the
@@ -319,7 +329,7 @@ async function serveCall(
     count(line.code, line.ms);
     if (status.code === Status.INTERNAL) ctx.log.error({ ...line, err }, 'request failed');
     else runtime.accessLog.info({ ...access, ...line, details: status.details }, 'request refused');
-    return { code: status.code, details: status.details };
+    return status;
   };
   const done = (response: unknown, txid: bigint | undefined, headers: grpc.Metadata): Served => {
     // A write answered from an idempotency key's stored result is marked (never the key itself).

@@ -285,15 +285,22 @@ describe('the auth service on the real cluster', () => {
       for (const path of ['/login', '/auth']) {
         const refused = await http('POST', path, { body: { username: u.username, password: u.password } });
         assert.equal(refused.status, 429, refused.text);
-        assert.match(refused.body.message, /^too many failed logins for this username; try again in \d+ s$/);
+        const seconds = /^too many failed logins for this username; try again in (\d+) s$/.exec(refused.body.message)?.[1];
+        assert.ok(seconds !== undefined && Number(seconds) > 0, refused.body.message);
+        assert.equal(refused.headers.get('retry-after'), seconds, 'Retry-After says the same wait as the message');
         assert.equal(refused.headers.get('x-ratelimit'), null, "the service's throttle, not Envoy's bucket");
       }
-      const client = authClient();
-      try {
-        const viaGrpc = await call(client, 'Login', { username: u.username, password: u.password });
-        assert.equal(viaGrpc.error?.code, Status.RESOURCE_EXHAUSTED);
-      } finally {
-        client.close();
+      // Over gRPC through Envoy, and on a replica's own port (forwarded to the primary):
+      // RESOURCE_EXHAUSTED with the wait in its trailers.
+      for (const address of [undefined, env.cluster.node(2).authGrpc]) {
+        const client = authClient(address);
+        try {
+          const viaGrpc = await call(client, 'Login', { username: u.username, password: u.password });
+          assert.equal(viaGrpc.error?.code, Status.RESOURCE_EXHAUSTED, address);
+          assert.match(String(viaGrpc.error?.metadata.get('retry-after')[0]), /^[1-9]\d*$/, address);
+        } finally {
+          client.close();
+        }
       }
       assert.equal((await http('POST', '/login', { body: { username: other.username, password: other.password } })).status, 200);
       // The refresh token of the earlier login still works: the throttle is on passwords only.
@@ -303,8 +310,9 @@ describe('the auth service on the real cluster', () => {
       for (let tries = 0; ; tries++) {
         const log = await http('GET', `/auth-logs?username=${u.username}&outcome=throttled`, { token: registrar });
         assert.equal(log.status, 200, log.text);
-        if (log.body.entries.length === 3 || tries === 50) {
-          assert.equal(log.body.entries.length, 3, 'each refused login is audited');
+        // Two over HTTP/JSON, two over gRPC (through Envoy, and forwarded from node2).
+        if (log.body.entries.length === 4 || tries === 50) {
+          assert.equal(log.body.entries.length, 4, 'each refused login is audited');
           break;
         }
         await sleep(100);
@@ -581,6 +589,7 @@ describe('the auth service on the real cluster', () => {
       assert.ok(statuses.includes(429), `expected some 429 in ${JSON.stringify(statuses)}`);
       assert.ok(statuses.every((s) => s === 429 || s === 401), `only 401 or 429, got ${JSON.stringify([...new Set(statuses)])}`);
       assert.ok(burst.filter((r) => r.status === 429).every((r) => r.headers.get('x-ratelimit') === 'token-endpoint'));
+      assert.ok(burst.filter((r) => r.status === 429).every((r) => r.headers.get('retry-after') === '1'), 'the buckets refill within the second');
 
       const client = authClient();
       try {

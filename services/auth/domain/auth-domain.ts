@@ -595,7 +595,7 @@ type LoginRefusal = { outcome: 'throttled'; retryAfter: number } | { outcome: 'b
 
 function refusal(verdict: LoginRefusal) {
   return verdict.outcome === 'throttled'
-    ? resourceExhausted(`too many failed logins for this username; try again in ${verdict.retryAfter} s`)
+    ? resourceExhausted(`too many failed logins for this username; try again in ${verdict.retryAfter} s`, verdict.retryAfter)
     : unauthenticated(BAD_CREDENTIALS);
 }
 
