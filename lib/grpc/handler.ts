@@ -252,10 +252,8 @@ export function forwardedRoutes(
         return { code: Status.INVALID_ARGUMENT, details: 'the forwarded request could not be parsed' };
       }
       const out = await serveCall(runtime, method, impl, request, metadata, peer, Infinity);
-      if ('code' in out) {
-        if (out.retryAfterSeconds === undefined) return { code: out.code, details: out.details };
-        return { code: out.code, details: out.details, headers: [{ key: RETRY_AFTER_HEADER, value: String(out.retryAfterSeconds) }] };
-      }
+      // A refusal's trailers (retry-after) travel back as its headers.
+      if ('code' in out) return { code: out.code, details: out.details, headers: headersOf(errorAnswer(out).metadata) };
       return { code: Status.OK, details: '', response: method.responseSerialize(out.response), txid: out.txid, headers: headersOf(out.headers) };
     });
   }
@@ -287,7 +285,7 @@ function unaryHandler(runtime: Runtime, method: grpc.MethodDefinition<unknown, u
 type Served = { response: unknown; txid?: bigint; headers: grpc.Metadata } | GrpcStatus;
 
 /** A refusal as grpc-js sends it: the status, and `retry-after` in its trailers when the error says when to try again. */
-function errorAnswer(status: GrpcStatus): grpc.ServerErrorResponse {
+function errorAnswer(status: GrpcStatus): grpc.ServerErrorResponse & { metadata: grpc.Metadata } {
   const metadata = new grpc.Metadata();
   if (status.retryAfterSeconds !== undefined) metadata.set(RETRY_AFTER_HEADER, String(status.retryAfterSeconds));
   return { name: Status[status.code], message: status.details, code: status.code, details: status.details, metadata };

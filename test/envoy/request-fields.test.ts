@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../../lib/grpc/proto.js';
-import { httpRaw } from '../support/clients.js';
+import { httpRaw, streamOf } from '../support/clients.js';
 
 const LUA = join(REPO_ROOT, 'gen/request-fields.lua');
 
@@ -288,16 +288,6 @@ test('a body on a GET or a DELETE, whose routes take none, is refused with 400; 
   // Where no route matches, the 404 is not this filter's.
   assert.deepEqual(await raw('GET', '/no/such/route', '{"a":1}'), { status: 200, text: 'passed' });
 });
-
-/** A body sent in pieces (chunked over HTTP/1.1, without a content-length). */
-function streamOf(...pieces: string[]): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    start(controller) {
-      for (const piece of pieces) controller.enqueue(new TextEncoder().encode(piece));
-      controller.close();
-    },
-  });
-}
 
 test('a body over 64 KiB is refused with 413, from its length or, sent in chunks, once read; 64 KiB passes', async () => {
   const over = JSON.stringify({ name: 'x'.repeat(65_536 - 11 + 1) });

@@ -28,15 +28,38 @@ const AUTH_PATH = /^\/(?:(?:register|login|auth|auth-logs|token|logout|me)(?:[/?
 const newestWrite = { auth: 0n, enroll: 0n };
 
 /**
+ * `attempt` again while Envoy's rate limit of the token endpoints refuses it
+ * (`refused`: its answer carries x-ratelimit), as a client would, for at most
+ * 10 s. Every test of a run shares one client address, and so one bucket (10
+ * a second per endpoint); a test about the rate limit itself opts out
+ * (`rateLimitRetry: false`).
+ */
+async function outwaitingRateLimit<A>(attempt: () => Promise<A>, refused: (answer: A) => boolean): Promise<A> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const answer = await attempt();
+    if (!refused(answer) || Date.now() > deadline) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+type HttpOptions = { body?: unknown; token?: string; headers?: Record<string, string>; base?: string; rateLimitRetry?: boolean };
+
+/**
  * One HTTP request; `body` is JSON-encoded unless it is already a string. A
  * GET waits for this process's writes to the same service (x-min-txid),
- * unless `headers` names an x-min-txid of its own.
+ * unless `headers` names an x-min-txid of its own. A 429 from Envoy's rate
+ * limit is waited out (`outwaitingRateLimit`) unless `rateLimitRetry` is false.
  */
-export async function http<T = any>(
-  method: string,
-  path: string,
-  opts: { body?: unknown; token?: string; headers?: Record<string, string>; base?: string } = {},
-): Promise<HttpAnswer<T>> {
+export function http<T = any>(method: string, path: string, opts: HttpOptions = {}): Promise<HttpAnswer<T>> {
+  if (opts.rateLimitRetry === false) return httpOnce<T>(method, path, opts);
+  return outwaitingRateLimit(
+    () => httpOnce<T>(method, path, opts),
+    (res) => res.status === 429 && res.headers.get('x-ratelimit') !== null,
+  );
+}
+
+async function httpOnce<T>(method: string, path: string, opts: HttpOptions): Promise<HttpAnswer<T>> {
   const headers = readingOwnWrites(method, path, { ...opts.headers });
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const service = AUTH_PATH.test(path) ? 'auth' : 'enroll';
@@ -94,18 +117,14 @@ export function httpRaw(
   });
 }
 
-/**
- * `attempt` again while Envoy's rate limit of the token endpoints refuses it
- * (429 with x-ratelimit), as a client would, for at most 10 s: tests that make
- * people through the public API share one client address, and so one bucket.
- */
-export async function whenServed<T extends { status: number; headers: Headers }>(attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const res = await attempt();
-    if (res.status !== 429 || res.headers.get('x-ratelimit') === null || Date.now() > deadline) return res;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
+/** A body sent in pieces: fetch sends it chunked over HTTP/1.1, without a content-length. */
+export function streamOf(...pieces: string[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      for (const piece of pieces) controller.enqueue(new TextEncoder().encode(piece));
+      controller.close();
+    },
+  });
 }
 
 const protos = new Map<string, grpc.GrpcObject>();
@@ -136,12 +155,18 @@ export interface GrpcAnswer<T = any> {
 }
 
 /** Calls a unary method and never throws: the answer holds the response or the error, and the response headers. */
-export function call<T = any>(
-  client: UnaryClient,
-  method: string,
-  request: unknown,
-  opts: { token?: string; metadata?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<GrpcAnswer<T>> {
+type CallOptions = { token?: string; metadata?: Record<string, string>; timeoutMs?: number; rateLimitRetry?: boolean };
+
+/** One unary gRPC call; RESOURCE_EXHAUSTED from Envoy's rate limit is waited out as in `http`. */
+export function call<T = any>(client: UnaryClient, method: string, request: unknown, opts: CallOptions = {}): Promise<GrpcAnswer<T>> {
+  if (opts.rateLimitRetry === false) return callOnce<T>(client, method, request, opts);
+  return outwaitingRateLimit(
+    () => callOnce<T>(client, method, request, opts),
+    (a) => a.error?.code === grpc.status.RESOURCE_EXHAUSTED && a.error.metadata.get('x-ratelimit').length > 0,
+  );
+}
+
+function callOnce<T>(client: UnaryClient, method: string, request: unknown, opts: CallOptions): Promise<GrpcAnswer<T>> {
   const md = new grpc.Metadata();
   if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
   for (const [k, v] of Object.entries(opts.metadata ?? {})) md.set(k, v);

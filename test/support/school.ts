@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Credentials } from '../harness/cluster.js';
-import { authClient, call, http, uniqueName, whenServed } from './clients.js';
+import { authClient, call, http, uniqueName } from './clients.js';
 
 export interface Person {
   id: number;
@@ -17,7 +17,7 @@ export interface Person {
 const PASSWORD = 'registration-day-2026';
 
 export async function loginHttp(creds: { username: string; password: string }): Promise<string> {
-  const res = await whenServed(() => http('POST', '/login', { body: creds }));
+  const res = await http('POST', '/login', { body: creds });
   assert.equal(res.status, 200, `login ${creds.username}: ${res.text}`);
   return res.body.access_token;
 }
@@ -25,12 +25,10 @@ export async function loginHttp(creds: { username: string; password: string }): 
 /** Registers and logs in a person with `role`; other roles than student need the registrar's token. */
 export async function person(role: 'student' | 'instructor', registrarToken: string, prefix: string = role): Promise<Person> {
   const username = uniqueName(prefix);
-  const res = await whenServed(() =>
-    http('POST', '/register', {
-      token: role === 'student' ? undefined : registrarToken,
-      body: { username, email: `${username}@example.edu`, first_name: prefix, last_name: 'Tester', password: PASSWORD, roles: [role] },
-    }),
-  );
+  const res = await http('POST', '/register', {
+    token: role === 'student' ? undefined : registrarToken,
+    body: { username, email: `${username}@example.edu`, first_name: prefix, last_name: 'Tester', password: PASSWORD, roles: [role] },
+  });
   assert.equal(res.status, 200, `register ${username}: ${res.text}`);
   return { id: res.body.user_id, username, password: PASSWORD, token: await loginHttp({ username, password: PASSWORD }) };
 }
