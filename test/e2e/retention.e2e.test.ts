@@ -79,10 +79,14 @@ describe('audit entries past their retention are deleted on every node', () => {
     } finally {
       db.close();
     }
-    const runs = env.cluster
-      .logEntries('node1')
-      .filter((e) => e.service === 'auth' && e.msg === 'deleted rows no longer kept' && Date.parse(String(e.time)) >= since)
-      .map((e) => ({ at: Date.parse(String(e.time)), authLogs: Number(e.authLogs) }));
+    const logged = () =>
+      env.cluster
+        .logEntries('node1')
+        .filter((e) => e.service === 'auth' && e.msg === 'deleted rows no longer kept' && Date.parse(String(e.time)) >= since)
+        .map((e) => ({ at: Date.parse(String(e.time)), authLogs: Number(e.authLogs) }));
+    // The last run's log line can reach the test after its commit emptied the backlog.
+    await waitUntil(() => logged().reduce((sum, r) => sum + r.authLogs, 0) >= BACKLOG, 5_000, { what: 'every run to be logged' });
+    const runs = logged();
     const full = runs.filter((r) => r.authLogs === 1000);
     assert.ok(full.length >= 3, `at least three whole batches of 1,000: ${JSON.stringify(runs)}`);
     const gaps = runs.slice(1).map((r, i) => ({ after: runs[i]!, ms: r.at - runs[i]!.at })).filter((g) => g.after.authLogs === 1000);
